@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* Every map of the dataplane, typed by the shared ABI and pinned by name. */
+#ifndef XVRRP_BPF_MAPS_H
+#define XVRRP_BPF_MAPS_H
+
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include "xvrrp/abi.h"
+
+/* Instance configuration (controller writes). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, XVRRP_MAX_INSTANCES);
+	__type(key, struct xvrrp_inst_key);
+	__type(value, struct xvrrp_inst);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xvrrp_inst SEC(".maps");
+
+/* What we last saw of each instance's master, and its master-down timer (XDP writes). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, XVRRP_MAX_INSTANCES);
+	__type(key, struct xvrrp_inst_key);
+	__type(value, struct xvrrp_peer);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xvrrp_peer SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, XVRRP_MAX_VIPS);
+	__type(key, struct xvrrp_vip_key);
+	__type(value, struct xvrrp_vip);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xvrrp_vip SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, XVRRP_MAX_IFACES);
+	__type(key, __u32); /* ifindex */
+	__type(value, struct xvrrp_iface);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xvrrp_iface SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xvrrp_ctl);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xvrrp_ctl SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, XVRRP_STAT_MAX);
+	__type(key, __u32); /* enum xvrrp_stat */
+	__type(value, struct xvrrp_counter);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xvrrp_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, XVRRP_MAX_INSTANCES);
+	__type(key, struct xvrrp_inst_key);
+	__type(value, struct xvrrp_inst_stats);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xvrrp_istats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, XVRRP_EVENTS_BYTES);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xvrrp_events SEC(".maps");
+
+#endif

@@ -1,0 +1,226 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The one description of everything the XDP program and the C++ controller
+ * share: map names, keys, values, ring-buffer events and counter indices.
+ * Included by the BPF programs (clang -target bpf) and by the C++ build, which
+ * static_asserts the sizes below so both sides agree on every layout.
+ *
+ * Byte order: addresses are kept as on the wire (network order); every other
+ * integer field is host order.
+ */
+#ifndef XVRRP_ABI_H
+#define XVRRP_ABI_H
+
+#include <linux/types.h>
+#include <linux/bpf.h> /* struct bpf_timer */
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Map names, as pinned under <pin root>/ (15 characters at most). */
+#define XVRRP_MAP_INSTANCES "xvrrp_inst"
+#define XVRRP_MAP_PEERS "xvrrp_peer"
+#define XVRRP_MAP_VIPS "xvrrp_vip"
+#define XVRRP_MAP_IFACES "xvrrp_iface"
+#define XVRRP_MAP_CONTROL "xvrrp_ctl"
+#define XVRRP_MAP_STATS "xvrrp_stats"
+#define XVRRP_MAP_INST_STATS "xvrrp_istats"
+#define XVRRP_MAP_EVENTS "xvrrp_events"
+
+#define XVRRP_MAX_INSTANCES 4096
+#define XVRRP_MAX_VIPS 16384
+#define XVRRP_MAX_IFACES 256
+#define XVRRP_EVENTS_BYTES (256 * 1024)
+
+/* Largest VRRP message (IP payload) the dataplane checksums: a v4 advert with
+ * 255 addresses plus v2 authentication data. Larger ones are counted and dropped. */
+#define XVRRP_MAX_VRRP_LEN 1040
+
+/* Address families as used in keys (not AF_* so the BPF side needs no libc). */
+enum xvrrp_family {
+	XVRRP_AF_INET = 4,
+	XVRRP_AF_INET6 = 6,
+};
+
+/* Controller-side VRRP state as the dataplane needs to know it. */
+enum xvrrp_state {
+	XVRRP_STATE_INIT = 0,
+	XVRRP_STATE_BACKUP = 1,
+	XVRRP_STATE_MASTER = 2,
+};
+
+/* One VRRP instance: (interface, innermost VLAN id or 0, VRID, family). */
+struct xvrrp_inst_key {
+	__u32 ifindex;
+	__u16 vlan;
+	__u8 vrid;
+	__u8 family; /* enum xvrrp_family */
+};
+
+enum xvrrp_inst_flags {
+	/* Let valid adverts continue to the stack after processing (for tcpdump). */
+	XVRRP_INST_F_PASS_ADVERTS = 1 << 0,
+	/* Accept a v3 IPv4 checksum computed without pseudo-header (old keepalived). */
+	XVRRP_INST_F_V3_CSUM_AS_V2 = 1 << 1,
+	/* VRRPv2 simple-text authentication (auth type 1) must match auth_data. */
+	XVRRP_INST_F_V2_AUTH_PASS = 1 << 2,
+	/* Preempt mode: a lower-priority advert does not hold off our takeover. */
+	XVRRP_INST_F_PREEMPT = 1 << 3,
+};
+
+/* Instance configuration, written by the controller, read by XDP. */
+struct xvrrp_inst {
+	__u8 version;   /* 2 or 3 */
+	__u8 priority;  /* our priority, 1..255 */
+	__u8 state;     /* enum xvrrp_state */
+	__u8 flags;     /* enum xvrrp_inst_flags */
+	__u16 adver_int_cs;   /* our advert interval, centiseconds */
+	__u8 down_timer_adverts; /* Master_Down_Interval multiplier (RFC: 3) */
+	__u8 pad0;
+	/* Bumped by the controller on every change; the next advert after a
+	 * change is always reported, so the controller never misses a peer that
+	 * the dataplane had already seen before the change. */
+	__u32 generation;
+	__u32 pad1;
+	__u8 primary_addr[16]; /* our primary address on the interface (tie-break) */
+	__u8 auth_data[8];     /* VRRPv2 PASS authentication */
+};
+
+enum xvrrp_peer_flags {
+	XVRRP_PEER_F_TIMER_INIT = 1 << 0,
+	XVRRP_PEER_F_TIMER_ARMED = 1 << 1,
+};
+
+/*
+ * What the dataplane last saw from the current master of an instance,
+ * written by XDP only. The master-down timer lives here: it is armed by the
+ * first advert and re-armed lazily from its own callback, so adverts cost a
+ * store and the timer fires about once per Master_Down_Interval.
+ */
+struct xvrrp_peer {
+	__u64 last_advert_ns;   /* bpf_ktime_get_ns() of the last valid advert */
+	__u64 down_deadline_ns; /* when the master is declared down */
+	__u64 adverts;          /* valid adverts from this sender */
+	__u32 seen_generation;  /* instance generation at the last report */
+	__u16 adver_int_cs;     /* the master's advertised interval */
+	__u8 priority;          /* the master's priority */
+	__u8 flags;             /* enum xvrrp_peer_flags */
+	__u8 addr[16];          /* the master's source address */
+	struct bpf_timer down_timer;
+};
+
+/* One virtual address on one interface (VLAN). */
+struct xvrrp_vip_key {
+	__u32 ifindex;
+	__u16 vlan;
+	__u8 family; /* enum xvrrp_family */
+	__u8 pad;
+	__u8 addr[16]; /* IPv4 in the first 4 bytes, rest zero */
+};
+
+enum xvrrp_vip_flags {
+	/* This node owns the VIP now: answer ARP/NS. Otherwise requests are dropped. */
+	XVRRP_VIP_F_OWNED = 1 << 0,
+	/* Set the Router flag in neighbour advertisements. */
+	XVRRP_VIP_F_ROUTER = 1 << 1,
+};
+
+struct xvrrp_vip {
+	__u8 mac[6];  /* answer with this MAC: virtual (00:00:5e:00:0x:VRID) or interface */
+	__u8 vrid;    /* owning instance, for per-instance counters */
+	__u8 flags;   /* enum xvrrp_vip_flags */
+};
+
+/* Per-interface options. */
+enum xvrrp_iface_flags {
+	XVRRP_IFACE_F_PASS_ADVERTS = 1 << 0,
+};
+
+struct xvrrp_iface {
+	__u32 flags; /* enum xvrrp_iface_flags */
+	__u32 pad;
+};
+
+/*
+ * Global control, a one-entry array. The controller refreshes heartbeat_ns
+ * (CLOCK_MONOTONIC); when heartbeat_timeout_ns is non-zero and the heartbeat
+ * is older than that, XDP stops answering for VIPs (and still drops requests
+ * for them), so a dead or hung controller never holds an address.
+ */
+struct xvrrp_ctl {
+	__u64 heartbeat_ns;
+	__u64 heartbeat_timeout_ns;
+};
+
+/* Global counters by reason: key of the per-CPU array xvrrp_stats. */
+enum xvrrp_stat {
+	XVRRP_STAT_PASS = 0,          /* not ours: XDP_PASS */
+	XVRRP_STAT_ADVERT_VALID,
+	XVRRP_STAT_ADVERT_TRUNCATED,  /* header or message cut short */
+	XVRRP_STAT_ADVERT_BAD_IP,     /* IPv4 header checksum, fragments, options */
+	XVRRP_STAT_ADVERT_BAD_TTL,    /* TTL / hop limit not 255 */
+	XVRRP_STAT_ADVERT_BAD_VERSION,
+	XVRRP_STAT_ADVERT_BAD_TYPE,
+	XVRRP_STAT_ADVERT_UNKNOWN_VRID,
+	XVRRP_STAT_ADVERT_BAD_LENGTH, /* address count larger than the packet */
+	XVRRP_STAT_ADVERT_TOO_LONG,   /* above XVRRP_MAX_VRRP_LEN */
+	XVRRP_STAT_ADVERT_BAD_CHECKSUM,
+	XVRRP_STAT_ADVERT_BAD_AUTH,
+	XVRRP_STAT_ADVERT_BAD_INTERVAL, /* v2: interval differs from ours */
+	XVRRP_STAT_ARP_REPLIED,
+	XVRRP_STAT_ARP_DROPPED_UNOWNED, /* request for a VIP we do not own (now) */
+	XVRRP_STAT_ARP_MALFORMED,
+	XVRRP_STAT_NS_REPLIED,
+	XVRRP_STAT_NS_DROPPED_UNOWNED,
+	XVRRP_STAT_NS_MALFORMED,        /* hop limit, length or code wrong */
+	XVRRP_STAT_EVENTS_SENT,
+	XVRRP_STAT_EVENTS_DROPPED,      /* ring buffer full */
+	XVRRP_STAT_TIMER_FIRED,         /* master-down timer callbacks */
+	XVRRP_STAT_MAX,
+};
+
+struct xvrrp_counter {
+	__u64 packets;
+	__u64 bytes;
+};
+
+/* Per-instance counters: value of the per-CPU hash xvrrp_istats. */
+struct xvrrp_inst_stats {
+	__u64 adverts_valid;
+	__u64 adverts_invalid; /* failed a check after the VRID matched */
+	__u64 adverts_prio_zero;
+	__u64 arp_replied;
+	__u64 arp_dropped;
+	__u64 ns_replied;
+	__u64 ns_dropped;
+	__u64 events_sent;
+	__u64 events_dropped;
+	__u64 master_down;
+};
+
+/* Ring-buffer events: only what the election needs, never one per advert. */
+enum xvrrp_event_type {
+	XVRRP_EV_NEW_MASTER = 1,  /* sender, priority or interval changed (or first seen) */
+	XVRRP_EV_PRIO_ZERO = 2,   /* the master resigned */
+	XVRRP_EV_PREEMPT = 3,     /* while we are master: a better advert */
+	XVRRP_EV_LOWER = 4,       /* while we are master: a worse advert */
+	XVRRP_EV_MASTER_DOWN = 5, /* while backup: no advert for Master_Down_Interval */
+};
+
+struct xvrrp_event {
+	__u64 ts_ns;       /* bpf_ktime_get_ns() */
+	struct xvrrp_inst_key inst;
+	__u8 type;         /* enum xvrrp_event_type */
+	__u8 priority;     /* advert priority (0 for MASTER_DOWN) */
+	__u16 adver_int_cs;
+	__u8 version;
+	__u8 pad[3];
+	__u8 addr[16];     /* advert source address */
+};
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* XVRRP_ABI_H */

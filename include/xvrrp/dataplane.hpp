@@ -1,0 +1,97 @@
+// The XDP dataplane as the controller sees it: load (or re-open the pinned
+// maps of) the xvrrp program, attach it to interfaces, write instances and
+// VIPs, read counters and peer state.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "xvrrp/abi.h"
+#include "xvrrp/unique_fd.hpp"
+
+struct xvrrp_bpf;
+
+namespace xvrrp {
+
+enum class XdpMode { Auto, Native, Generic };
+
+std::string_view to_string(XdpMode mode);
+std::string_view stat_name(xvrrp_stat stat);
+
+// One XDP attachment (a bpf_link). Unpinned, it detaches when destroyed, so
+// no exit path leaves a program behind; pinned, it outlives the process until
+// detach() is called (for restarts that must not move a VIP).
+class XdpAttachment {
+public:
+    XdpAttachment() = default;
+    static XdpAttachment attach(int prog_fd, unsigned ifindex, XdpMode mode);
+
+    void pin(const std::string& path);
+    void detach();
+
+    [[nodiscard]] unsigned ifindex() const { return ifindex_; }
+    [[nodiscard]] XdpMode mode() const { return mode_; }
+    [[nodiscard]] bool attached() const { return link_.valid(); }
+
+private:
+    UniqueFd link_;
+    unsigned ifindex_ = 0;
+    XdpMode mode_ = XdpMode::Auto;
+    std::string pin_path_;
+};
+
+struct DataplaneOptions {
+    // Maps are pinned here by name and re-used when already there. Empty: nothing pinned.
+    std::string pin_root = "/sys/fs/bpf/xvrrp";
+};
+
+using StatsArray = std::array<xvrrp_counter, XVRRP_STAT_MAX>;
+
+class Dataplane {
+public:
+    explicit Dataplane(DataplaneOptions options = {});
+    ~Dataplane();
+    Dataplane(Dataplane&&) noexcept;
+    Dataplane& operator=(Dataplane&&) noexcept;
+
+    [[nodiscard]] int prog_fd() const;
+    [[nodiscard]] XdpAttachment attach(unsigned ifindex, XdpMode mode = XdpMode::Auto) const;
+
+    void set_interface(std::uint32_t ifindex, const xvrrp_iface& iface);
+    bool remove_interface(std::uint32_t ifindex);
+    // Creates the instance's counters with it; removing it drops counters and peer state.
+    void set_instance(const xvrrp_inst_key& key, const xvrrp_inst& inst);
+    bool remove_instance(const xvrrp_inst_key& key);
+    void set_vip(const xvrrp_vip_key& key, const xvrrp_vip& vip);
+    bool remove_vip(const xvrrp_vip_key& key);
+    // timeout_ns == 0 disables the fail-safe.
+    void set_heartbeat(std::uint64_t monotonic_ns, std::uint64_t timeout_ns);
+
+    [[nodiscard]] std::optional<xvrrp_inst> instance(const xvrrp_inst_key& key) const;
+    [[nodiscard]] std::optional<xvrrp_vip> vip(const xvrrp_vip_key& key) const;
+    [[nodiscard]] std::optional<xvrrp_peer> peer(const xvrrp_inst_key& key) const;
+    [[nodiscard]] StatsArray stats() const;
+    [[nodiscard]] std::optional<xvrrp_inst_stats> instance_stats(const xvrrp_inst_key& key) const;
+
+    [[nodiscard]] int map_fd(std::string_view name) const;
+    [[nodiscard]] int events_fd() const { return map_fd(XVRRP_MAP_EVENTS); }
+    [[nodiscard]] const std::string& pin_root() const { return options_.pin_root; }
+    // Removes the pinned maps (their contents go when the last user closes them).
+    void unpin();
+
+private:
+    struct SkelDeleter {
+        void operator()(xvrrp_bpf* s) const noexcept;
+    };
+    DataplaneOptions options_;
+    std::unique_ptr<xvrrp_bpf, SkelDeleter> skel_;
+};
+
+// CLOCK_MONOTONIC in nanoseconds: bpf_ktime_get_ns() and the heartbeat use it.
+std::uint64_t monotonic_ns();
+
+}  // namespace xvrrp

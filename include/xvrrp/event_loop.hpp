@@ -1,0 +1,51 @@
+// One epoll loop for everything the controller waits on: ring buffer,
+// timerfd, signalfd, netlink and sockets. Single-threaded; handlers run inline.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <unordered_map>
+
+#include "xvrrp/unique_fd.hpp"
+
+namespace xvrrp {
+
+class EventLoop {
+public:
+    using Handler = std::function<void()>;
+
+    EventLoop();
+
+    // on_readable runs whenever fd is readable; the fd stays owned by the caller.
+    void add(int fd, Handler on_readable);
+    void remove(int fd);
+
+    // Waits up to timeout_ms (-1: forever) and runs ready handlers; returns how many ran.
+    int run_once(int timeout_ms);
+    // Runs until stop() is called from a handler.
+    void run();
+    void stop() { stopped_ = true; }
+
+private:
+    UniqueFd epoll_;
+    std::unordered_map<int, std::shared_ptr<Handler>> handlers_;
+    bool stopped_ = false;
+};
+
+// A monotonic timerfd for the loop: arm(), disarm(), ack() on expiry.
+class TimerFd {
+public:
+    TimerFd();
+    void arm_at(std::uint64_t monotonic_ns);
+    void arm_after(std::uint64_t ns);
+    void disarm();
+    // Reads the expiry count so the fd stops being readable.
+    std::uint64_t ack();
+    [[nodiscard]] int fd() const { return fd_.get(); }
+
+private:
+    UniqueFd fd_;
+};
+
+}  // namespace xvrrp

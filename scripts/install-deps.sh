@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages xvrrp needs to build, test and benchmark.
+# Idempotent and quiet: it only calls apt-get when something is missing.
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config git
+  clang llvm                      # BPF target compiler (clang -target bpf)
+  libbpf-dev bpftool libelf-dev zlib1g-dev
+  libnl-3-dev libnl-route-3-dev
+  libspdlog-dev libfmt-dev nlohmann-json3-dev libcli11-dev libcpp-httplib-dev
+  libgtest-dev libgmock-dev
+  iproute2 iputils-ping tcpdump python3 python3-scapy
+  keepalived                      # interop peer and benchmark baseline
+  xdp-tools                       # xdp-loader, for manual inspection
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if ((${#missing[@]})); then
+  echo "install-deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# keepalived's package starts a system service where systemd runs; the labs start
+# their own keepalived inside namespaces, so a host-wide one must not run.
+if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet keepalived 2>/dev/null; then
+  systemctl disable --now keepalived >/dev/null 2>&1 || true
+fi
+
+# bpffs for pinned maps (absent on some minimal machines).
+if ! mountpoint -q /sys/fs/bpf 2>/dev/null; then
+  mount -t bpf bpf /sys/fs/bpf 2>/dev/null || true
+fi

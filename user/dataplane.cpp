@@ -1,0 +1,235 @@
+#include "xvrrp/dataplane.hpp"
+
+#include <linux/if_link.h>
+#include <linux/magic.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <time.h>
+
+#include <cerrno>
+#include <filesystem>
+#include <stdexcept>
+
+#include "xvrrp/bpf_map.hpp"
+#include "xvrrp/error.hpp"
+#include "xvrrp.skel.h"
+
+namespace xvrrp {
+
+namespace {
+
+constexpr const char* kBpffs = "/sys/fs/bpf";
+
+bool is_bpffs(const std::string& path) {
+    struct statfs st {};
+    return ::statfs(path.c_str(), &st) == 0 && st.f_type == BPF_FS_MAGIC;
+}
+
+// `ip netns exec` gives a fresh /sys without bpffs: mount one there when the
+// pin root lives under it and none is mounted.
+void ensure_pin_root(const std::string& root) {
+    if (root.rfind(kBpffs, 0) == 0 && !is_bpffs(kBpffs)) {
+        if (::mount("bpf", kBpffs, "bpf", 0, nullptr) != 0)
+            throw_errno(errno, std::string("mount bpffs at ") + kBpffs);
+    }
+    std::error_code ec;
+    std::filesystem::create_directories(root, ec);
+    if (ec) throw std::system_error(ec, "create pin root " + root);
+    if (!is_bpffs(root)) throw std::runtime_error("pin root " + root + " is not on a bpf filesystem");
+}
+
+std::uint32_t xdp_flags(XdpMode mode) {
+    switch (mode) {
+        case XdpMode::Native: return XDP_FLAGS_DRV_MODE;
+        case XdpMode::Generic: return XDP_FLAGS_SKB_MODE;
+        case XdpMode::Auto: return 0;
+    }
+    return 0;
+}
+
+}  // namespace
+
+std::string_view to_string(XdpMode mode) {
+    switch (mode) {
+        case XdpMode::Native: return "native";
+        case XdpMode::Generic: return "generic";
+        case XdpMode::Auto: return "auto";
+    }
+    return "?";
+}
+
+std::string_view stat_name(xvrrp_stat stat) {
+    switch (stat) {
+        case XVRRP_STAT_PASS: return "pass";
+        case XVRRP_STAT_ADVERT_VALID: return "advert_valid";
+        case XVRRP_STAT_ADVERT_TRUNCATED: return "advert_truncated";
+        case XVRRP_STAT_ADVERT_BAD_IP: return "advert_bad_ip";
+        case XVRRP_STAT_ADVERT_BAD_TTL: return "advert_bad_ttl";
+        case XVRRP_STAT_ADVERT_BAD_VERSION: return "advert_bad_version";
+        case XVRRP_STAT_ADVERT_BAD_TYPE: return "advert_bad_type";
+        case XVRRP_STAT_ADVERT_UNKNOWN_VRID: return "advert_unknown_vrid";
+        case XVRRP_STAT_ADVERT_BAD_LENGTH: return "advert_bad_length";
+        case XVRRP_STAT_ADVERT_TOO_LONG: return "advert_too_long";
+        case XVRRP_STAT_ADVERT_BAD_CHECKSUM: return "advert_bad_checksum";
+        case XVRRP_STAT_ADVERT_BAD_AUTH: return "advert_bad_auth";
+        case XVRRP_STAT_ADVERT_BAD_INTERVAL: return "advert_bad_interval";
+        case XVRRP_STAT_ARP_REPLIED: return "arp_replied";
+        case XVRRP_STAT_ARP_DROPPED_UNOWNED: return "arp_dropped_unowned";
+        case XVRRP_STAT_ARP_MALFORMED: return "arp_malformed";
+        case XVRRP_STAT_NS_REPLIED: return "ns_replied";
+        case XVRRP_STAT_NS_DROPPED_UNOWNED: return "ns_dropped_unowned";
+        case XVRRP_STAT_NS_MALFORMED: return "ns_malformed";
+        case XVRRP_STAT_EVENTS_SENT: return "events_sent";
+        case XVRRP_STAT_EVENTS_DROPPED: return "events_dropped";
+        case XVRRP_STAT_TIMER_FIRED: return "timer_fired";
+        case XVRRP_STAT_MAX: break;
+    }
+    return "?";
+}
+
+std::uint64_t monotonic_ns() {
+    timespec ts{};
+    ::clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000ULL + static_cast<std::uint64_t>(ts.tv_nsec);
+}
+
+// ---- XdpAttachment ----
+
+XdpAttachment XdpAttachment::attach(int prog_fd, unsigned ifindex, XdpMode mode) {
+    auto try_mode = [&](XdpMode m) {
+        LIBBPF_OPTS(bpf_link_create_opts, opts, .flags = xdp_flags(m));
+        return bpf_link_create(prog_fd, static_cast<int>(ifindex), BPF_XDP, &opts);
+    };
+    XdpMode used = mode == XdpMode::Auto ? XdpMode::Native : mode;
+    int fd = try_mode(used);
+    if (fd < 0 && mode == XdpMode::Auto) {
+        used = XdpMode::Generic;
+        fd = try_mode(used);
+    }
+    if (fd < 0)
+        throw_errno(fd, "attach XDP (" + std::string(to_string(used)) + ") to ifindex " +
+                            std::to_string(ifindex));
+    XdpAttachment a;
+    a.link_.reset(fd);
+    a.ifindex_ = ifindex;
+    a.mode_ = used;
+    return a;
+}
+
+void XdpAttachment::pin(const std::string& path) {
+    ::unlink(path.c_str());
+    check_libbpf(bpf_obj_pin(link_.get(), path.c_str()), "pin XDP link at " + path);
+    pin_path_ = path;
+}
+
+void XdpAttachment::detach() {
+    if (!link_) return;
+    if (!pin_path_.empty()) ::unlink(pin_path_.c_str());
+    bpf_link_detach(link_.get());
+    link_.reset();
+    pin_path_.clear();
+}
+
+// ---- Dataplane ----
+
+void Dataplane::SkelDeleter::operator()(xvrrp_bpf* s) const noexcept { xvrrp_bpf__destroy(s); }
+
+Dataplane::Dataplane(DataplaneOptions options) : options_(std::move(options)) {
+    const bool pinned = !options_.pin_root.empty();
+    if (pinned) ensure_pin_root(options_.pin_root);
+
+    LIBBPF_OPTS(bpf_object_open_opts, open_opts, .pin_root_path = pinned ? options_.pin_root.c_str() : nullptr);
+    skel_.reset(xvrrp_bpf__open_opts(&open_opts));
+    if (!skel_) throw_errno(errno, "open xvrrp BPF object");
+
+    if (!pinned) {
+        bpf_map* map = nullptr;
+        bpf_object__for_each_map(map, skel_->obj) bpf_map__set_pin_path(map, nullptr);
+    }
+    check_libbpf(xvrrp_bpf__load(skel_.get()), "load xvrrp XDP program (see the verifier log above)");
+}
+
+Dataplane::~Dataplane() = default;
+Dataplane::Dataplane(Dataplane&&) noexcept = default;
+Dataplane& Dataplane::operator=(Dataplane&&) noexcept = default;
+
+int Dataplane::prog_fd() const { return bpf_program__fd(skel_->progs.xvrrp_xdp); }
+
+XdpAttachment Dataplane::attach(unsigned ifindex, XdpMode mode) const {
+    return XdpAttachment::attach(prog_fd(), ifindex, mode);
+}
+
+int Dataplane::map_fd(std::string_view name) const {
+    bpf_map* map = bpf_object__find_map_by_name(skel_->obj, std::string(name).c_str());
+    if (!map) throw std::invalid_argument("no BPF map named " + std::string(name));
+    return bpf_map__fd(map);
+}
+
+void Dataplane::set_interface(std::uint32_t ifindex, const xvrrp_iface& iface) {
+    BpfMap<std::uint32_t, xvrrp_iface>(map_fd(XVRRP_MAP_IFACES), XVRRP_MAP_IFACES).put(ifindex, iface);
+}
+
+bool Dataplane::remove_interface(std::uint32_t ifindex) {
+    return BpfMap<std::uint32_t, xvrrp_iface>(map_fd(XVRRP_MAP_IFACES), XVRRP_MAP_IFACES).erase(ifindex);
+}
+
+void Dataplane::set_instance(const xvrrp_inst_key& key, const xvrrp_inst& inst) {
+    PerCpuMap<xvrrp_inst_key, xvrrp_inst_stats> istats(map_fd(XVRRP_MAP_INST_STATS), XVRRP_MAP_INST_STATS);
+    if (!istats.get_per_cpu(key)) istats.put_all(key, xvrrp_inst_stats{}, BPF_NOEXIST);
+    BpfMap<xvrrp_inst_key, xvrrp_inst>(map_fd(XVRRP_MAP_INSTANCES), XVRRP_MAP_INSTANCES).put(key, inst);
+}
+
+bool Dataplane::remove_instance(const xvrrp_inst_key& key) {
+    bool had = BpfMap<xvrrp_inst_key, xvrrp_inst>(map_fd(XVRRP_MAP_INSTANCES), XVRRP_MAP_INSTANCES).erase(key);
+    BpfMap<xvrrp_inst_key, xvrrp_peer>(map_fd(XVRRP_MAP_PEERS), XVRRP_MAP_PEERS).erase(key);
+    PerCpuMap<xvrrp_inst_key, xvrrp_inst_stats>(map_fd(XVRRP_MAP_INST_STATS), XVRRP_MAP_INST_STATS).erase(key);
+    return had;
+}
+
+void Dataplane::set_vip(const xvrrp_vip_key& key, const xvrrp_vip& vip) {
+    BpfMap<xvrrp_vip_key, xvrrp_vip>(map_fd(XVRRP_MAP_VIPS), XVRRP_MAP_VIPS).put(key, vip);
+}
+
+bool Dataplane::remove_vip(const xvrrp_vip_key& key) {
+    return BpfMap<xvrrp_vip_key, xvrrp_vip>(map_fd(XVRRP_MAP_VIPS), XVRRP_MAP_VIPS).erase(key);
+}
+
+void Dataplane::set_heartbeat(std::uint64_t monotonic, std::uint64_t timeout_ns) {
+    BpfMap<std::uint32_t, xvrrp_ctl>(map_fd(XVRRP_MAP_CONTROL), XVRRP_MAP_CONTROL)
+        .put(0, xvrrp_ctl{.heartbeat_ns = monotonic, .heartbeat_timeout_ns = timeout_ns});
+}
+
+std::optional<xvrrp_inst> Dataplane::instance(const xvrrp_inst_key& key) const {
+    return BpfMap<xvrrp_inst_key, xvrrp_inst>(map_fd(XVRRP_MAP_INSTANCES), XVRRP_MAP_INSTANCES).get(key);
+}
+
+std::optional<xvrrp_vip> Dataplane::vip(const xvrrp_vip_key& key) const {
+    return BpfMap<xvrrp_vip_key, xvrrp_vip>(map_fd(XVRRP_MAP_VIPS), XVRRP_MAP_VIPS).get(key);
+}
+
+std::optional<xvrrp_peer> Dataplane::peer(const xvrrp_inst_key& key) const {
+    return BpfMap<xvrrp_inst_key, xvrrp_peer>(map_fd(XVRRP_MAP_PEERS), XVRRP_MAP_PEERS).get(key);
+}
+
+StatsArray Dataplane::stats() const {
+    PerCpuMap<std::uint32_t, xvrrp_counter> map(map_fd(XVRRP_MAP_STATS), XVRRP_MAP_STATS);
+    StatsArray out{};
+    for (std::uint32_t i = 0; i < XVRRP_STAT_MAX; ++i) out[i] = map.sum(i).value_or(xvrrp_counter{});
+    return out;
+}
+
+std::optional<xvrrp_inst_stats> Dataplane::instance_stats(const xvrrp_inst_key& key) const {
+    return PerCpuMap<xvrrp_inst_key, xvrrp_inst_stats>(map_fd(XVRRP_MAP_INST_STATS), XVRRP_MAP_INST_STATS).sum(key);
+}
+
+void Dataplane::unpin() {
+    if (options_.pin_root.empty()) return;
+    bpf_map* map = nullptr;
+    bpf_object__for_each_map(map, skel_->obj) {
+        if (bpf_map__is_pinned(map)) bpf_map__unpin(map, nullptr);
+    }
+    ::rmdir(options_.pin_root.c_str());  // only when empty: links may still be pinned there
+}
+
+}  // namespace xvrrp

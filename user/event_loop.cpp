@@ -1,0 +1,74 @@
+#include "xvrrp/event_loop.hpp"
+
+#include <sys/epoll.h>
+#include <sys/timerfd.h>
+
+#include <array>
+#include <cerrno>
+
+#include "xvrrp/error.hpp"
+
+namespace xvrrp {
+
+EventLoop::EventLoop() : epoll_(check_sys(::epoll_create1(EPOLL_CLOEXEC), "epoll_create1")) {}
+
+void EventLoop::add(int fd, Handler on_readable) {
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.fd = fd;
+    check_sys(::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev), "epoll_ctl add");
+    handlers_[fd] = std::make_shared<Handler>(std::move(on_readable));
+}
+
+void EventLoop::remove(int fd) {
+    ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
+    handlers_.erase(fd);
+}
+
+int EventLoop::run_once(int timeout_ms) {
+    std::array<epoll_event, 32> events{};
+    int n = ::epoll_wait(epoll_.get(), events.data(), static_cast<int>(events.size()), timeout_ms);
+    if (n < 0) {
+        if (errno == EINTR) return 0;
+        throw_errno(errno, "epoll_wait");
+    }
+    int ran = 0;
+    for (int i = 0; i < n; ++i) {
+        auto it = handlers_.find(events[static_cast<size_t>(i)].data.fd);
+        if (it == handlers_.end()) continue;  // removed by an earlier handler this round
+        auto handler = it->second;             // keeps it alive if the handler removes itself
+        (*handler)();
+        ++ran;
+    }
+    return ran;
+}
+
+void EventLoop::run() {
+    stopped_ = false;
+    while (!stopped_) run_once(-1);
+}
+
+TimerFd::TimerFd() : fd_(check_sys(::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC), "timerfd_create")) {}
+
+namespace {
+void set_timer(int fd, std::uint64_t ns, int flags) {
+    itimerspec its{};
+    its.it_value.tv_sec = static_cast<time_t>(ns / 1'000'000'000ULL);
+    its.it_value.tv_nsec = static_cast<long>(ns % 1'000'000'000ULL);
+    check_sys(::timerfd_settime(fd, flags, &its, nullptr), "timerfd_settime");
+}
+}  // namespace
+
+// A zero time would disarm the timer, so "now or earlier" becomes 1 ns.
+void TimerFd::arm_at(std::uint64_t monotonic_ns) { set_timer(fd_.get(), monotonic_ns ? monotonic_ns : 1, TFD_TIMER_ABSTIME); }
+
+void TimerFd::arm_after(std::uint64_t ns) { set_timer(fd_.get(), ns ? ns : 1, 0); }
+
+void TimerFd::disarm() { set_timer(fd_.get(), 0, 0); }
+std::uint64_t TimerFd::ack() {
+    std::uint64_t n = 0;
+    if (::read(fd_.get(), &n, sizeof(n)) != sizeof(n)) return 0;
+    return n;
+}
+
+}  // namespace xvrrp
