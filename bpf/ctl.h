@@ -15,7 +15,9 @@ static __always_inline int controller_alive(void)
 
 	if (!ctl || !ctl->heartbeat_timeout_ns)
 		return 1;
-	return bpf_ktime_get_coarse_ns() - ctl->heartbeat_ns <= ctl->heartbeat_timeout_ns;
+	/* Signed: the coarse clock may lag a fresh heartbeat by a tick. */
+	__s64 age = (__s64)(bpf_ktime_get_coarse_ns() - ctl->heartbeat_ns);
+	return age <= (__s64)ctl->heartbeat_timeout_ns;
 }
 
 static __always_inline int vip_answerable(const struct xvrrp_vip *vip)

@@ -20,7 +20,7 @@ static __always_inline void count_stat(enum xvrrp_stat stat, __u64 bytes)
 
 static __always_inline int count_exit(struct xdp_md *ctx, enum xvrrp_stat stat, int action)
 {
-	count_stat(stat, ctx->data_end - ctx->data);
+	count_stat(stat, (void *)(long)ctx->data_end - (void *)(long)ctx->data);
 	return action;
 }
 

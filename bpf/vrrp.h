@@ -264,7 +264,9 @@ static __always_inline int handle_vrrp(struct xdp_md *ctx, struct vrrp_ip *ip, v
 			peer->down_deadline_ns = now + skew_ns(inst, adver_int_cs);
 			arm_master_down(peer, now, 1);
 		}
-	} else if (!(inst->flags & XVRRP_INST_F_PREEMPT) || priority >= inst->priority) {
+	} else if (!(inst->flags & XVRRP_INST_F_PREEMPT) || priority >= inst->priority ||
+		   !(peer->flags & XVRRP_PEER_F_TIMER_ARMED)) {
+		/* A preemptable master starts the clock but never holds it back. */
 		peer->down_deadline_ns = now + master_down_ns(inst, adver_int_cs);
 		arm_master_down(peer, now, 0);
 	}

@@ -1,0 +1,239 @@
+// Dataplane behaviour across packets: event suppression, peer state,
+// per-instance counters, the in-kernel master-down timer delivered through
+// the ring buffer and the epoll loop, and the controller heartbeat fail-safe.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstring>
+
+#include "privileged.hpp"
+#include "world.hpp"
+#include "xdp_run.hpp"
+#include "xvrrp/bpf_map.hpp"
+#include "xvrrp/event_loop.hpp"
+#include "xvrrp/event_ring.hpp"
+
+using namespace xvrrp;
+using namespace xvrrp::test;
+
+namespace {
+
+constexpr unsigned kIfindex = 1;
+
+class XdpState : public ::testing::Test {
+protected:
+    void SetUp() override {
+        XVRRP_REQUIRE_ROOT();
+        dp_.emplace(DataplaneOptions{.pin_root = ""});
+        configure_world(*dp_, kIfindex);
+        ring_.emplace(dp_->events_fd(), [this](const xvrrp_event& e) { events_.push_back(e); });
+    }
+
+    int run(const Bytes& frame) { return xdp_test_run(dp_->prog_fd(), frame, kIfindex).verdict; }
+
+    std::vector<std::uint8_t> drain_types() {
+        ring_->consume();
+        std::vector<std::uint8_t> t;
+        for (const auto& e : events_) t.push_back(e.type);
+        events_.clear();
+        return t;
+    }
+
+    // Runs the loop (ring buffer + a periodic sender) until an event of type arrives or limit passes.
+    std::optional<xvrrp_event> wait_for(std::uint8_t type, std::chrono::milliseconds limit,
+                                        const Bytes* resend = nullptr, std::uint64_t every_ns = 0) {
+        EventLoop loop;
+        std::optional<xvrrp_event> hit;
+        loop.add(ring_->fd(), [&] {
+            ring_->consume();
+            for (const auto& e : events_)
+                if (e.type == type && !hit) hit = e;
+            events_.clear();
+        });
+        TimerFd sender;
+        if (resend) {
+            sender.arm_after(every_ns);
+            loop.add(sender.fd(), [&] {
+                sender.ack();
+                run(*resend);
+                sender.arm_after(every_ns);
+            });
+        }
+        const auto end = std::chrono::steady_clock::now() + limit;
+        while (!hit && std::chrono::steady_clock::now() < end) loop.run_once(10);
+        return hit;
+    }
+
+    std::optional<Dataplane> dp_;
+    std::optional<EventRing> ring_;
+    std::vector<xvrrp_event> events_;
+};
+
+TEST_F(XdpState, ReportsOnlyWhatTheElectionNeeds) {
+    const Bytes a = advert_frame(advert(kVridV3, 200));
+    for (int i = 0; i < 50; ++i) ASSERT_EQ(run(a), XDP_DROP);
+    EXPECT_EQ(drain_types(), std::vector<std::uint8_t>{XVRRP_EV_NEW_MASTER}) << "one event for 50 equal adverts";
+
+    run(advert_frame(advert(kVridV3, 201)));
+    run(advert_frame(advert(kVridV3, 201)));
+    EXPECT_EQ(drain_types(), std::vector<std::uint8_t>{XVRRP_EV_NEW_MASTER}) << "priority change";
+
+    run(advert_frame(advert(kVridV3, 201), IpAddress::from("192.0.2.3")));
+    EXPECT_EQ(drain_types(), std::vector<std::uint8_t>{XVRRP_EV_NEW_MASTER}) << "new sender";
+
+    VrrpAdvert faster = advert(kVridV3, 201);
+    faster.adver_int_cs = 50;
+    run(advert_frame(faster, IpAddress::from("192.0.2.3")));
+    EXPECT_EQ(drain_types(), std::vector<std::uint8_t>{XVRRP_EV_NEW_MASTER}) << "interval change";
+
+    run(advert_frame(advert(kVridV3, 0), IpAddress::from("192.0.2.3")));
+    run(advert_frame(advert(kVridV3, 0), IpAddress::from("192.0.2.3")));
+    EXPECT_EQ(drain_types(), std::vector<std::uint8_t>{XVRRP_EV_PRIO_ZERO}) << "priority 0 reported once";
+
+    // Any change of the instance by the controller re-arms reporting of the same advert.
+    auto key = inst_key(kIfindex, kVridV3);
+    auto inst = *dp_->instance(key);
+    inst.generation++;
+    inst.state = XVRRP_STATE_MASTER;
+    dp_->set_instance(key, inst);
+    run(advert_frame(advert(kVridV3, 0), IpAddress::from("192.0.2.3")));
+    run(advert_frame(advert(kVridV3, 250), IpAddress::from("192.0.2.3")));
+    EXPECT_EQ(drain_types(), (std::vector<std::uint8_t>{XVRRP_EV_PRIO_ZERO, XVRRP_EV_PREEMPT}));
+
+    const auto stats = dp_->stats();
+    EXPECT_EQ(stats[XVRRP_STAT_EVENTS_SENT].packets, 7u);
+    EXPECT_EQ(stats[XVRRP_STAT_ADVERT_VALID].packets, 58u);
+}
+
+TEST_F(XdpState, KeepsPeerStateAndPerInstanceCounters) {
+    run(advert_frame(advert(kVridV3, 180)));
+    run(advert_frame(advert(kVridV3, 180)));
+    run(arp_request(kVipOwned));
+    run(arp_request(kVipUnowned));
+    run(ns_frame(kVip6Owned));
+    Bytes bad = advert_frame(advert(kVridV3, 180));
+    bad.back() ^= 0xff;  // checksum no longer matches
+    run(bad);
+
+    const auto peer = dp_->peer(inst_key(kIfindex, kVridV3));
+    ASSERT_TRUE(peer);
+    EXPECT_EQ(peer->priority, 180);
+    EXPECT_EQ(peer->adver_int_cs, 100);
+    EXPECT_EQ(peer->adverts, 2u);
+    EXPECT_EQ(0, std::memcmp(peer->addr, kPeerIp.bytes.data(), 16));
+    EXPECT_GT(peer->down_deadline_ns, peer->last_advert_ns);
+    // 3 x 1 s + (256 - 100) / 256 s of skew.
+    EXPECT_EQ(peer->down_deadline_ns - peer->last_advert_ns, 3'000'000'000ull + 156ull * 10'000'000ull * 100 / 256);
+
+    const auto s4 = dp_->instance_stats(inst_key(kIfindex, kVridV3));
+    ASSERT_TRUE(s4);
+    EXPECT_EQ(s4->adverts_valid, 2u);
+    EXPECT_EQ(s4->adverts_invalid, 1u);
+    EXPECT_EQ(s4->arp_replied, 1u);
+    EXPECT_EQ(s4->arp_dropped, 1u);
+    EXPECT_EQ(s4->events_sent, 1u);
+    const auto s6 = dp_->instance_stats(inst_key(kIfindex, kVridV3, Family::V6));
+    ASSERT_TRUE(s6);
+    EXPECT_EQ(s6->ns_replied, 1u);
+}
+
+TEST_F(XdpState, MasterDownTimerFiresInKernelAfterSilence) {
+    auto key = inst_key(kIfindex, kVridV3);
+    auto inst = *dp_->instance(key);
+    inst.adver_int_cs = 1;  // 10 ms
+    dp_->set_instance(key, inst);
+    VrrpAdvert fast = advert(kVridV3, 200);
+    fast.adver_int_cs = 1;
+    run(advert_frame(fast));
+    EXPECT_EQ(drain_types(), std::vector<std::uint8_t>{XVRRP_EV_NEW_MASTER});
+
+    const auto ev = wait_for(XVRRP_EV_MASTER_DOWN, std::chrono::seconds(2));
+    ASSERT_TRUE(ev) << "no MASTER_DOWN event within 2 s of the last advert";
+    const auto peer = dp_->peer(key);
+    ASSERT_TRUE(peer);
+    // Never early: 3 x 10 ms + (256 - 100) x 10 ms / 256.
+    EXPECT_GE(ev->ts_ns - peer->last_advert_ns, 30'000'000ull + 156ull * 10'000'000ull / 256);
+    EXPECT_EQ(ev->inst.vrid, kVridV3);
+    EXPECT_EQ(0, std::memcmp(ev->addr, kPeerIp.bytes.data(), 4));
+    EXPECT_EQ(dp_->instance_stats(key)->master_down, 1u);
+}
+
+TEST_F(XdpState, AdvertsKeepTheTimerFromFiring) {
+    auto key = inst_key(kIfindex, kVridV3);
+    auto inst = *dp_->instance(key);
+    inst.adver_int_cs = 1;
+    dp_->set_instance(key, inst);
+    VrrpAdvert fast = advert(kVridV3, 200);
+    fast.adver_int_cs = 1;
+    const Bytes frame = advert_frame(fast);
+    run(frame);
+    // Adverts every 10 ms for 300 ms: ten Master_Down_Intervals pass without a MASTER_DOWN.
+    EXPECT_FALSE(wait_for(XVRRP_EV_MASTER_DOWN, std::chrono::milliseconds(300), &frame, 10'000'000));
+    EXPECT_GT(dp_->stats()[XVRRP_STAT_TIMER_FIRED].packets, 0u) << "the timer re-armed itself lazily";
+}
+
+TEST_F(XdpState, PreemptIgnoresLowerPriorityAdverts) {
+    auto key = inst_key(kIfindex, kVridV3);
+    auto inst = *dp_->instance(key);
+    inst.adver_int_cs = 1;
+    inst.flags |= XVRRP_INST_F_PREEMPT;
+    dp_->set_instance(key, inst);
+    VrrpAdvert weak = advert(kVridV3, 50);
+    weak.adver_int_cs = 1;
+    const Bytes frame = advert_frame(weak);
+    run(frame);
+    // RFC 9568 6.4.2: with preemption a lower-priority master does not reset Master_Down_Timer.
+    EXPECT_TRUE(wait_for(XVRRP_EV_MASTER_DOWN, std::chrono::seconds(2), &frame, 5'000'000));
+}
+
+TEST_F(XdpState, PriorityZeroShortensTheTimerToSkew) {
+    auto key = inst_key(kIfindex, kVridV3);
+    auto inst = *dp_->instance(key);
+    inst.adver_int_cs = 100;  // 1 s: Master_Down_Interval 3.6 s, Skew 0.6 s
+    dp_->set_instance(key, inst);
+    run(advert_frame(advert(kVridV3, 200)));
+    run(advert_frame(advert(kVridV3, 0)));
+    const auto ev = wait_for(XVRRP_EV_MASTER_DOWN, std::chrono::seconds(3));
+    ASSERT_TRUE(ev) << "Skew_Time is 0.61 s; Master_Down_Interval would be 3.61 s";
+    const auto peer = dp_->peer(key);
+    EXPECT_GE(ev->ts_ns - peer->last_advert_ns, 156ull * 1'000'000'000ull / 256);
+}
+
+TEST_F(XdpState, NoMasterDownWhileWeAreMaster) {
+    auto key = inst_key(kIfindex, kVridMaster);
+    auto inst = *dp_->instance(key);
+    inst.adver_int_cs = 1;
+    dp_->set_instance(key, inst);
+    VrrpAdvert fast = advert(kVridMaster, 50);
+    fast.adver_int_cs = 1;
+    run(advert_frame(fast));
+    EXPECT_FALSE(wait_for(XVRRP_EV_MASTER_DOWN, std::chrono::milliseconds(200)));
+}
+
+TEST_F(XdpState, DeadControllerOwnsNothing) {
+    const Bytes arp = arp_request(kVipOwned);
+    const Bytes ns = ns_frame(kVip6Owned);
+    dp_->set_heartbeat(monotonic_ns(), 500'000'000);
+    EXPECT_EQ(run(arp), XDP_TX);
+    EXPECT_EQ(run(ns), XDP_TX);
+    // A heartbeat two seconds old with a half-second timeout: requests are dropped, not answered, not passed.
+    dp_->set_heartbeat(monotonic_ns() - 2'000'000'000ull, 500'000'000);
+    EXPECT_EQ(run(arp), XDP_DROP);
+    EXPECT_EQ(run(ns), XDP_DROP);
+    const auto s = dp_->stats();
+    EXPECT_EQ(s[XVRRP_STAT_ARP_DROPPED_UNOWNED].packets, 1u);
+    EXPECT_EQ(s[XVRRP_STAT_NS_DROPPED_UNOWNED].packets, 1u);
+    dp_->set_heartbeat(monotonic_ns(), 500'000'000);
+    EXPECT_EQ(run(arp), XDP_TX);
+}
+
+TEST_F(XdpState, PassAdvertsOptionLetsValidAdvertsReachTheStack) {
+    const Bytes a = advert_frame(advert(kVridV3));
+    EXPECT_EQ(run(a), XDP_DROP);
+    dp_->set_interface(kIfindex, xvrrp_iface{.flags = XVRRP_IFACE_F_PASS_ADVERTS});
+    EXPECT_EQ(run(a), XDP_PASS);
+    // Invalid ones are still dropped.
+    EXPECT_EQ(run(advert_frame(advert(99))), XDP_DROP);
+}
+
+}  // namespace
