@@ -1,0 +1,196 @@
+// Tens of thousands of mutated frames through the real XDP program. An
+// independent reference decides which frames are well-formed requests for an
+// owned VIP; the program must answer exactly those (with the reference's
+// reply), never abort, and leave every frame it does not answer untouched.
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "hex.hpp"
+#include "privileged.hpp"
+#include "world.hpp"
+#include "xdp_run.hpp"
+
+using namespace xvrrp;
+using namespace xvrrp::test;
+
+namespace {
+
+constexpr unsigned kIfindex = 1;
+constexpr int kFrames = 40000;
+
+struct Parsed {
+    std::size_t l3 = 0;
+    std::uint16_t type = 0;
+    std::uint16_t vlan = 0;
+    std::vector<VlanTag> tags;
+};
+
+std::uint16_t be16(const Bytes& f, std::size_t off) { return static_cast<std::uint16_t>(f[off] << 8 | f[off + 1]); }
+
+std::optional<Parsed> parse_l2(const Bytes& f) {
+    if (f.size() < 14) return std::nullopt;
+    Parsed p{.l3 = 14, .type = be16(f, 12)};
+    for (int i = 0; i < 2 && (p.type == 0x8100 || p.type == 0x88a8); ++i) {
+        if (f.size() < p.l3 + 4) return std::nullopt;
+        p.tags.push_back({static_cast<std::uint16_t>(be16(f, p.l3) & 0x0fff), p.type});
+        p.vlan = p.tags.back().vid;
+        p.type = be16(f, p.l3 + 2);
+        p.l3 += 4;
+    }
+    return p;
+}
+
+std::optional<Mac> owned_mac(const IpAddress& a, std::uint16_t vlan) {
+    if (vlan == 0 && a == kVipOwned) return virtual_mac(kVridV3, Family::V4);
+    if (vlan == 0 && a == kVipIfaceMac) return kRouterMac;
+    if (vlan == kVlan && a == kVipVlan) return virtual_mac(kVridVlan, Family::V4);
+    if (vlan == 0 && a == kVip6Owned) return virtual_mac(kVridV3, Family::V6);
+    return std::nullopt;
+}
+
+// The reply a correct responder sends, or nothing. Written from RFC 826 and RFC 4861, not from the BPF code.
+std::optional<Bytes> reference_reply_body(const Bytes& f);
+
+// A reply keeps the request's tags whole (priority and DEI bits too).
+std::optional<Bytes> reference_reply(const Bytes& f) {
+    auto r = reference_reply_body(f);
+    auto p = parse_l2(f);
+    if (r && p) std::copy(f.begin() + 12, f.begin() + static_cast<long>(p->l3) - 2, r->begin() + 12);
+    return r;
+}
+
+std::optional<Bytes> reference_reply_body(const Bytes& f) {
+    auto p = parse_l2(f);
+    if (!p) return std::nullopt;
+    const std::size_t o = p->l3;
+    if (p->type == kEthArp) {
+        if (f.size() < o + 28 || be16(f, o) != 1 || be16(f, o + 2) != 0x0800 || f[o + 4] != 6 || f[o + 5] != 4 ||
+            be16(f, o + 6) != kArpRequest)
+            return std::nullopt;
+        Mac sha;
+        std::copy_n(f.begin() + static_cast<long>(o + 8), 6, sha.begin());
+        IpAddress spa, tpa;
+        std::copy_n(f.begin() + static_cast<long>(o + 14), 4, spa.bytes.begin());
+        std::copy_n(f.begin() + static_cast<long>(o + 24), 4, tpa.bytes.begin());
+        auto mac = owned_mac(tpa, p->vlan);
+        if (!mac || spa == tpa || (sha[0] & 1)) return std::nullopt;
+        Bytes r = ethernet_frame(sha, *mac, kEthArp, arp_packet(kArpReply, *mac, tpa, sha, spa), p->tags);
+        r.insert(r.end(), f.begin() + static_cast<long>(r.size()), f.end());  // padding stays
+        return r;
+    }
+    if (p->type == kEthIpv6) {
+        if (f.size() < o + 40 + 24 || f[o + 6] != kIpProtoIcmpv6 || f[o + 40] != kNdNeighborSolicit) return std::nullopt;
+        const std::size_t len = be16(f, o + 4);
+        if (f[o + 7] != 255 || f[o + 41] != 0 || len < 24 || len > 256 || f.size() < o + 40 + len) return std::nullopt;
+        IpAddress src, dst, target;
+        src.family = dst.family = target.family = Family::V6;
+        std::copy_n(f.begin() + static_cast<long>(o + 8), 16, src.bytes.begin());
+        std::copy_n(f.begin() + static_cast<long>(o + 24), 16, dst.bytes.begin());
+        std::copy_n(f.begin() + static_cast<long>(o + 48), 16, target.bytes.begin());
+        Checksum c;
+        c.add_pseudo_header(src, dst, kIpProtoIcmpv6, static_cast<std::uint32_t>(len));
+        if (c.add(std::span(f).subspan(o + 40, len)).finish() != 0) return std::nullopt;
+        auto mac = owned_mac(target, p->vlan);
+        if (!mac) return std::nullopt;
+        Mac to_mac;
+        std::copy_n(f.begin() + 6, 6, to_mac.begin());
+        IpAddress to = src;
+        std::uint8_t flags = kNaRouter | kNaOverride | kNaSolicited;
+        if (src.is_unspecified()) {
+            to = IpAddress::from("ff02::1");
+            to_mac = multicast_mac(to);
+            flags &= static_cast<std::uint8_t>(~kNaSolicited);
+        }
+        const Bytes icmp = icmpv6_message(target, to, kNdNeighborAdvert, 0, na_body(flags, target, *mac));
+        return ethernet_frame(to_mac, *mac, kEthIpv6, ipv6_packet(target, to, kIpProtoIcmpv6, 255, icmp), p->tags);
+    }
+    return std::nullopt;
+}
+
+std::vector<Bytes> seeds() {
+    const VlanTag vlan{kVlan};
+    return {
+        arp_request(kVipOwned),
+        arp_request(kVipIfaceMac),
+        arp_request(kVipVlan, {vlan}),
+        arp_request(kVipUnowned),
+        arp_request(kVipOwned, {}, kVipOwned),
+        arp_reply_from(kPeerMac, kVipOwned),
+        ns_frame(kVip6Owned),
+        ns_frame(kVip6Owned, kClientIp6, false),
+        ns_frame(kVip6Owned, IpAddress::from("::")),
+        ns_frame(kVip6Unowned),
+        advert_frame(advert(kVridV3)),
+        advert_frame(advert(kVridV2, 200, 2)),
+        advert_frame(advert6(kVridV3), kPeerIp6),
+        advert_frame(advert(kVridVlan), kPeerIp, {vlan}),
+        udp4_frame(),
+    };
+}
+
+Bytes mutate(Bytes f, std::mt19937& rng) {
+    auto pick = [&](std::size_t n) { return std::uniform_int_distribution<std::size_t>(0, n - 1)(rng); };
+    const int rounds = 1 + static_cast<int>(pick(3));
+    for (int r = 0; r < rounds; ++r) {
+        switch (pick(6)) {
+            case 0:  // flip a bit
+                f[pick(f.size())] ^= static_cast<std::uint8_t>(1u << pick(8));
+                break;
+            case 1:  // any value at any byte
+                f[pick(f.size())] = static_cast<std::uint8_t>(pick(256));
+                break;
+            case 2:  // a byte in the first 80, where the headers are
+                f[pick(std::min<std::size_t>(f.size(), 80))] = static_cast<std::uint8_t>(pick(256));
+                break;
+            case 3:  // truncate, never below what BPF_PROG_TEST_RUN accepts
+                f.resize(14 + pick(f.size() - 13));
+                break;
+            case 4:  // extend with junk
+                for (std::size_t n = 1 + pick(40); n; --n) f.push_back(static_cast<std::uint8_t>(pick(256)));
+                break;
+            case 5:  // nothing: keep some frames well-formed
+                break;
+        }
+    }
+    return f;
+}
+
+TEST(XdpFuzz, AnswersExactlyTheWellFormedRequestsForOwnedVips) {
+    XVRRP_REQUIRE_ROOT();
+    Dataplane dp(DataplaneOptions{.pin_root = ""});
+    configure_world(dp, kIfindex);
+
+    const auto seed = static_cast<std::uint32_t>(::testing::UnitTest::GetInstance()->random_seed()) ^ 0x5eedu;
+    std::mt19937 rng(seed);
+    const auto base = seeds();
+    int answered = 0, refused = 0;
+    for (int i = 0; i < kFrames; ++i) {
+        const Bytes in = mutate(base[static_cast<std::size_t>(i) % base.size()], rng);
+        const XdpRun run = xdp_test_run(dp.prog_fd(), in, kIfindex);
+        const auto want = reference_reply(in);
+        ASSERT_NE(run.verdict, XDP_ABORTED) << "frame " << i << ":\n" << to_hex(in);
+        if (want) {
+            ASSERT_EQ(verdict_name(run.verdict), "XDP_TX") << "seed " << seed << ", frame " << i << ":\n" << to_hex(in);
+            ASSERT_EQ(run.output, *want) << "seed " << seed << ", frame " << i << ":\n" << to_hex(in)
+                                         << "\nexpected:\n" << to_hex(*want) << "\nactual:\n" << to_hex(run.output);
+            ++answered;
+        } else {
+            ASSERT_NE(verdict_name(run.verdict), "XDP_TX")
+                << "answered a frame that is not a well-formed request for an owned VIP, seed " << seed
+                << ", frame " << i << ":\n" << to_hex(in) << "\nreply:\n" << to_hex(run.output);
+            ASSERT_EQ(run.output, in) << "a frame not answered was modified, frame " << i;
+            ++refused;
+        }
+    }
+    // The mutations must leave both kinds in good number, or the test proves little.
+    EXPECT_GT(answered, kFrames / 20);
+    EXPECT_GT(refused, kFrames / 2);
+    const auto stats = dp.stats();
+    EXPECT_EQ(stats[XVRRP_STAT_ARP_REPLIED].packets + stats[XVRRP_STAT_NS_REPLIED].packets,
+              static_cast<std::uint64_t>(answered));
+    RecordProperty("answered", answered);
+    RecordProperty("refused", refused);
+}
+
+}  // namespace
