@@ -1,0 +1,85 @@
+#include "lab.hpp"
+
+#include <fcntl.h>
+#include <net/if.h>
+#include <sched.h>
+#include <unistd.h>
+
+#include <array>
+#include <atomic>
+#include <cstdio>
+#include <stdexcept>
+
+#include "xvrrp/error.hpp"
+#include "xvrrp_pass.skel.h"
+
+namespace xvrrp::test {
+
+std::string sh(const std::string& cmd) {
+    std::string out;
+    FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
+    if (!p) throw std::runtime_error("popen failed: " + cmd);
+    std::array<char, 4096> buf{};
+    while (std::fgets(buf.data(), buf.size(), p)) out += buf.data();
+    const int status = ::pclose(p);
+    if (status != 0) throw std::runtime_error("command failed (" + std::to_string(status) + "): " + cmd + "\n" + out);
+    return out;
+}
+
+int sh_status(const std::string& cmd) { return std::system((cmd + " >/dev/null 2>&1").c_str()); }
+
+std::string unique_name(const std::string& prefix) {
+    static std::atomic<int> counter{0};
+    std::string n = prefix + std::to_string(::getpid() % 100000) + "-" + std::to_string(counter++);
+    return n.substr(0, 15);
+}
+
+Netns::Netns(const std::string& prefix) : name_(unique_name(prefix)) {
+    sh("ip netns add " + name_);
+    sh("ip -n " + name_ + " link set lo up");
+}
+
+Netns::~Netns() { sh_status("ip netns del " + name_); }
+
+std::string Netns::exec(const std::string& cmd) const { return sh("ip netns exec " + name_ + " " + cmd); }
+
+int Netns::exec_status(const std::string& cmd) const { return sh_status("ip netns exec " + name_ + " " + cmd); }
+
+unsigned Netns::ifindex(const std::string& ifname) const {
+    NetnsScope in(*this);
+    const unsigned idx = ::if_nametoindex(ifname.c_str());
+    if (!idx) throw std::runtime_error("no interface " + ifname + " in " + name_);
+    return idx;
+}
+
+NetnsScope::NetnsScope(const Netns& ns)
+    : original_(check_sys(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC), "open own netns")) {
+    UniqueFd target(check_sys(::open(("/var/run/netns/" + ns.name()).c_str(), O_RDONLY | O_CLOEXEC), "open netns " + ns.name()));
+    check_sys(::setns(target.get(), CLONE_NEWNET), "setns " + ns.name());
+}
+
+NetnsScope::~NetnsScope() { ::setns(original_.get(), CLONE_NEWNET); }
+
+void add_veth(const Netns& a, const std::string& a_if, const Netns& b, const std::string& b_if) {
+    sh("ip link add " + a_if + " netns " + a.name() + " type veth peer name " + b_if + " netns " + b.name());
+    sh("ip -n " + a.name() + " link set " + a_if + " up");
+    sh("ip -n " + b.name() + " link set " + b_if + " up");
+}
+
+void PassProgram::Deleter::operator()(xvrrp_pass_bpf* s) const noexcept { xvrrp_pass_bpf__destroy(s); }
+
+PassProgram::PassProgram() : skel_(xvrrp_pass_bpf__open_and_load()) {
+    if (!skel_) throw_errno(errno, "load xvrrp_pass");
+}
+
+PassProgram::~PassProgram() = default;
+
+int PassProgram::prog_fd() const { return bpf_program__fd(skel_->progs.xvrrp_pass); }
+
+XdpAttachment attach_in(const Netns& ns, const std::string& ifname, int prog_fd, XdpMode mode) {
+    const unsigned idx = ns.ifindex(ifname);
+    NetnsScope in(ns);
+    return XdpAttachment::attach(prog_fd, idx, mode);
+}
+
+}  // namespace xvrrp::test
