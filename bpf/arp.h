@@ -46,7 +46,7 @@ static __always_inline int handle_arp(struct xdp_md *ctx, struct ethhdr *eth, vo
 		return count_exit(ctx, XVRRP_STAT_PASS, XDP_PASS);
 
 	struct xvrrp_vip_key vk = {.ifindex = ctx->ingress_ifindex, .vlan = vlan, .family = XVRRP_AF_INET};
-	__builtin_memcpy(vk.addr, arp->tpa, 4);
+	*(__u32 *)vk.addr = *(__u32 *)arp->tpa;
 	struct xvrrp_vip *vip = bpf_map_lookup_elem(&xvrrp_vip, &vk);
 	if (!vip)
 		return count_exit(ctx, XVRRP_STAT_PASS, XDP_PASS);
@@ -60,23 +60,21 @@ static __always_inline int handle_arp(struct xdp_md *ctx, struct ethhdr *eth, vo
 	if (arp->sha[0] & 1)
 		return count_exit(ctx, XVRRP_STAT_ARP_MALFORMED, XDP_DROP);
 
-	struct xvrrp_inst_key ik = vip_inst_key(&vk, vip);
 	if (!vip_answerable(vip)) {
-		INST_COUNT(&ik, arp_dropped);
+		INST_COUNT(vip->slot, arp_dropped);
 		return count_exit(ctx, XVRRP_STAT_ARP_DROPPED_UNOWNED, XDP_DROP);
 	}
 
-	__u8 asker_ip[4];
-	__builtin_memcpy(asker_ip, arp->spa, 4);
+	__u32 asker_ip = *(__u32 *)arp->spa;
 	mac_copy(eth->h_dest, arp->sha);
 	mac_copy(eth->h_source, vip->mac);
 	arp->op = bpf_htons(ARPOP_REPLY);
 	mac_copy(arp->tha, arp->sha);
-	__builtin_memcpy(arp->tpa, asker_ip, 4);
+	*(__u32 *)arp->tpa = asker_ip;
 	mac_copy(arp->sha, vip->mac);
-	__builtin_memcpy(arp->spa, vk.addr, 4);
+	*(__u32 *)arp->spa = *(__u32 *)vk.addr;
 
-	INST_COUNT(&ik, arp_replied);
+	INST_COUNT(vip->slot, arp_replied);
 	return count_exit(ctx, XVRRP_STAT_ARP_REPLIED, XDP_TX);
 }
 

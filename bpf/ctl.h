@@ -25,12 +25,4 @@ static __always_inline int vip_answerable(const struct xvrrp_vip *vip)
 	return (vip->flags & XVRRP_VIP_F_OWNED) && controller_alive();
 }
 
-static __always_inline struct xvrrp_inst_key vip_inst_key(const struct xvrrp_vip_key *vk,
-							  const struct xvrrp_vip *vip)
-{
-	struct xvrrp_inst_key k = {
-		.ifindex = vk->ifindex, .vlan = vk->vlan, .vrid = vip->vrid, .family = vk->family};
-	return k;
-}
-
 #endif

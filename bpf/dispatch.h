@@ -12,12 +12,6 @@
 #include "parsing.h"
 #include "vrrp.h"
 
-static __always_inline __u32 iface_flags(__u32 ifindex)
-{
-	struct xvrrp_iface *iface = bpf_map_lookup_elem(&xvrrp_iface, &ifindex);
-	return iface ? iface->flags : 0;
-}
-
 static __always_inline int ipv4_header_ok(const struct iphdr *ip)
 {
 	/* Fragments and a bad header checksum make an advert invalid. */
@@ -56,7 +50,7 @@ static __always_inline int xvrrp_dispatch(struct xdp_md *ctx)
 			.dst = &ip->daddr,
 			.addr_len = 4,
 		};
-		return handle_vrrp(ctx, &v, c.pos, end, iface_flags(ctx->ingress_ifindex));
+		return handle_vrrp(ctx, &v, c.pos, end);
 	}
 	if (proto == bpf_htons(ETH_P_IPV6)) {
 		struct ipv6hdr *ip6;
@@ -78,7 +72,7 @@ static __always_inline int xvrrp_dispatch(struct xdp_md *ctx)
 			.dst = &ip6->daddr,
 			.addr_len = 16,
 		};
-		return handle_vrrp(ctx, &v, c.pos, end, iface_flags(ctx->ingress_ifindex));
+		return handle_vrrp(ctx, &v, c.pos, end);
 	}
 	if (proto == bpf_htons(ETH_P_ARP))
 		return handle_arp(ctx, eth, c.pos, end, vlan);

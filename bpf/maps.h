@@ -18,9 +18,9 @@ struct {
 
 /* What we last saw of each instance's master, and its master-down timer (XDP writes). */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, XVRRP_MAX_INSTANCES);
-	__type(key, struct xvrrp_inst_key);
+	__type(key, __u32); /* instance slot */
 	__type(value, struct xvrrp_peer);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } xvrrp_peer SEC(".maps");
@@ -32,14 +32,6 @@ struct {
 	__type(value, struct xvrrp_vip);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } xvrrp_vip SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, XVRRP_MAX_IFACES);
-	__type(key, __u32); /* ifindex */
-	__type(value, struct xvrrp_iface);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} xvrrp_iface SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -58,9 +50,9 @@ struct {
 } xvrrp_stats SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, XVRRP_MAX_INSTANCES);
-	__type(key, struct xvrrp_inst_key);
+	__type(key, __u32); /* instance slot */
 	__type(value, struct xvrrp_inst_stats);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } xvrrp_istats SEC(".maps");

@@ -84,9 +84,8 @@ static __always_inline int handle_ns(struct xdp_md *ctx, __u32 l3_off, __u16 vla
 	if (!ns_valid(ip6, ns, end))
 		return count_exit(ctx, XVRRP_STAT_NS_MALFORMED, XDP_DROP);
 
-	struct xvrrp_inst_key ik = vip_inst_key(&vk, vip);
 	if (!vip_answerable(vip)) {
-		INST_COUNT(&ik, ns_dropped);
+		INST_COUNT(vip->slot, ns_dropped);
 		return count_exit(ctx, XVRRP_STAT_NS_DROPPED_UNOWNED, XDP_DROP);
 	}
 
@@ -96,9 +95,10 @@ static __always_inline int handle_ns(struct xdp_md *ctx, __u32 l3_off, __u16 vla
 	mac_copy(peer_mac, eth->h_source);
 	mac_copy(vip_mac, vip->mac);
 	addr_copy16(peer_ip, &ip6->saddr);
+	__u32 slot = vip->slot;
 	__u8 flags = ND_NA_F_OVERRIDE | ((vip->flags & XVRRP_VIP_F_ROUTER) ? ND_NA_F_ROUTER : 0);
 	/* Duplicate address detection comes from ::; the answer goes to all nodes, unsolicited. */
-	int dad = !peer_ip[0] && addr_equal16(peer_ip, (__u8[16]){});
+	int dad = addr_is_zero16(peer_ip);
 	if (!dad)
 		flags |= ND_NA_F_SOLICITED;
 
@@ -151,7 +151,7 @@ static __always_inline int handle_ns(struct xdp_md *ctx, __u32 l3_off, __u16 vla
 		sum += w[i];
 	na->csum = csum_fold64(sum);
 
-	INST_COUNT(&ik, ns_replied);
+	INST_COUNT(slot, ns_replied);
 	return count_exit(ctx, XVRRP_STAT_NS_REPLIED, XDP_TX);
 }
 

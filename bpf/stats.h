@@ -24,17 +24,13 @@ static __always_inline int count_exit(struct xdp_md *ctx, enum xvrrp_stat stat, 
 	return action;
 }
 
-/* Per-instance counters; the entry is created by the controller with the instance. */
-static __always_inline struct xvrrp_inst_stats *inst_stats(const struct xvrrp_inst_key *key)
-{
-	return bpf_map_lookup_elem(&xvrrp_istats, key);
-}
-
-#define INST_COUNT(key, field)                                      \
-	do {                                                        \
-		struct xvrrp_inst_stats *__s = inst_stats(key);     \
-		if (__s)                                            \
-			__s->field++;                               \
+/* Per-instance counters, by the instance's slot (an inlined array lookup). */
+#define INST_COUNT(slot, field)                                                  \
+	do {                                                                     \
+		__u32 __slot = (slot);                                           \
+		struct xvrrp_inst_stats *__s = bpf_map_lookup_elem(&xvrrp_istats, &__slot); \
+		if (__s)                                                         \
+			__s->field++;                                            \
 	} while (0)
 
 #endif

@@ -70,14 +70,14 @@ static __always_inline __u64 skew_ns(const struct xvrrp_inst *inst, __u16 adver_
 	return ((256 - inst->priority) * (__u64)adver_int_cs * NSEC_PER_CSEC) / 256;
 }
 
-static __always_inline void emit_event(const struct xvrrp_inst_key *key, __u8 type, __u8 version,
-				       __u8 priority, __u16 adver_int_cs, const __u8 *addr16)
+static __always_inline void emit_event(const struct xvrrp_inst_key *key, __u32 slot, __u8 type,
+				       __u8 version, __u8 priority, __u16 adver_int_cs, const __u8 *addr16)
 {
 	struct xvrrp_event *ev = bpf_ringbuf_reserve(&xvrrp_events, sizeof(*ev), 0);
 
 	if (!ev) {
 		count_stat(XVRRP_STAT_EVENTS_DROPPED, 0);
-		INST_COUNT(key, events_dropped);
+		INST_COUNT(slot, events_dropped);
 		return;
 	}
 	ev->ts_ns = bpf_ktime_get_ns();
@@ -90,11 +90,11 @@ static __always_inline void emit_event(const struct xvrrp_inst_key *key, __u8 ty
 	addr_copy16(ev->addr, addr16);
 	bpf_ringbuf_submit(ev, 0);
 	count_stat(XVRRP_STAT_EVENTS_SENT, 0);
-	INST_COUNT(key, events_sent);
+	INST_COUNT(slot, events_sent);
 }
 
 /* Runs in softirq context about once per Master_Down_Interval while adverts flow. */
-static int master_down_cb(void *map, struct xvrrp_inst_key *key, struct xvrrp_peer *peer)
+static int master_down_cb(void *map, __u32 *slot, struct xvrrp_peer *peer)
 {
 	__u64 now = bpf_ktime_get_ns();
 
@@ -105,11 +105,11 @@ static int master_down_cb(void *map, struct xvrrp_inst_key *key, struct xvrrp_pe
 	}
 	peer->flags &= ~XVRRP_PEER_F_TIMER_ARMED;
 
-	struct xvrrp_inst *inst = bpf_map_lookup_elem(&xvrrp_inst, key);
-	if (!inst || inst->state != XVRRP_STATE_BACKUP)
+	struct xvrrp_inst *inst = bpf_map_lookup_elem(&xvrrp_inst, &peer->inst);
+	if (!inst || inst->state != XVRRP_STATE_BACKUP || inst->slot != *slot)
 		return 0;
-	INST_COUNT(key, master_down);
-	emit_event(key, XVRRP_EV_MASTER_DOWN, inst->version, 0, peer->adver_int_cs, peer->addr);
+	INST_COUNT(*slot, master_down);
+	emit_event(&peer->inst, *slot, XVRRP_EV_MASTER_DOWN, inst->version, 0, peer->adver_int_cs, peer->addr);
 	return 0;
 }
 
@@ -151,10 +151,9 @@ static __always_inline int vrrp_checksum_ok(const struct vrrp_ip *ip, const stru
 	return (inst->flags & XVRRP_INST_F_V3_CSUM_AS_V2) && csum_fold64(payload) == 0;
 }
 
-static __always_inline int vrrp_invalid(struct xdp_md *ctx, const struct xvrrp_inst_key *key,
-					enum xvrrp_stat reason)
+static __always_inline int vrrp_invalid(struct xdp_md *ctx, __u32 slot, enum xvrrp_stat reason)
 {
-	INST_COUNT(key, adverts_invalid);
+	INST_COUNT(slot, adverts_invalid);
 	return count_exit(ctx, reason, XDP_DROP);
 }
 
@@ -167,8 +166,7 @@ static __always_inline int advert_beats_us(const struct xvrrp_inst *inst, __u8 p
 	return addr_cmp16(src16, inst->primary_addr) > 0;
 }
 
-static __always_inline int handle_vrrp(struct xdp_md *ctx, struct vrrp_ip *ip, void *l4,
-				       void *end, __u32 iface_flags)
+static __always_inline int handle_vrrp(struct xdp_md *ctx, struct vrrp_ip *ip, void *l4, void *end)
 {
 	struct vrrphdr *vh = l4;
 
@@ -186,41 +184,42 @@ static __always_inline int handle_vrrp(struct xdp_md *ctx, struct vrrp_ip *ip, v
 	if (!inst)
 		return count_exit(ctx, XVRRP_STAT_ADVERT_UNKNOWN_VRID, XDP_DROP);
 	const struct xvrrp_inst_key *key = &ip->key;
+	const __u32 slot = inst->slot;
 
 	if (inst->version != version)
-		return vrrp_invalid(ctx, key, XVRRP_STAT_ADVERT_BAD_VERSION);
+		return vrrp_invalid(ctx, slot, XVRRP_STAT_ADVERT_BAD_VERSION);
 	if (ip->ttl != 255)
-		return vrrp_invalid(ctx, key, XVRRP_STAT_ADVERT_BAD_TTL);
+		return vrrp_invalid(ctx, slot, XVRRP_STAT_ADVERT_BAD_TTL);
 
 	__u32 need = sizeof(*vh) + vh->count_addrs * ip->addr_len;
 	if (version == 2)
 		need += VRRP_V2_AUTH_LEN;
 	if (ip->payload_len < need)
-		return vrrp_invalid(ctx, key, XVRRP_STAT_ADVERT_BAD_LENGTH);
+		return vrrp_invalid(ctx, slot, XVRRP_STAT_ADVERT_BAD_LENGTH);
 	if (ip->payload_len > XVRRP_MAX_VRRP_LEN)
-		return vrrp_invalid(ctx, key, XVRRP_STAT_ADVERT_TOO_LONG);
+		return vrrp_invalid(ctx, slot, XVRRP_STAT_ADVERT_TOO_LONG);
 	if ((void *)vh + ip->payload_len > end)
-		return vrrp_invalid(ctx, key, XVRRP_STAT_ADVERT_TRUNCATED);
+		return vrrp_invalid(ctx, slot, XVRRP_STAT_ADVERT_TRUNCATED);
 	if (!vrrp_checksum_ok(ip, vh, end, inst))
-		return vrrp_invalid(ctx, key, XVRRP_STAT_ADVERT_BAD_CHECKSUM);
+		return vrrp_invalid(ctx, slot, XVRRP_STAT_ADVERT_BAD_CHECKSUM);
 
 	__u16 adver_int_cs;
 	if (version == 2) {
 		__u8 want_auth = (inst->flags & XVRRP_INST_F_V2_AUTH_PASS) ? VRRP_V2_AUTH_PASS
 									  : VRRP_V2_AUTH_NONE;
 		if (vh->v2_auth_type != want_auth)
-			return vrrp_invalid(ctx, key, XVRRP_STAT_ADVERT_BAD_AUTH);
+			return vrrp_invalid(ctx, slot, XVRRP_STAT_ADVERT_BAD_AUTH);
 		if (want_auth == VRRP_V2_AUTH_PASS) {
 			/* Auth data is the last 8 bytes of the message (need <= payload_len). */
 			const __u8 *auth = (const __u8 *)vh + need - VRRP_V2_AUTH_LEN;
 			if ((const void *)(auth + VRRP_V2_AUTH_LEN) > end)
-				return vrrp_invalid(ctx, key, XVRRP_STAT_ADVERT_TRUNCATED);
+				return vrrp_invalid(ctx, slot, XVRRP_STAT_ADVERT_TRUNCATED);
 			if (*(const __u64 *)auth != *(const __u64 *)inst->auth_data)
-				return vrrp_invalid(ctx, key, XVRRP_STAT_ADVERT_BAD_AUTH);
+				return vrrp_invalid(ctx, slot, XVRRP_STAT_ADVERT_BAD_AUTH);
 		}
 		adver_int_cs = vh->v2_adver_int * 100;
 		if (adver_int_cs != inst->adver_int_cs)
-			return vrrp_invalid(ctx, key, XVRRP_STAT_ADVERT_BAD_INTERVAL);
+			return vrrp_invalid(ctx, slot, XVRRP_STAT_ADVERT_BAD_INTERVAL);
 	} else {
 		adver_int_cs = bpf_ntohs(vh->v3_rsvd_adver_int) & 0x0fff;
 	}
@@ -232,15 +231,10 @@ static __always_inline int handle_vrrp(struct xdp_md *ctx, struct vrrp_ip *ip, v
 	else
 		addr_copy16(src, ip->src);
 
+	struct xvrrp_peer *peer = bpf_map_lookup_elem(&xvrrp_peer, &slot);
+	if (!peer) /* slot beyond the array: the instance is unusable (the controller never does this) */
+		return count_exit(ctx, XVRRP_STAT_ADVERT_UNKNOWN_VRID, XDP_DROP);
 	__u64 now = bpf_ktime_get_ns();
-	struct xvrrp_peer *peer = bpf_map_lookup_elem(&xvrrp_peer, key);
-	if (!peer) {
-		struct xvrrp_peer fresh = {};
-		bpf_map_update_elem(&xvrrp_peer, key, &fresh, BPF_NOEXIST);
-		peer = bpf_map_lookup_elem(&xvrrp_peer, key);
-		if (!peer)
-			return vrrp_invalid(ctx, key, XVRRP_STAT_ADVERT_TRUNCATED);
-	}
 
 	__u8 priority = vh->priority;
 	int changed = peer->seen_generation != inst->generation || peer->priority != priority ||
@@ -250,6 +244,7 @@ static __always_inline int handle_vrrp(struct xdp_md *ctx, struct vrrp_ip *ip, v
 	peer->last_advert_ns = now;
 	peer->adverts++;
 	if (changed) {
+		peer->inst = *key;
 		peer->seen_generation = inst->generation;
 		peer->priority = priority;
 		peer->adver_int_cs = adver_int_cs;
@@ -259,7 +254,7 @@ static __always_inline int handle_vrrp(struct xdp_md *ctx, struct vrrp_ip *ip, v
 	/* Master-down timer (RFC 9568 6.4.2): priority 0 shortens it to Skew_Time once;
 	 * with preemption a lower-priority advert does not feed it. */
 	if (priority == 0) {
-		INST_COUNT(key, adverts_prio_zero);
+		INST_COUNT(slot, adverts_prio_zero);
 		if (changed) {
 			peer->down_deadline_ns = now + skew_ns(inst, adver_int_cs);
 			arm_master_down(peer, now, 1);
@@ -277,12 +272,12 @@ static __always_inline int handle_vrrp(struct xdp_md *ctx, struct vrrp_ip *ip, v
 			type = XVRRP_EV_PRIO_ZERO;
 		else if (inst->state == XVRRP_STATE_MASTER)
 			type = advert_beats_us(inst, priority, src) ? XVRRP_EV_PREEMPT : XVRRP_EV_LOWER;
-		emit_event(key, type, version, priority, adver_int_cs, src);
+		emit_event(key, slot, type, version, priority, adver_int_cs, src);
 	}
 
-	INST_COUNT(key, adverts_valid);
-	int pass = (inst->flags & XVRRP_INST_F_PASS_ADVERTS) || (iface_flags & XVRRP_IFACE_F_PASS_ADVERTS);
-	return count_exit(ctx, XVRRP_STAT_ADVERT_VALID, pass ? XDP_PASS : XDP_DROP);
+	INST_COUNT(slot, adverts_valid);
+	return count_exit(ctx, XVRRP_STAT_ADVERT_VALID,
+			  (inst->flags & XVRRP_INST_F_PASS_ADVERTS) ? XDP_PASS : XDP_DROP);
 }
 
 #endif

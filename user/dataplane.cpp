@@ -7,7 +7,9 @@
 #include <sys/statfs.h>
 #include <time.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <vector>
 #include <filesystem>
 #include <stdexcept>
 
@@ -166,33 +168,51 @@ int Dataplane::map_fd(std::string_view name) const {
     return bpf_map__fd(map);
 }
 
-void Dataplane::set_interface(std::uint32_t ifindex, const xvrrp_iface& iface) {
-    BpfMap<std::uint32_t, xvrrp_iface>(map_fd(XVRRP_MAP_IFACES), XVRRP_MAP_IFACES).put(ifindex, iface);
-}
+namespace {
+using InstanceMap = BpfMap<xvrrp_inst_key, xvrrp_inst>;
+using PeerArray = BpfMap<std::uint32_t, xvrrp_peer>;
+using InstStatsArray = PerCpuMap<std::uint32_t, xvrrp_inst_stats>;
+using VipMap = BpfMap<xvrrp_vip_key, xvrrp_vip>;
+}  // namespace
 
-bool Dataplane::remove_interface(std::uint32_t ifindex) {
-    return BpfMap<std::uint32_t, xvrrp_iface>(map_fd(XVRRP_MAP_IFACES), XVRRP_MAP_IFACES).erase(ifindex);
-}
-
-void Dataplane::set_instance(const xvrrp_inst_key& key, const xvrrp_inst& inst) {
-    PerCpuMap<xvrrp_inst_key, xvrrp_inst_stats> istats(map_fd(XVRRP_MAP_INST_STATS), XVRRP_MAP_INST_STATS);
-    if (!istats.get_per_cpu(key)) istats.put_all(key, xvrrp_inst_stats{}, BPF_NOEXIST);
-    BpfMap<xvrrp_inst_key, xvrrp_inst>(map_fd(XVRRP_MAP_INSTANCES), XVRRP_MAP_INSTANCES).put(key, inst);
+std::uint32_t Dataplane::set_instance(const xvrrp_inst_key& key, xvrrp_inst inst) {
+    InstanceMap instances(map_fd(XVRRP_MAP_INSTANCES), XVRRP_MAP_INSTANCES);
+    if (const auto existing = instances.get(key)) {
+        inst.slot = existing->slot;
+    } else {
+        std::vector<bool> used(XVRRP_MAX_INSTANCES, false);
+        for (const auto& k : instances.keys())
+            if (const auto v = instances.get(k); v && v->slot < XVRRP_MAX_INSTANCES) used[v->slot] = true;
+        const auto free = std::find(used.begin(), used.end(), false);
+        if (free == used.end()) throw std::length_error("all " + std::to_string(XVRRP_MAX_INSTANCES) + " instance slots are in use");
+        inst.slot = static_cast<std::uint32_t>(free - used.begin());
+        // Zeroing the slot also cancels a timer a previous owner left there.
+        PeerArray(map_fd(XVRRP_MAP_PEERS), XVRRP_MAP_PEERS).put(inst.slot, xvrrp_peer{});
+        InstStatsArray(map_fd(XVRRP_MAP_INST_STATS), XVRRP_MAP_INST_STATS).put_all(inst.slot, xvrrp_inst_stats{});
+    }
+    instances.put(key, inst);
+    return inst.slot;
 }
 
 bool Dataplane::remove_instance(const xvrrp_inst_key& key) {
-    bool had = BpfMap<xvrrp_inst_key, xvrrp_inst>(map_fd(XVRRP_MAP_INSTANCES), XVRRP_MAP_INSTANCES).erase(key);
-    BpfMap<xvrrp_inst_key, xvrrp_peer>(map_fd(XVRRP_MAP_PEERS), XVRRP_MAP_PEERS).erase(key);
-    PerCpuMap<xvrrp_inst_key, xvrrp_inst_stats>(map_fd(XVRRP_MAP_INST_STATS), XVRRP_MAP_INST_STATS).erase(key);
-    return had;
+    InstanceMap instances(map_fd(XVRRP_MAP_INSTANCES), XVRRP_MAP_INSTANCES);
+    const auto inst = instances.get(key);
+    if (!inst) return false;
+    instances.erase(key);
+    PeerArray(map_fd(XVRRP_MAP_PEERS), XVRRP_MAP_PEERS).put(inst->slot, xvrrp_peer{});
+    return true;
 }
 
-void Dataplane::set_vip(const xvrrp_vip_key& key, const xvrrp_vip& vip) {
-    BpfMap<xvrrp_vip_key, xvrrp_vip>(map_fd(XVRRP_MAP_VIPS), XVRRP_MAP_VIPS).put(key, vip);
+void Dataplane::set_vip(const xvrrp_vip_key& key, xvrrp_vip vip, const xvrrp_inst_key& owner) {
+    const auto inst = instance(owner);
+    if (!inst) throw std::invalid_argument("VIP for an instance that is not in the dataplane");
+    vip.slot = inst->slot;
+    vip.vrid = owner.vrid;
+    VipMap(map_fd(XVRRP_MAP_VIPS), XVRRP_MAP_VIPS).put(key, vip);
 }
 
 bool Dataplane::remove_vip(const xvrrp_vip_key& key) {
-    return BpfMap<xvrrp_vip_key, xvrrp_vip>(map_fd(XVRRP_MAP_VIPS), XVRRP_MAP_VIPS).erase(key);
+    return VipMap(map_fd(XVRRP_MAP_VIPS), XVRRP_MAP_VIPS).erase(key);
 }
 
 void Dataplane::set_heartbeat(std::uint64_t monotonic, std::uint64_t timeout_ns) {
@@ -201,15 +221,17 @@ void Dataplane::set_heartbeat(std::uint64_t monotonic, std::uint64_t timeout_ns)
 }
 
 std::optional<xvrrp_inst> Dataplane::instance(const xvrrp_inst_key& key) const {
-    return BpfMap<xvrrp_inst_key, xvrrp_inst>(map_fd(XVRRP_MAP_INSTANCES), XVRRP_MAP_INSTANCES).get(key);
+    return InstanceMap(map_fd(XVRRP_MAP_INSTANCES), XVRRP_MAP_INSTANCES).get(key);
 }
 
 std::optional<xvrrp_vip> Dataplane::vip(const xvrrp_vip_key& key) const {
-    return BpfMap<xvrrp_vip_key, xvrrp_vip>(map_fd(XVRRP_MAP_VIPS), XVRRP_MAP_VIPS).get(key);
+    return VipMap(map_fd(XVRRP_MAP_VIPS), XVRRP_MAP_VIPS).get(key);
 }
 
 std::optional<xvrrp_peer> Dataplane::peer(const xvrrp_inst_key& key) const {
-    return BpfMap<xvrrp_inst_key, xvrrp_peer>(map_fd(XVRRP_MAP_PEERS), XVRRP_MAP_PEERS).get(key);
+    const auto inst = instance(key);
+    if (!inst) return std::nullopt;
+    return PeerArray(map_fd(XVRRP_MAP_PEERS), XVRRP_MAP_PEERS).get(inst->slot);
 }
 
 StatsArray Dataplane::stats() const {
@@ -220,7 +242,9 @@ StatsArray Dataplane::stats() const {
 }
 
 std::optional<xvrrp_inst_stats> Dataplane::instance_stats(const xvrrp_inst_key& key) const {
-    return PerCpuMap<xvrrp_inst_key, xvrrp_inst_stats>(map_fd(XVRRP_MAP_INST_STATS), XVRRP_MAP_INST_STATS).sum(key);
+    const auto inst = instance(key);
+    if (!inst) return std::nullopt;
+    return InstStatsArray(map_fd(XVRRP_MAP_INST_STATS), XVRRP_MAP_INST_STATS).sum(inst->slot);
 }
 
 void Dataplane::unpin() {

@@ -22,7 +22,6 @@ extern "C" {
 #define XVRRP_MAP_INSTANCES "xvrrp_inst"
 #define XVRRP_MAP_PEERS "xvrrp_peer"
 #define XVRRP_MAP_VIPS "xvrrp_vip"
-#define XVRRP_MAP_IFACES "xvrrp_iface"
 #define XVRRP_MAP_CONTROL "xvrrp_ctl"
 #define XVRRP_MAP_STATS "xvrrp_stats"
 #define XVRRP_MAP_INST_STATS "xvrrp_istats"
@@ -30,7 +29,6 @@ extern "C" {
 
 #define XVRRP_MAX_INSTANCES 4096
 #define XVRRP_MAX_VIPS 16384
-#define XVRRP_MAX_IFACES 256
 #define XVRRP_EVENTS_BYTES (256 * 1024)
 
 /* Largest VRRP message (IP payload) the dataplane checksums: a v4 advert with
@@ -59,7 +57,8 @@ struct xvrrp_inst_key {
 };
 
 enum xvrrp_inst_flags {
-	/* Let valid adverts continue to the stack after processing (for tcpdump). */
+	/* Let valid adverts continue to the stack after processing (for tcpdump);
+	 * the per-interface option sets it on every instance of the interface. */
 	XVRRP_INST_F_PASS_ADVERTS = 1 << 0,
 	/* Accept a v3 IPv4 checksum computed without pseudo-header (old keepalived). */
 	XVRRP_INST_F_V3_CSUM_AS_V2 = 1 << 1,
@@ -82,7 +81,9 @@ struct xvrrp_inst {
 	 * change is always reported, so the controller never misses a peer that
 	 * the dataplane had already seen before the change. */
 	__u32 generation;
-	__u32 pad1;
+	/* Index of this instance in the peer and counter arrays (assigned by the
+	 * controller), so the hot path does one hash lookup and then array reads. */
+	__u32 slot;
 	__u8 primary_addr[16]; /* our primary address on the interface (tie-break) */
 	__u8 auth_data[8];     /* VRRPv2 PASS authentication */
 };
@@ -94,7 +95,7 @@ enum xvrrp_peer_flags {
 
 /*
  * What the dataplane last saw from the current master of an instance,
- * written by XDP only. The master-down timer lives here: it is armed by the
+ * written by XDP only; array xvrrp_peer indexed by the instance's slot. The master-down timer lives here: it is armed by the
  * first advert and re-armed lazily from its own callback, so adverts cost a
  * store and the timer fires about once per Master_Down_Interval.
  */
@@ -107,6 +108,7 @@ struct xvrrp_peer {
 	__u8 priority;          /* the master's priority */
 	__u8 flags;             /* enum xvrrp_peer_flags */
 	__u8 addr[16];          /* the master's source address */
+	struct xvrrp_inst_key inst; /* whose slot this is, for the timer callback */
 	struct bpf_timer down_timer;
 };
 
@@ -128,18 +130,9 @@ enum xvrrp_vip_flags {
 
 struct xvrrp_vip {
 	__u8 mac[6];  /* answer with this MAC: virtual (00:00:5e:00:0x:VRID) or interface */
-	__u8 vrid;    /* owning instance, for per-instance counters */
+	__u8 vrid;    /* owning instance's VRID (for people reading bpftool) */
 	__u8 flags;   /* enum xvrrp_vip_flags */
-};
-
-/* Per-interface options. */
-enum xvrrp_iface_flags {
-	XVRRP_IFACE_F_PASS_ADVERTS = 1 << 0,
-};
-
-struct xvrrp_iface {
-	__u32 flags; /* enum xvrrp_iface_flags */
-	__u32 pad;
+	__u32 slot;   /* owning instance's slot, for its counters */
 };
 
 /*
@@ -185,7 +178,7 @@ struct xvrrp_counter {
 	__u64 bytes;
 };
 
-/* Per-instance counters: value of the per-CPU hash xvrrp_istats. */
+/* Per-instance counters: per-CPU array xvrrp_istats indexed by the instance's slot. */
 struct xvrrp_inst_stats {
 	__u64 adverts_valid;
 	__u64 adverts_invalid; /* failed a check after the VRID matched */

@@ -61,12 +61,12 @@ public:
     [[nodiscard]] int prog_fd() const;
     [[nodiscard]] XdpAttachment attach(unsigned ifindex, XdpMode mode = XdpMode::Auto) const;
 
-    void set_interface(std::uint32_t ifindex, const xvrrp_iface& iface);
-    bool remove_interface(std::uint32_t ifindex);
-    // Creates the instance's counters with it; removing it drops counters and peer state.
-    void set_instance(const xvrrp_inst_key& key, const xvrrp_inst& inst);
+    // Adds or updates an instance. A new one gets a free slot (its peer state and
+    // counters start at zero); an existing one keeps its slot. Returns the slot.
+    std::uint32_t set_instance(const xvrrp_inst_key& key, xvrrp_inst inst);
     bool remove_instance(const xvrrp_inst_key& key);
-    void set_vip(const xvrrp_vip_key& key, const xvrrp_vip& vip);
+    // Adds or updates a VIP belonging to the (existing) instance owner.
+    void set_vip(const xvrrp_vip_key& key, xvrrp_vip vip, const xvrrp_inst_key& owner);
     bool remove_vip(const xvrrp_vip_key& key);
     // timeout_ns == 0 disables the fail-safe.
     void set_heartbeat(std::uint64_t monotonic_ns, std::uint64_t timeout_ns);

@@ -181,8 +181,8 @@ protected:
     void SetUp() override {
         XVRRP_REQUIRE_ROOT();
         // Fresh peer state: every advert is the first from its sender, and no timer is left running.
-        BpfMap<xvrrp_inst_key, xvrrp_peer> peers(dp_->map_fd(XVRRP_MAP_PEERS), XVRRP_MAP_PEERS);
-        for (const auto& key : peers.keys()) peers.erase(key);
+        BpfMap<std::uint32_t, xvrrp_peer> peers(dp_->map_fd(XVRRP_MAP_PEERS), XVRRP_MAP_PEERS);
+        for (std::uint32_t slot = 0; slot < 8; ++slot) peers.put(slot, xvrrp_peer{});
         ring_->consume();
         events_.clear();
     }

@@ -230,7 +230,10 @@ TEST_F(XdpState, DeadControllerOwnsNothing) {
 TEST_F(XdpState, PassAdvertsOptionLetsValidAdvertsReachTheStack) {
     const Bytes a = advert_frame(advert(kVridV3));
     EXPECT_EQ(run(a), XDP_DROP);
-    dp_->set_interface(kIfindex, xvrrp_iface{.flags = XVRRP_IFACE_F_PASS_ADVERTS});
+    auto key = inst_key(kIfindex, kVridV3);
+    auto inst = *dp_->instance(key);
+    inst.flags |= XVRRP_INST_F_PASS_ADVERTS;
+    dp_->set_instance(key, inst);
     EXPECT_EQ(run(a), XDP_PASS);
     // Invalid ones are still dropped.
     EXPECT_EQ(run(advert_frame(advert(99))), XDP_DROP);

@@ -3,11 +3,7 @@
 // virtual MAC, an unowned VIP left on the interface never announced, a real
 // advert frame reaching the ring buffer, detach on scope exit, and the pinned
 // maps as bpftool shows them.
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <linux/if_packet.h>
-#include <net/ethernet.h>
-#include <sys/socket.h>
 
 #include <chrono>
 #include <filesystem>
@@ -39,9 +35,9 @@ protected:
         dp_ = std::make_unique<Dataplane>(DataplaneOptions{.pin_root = ""});
         dp_->set_instance(inst_key(r0_, 1), make_inst(3, XVRRP_STATE_MASTER, kRouterIp));
         dp_->set_instance(inst_key(r0_, 1, Family::V6), make_inst(3, XVRRP_STATE_MASTER, kRouterIp6));
-        dp_->set_vip(vip_key(r0_, kVipOwned), make_vip(virtual_mac(1, Family::V4), 1, true));
-        dp_->set_vip(vip_key(r0_, kVipUnowned), make_vip(virtual_mac(1, Family::V4), 1, false));
-        dp_->set_vip(vip_key(r0_, kVip6Owned), make_vip(virtual_mac(1, Family::V6), 1, true, true));
+        dp_->set_vip(vip_key(r0_, kVipOwned), make_vip(virtual_mac(1, Family::V4), true), inst_key(r0_, 1));
+        dp_->set_vip(vip_key(r0_, kVipUnowned), make_vip(virtual_mac(1, Family::V4), false), inst_key(r0_, 1));
+        dp_->set_vip(vip_key(r0_, kVip6Owned), make_vip(virtual_mac(1, Family::V6), true, true), inst_key(r0_, 1, Family::V6));
         xdp_ = attach_in(*router_, "r0", dp_->prog_fd(), XdpMode::Native);
         // XDP_TX on a veth reaches the peer only when the peer runs an XDP program.
         peer_xdp_ = attach_in(*client_, "c0", pass_.prog_fd(), XdpMode::Native);
@@ -96,7 +92,7 @@ TEST_F(DataplaneLab, OwnedVipIsReachableWhenTheRouterHoldsIt) {
         const auto out = router_->exec("cat /sys/class/net/r0/address");
         r0_mac = *parse_mac(out.substr(0, 17));
     }
-    dp_->set_vip(vip_key(r0_, kVipIfaceMac), make_vip(r0_mac, 1, true));
+    dp_->set_vip(vip_key(r0_, kVipIfaceMac), make_vip(r0_mac, true), inst_key(r0_, 1));
     router_->exec("ip addr add 192.0.2.102/32 dev r0");
     EXPECT_EQ(client_->exec_status("ping -c 1 -W 2 192.0.2.102"), 0);
     EXPECT_NE(neigh("192.0.2.102").find(to_string(r0_mac)), std::string::npos);
@@ -120,17 +116,7 @@ TEST_F(DataplaneLab, AdvertOnTheWireReachesTheRingBuffer) {
     loop.add(ring.fd(), [&] { ring.consume(); });
 
     const Bytes frame = advert_frame(advert(1, 200), IpAddress::from("192.0.2.10"));
-    {
-        NetnsScope in(*client_);
-        UniqueFd s(::socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL)));
-        ASSERT_TRUE(s.valid());
-        sockaddr_ll to{};
-        to.sll_family = AF_PACKET;
-        to.sll_ifindex = static_cast<int>(client_->ifindex("c0"));
-        to.sll_halen = 6;
-        ASSERT_EQ(::sendto(s.get(), frame.data(), frame.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof(to)),
-                  static_cast<ssize_t>(frame.size()));
-    }
+    send_frame(*client_, "c0", frame);
     const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(2);
     while (events.empty() && std::chrono::steady_clock::now() < end) loop.run_once(20);
     ASSERT_EQ(events.size(), 1u);

@@ -1,6 +1,10 @@
 #include "lab.hpp"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <linux/if_packet.h>
+#include <net/ethernet.h>
+#include <sys/socket.h>
 #include <net/if.h>
 #include <sched.h>
 #include <unistd.h>
@@ -75,6 +79,19 @@ PassProgram::PassProgram() : skel_(xvrrp_pass_bpf__open_and_load()) {
 PassProgram::~PassProgram() = default;
 
 int PassProgram::prog_fd() const { return bpf_program__fd(skel_->progs.xvrrp_pass); }
+
+void send_frame(const Netns& ns, const std::string& ifname, const Bytes& frame, int count) {
+    const unsigned idx = ns.ifindex(ifname);
+    NetnsScope in(ns);
+    UniqueFd s(check_sys(::socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL)), "AF_PACKET socket"));
+    sockaddr_ll to{};
+    to.sll_family = AF_PACKET;
+    to.sll_ifindex = static_cast<int>(idx);
+    for (int i = 0; i < count; ++i)
+        check_sys(static_cast<int>(::sendto(s.get(), frame.data(), frame.size(), 0, reinterpret_cast<sockaddr*>(&to),
+                                            sizeof(to))),
+                  "send frame on " + ifname);
+}
 
 XdpAttachment attach_in(const Netns& ns, const std::string& ifname, int prog_fd, XdpMode mode) {
     const unsigned idx = ns.ifindex(ifname);

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "xvrrp/dataplane.hpp"
+#include "xvrrp/packet.hpp"
 #include "xvrrp/unique_fd.hpp"
 
 struct xvrrp_pass_bpf;
@@ -68,6 +69,9 @@ private:
     };
     std::unique_ptr<xvrrp_pass_bpf, Deleter> skel_;
 };
+
+// Sends a whole Ethernet frame out of ifname in ns with an AF_PACKET socket, count times.
+void send_frame(const Netns& ns, const std::string& ifname, const Bytes& frame, int count = 1);
 
 // Attaches prog_fd in native mode to ifname inside ns.
 XdpAttachment attach_in(const Netns& ns, const std::string& ifname, int prog_fd, XdpMode mode = XdpMode::Native);

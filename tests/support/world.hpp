@@ -56,8 +56,8 @@ inline xvrrp_inst make_inst(std::uint8_t version, xvrrp_state state, const IpAdd
     return i;
 }
 
-inline xvrrp_vip make_vip(const Mac& mac, std::uint8_t vrid, bool owned, bool router = false) {
-    xvrrp_vip v{.vrid = vrid, .flags = 0};
+inline xvrrp_vip make_vip(const Mac& mac, bool owned, bool router = false) {
+    xvrrp_vip v{};
     std::memcpy(v.mac, mac.data(), 6);
     if (owned) v.flags |= XVRRP_VIP_F_OWNED;
     if (router) v.flags |= XVRRP_VIP_F_ROUTER;
@@ -74,12 +74,14 @@ inline void configure_world(Dataplane& dp, unsigned ifindex) {
     dp.set_instance(inst_key(ifindex, kVridVlan, Family::V4, kVlan), make_inst(3, XVRRP_STATE_BACKUP, kRouterIp));
     dp.set_instance(inst_key(ifindex, kVridMaster), make_inst(3, XVRRP_STATE_MASTER, kRouterIp));
 
-    dp.set_vip(vip_key(ifindex, kVipOwned), make_vip(virtual_mac(kVridV3, Family::V4), kVridV3, true));
-    dp.set_vip(vip_key(ifindex, kVipUnowned), make_vip(virtual_mac(kVridV3, Family::V4), kVridV3, false));
-    dp.set_vip(vip_key(ifindex, kVipIfaceMac), make_vip(kRouterMac, kVridV3, true));
-    dp.set_vip(vip_key(ifindex, kVip6Owned), make_vip(virtual_mac(kVridV3, Family::V6), kVridV3, true, true));
-    dp.set_vip(vip_key(ifindex, kVip6Unowned), make_vip(virtual_mac(kVridV3, Family::V6), kVridV3, false, true));
-    dp.set_vip(vip_key(ifindex, kVipVlan, kVlan), make_vip(virtual_mac(kVridVlan, Family::V4), kVridVlan, true));
+    const auto v3 = inst_key(ifindex, kVridV3), v6 = inst_key(ifindex, kVridV3, Family::V6);
+    dp.set_vip(vip_key(ifindex, kVipOwned), make_vip(virtual_mac(kVridV3, Family::V4), true), v3);
+    dp.set_vip(vip_key(ifindex, kVipUnowned), make_vip(virtual_mac(kVridV3, Family::V4), false), v3);
+    dp.set_vip(vip_key(ifindex, kVipIfaceMac), make_vip(kRouterMac, true), v3);
+    dp.set_vip(vip_key(ifindex, kVip6Owned), make_vip(virtual_mac(kVridV3, Family::V6), true, true), v6);
+    dp.set_vip(vip_key(ifindex, kVip6Unowned), make_vip(virtual_mac(kVridV3, Family::V6), false, true), v6);
+    dp.set_vip(vip_key(ifindex, kVipVlan, kVlan), make_vip(virtual_mac(kVridVlan, Family::V4), true),
+               inst_key(ifindex, kVridVlan, Family::V4, kVlan));
 }
 
 // ---- frames ----
