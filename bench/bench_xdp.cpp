@@ -71,6 +71,7 @@ ReplaySkel open_replay(const Dataplane& dp, const Bytes& arp, const Bytes& ns) {
 
 struct PathFigures {
     double empty, pass, advert, arp, arp_restore, ns, ns_restore;
+    double vip_lookup, clock;  // building blocks
 };
 
 PathFigures measure_paths(const Options& o) {
@@ -101,6 +102,10 @@ PathFigures measure_paths(const Options& o) {
     expect_verdict(replay_ns, ns, XDP_TX, "NA reply");
     f.ns = ns_per_packet(replay_ns, ns, o);
     f.ns_restore = ns_per_packet(bpf_program__fd(replay->progs.restore_ns_only), ns, o);
+
+    expect_verdict(bpf_program__fd(replay->progs.block_vip_lookup), arp, XDP_PASS, "VIP lookup hit");
+    f.vip_lookup = ns_per_packet(bpf_program__fd(replay->progs.block_vip_lookup), arp, o);
+    f.clock = ns_per_packet(bpf_program__fd(replay->progs.block_clock), arp, o);
 
     const auto valid_before = dp.stats()[XVRRP_STAT_ADVERT_VALID].packets;
     f.empty = ns_per_packet(empty.prog_fd(), udp, o);
@@ -222,6 +227,8 @@ void print_table(const PathFigures& p, const RateFigures& r, const Options& o) {
     row("IPv6 NS -> NA (XDP_TX)*", p.ns, "<=2.0");
     std::printf("* includes restoring the request before each run: %.1f ns (ARP), %.1f ns (NS) alone\n",
                 p.arp_restore, p.ns_restore);
+    std::printf("building blocks: one VIP table lookup %.1f ns, bpf_ktime_get_ns() %.1f ns (each with the floor)\n",
+                p.vip_lookup, p.clock);
     std::printf("\nARP answer rate, %u requests x %u rounds on one veth pair (median)\n", o.arp_requests, o.arp_rounds);
     std::printf("%-34s %12s %10s\n", "responder", "answers/s", "answered");
     std::printf("%-34s %12.0f %9.2f%%\n", "xvrrp XDP", r.xdp_pps, 100 * r.xdp_answered);
@@ -239,6 +246,7 @@ nlohmann::json to_json(const PathFigures& p, const RateFigures& r, const Options
         {"ratio_to_empty", {{"pass_ipv4_udp", p.pass / p.empty}, {"vrrp_advert", p.advert / p.empty},
                             {"arp_reply", p.arp / p.empty}, {"na_reply", p.ns / p.empty}}},
         {"restore_ns", {{"arp", p.arp_restore}, {"ns", p.ns_restore}}},
+        {"building_blocks_ns", {{"vip_table_lookup", p.vip_lookup}, {"ktime_get_ns", p.clock}}},
         {"arp_rate", {{"requests", o.arp_requests}, {"xdp_answers_per_s", r.xdp_pps},
                       {"kernel_answers_per_s", r.kernel_pps}, {"xdp_answered_share", r.xdp_answered},
                       {"kernel_answered_share", r.kernel_answered}, {"ratio", r.xdp_pps / r.kernel_pps}}},

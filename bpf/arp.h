@@ -47,7 +47,7 @@ static __always_inline int handle_arp(struct xdp_md *ctx, struct ethhdr *eth, vo
 
 	struct xvrrp_vip_key vk = {.ifindex = ctx->ingress_ifindex, .vlan = vlan, .family = XVRRP_AF_INET};
 	*(__u32 *)vk.addr = *(__u32 *)arp->tpa;
-	struct xvrrp_vip *vip = bpf_map_lookup_elem(&xvrrp_vip, &vk);
+	struct xvrrp_vip *vip = vip_lookup(&vk);
 	if (!vip)
 		return count_exit(ctx, XVRRP_STAT_PASS, XDP_PASS);
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
-/* VIP ownership as the dataplane sees it: the owned flag, gated by the controller's heartbeat. */
+/* VIPs as the dataplane sees them: the table lookup, and the owned flag gated by the controller's heartbeat. */
 #ifndef XVRRP_BPF_CTL_H
 #define XVRRP_BPF_CTL_H
 
@@ -18,6 +18,28 @@ static __always_inline int controller_alive(void)
 	/* Signed: the coarse clock may lag a fresh heartbeat by a tick. */
 	__s64 age = (__s64)(bpf_ktime_get_coarse_ns() - ctl->heartbeat_ns);
 	return age <= (__s64)ctl->heartbeat_timeout_ns;
+}
+
+static __always_inline int vip_key_equal(const struct xvrrp_vip_key *a, const struct xvrrp_vip_key *b)
+{
+	const __u64 *x = (const __u64 *)a, *y = (const __u64 *)b;
+	return x[0] == y[0] && x[1] == y[1] && x[2] == y[2];
+}
+
+/* Linear probing from the home bucket, up to XVRRP_VIP_PROBES buckets or an empty one. */
+static __always_inline struct xvrrp_vip *vip_lookup(const struct xvrrp_vip_key *key)
+{
+	__u32 home = xvrrp_vip_hash(key);
+
+	for (__u32 i = 0; i < XVRRP_VIP_PROBES; i++) {
+		__u32 idx = (home + i) & (XVRRP_VIP_BUCKETS - 1);
+		struct xvrrp_vip_bucket *b = bpf_map_lookup_elem(&xvrrp_vip, &idx);
+		if (!b || b->state == XVRRP_BUCKET_EMPTY)
+			return NULL;
+		if (b->state == XVRRP_BUCKET_USED && vip_key_equal(&b->key, key))
+			return &b->vip;
+	}
+	return NULL;
 }
 
 static __always_inline int vip_answerable(const struct xvrrp_vip *vip)

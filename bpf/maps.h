@@ -25,11 +25,12 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } xvrrp_peer SEC(".maps");
 
+/* VIPs: an open-addressed table the controller fills (see struct xvrrp_vip_bucket). */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, XVRRP_MAX_VIPS);
-	__type(key, struct xvrrp_vip_key);
-	__type(value, struct xvrrp_vip);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XVRRP_VIP_BUCKETS);
+	__type(key, __u32);
+	__type(value, struct xvrrp_vip_bucket);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } xvrrp_vip SEC(".maps");
 

@@ -59,6 +59,10 @@ static __always_inline int ns_valid(const struct ipv6hdr *ip6, const struct nd_n
 
 	if (ip6->hop_limit != 255 || ns->code != 0 || len < sizeof(*ns))
 		return 0;
+	/* Nearly every NS carries one source link-layer option: 32 bytes, summed unrolled. */
+	const __u32 *w = (const __u32 *)ns;
+	if (len == 32 && (const void *)(w + 8) <= end)
+		return csum_fold64(sum + w[0] + w[1] + w[2] + w[3] + w[4] + w[5] + w[6] + w[7]) == 0;
 	if (csum_packet(ns, end, len, ND_MAX_NS_LEN, &sum))
 		return 0;
 	return csum_fold64(sum) == 0;
@@ -78,7 +82,7 @@ static __always_inline int handle_ns(struct xdp_md *ctx, __u32 l3_off, __u16 vla
 
 	struct xvrrp_vip_key vk = {.ifindex = ctx->ingress_ifindex, .vlan = vlan, .family = XVRRP_AF_INET6};
 	addr_copy16(vk.addr, ns->target);
-	struct xvrrp_vip *vip = bpf_map_lookup_elem(&xvrrp_vip, &vk);
+	struct xvrrp_vip *vip = vip_lookup(&vk);
 	if (!vip)
 		return count_exit(ctx, XVRRP_STAT_PASS, XDP_PASS);
 	if (!ns_valid(ip6, ns, end))

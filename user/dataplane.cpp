@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include <algorithm>
+#include <cstring>
 #include <cerrno>
 #include <vector>
 #include <filesystem>
@@ -172,7 +173,36 @@ namespace {
 using InstanceMap = BpfMap<xvrrp_inst_key, xvrrp_inst>;
 using PeerArray = BpfMap<std::uint32_t, xvrrp_peer>;
 using InstStatsArray = PerCpuMap<std::uint32_t, xvrrp_inst_stats>;
-using VipMap = BpfMap<xvrrp_vip_key, xvrrp_vip>;
+using VipTable = BpfMap<std::uint32_t, xvrrp_vip_bucket>;
+
+bool same_key(const xvrrp_vip_key& a, const xvrrp_vip_key& b) { return std::memcmp(&a, &b, sizeof(a)) == 0; }
+
+std::uint32_t bucket_index(std::uint32_t home, std::uint32_t probe) {
+    return (home + probe) & (XVRRP_VIP_BUCKETS - 1);
+}
+
+struct VipPlace {
+    std::optional<std::uint32_t> found;  // bucket holding the key
+    std::optional<std::uint32_t> free;   // first reusable bucket on the probe sequence
+};
+
+// Walks the probe sequence exactly as the XDP lookup does.
+VipPlace find_vip(const VipTable& table, const xvrrp_vip_key& key) {
+    VipPlace place;
+    const std::uint32_t home = xvrrp_vip_hash(&key);
+    for (std::uint32_t i = 0; i < XVRRP_VIP_PROBES; ++i) {
+        const std::uint32_t idx = bucket_index(home, i);
+        const auto b = table.get(idx);
+        if (!b) break;
+        if (b->state == XVRRP_BUCKET_USED && same_key(b->key, key)) {
+            place.found = idx;
+            return place;
+        }
+        if (b->state != XVRRP_BUCKET_USED && !place.free) place.free = idx;
+        if (b->state == XVRRP_BUCKET_EMPTY) break;
+    }
+    return place;
+}
 }  // namespace
 
 std::uint32_t Dataplane::set_instance(const xvrrp_inst_key& key, xvrrp_inst inst) {
@@ -208,11 +238,35 @@ void Dataplane::set_vip(const xvrrp_vip_key& key, xvrrp_vip vip, const xvrrp_ins
     if (!inst) throw std::invalid_argument("VIP for an instance that is not in the dataplane");
     vip.slot = inst->slot;
     vip.vrid = owner.vrid;
-    VipMap(map_fd(XVRRP_MAP_VIPS), XVRRP_MAP_VIPS).put(key, vip);
+    VipTable table(map_fd(XVRRP_MAP_VIPS), XVRRP_MAP_VIPS);
+    const VipPlace place = find_vip(table, key);
+    xvrrp_vip_bucket bucket{.key = key, .vip = vip, .state = XVRRP_BUCKET_USED};
+    if (place.found) {
+        table.put(*place.found, bucket);  // only vip fields differ: a reader sees old or new
+        return;
+    }
+    if (!place.free)
+        throw std::length_error("VIP table: no free bucket within " + std::to_string(XVRRP_VIP_PROBES) +
+                                " probes of this address's home bucket");
+    // Two steps, so a racing reader never sees the key with flags it should not have.
+    bucket.vip.flags = 0;
+    table.put(*place.free, bucket);
+    if (vip.flags) {
+        bucket.vip.flags = vip.flags;
+        table.put(*place.free, bucket);
+    }
 }
 
 bool Dataplane::remove_vip(const xvrrp_vip_key& key) {
-    return VipMap(map_fd(XVRRP_MAP_VIPS), XVRRP_MAP_VIPS).erase(key);
+    VipTable table(map_fd(XVRRP_MAP_VIPS), XVRRP_MAP_VIPS);
+    const VipPlace place = find_vip(table, key);
+    if (!place.found) return false;
+    auto bucket = *table.get(*place.found);
+    bucket.vip.flags = 0;  // first unowned, then gone; the key stays as a tombstone
+    table.put(*place.found, bucket);
+    bucket.state = XVRRP_BUCKET_DELETED;
+    table.put(*place.found, bucket);
+    return true;
 }
 
 void Dataplane::set_heartbeat(std::uint64_t monotonic, std::uint64_t timeout_ns) {
@@ -225,7 +279,10 @@ std::optional<xvrrp_inst> Dataplane::instance(const xvrrp_inst_key& key) const {
 }
 
 std::optional<xvrrp_vip> Dataplane::vip(const xvrrp_vip_key& key) const {
-    return VipMap(map_fd(XVRRP_MAP_VIPS), XVRRP_MAP_VIPS).get(key);
+    VipTable table(map_fd(XVRRP_MAP_VIPS), XVRRP_MAP_VIPS);
+    const VipPlace place = find_vip(table, key);
+    if (!place.found) return std::nullopt;
+    return table.get(*place.found)->vip;
 }
 
 std::optional<xvrrp_peer> Dataplane::peer(const xvrrp_inst_key& key) const {

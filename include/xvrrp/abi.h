@@ -28,7 +28,11 @@ extern "C" {
 #define XVRRP_MAP_EVENTS "xvrrp_events"
 
 #define XVRRP_MAX_INSTANCES 4096
-#define XVRRP_MAX_VIPS 16384
+/* VIPs live in an open-addressed table in an array map: a lookup is a few
+ * inlined array reads instead of a kernel hash lookup, which costs more than
+ * the whole rest of the ARP path. Power of two; probes are bounded. */
+#define XVRRP_VIP_BUCKETS 16384
+#define XVRRP_VIP_PROBES 8
 #define XVRRP_EVENTS_BYTES (256 * 1024)
 
 /* Largest VRRP message (IP payload) the dataplane checksums: a v4 advert with
@@ -134,6 +138,46 @@ struct xvrrp_vip {
 	__u8 flags;   /* enum xvrrp_vip_flags */
 	__u32 slot;   /* owning instance's slot, for its counters */
 };
+
+enum xvrrp_bucket_state {
+	XVRRP_BUCKET_EMPTY = 0,   /* ends a probe sequence */
+	XVRRP_BUCKET_USED = 1,
+	XVRRP_BUCKET_DELETED = 2, /* a tombstone: probing goes on past it */
+};
+
+/*
+ * One bucket of the VIP table (array xvrrp_vip, XVRRP_VIP_BUCKETS entries).
+ * The controller never moves an entry, and changes a live one in two steps
+ * (insert unowned then set flags; clear flags then mark deleted), so a reader
+ * racing an update sees a miss or an unowned VIP, never a wrong answer.
+ */
+struct xvrrp_vip_bucket {
+	struct xvrrp_vip_key key;
+	struct xvrrp_vip vip;
+	__u32 state; /* enum xvrrp_bucket_state */
+};
+
+static inline __u32 xvrrp_load32(const __u8 *p)
+{
+	__u32 v;
+	__builtin_memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+/* Home bucket of a key; the same code runs in XDP and in the controller. */
+static inline __u32 xvrrp_vip_hash(const struct xvrrp_vip_key *k)
+{
+	__u32 h = k->ifindex * 0x9e3779b1u;
+	h ^= ((__u32)k->vlan | (__u32)k->family << 16) * 0x85ebca77u;
+	h ^= xvrrp_load32(k->addr) * 0xc2b2ae3du;
+	h ^= xvrrp_load32(k->addr + 4) * 0x27d4eb2fu;
+	h ^= xvrrp_load32(k->addr + 8) * 0x165667b1u;
+	h ^= xvrrp_load32(k->addr + 12) * 0xd3a2646cu;
+	h ^= h >> 15;
+	h *= 0x2c1b3c6du;
+	h ^= h >> 12;
+	return h;
+}
 
 /*
  * Global control, a one-entry array. The controller refreshes heartbeat_ns

@@ -240,3 +240,66 @@ TEST_F(XdpState, PassAdvertsOptionLetsValidAdvertsReachTheStack) {
 }
 
 }  // namespace
+
+namespace {
+
+IpAddress nth_vip(unsigned i) {
+    IpAddress a = IpAddress::from("203.0.113.0");
+    a.bytes[1] = static_cast<std::uint8_t>(i >> 16);  // spread over 0.x.y.z so keys differ widely
+    a.bytes[2] = static_cast<std::uint8_t>(i >> 8);
+    a.bytes[3] = static_cast<std::uint8_t>(i);
+    return a;
+}
+
+TEST_F(XdpState, VipTableHoldsThousandsThroughCollisionsAndTombstones) {
+    constexpr unsigned kCount = 4000;  // a quarter of the buckets: chains of several probes occur
+    const auto owner = inst_key(kIfindex, kVridV3);
+    const Mac vmac = virtual_mac(kVridV3, Family::V4);
+    for (unsigned i = 0; i < kCount; ++i) dp_->set_vip(vip_key(kIfindex, nth_vip(i)), make_vip(vmac, true), owner);
+    for (unsigned i = 0; i < kCount; i += 2) ASSERT_TRUE(dp_->remove_vip(vip_key(kIfindex, nth_vip(i))));
+    // Re-adding half of the removed ones reuses tombstones.
+    for (unsigned i = 0; i < kCount; i += 4) dp_->set_vip(vip_key(kIfindex, nth_vip(i)), make_vip(vmac, true), owner);
+
+    unsigned answered = 0;
+    for (unsigned i = 0; i < kCount; ++i) {
+        const bool present = i % 2 == 1 || i % 4 == 0;
+        const int verdict = run(arp_request(nth_vip(i)));
+        ASSERT_EQ(verdict_name(verdict), verdict_name(present ? XDP_TX : XDP_PASS)) << nth_vip(i).to_string();
+        ASSERT_EQ(dp_->vip(vip_key(kIfindex, nth_vip(i))).has_value(), present);
+        answered += verdict == XDP_TX;
+    }
+    EXPECT_EQ(answered, kCount / 2 + kCount / 4);
+    EXPECT_FALSE(dp_->remove_vip(vip_key(kIfindex, nth_vip(kCount + 1)))) << "never added";
+}
+
+TEST_F(XdpState, OwnershipFlipIsOneUpdateAndTakesEffectAtOnce) {
+    const auto owner = inst_key(kIfindex, kVridV3);
+    const auto key = vip_key(kIfindex, kVipUnowned);
+    EXPECT_EQ(run(arp_request(kVipUnowned)), XDP_DROP);
+    dp_->set_vip(key, make_vip(virtual_mac(kVridV3, Family::V4), true), owner);
+    EXPECT_EQ(run(arp_request(kVipUnowned)), XDP_TX);
+    dp_->set_vip(key, make_vip(virtual_mac(kVridV3, Family::V4), false), owner);
+    EXPECT_EQ(run(arp_request(kVipUnowned)), XDP_DROP);
+}
+
+TEST_F(XdpState, FullProbeSequenceIsAClearError) {
+    // Fill every bucket on one key's probe sequence with other keys that hash there.
+    const auto owner = inst_key(kIfindex, kVridV3);
+    const auto target = vip_key(kIfindex, IpAddress::from("198.51.100.200"));
+    const std::uint32_t home = xvrrp_vip_hash(&target) & (XVRRP_VIP_BUCKETS - 1);
+    unsigned placed = 0;
+    for (unsigned i = 0; placed < XVRRP_VIP_PROBES + 4 && i < 20'000'000; ++i) {
+        auto k = vip_key(kIfindex, nth_vip(i));
+        if ((xvrrp_vip_hash(&k) & (XVRRP_VIP_BUCKETS - 1)) != home) continue;
+        try {
+            dp_->set_vip(k, make_vip(kRouterMac, true), owner);
+            ++placed;
+        } catch (const std::length_error&) {
+            break;
+        }
+    }
+    ASSERT_GE(placed, static_cast<unsigned>(XVRRP_VIP_PROBES) - 1) << "could not build a full probe sequence";
+    EXPECT_THROW(dp_->set_vip(target, make_vip(kRouterMac, true), owner), std::length_error);
+}
+
+}  // namespace
