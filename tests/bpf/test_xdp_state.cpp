@@ -64,6 +64,19 @@ protected:
         return hit;
     }
 
+    // Sets the instance's interval (and extra flags) and returns an advert from the peer with that interval.
+    Bytes with_interval(std::uint8_t vrid, std::uint16_t adver_int_cs, std::uint8_t advert_priority,
+                        std::uint8_t extra_flags = 0) {
+        const auto key = inst_key(kIfindex, vrid);
+        auto inst = *dp_->instance(key);
+        inst.adver_int_cs = adver_int_cs;
+        inst.flags |= extra_flags;
+        dp_->set_instance(key, inst);
+        VrrpAdvert a = advert(vrid, advert_priority);
+        a.adver_int_cs = adver_int_cs;
+        return advert_frame(a);
+    }
+
     std::optional<Dataplane> dp_;
     std::optional<EventRing> ring_;
     std::vector<xvrrp_event> events_;
@@ -138,13 +151,8 @@ TEST_F(XdpState, KeepsPeerStateAndPerInstanceCounters) {
 }
 
 TEST_F(XdpState, MasterDownTimerFiresInKernelAfterSilence) {
-    auto key = inst_key(kIfindex, kVridV3);
-    auto inst = *dp_->instance(key);
-    inst.adver_int_cs = 1;  // 10 ms
-    dp_->set_instance(key, inst);
-    VrrpAdvert fast = advert(kVridV3, 200);
-    fast.adver_int_cs = 1;
-    run(advert_frame(fast));
+    const auto key = inst_key(kIfindex, kVridV3);
+    run(with_interval(kVridV3, 1, 200));  // 10 ms
     EXPECT_EQ(drain_types(), std::vector<std::uint8_t>{XVRRP_EV_NEW_MASTER});
 
     const auto ev = wait_for(XVRRP_EV_MASTER_DOWN, std::chrono::seconds(2));
@@ -159,13 +167,7 @@ TEST_F(XdpState, MasterDownTimerFiresInKernelAfterSilence) {
 }
 
 TEST_F(XdpState, AdvertsKeepTheTimerFromFiring) {
-    auto key = inst_key(kIfindex, kVridV3);
-    auto inst = *dp_->instance(key);
-    inst.adver_int_cs = 1;
-    dp_->set_instance(key, inst);
-    VrrpAdvert fast = advert(kVridV3, 200);
-    fast.adver_int_cs = 1;
-    const Bytes frame = advert_frame(fast);
+    const Bytes frame = with_interval(kVridV3, 1, 200);
     run(frame);
     // Adverts every 10 ms for 300 ms: ten Master_Down_Intervals pass without a MASTER_DOWN.
     EXPECT_FALSE(wait_for(XVRRP_EV_MASTER_DOWN, std::chrono::milliseconds(300), &frame, 10'000'000));
@@ -173,25 +175,15 @@ TEST_F(XdpState, AdvertsKeepTheTimerFromFiring) {
 }
 
 TEST_F(XdpState, PreemptIgnoresLowerPriorityAdverts) {
-    auto key = inst_key(kIfindex, kVridV3);
-    auto inst = *dp_->instance(key);
-    inst.adver_int_cs = 1;
-    inst.flags |= XVRRP_INST_F_PREEMPT;
-    dp_->set_instance(key, inst);
-    VrrpAdvert weak = advert(kVridV3, 50);
-    weak.adver_int_cs = 1;
-    const Bytes frame = advert_frame(weak);
+    const Bytes frame = with_interval(kVridV3, 1, 50, XVRRP_INST_F_PREEMPT);
     run(frame);
     // RFC 9568 6.4.2: with preemption a lower-priority master does not reset Master_Down_Timer.
     EXPECT_TRUE(wait_for(XVRRP_EV_MASTER_DOWN, std::chrono::seconds(2), &frame, 5'000'000));
 }
 
 TEST_F(XdpState, PriorityZeroShortensTheTimerToSkew) {
-    auto key = inst_key(kIfindex, kVridV3);
-    auto inst = *dp_->instance(key);
-    inst.adver_int_cs = 100;  // 1 s: Master_Down_Interval 3.6 s, Skew 0.6 s
-    dp_->set_instance(key, inst);
-    run(advert_frame(advert(kVridV3, 200)));
+    const auto key = inst_key(kIfindex, kVridV3);
+    run(with_interval(kVridV3, 100, 200));  // 1 s: Master_Down_Interval 3.6 s, Skew 0.6 s
     run(advert_frame(advert(kVridV3, 0)));
     const auto ev = wait_for(XVRRP_EV_MASTER_DOWN, std::chrono::seconds(3));
     ASSERT_TRUE(ev) << "Skew_Time is 0.61 s; Master_Down_Interval would be 3.61 s";
@@ -200,13 +192,7 @@ TEST_F(XdpState, PriorityZeroShortensTheTimerToSkew) {
 }
 
 TEST_F(XdpState, NoMasterDownWhileWeAreMaster) {
-    auto key = inst_key(kIfindex, kVridMaster);
-    auto inst = *dp_->instance(key);
-    inst.adver_int_cs = 1;
-    dp_->set_instance(key, inst);
-    VrrpAdvert fast = advert(kVridMaster, 50);
-    fast.adver_int_cs = 1;
-    run(advert_frame(fast));
+    run(with_interval(kVridMaster, 1, 50));
     EXPECT_FALSE(wait_for(XVRRP_EV_MASTER_DOWN, std::chrono::milliseconds(200)));
 }
 
