@@ -54,7 +54,7 @@ void expect_verdict(int prog_fd, const Bytes& frame, int verdict, const char* wh
 }
 
 // The replay programs run the production code on the production maps.
-ReplaySkel open_replay(const Dataplane& dp, const Bytes& arp, const Bytes& ns) {
+ReplaySkel open_replay(const Dataplane& dp) {
     ReplaySkel s(xdp_replay_bpf__open());
     if (!s) throw std::runtime_error("open xdp_replay");
     bpf_map* map = nullptr;
@@ -64,8 +64,6 @@ ReplaySkel open_replay(const Dataplane& dp, const Bytes& arp, const Bytes& ns) {
         if (name.rfind("xvrrp_", 0) == 0) check_libbpf(bpf_map__reuse_fd(map, dp.map_fd(name)), "reuse " + name);
     }
     check_libbpf(xdp_replay_bpf__load(s.get()), "load xdp_replay");
-    (void)arp;
-    (void)ns;
     return s;
 }
 
@@ -85,7 +83,7 @@ PathFigures measure_paths(const Options& o) {
     const Bytes ns = ns_frame(kVip6Owned);
     if (ns.size() != 86) throw std::runtime_error("NS fixture is not 86 bytes");
 
-    ReplaySkel replay = open_replay(dp, arp, ns);
+    ReplaySkel replay = open_replay(dp);
     const int replay_arp = bpf_program__fd(replay->progs.replay_arp);
     const int replay_ns = bpf_program__fd(replay->progs.replay_ns);
 

@@ -102,8 +102,6 @@ public:
         check_libbpf(bpf_map_update_elem(fd_, &key, v.data(), flags), "update " + name_);
     }
 
-    bool erase(const Key& key) { return bpf_map_delete_elem(fd_, &key) == 0; }
-
     [[nodiscard]] int fd() const { return fd_; }
 
 private:

@@ -19,6 +19,23 @@ using namespace xvrrp::test;
 
 namespace {
 
+// A private bpffs instance mounted for the test, so nothing is pinned in the host's /sys/fs/bpf.
+class PrivateBpffs {
+public:
+    PrivateBpffs() : dir_("/tmp/" + unique_name("xvt-bpffs")) {
+        std::filesystem::create_directories(dir_);
+        sh("mount -t bpf bpf " + dir_);
+    }
+    ~PrivateBpffs() {
+        sh_status("umount " + dir_);
+        std::filesystem::remove(dir_);
+    }
+    [[nodiscard]] const std::string& dir() const { return dir_; }
+
+private:
+    std::string dir_;
+};
+
 class DataplaneLab : public ::testing::Test {
 protected:
     void SetUp() override {
@@ -65,6 +82,22 @@ TEST_F(DataplaneLab, AttachesNativeAndDetachesOnScopeExit) {
     EXPECT_NE(router_->exec("ip link show r0").find("xdp "), std::string::npos) << "driver-mode XDP on r0";
     xdp_ = {};
     EXPECT_EQ(router_->exec("ip link show r0").find("xdp"), std::string::npos) << "detached with its owner";
+}
+
+TEST_F(DataplaneLab, PinnedAttachmentOutlivesItsOwnerUntilUnpinned) {
+    PrivateBpffs fs;
+    const std::string pin = fs.dir() + "/link_r0";
+    xdp_.pin(pin);
+    xdp_ = {};  // the owner goes, as a killed daemon's would
+    EXPECT_NE(router_->exec("ip link show r0").find("xdp "), std::string::npos) << "still attached";
+    std::filesystem::remove(pin);  // the last reference
+    EXPECT_EQ(router_->exec("ip link show r0").find("xdp"), std::string::npos) << "detached with its pin";
+
+    XdpAttachment again = attach_in(*router_, "r0", dp_->prog_fd());
+    again.pin(pin);
+    again.detach();  // detach() also removes the pin
+    EXPECT_FALSE(std::filesystem::exists(pin));
+    EXPECT_EQ(router_->exec("ip link show r0").find("xdp"), std::string::npos);
 }
 
 TEST_F(DataplaneLab, ClientArpForVipIsAnsweredByXdpWithVirtualMac) {
@@ -125,23 +158,6 @@ TEST_F(DataplaneLab, AdvertOnTheWireReachesTheRingBuffer) {
     EXPECT_EQ(events[0].inst.ifindex, r0_);
     EXPECT_EQ(IpAddress::from("192.0.2.10").bytes[3], events[0].addr[3]);
 }
-
-// A private bpffs instance mounted for the test, so nothing is pinned in the host's /sys/fs/bpf.
-class PrivateBpffs {
-public:
-    PrivateBpffs() : dir_("/tmp/" + unique_name("xvt-bpffs")) {
-        std::filesystem::create_directories(dir_);
-        sh("mount -t bpf bpf " + dir_);
-    }
-    ~PrivateBpffs() {
-        sh_status("umount " + dir_);
-        std::filesystem::remove(dir_);
-    }
-    [[nodiscard]] const std::string& dir() const { return dir_; }
-
-private:
-    std::string dir_;
-};
 
 TEST(PinnedMaps, BpftoolPrintsNamedFields) {
     XVRRP_REQUIRE_ROOT();
