@@ -14,14 +14,11 @@
 
 static __always_inline int ipv4_header_ok(const struct iphdr *ip)
 {
-	/* Fragments and a bad header checksum make an advert invalid. */
-	if (ip->frag_off & bpf_htons(0x3fff))
+	/* Options (adverts carry none), fragments and a bad header checksum make an advert invalid. */
+	if (ip->ihl != 5 || (ip->frag_off & bpf_htons(0x3fff)))
 		return 0;
 	const __u32 *w = (const __u32 *)ip;
-	__u64 sum = (__u64)w[0] + w[1] + w[2] + w[3] + w[4];
-	if (ip->ihl != 5)
-		return 0; /* VRRP adverts carry no IP options */
-	return csum_fold64(sum) == 0;
+	return csum_fold64((__u64)w[0] + w[1] + w[2] + w[3] + w[4]) == 0;
 }
 
 static __always_inline int xvrrp_dispatch(struct xdp_md *ctx)

@@ -53,24 +53,21 @@ struct vrrp_ip {
 	__u32 addr_len;           /* 4 or 16 */
 };
 
-/* Master_Down_Interval (RFC 9568 6.1; RFC 3768 6.1 for v2), from our priority. */
-static __always_inline __u64 master_down_ns(const struct xvrrp_inst *inst, __u16 adver_int_cs)
-{
-	__u64 interval = (__u64)adver_int_cs * NSEC_PER_CSEC;
-	__u64 skew = inst->version == 2 ? ((256 - inst->priority) * 1000000000ULL) / 256
-					: ((256 - inst->priority) * interval) / 256;
-	__u64 mult = inst->down_timer_adverts ? inst->down_timer_adverts : 3;
-	return mult * interval + skew;
-}
-
+/* Skew_Time (RFC 9568 6.1): from our priority; v2 (RFC 3768) counts it in whole seconds. */
 static __always_inline __u64 skew_ns(const struct xvrrp_inst *inst, __u16 adver_int_cs)
 {
-	if (inst->version == 2)
-		return ((256 - inst->priority) * 1000000000ULL) / 256;
-	return ((256 - inst->priority) * (__u64)adver_int_cs * NSEC_PER_CSEC) / 256;
+	__u64 unit = inst->version == 2 ? 1000000000ULL : (__u64)adver_int_cs * NSEC_PER_CSEC;
+	return ((256 - inst->priority) * unit) / 256;
 }
 
-static __always_inline void emit_event(const struct xvrrp_inst_key *key, __u32 slot, __u8 type,
+/* Master_Down_Interval = down_timer_adverts x Master_Adver_Interval + Skew_Time. */
+static __always_inline __u64 master_down_ns(const struct xvrrp_inst *inst, __u16 adver_int_cs)
+{
+	__u64 mult = inst->down_timer_adverts ? inst->down_timer_adverts : 3;
+	return mult * adver_int_cs * NSEC_PER_CSEC + skew_ns(inst, adver_int_cs);
+}
+
+static __always_inline void emit_event(const struct xvrrp_inst_key *key, __u32 slot, __u64 now, __u8 type,
 				       __u8 version, __u8 priority, __u16 adver_int_cs, const __u8 *addr16)
 {
 	struct xvrrp_event *ev = bpf_ringbuf_reserve(&xvrrp_events, sizeof(*ev), 0);
@@ -80,7 +77,7 @@ static __always_inline void emit_event(const struct xvrrp_inst_key *key, __u32 s
 		INST_COUNT(slot, events_dropped);
 		return;
 	}
-	ev->ts_ns = bpf_ktime_get_ns();
+	ev->ts_ns = now;
 	ev->inst = *key;
 	ev->type = type;
 	ev->version = version;
@@ -109,7 +106,7 @@ static int master_down_cb(void *map, __u32 *slot, struct xvrrp_peer *peer)
 	if (!inst || inst->state != XVRRP_STATE_BACKUP || inst->slot != *slot)
 		return 0;
 	INST_COUNT(*slot, master_down);
-	emit_event(&peer->inst, *slot, XVRRP_EV_MASTER_DOWN, inst->version, 0, peer->adver_int_cs, peer->addr);
+	emit_event(&peer->inst, *slot, now, XVRRP_EV_MASTER_DOWN, inst->version, 0, peer->adver_int_cs, peer->addr);
 	return 0;
 }
 
@@ -272,7 +269,7 @@ static __always_inline int handle_vrrp(struct xdp_md *ctx, struct vrrp_ip *ip, v
 			type = XVRRP_EV_PRIO_ZERO;
 		else if (inst->state == XVRRP_STATE_MASTER)
 			type = advert_beats_us(inst, priority, src) ? XVRRP_EV_PREEMPT : XVRRP_EV_LOWER;
-		emit_event(key, slot, type, version, priority, adver_int_cs, src);
+		emit_event(key, slot, now, type, version, priority, adver_int_cs, src);
 	}
 
 	INST_COUNT(slot, adverts_valid);

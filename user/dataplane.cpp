@@ -206,7 +206,7 @@ VipPlace find_vip(const VipTable& table, const xvrrp_vip_key& key) {
 }  // namespace
 
 std::uint32_t Dataplane::set_instance(const xvrrp_inst_key& key, xvrrp_inst inst) {
-    InstanceMap instances(map_fd(XVRRP_MAP_INSTANCES), XVRRP_MAP_INSTANCES);
+    auto instances = view<InstanceMap>(XVRRP_MAP_INSTANCES);
     if (const auto existing = instances.get(key)) {
         inst.slot = existing->slot;
     } else {
@@ -217,19 +217,19 @@ std::uint32_t Dataplane::set_instance(const xvrrp_inst_key& key, xvrrp_inst inst
         if (free == used.end()) throw std::length_error("all " + std::to_string(XVRRP_MAX_INSTANCES) + " instance slots are in use");
         inst.slot = static_cast<std::uint32_t>(free - used.begin());
         // Zeroing the slot also cancels a timer a previous owner left there.
-        PeerArray(map_fd(XVRRP_MAP_PEERS), XVRRP_MAP_PEERS).put(inst.slot, xvrrp_peer{});
-        InstStatsArray(map_fd(XVRRP_MAP_INST_STATS), XVRRP_MAP_INST_STATS).put_all(inst.slot, xvrrp_inst_stats{});
+        view<PeerArray>(XVRRP_MAP_PEERS).put(inst.slot, xvrrp_peer{});
+        view<InstStatsArray>(XVRRP_MAP_INST_STATS).put_all(inst.slot, xvrrp_inst_stats{});
     }
     instances.put(key, inst);
     return inst.slot;
 }
 
 bool Dataplane::remove_instance(const xvrrp_inst_key& key) {
-    InstanceMap instances(map_fd(XVRRP_MAP_INSTANCES), XVRRP_MAP_INSTANCES);
+    auto instances = view<InstanceMap>(XVRRP_MAP_INSTANCES);
     const auto inst = instances.get(key);
     if (!inst) return false;
     instances.erase(key);
-    PeerArray(map_fd(XVRRP_MAP_PEERS), XVRRP_MAP_PEERS).put(inst->slot, xvrrp_peer{});
+    view<PeerArray>(XVRRP_MAP_PEERS).put(inst->slot, xvrrp_peer{});
     return true;
 }
 
@@ -238,11 +238,19 @@ void Dataplane::set_vip(const xvrrp_vip_key& key, xvrrp_vip vip, const xvrrp_ins
     if (!inst) throw std::invalid_argument("VIP for an instance that is not in the dataplane");
     vip.slot = inst->slot;
     vip.vrid = owner.vrid;
-    VipTable table(map_fd(XVRRP_MAP_VIPS), XVRRP_MAP_VIPS);
+    auto table = view<VipTable>(XVRRP_MAP_VIPS);
     const VipPlace place = find_vip(table, key);
     xvrrp_vip_bucket bucket{.key = key, .vip = vip, .state = XVRRP_BUCKET_USED};
     if (place.found) {
-        table.put(*place.found, bucket);  // only vip fields differ: a reader sees old or new
+        // A change of flags alone is one byte a reader sees old or new; a change of MAC or
+        // owner goes through unowned, so no reader answers with half of each.
+        const auto old = table.get(*place.found);
+        if (old && (std::memcmp(old->vip.mac, vip.mac, sizeof(vip.mac)) != 0 || old->vip.slot != vip.slot)) {
+            auto unowned = bucket;
+            unowned.vip.flags = 0;
+            table.put(*place.found, unowned);
+        }
+        table.put(*place.found, bucket);
         return;
     }
     if (!place.free)
@@ -258,7 +266,7 @@ void Dataplane::set_vip(const xvrrp_vip_key& key, xvrrp_vip vip, const xvrrp_ins
 }
 
 bool Dataplane::remove_vip(const xvrrp_vip_key& key) {
-    VipTable table(map_fd(XVRRP_MAP_VIPS), XVRRP_MAP_VIPS);
+    auto table = view<VipTable>(XVRRP_MAP_VIPS);
     const VipPlace place = find_vip(table, key);
     if (!place.found) return false;
     auto bucket = *table.get(*place.found);
@@ -270,16 +278,16 @@ bool Dataplane::remove_vip(const xvrrp_vip_key& key) {
 }
 
 void Dataplane::set_heartbeat(std::uint64_t monotonic, std::uint64_t timeout_ns) {
-    BpfMap<std::uint32_t, xvrrp_ctl>(map_fd(XVRRP_MAP_CONTROL), XVRRP_MAP_CONTROL)
+    view<BpfMap<std::uint32_t, xvrrp_ctl>>(XVRRP_MAP_CONTROL)
         .put(0, xvrrp_ctl{.heartbeat_ns = monotonic, .heartbeat_timeout_ns = timeout_ns});
 }
 
 std::optional<xvrrp_inst> Dataplane::instance(const xvrrp_inst_key& key) const {
-    return InstanceMap(map_fd(XVRRP_MAP_INSTANCES), XVRRP_MAP_INSTANCES).get(key);
+    return view<InstanceMap>(XVRRP_MAP_INSTANCES).get(key);
 }
 
 std::optional<xvrrp_vip> Dataplane::vip(const xvrrp_vip_key& key) const {
-    VipTable table(map_fd(XVRRP_MAP_VIPS), XVRRP_MAP_VIPS);
+    auto table = view<VipTable>(XVRRP_MAP_VIPS);
     const VipPlace place = find_vip(table, key);
     if (!place.found) return std::nullopt;
     return table.get(*place.found)->vip;
@@ -288,11 +296,11 @@ std::optional<xvrrp_vip> Dataplane::vip(const xvrrp_vip_key& key) const {
 std::optional<xvrrp_peer> Dataplane::peer(const xvrrp_inst_key& key) const {
     const auto inst = instance(key);
     if (!inst) return std::nullopt;
-    return PeerArray(map_fd(XVRRP_MAP_PEERS), XVRRP_MAP_PEERS).get(inst->slot);
+    return view<PeerArray>(XVRRP_MAP_PEERS).get(inst->slot);
 }
 
 StatsArray Dataplane::stats() const {
-    PerCpuMap<std::uint32_t, xvrrp_counter> map(map_fd(XVRRP_MAP_STATS), XVRRP_MAP_STATS);
+    const auto map = view<PerCpuMap<std::uint32_t, xvrrp_counter>>(XVRRP_MAP_STATS);
     StatsArray out{};
     for (std::uint32_t i = 0; i < XVRRP_STAT_MAX; ++i) out[i] = map.sum(i).value_or(xvrrp_counter{});
     return out;
@@ -301,7 +309,7 @@ StatsArray Dataplane::stats() const {
 std::optional<xvrrp_inst_stats> Dataplane::instance_stats(const xvrrp_inst_key& key) const {
     const auto inst = instance(key);
     if (!inst) return std::nullopt;
-    return InstStatsArray(map_fd(XVRRP_MAP_INST_STATS), XVRRP_MAP_INST_STATS).sum(inst->slot);
+    return view<InstStatsArray>(XVRRP_MAP_INST_STATS).sum(inst->slot);
 }
 
 void Dataplane::unpin() {

@@ -87,6 +87,11 @@ private:
     struct SkelDeleter {
         void operator()(xvrrp_bpf* s) const noexcept;
     };
+    // A typed view (BpfMap, PerCpuMap) of the map called name.
+    template <class View>
+    [[nodiscard]] View view(const char* name) const {
+        return View(map_fd(name), name);
+    }
     DataplaneOptions options_;
     std::unique_ptr<xvrrp_bpf, SkelDeleter> skel_;
 };
