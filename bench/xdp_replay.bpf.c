@@ -71,11 +71,11 @@ int block_vip_lookup(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data;
 	void *end = (void *)(long)ctx->data_end;
-	struct xvrrp_vip_key k = {.ifindex = ctx->ingress_ifindex, .family = XVRRP_AF_INET};
+	struct xvrrp_vip_key k;
 
 	if (data + 42 > end)
 		return XDP_ABORTED;
-	*(__u32 *)k.addr = *(__u32 *)(data + 38);
+	vip_key_init(&k, ctx->ingress_ifindex, 0, XVRRP_AF_INET, *(__u32 *)(data + 38), 0);
 	return vip_lookup(&k) ? XDP_PASS : XDP_DROP;
 }
 

@@ -45,8 +45,8 @@ static __always_inline int handle_arp(struct xdp_md *ctx, struct ethhdr *eth, vo
 	    arp->hlen != ETH_ALEN || arp->plen != 4 || arp->op != bpf_htons(ARPOP_REQUEST))
 		return count_exit(ctx, XVRRP_STAT_PASS, XDP_PASS);
 
-	struct xvrrp_vip_key vk = {.ifindex = ctx->ingress_ifindex, .vlan = vlan, .family = XVRRP_AF_INET};
-	*(__u32 *)vk.addr = *(__u32 *)arp->tpa;
+	struct xvrrp_vip_key vk;
+	vip_key_init(&vk, ctx->ingress_ifindex, vlan, XVRRP_AF_INET, *(__u32 *)arp->tpa, 0);
 	struct xvrrp_vip *vip = vip_lookup(&vk);
 	if (!vip)
 		return count_exit(ctx, XVRRP_STAT_PASS, XDP_PASS);

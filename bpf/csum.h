@@ -24,6 +24,12 @@ static __always_inline __u64 csum_add16(const void *p)
 	return (__u64)w[0] + w[1] + w[2] + w[3];
 }
 
+/* The same for an address already in two 64-bit registers. */
+static __always_inline __u64 csum_add64x2(__u64 lo, __u64 hi)
+{
+	return (lo & 0xffffffff) + (lo >> 32) + (hi & 0xffffffff) + (hi >> 32);
+}
+
 /*
  * Sum of len bytes at p (a packet pointer), len <= max_len. Words are summed in
  * network byte order as loaded; a one's-complement sum is byte-order

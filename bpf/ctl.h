@@ -20,6 +20,20 @@ static __always_inline int controller_alive(void)
 	return age <= (__s64)ctl->heartbeat_timeout_ns;
 }
 
+/*
+ * Builds a VIP key as whole 64-bit words. Field-by-field stores followed by the
+ * 64-bit loads of the hash and the comparison would stall on store forwarding.
+ * (Little-endian layout of struct xvrrp_vip_key: ifindex, vlan, family, pad.)
+ */
+static __always_inline void vip_key_init(struct xvrrp_vip_key *k, __u32 ifindex, __u16 vlan, __u8 family,
+					 __u64 addr_lo, __u64 addr_hi)
+{
+	__u64 *w = (__u64 *)k;
+	w[0] = ifindex | (__u64)vlan << 32 | (__u64)family << 48;
+	w[1] = addr_lo;
+	w[2] = addr_hi;
+}
+
 static __always_inline int vip_key_equal(const struct xvrrp_vip_key *a, const struct xvrrp_vip_key *b)
 {
 	const __u64 *x = (const __u64 *)a, *y = (const __u64 *)b;

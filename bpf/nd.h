@@ -45,24 +45,25 @@ struct nd_na_msg {
 	__u8 opt_mac[ETH_ALEN];
 };
 
-static __always_inline __u64 csum_ipv6_pseudo(const struct ipv6hdr *ip6, __u32 len)
-{
-	return csum_add16(&ip6->saddr) + csum_add16(&ip6->daddr) + bpf_htonl(len) +
-	       bpf_htonl(IPPROTO_ICMPV6);
-}
+/* Partial sums of the solicitation that the advertisement's checksum re-uses. */
+struct ns_sums {
+	__u64 target; /* the VIP: the answer's source and target */
+};
 
+/* RFC 4861 7.1.1: hop limit 255, code 0, at least 24 bytes, and a valid checksum. */
 static __always_inline int ns_valid(const struct ipv6hdr *ip6, const struct nd_ns_msg *ns,
-				    const void *end)
+				    const void *end, struct ns_sums *sums)
 {
 	__u32 len = bpf_ntohs(ip6->payload_len);
-	__u64 sum = csum_ipv6_pseudo(ip6, len);
 
 	if (ip6->hop_limit != 255 || ns->code != 0 || len < sizeof(*ns))
 		return 0;
+	sums->target = csum_add16(ns->target);
+	__u64 sum = csum_add16(&ip6->saddr) + csum_add16(&ip6->daddr) + bpf_htonl(len) + bpf_htonl(IPPROTO_ICMPV6);
 	/* Nearly every NS carries one source link-layer option: 32 bytes, summed unrolled. */
 	const __u32 *w = (const __u32 *)ns;
 	if (len == 32 && (const void *)(w + 8) <= end)
-		return csum_fold64(sum + w[0] + w[1] + w[2] + w[3] + w[4] + w[5] + w[6] + w[7]) == 0;
+		return csum_fold64(sum + w[0] + w[1] + sums->target + w[6] + w[7]) == 0;
 	if (csum_packet(ns, end, len, ND_MAX_NS_LEN, &sum))
 		return 0;
 	return csum_fold64(sum) == 0;
@@ -80,12 +81,14 @@ static __always_inline int handle_ns(struct xdp_md *ctx, __u32 l3_off, __u16 vla
 	if ((void *)(ns + 1) > end)
 		return count_exit(ctx, XVRRP_STAT_NS_MALFORMED, XDP_DROP);
 
-	struct xvrrp_vip_key vk = {.ifindex = ctx->ingress_ifindex, .vlan = vlan, .family = XVRRP_AF_INET6};
-	addr_copy16(vk.addr, ns->target);
+	struct xvrrp_vip_key vk;
+	vip_key_init(&vk, ctx->ingress_ifindex, vlan, XVRRP_AF_INET6, ((__u64 *)ns->target)[0],
+		     ((__u64 *)ns->target)[1]);
 	struct xvrrp_vip *vip = vip_lookup(&vk);
 	if (!vip)
 		return count_exit(ctx, XVRRP_STAT_PASS, XDP_PASS);
-	if (!ns_valid(ip6, ns, end))
+	struct ns_sums sums;
+	if (!ns_valid(ip6, ns, end, &sums))
 		return count_exit(ctx, XVRRP_STAT_NS_MALFORMED, XDP_DROP);
 
 	if (!vip_answerable(vip)) {
@@ -93,67 +96,62 @@ static __always_inline int handle_ns(struct xdp_md *ctx, __u32 l3_off, __u16 vla
 		return count_exit(ctx, XVRRP_STAT_NS_DROPPED_UNOWNED, XDP_DROP);
 	}
 
-	/* Everything the advertisement needs, before the frame may be resized. */
-	struct ethhdr *eth = data;
-	__u8 peer_mac[ETH_ALEN], vip_mac[ETH_ALEN], peer_ip[16];
-	mac_copy(peer_mac, eth->h_source);
-	mac_copy(vip_mac, vip->mac);
-	addr_copy16(peer_ip, &ip6->saddr);
+	const __u8 *vip_mac = vip->mac; /* a map value: still valid after the frame is resized */
 	__u32 slot = vip->slot;
 	__u8 flags = ND_NA_F_OVERRIDE | ((vip->flags & XVRRP_VIP_F_ROUTER) ? ND_NA_F_ROUTER : 0);
 	/* Duplicate address detection comes from ::; the answer goes to all nodes, unsolicited. */
-	int dad = addr_is_zero16(peer_ip);
+	int dad = addr_is_zero16(&ip6->saddr);
 	if (!dad)
 		flags |= ND_NA_F_SOLICITED;
 
 	__u32 want = l3_off + sizeof(struct ipv6hdr) + sizeof(struct nd_na_msg);
 	int delta = (int)want - (int)(end - data);
-	if (delta && bpf_xdp_adjust_tail(ctx, delta))
-		return count_exit(ctx, XVRRP_STAT_NS_MALFORMED, XDP_DROP);
-
-	data = (void *)(long)ctx->data;
-	end = (void *)(long)ctx->data_end;
-	eth = data;
+	if (delta) {
+		/* Only the tail moves: the headers read below stay where they were. */
+		if (bpf_xdp_adjust_tail(ctx, delta))
+			return count_exit(ctx, XVRRP_STAT_NS_MALFORMED, XDP_DROP);
+		data = (void *)(long)ctx->data;
+		end = (void *)(long)ctx->data_end;
+	}
+	struct ethhdr *eth = data;
 	ip6 = data + l3_off;
 	struct nd_na_msg *na = (void *)(ip6 + 1);
 	if ((void *)(na + 1) > end || (void *)(eth + 1) > end)
 		return count_exit(ctx, XVRRP_STAT_NS_MALFORMED, XDP_DROP);
 
-	if (dad) {
-		/* All-nodes: 33:33:00:00:00:01 and ff02::1. */
-		__builtin_memset(peer_mac, 0, ETH_ALEN);
-		peer_mac[0] = peer_mac[1] = 0x33;
-		peer_mac[5] = 1;
-		peer_ip[0] = 0xff;
-		peer_ip[1] = 0x02;
-		peer_ip[15] = 1;
-	}
-	mac_copy(eth->h_dest, peer_mac);
+	/* To the asker, or for DAD to all nodes (33:33:00:00:00:01, ff02::1); in registers, since
+	 * the headers they come from are overwritten next. */
+	const __u32 to_mac_lo = dad ? bpf_htonl(0x33330000) : *(__u32 *)eth->h_source;
+	const __u16 to_mac_hi = dad ? bpf_htons(0x0001) : *(__u16 *)(eth->h_source + 4);
+	const __u64 to_ip_lo = dad ? bpf_cpu_to_be64(0xff02000000000000ULL) : ((__u64 *)&ip6->saddr)[0];
+	const __u64 to_ip_hi = dad ? bpf_cpu_to_be64(1) : ((__u64 *)&ip6->saddr)[1];
+
+	*(__u32 *)eth->h_dest = to_mac_lo;
+	*(__u16 *)(eth->h_dest + 4) = to_mac_hi;
 	mac_copy(eth->h_source, vip_mac);
 
+	/* Headers and message are written as whole words built in registers, and the checksum is
+	 * summed from those registers: reading back words just written byte by byte would stall on
+	 * store forwarding, which cost more than everything else here. */
 	*(__be32 *)ip6 = bpf_htonl(0x60000000); /* version 6, no traffic class or flow label */
-	ip6->payload_len = bpf_htons(sizeof(*na));
-	ip6->nexthdr = IPPROTO_ICMPV6;
-	ip6->hop_limit = 255;
+	*(__be32 *)((__u8 *)ip6 + 4) = bpf_htonl(sizeof(*na) << 16 | IPPROTO_ICMPV6 << 8 | 255);
 	addr_copy16((__u8 *)&ip6->saddr, vk.addr);
-	addr_copy16((__u8 *)&ip6->daddr, peer_ip);
+	((__u64 *)&ip6->daddr)[0] = to_ip_lo;
+	((__u64 *)&ip6->daddr)[1] = to_ip_hi;
 
-	na->type = ND_NA_TYPE;
-	na->code = 0;
-	na->csum = 0;
-	na->flags = flags;
-	na->reserved[0] = na->reserved[1] = na->reserved[2] = 0;
+	const __u32 w_type = bpf_htonl(ND_NA_TYPE << 24);                   /* type, code, checksum 0 */
+	const __u32 w_flags = bpf_htonl((__u32)flags << 24);               /* flags, reserved */
+	const __u32 w_opt = bpf_htonl(ND_OPT_TARGET_LLADDR << 24 | 1 << 16) | /* type, length 1, mac[0..1] */
+			    (__u32)(*(__u16 *)vip_mac) << 16;
+	const __u32 w_mac = *(__u32 *)(vip_mac + 2);                        /* mac[2..5] */
+	__u64 sum = 2 * sums.target + csum_add64x2(to_ip_lo, to_ip_hi) + bpf_htonl(sizeof(*na)) + bpf_htonl(IPPROTO_ICMPV6) + w_type +
+		    w_flags + w_opt + w_mac;
+	__u32 *w = (__u32 *)na;
+	w[0] = w_type | (__u32)csum_fold64(sum) << 16;
+	w[1] = w_flags;
 	addr_copy16(na->target, vk.addr);
-	na->opt_type = ND_OPT_TARGET_LLADDR;
-	na->opt_len = 1;
-	mac_copy(na->opt_mac, vip_mac);
-
-	const __u32 *w = (const __u32 *)na;
-	__u64 sum = csum_ipv6_pseudo(ip6, sizeof(*na));
-#pragma unroll
-	for (int i = 0; i < (int)(sizeof(*na) / 4); i++)
-		sum += w[i];
-	na->csum = csum_fold64(sum);
+	w[6] = w_opt;
+	w[7] = w_mac;
 
 	INST_COUNT(slot, ns_replied);
 	return count_exit(ctx, XVRRP_STAT_NS_REPLIED, XDP_TX);
