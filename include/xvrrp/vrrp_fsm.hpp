@@ -1,0 +1,95 @@
+// The VRRP state machine of RFC 9568 section 6 (VRRPv3; RFC 3768 for v2):
+// Initialize, Backup and Active (MASTER, as users see it). Pure: events and
+// the current time go in, actions come out; timers are deadlines the caller
+// arms, so it is tested without a kernel or a clock.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "xvrrp/packet.hpp"
+
+namespace xvrrp::fsm {
+
+using Nanos = std::uint64_t;  // CLOCK_MONOTONIC nanoseconds
+
+enum class State : std::uint8_t { Initialize, Backup, Master };
+std::string_view to_string(State s);
+
+constexpr std::uint8_t kOwnerPriority = 255;
+constexpr Nanos kNsPerCs = 10'000'000;
+
+struct Config {
+    std::uint8_t version = 3;
+    std::uint8_t priority = 100;          // 1..255; 255 owns the addresses
+    std::uint16_t adver_int_cs = 100;     // Advertisement_Interval; v2 whole seconds (multiples of 100)
+    bool preempt = true;                  // Preempt_Mode
+    Nanos preempt_delay = 0;              // keepalived's preempt_delay: tolerate a worse master this long
+    std::uint8_t down_timer_adverts = 3;  // the 3 in Master_Down_Interval
+    IpAddress primary;                    // our primary address on the interface (tie-break)
+};
+
+struct Advert {
+    std::uint8_t priority = 0;
+    std::uint16_t adver_int_cs = 0;  // Max Adver Int of the sender
+    IpAddress src;
+};
+
+// Actions, in the order the caller must carry them out.
+struct Transition {
+    State from, to;
+    std::string_view reason;
+};
+struct TakeVips {};     // add the VIPs, flip XDP ownership on
+struct ReleaseVips {};  // remove the VIPs, flip XDP ownership off
+struct Announce {};     // gratuitous ARP / unsolicited NA for the VIPs
+struct SendAdvert {
+    std::uint8_t priority;  // 0 when resigning
+};
+using Action = std::variant<Transition, TakeVips, ReleaseVips, Announce, SendAdvert>;
+using Actions = std::vector<Action>;
+
+class Machine {
+public:
+    explicit Machine(Config config);
+
+    Actions startup(Nanos now);
+    Actions shutdown(Nanos now);
+    Actions advert(const Advert& a, Nanos now);
+    // Carries out every timer due at now (Adver_Timer, Master_Down_Timer).
+    Actions tick(Nanos now);
+    // A new configuration for the same instance (reload, priority tracking):
+    // the state is kept; timers are recomputed from the new values.
+    void reconfigure(const Config& config, Nanos now);
+
+    [[nodiscard]] State state() const { return state_; }
+    [[nodiscard]] const Config& config() const { return config_; }
+    [[nodiscard]] std::optional<Nanos> next_deadline() const;
+    [[nodiscard]] std::optional<Nanos> master_down_deadline() const { return master_down_at_; }
+    [[nodiscard]] std::optional<Nanos> adver_deadline() const { return adver_at_; }
+    [[nodiscard]] std::uint16_t master_adver_int_cs() const { return master_adver_int_cs_; }
+    [[nodiscard]] Nanos skew_time() const;
+    [[nodiscard]] Nanos master_down_interval() const;
+    // The master we last heard (Backup), if any.
+    [[nodiscard]] const std::optional<Advert>& master() const { return master_; }
+
+private:
+    Actions become_master(Nanos now, std::string_view reason);
+    Actions become_backup(Nanos now, const Advert& from, std::string_view reason);
+    void learn_master(const Advert& a);
+    bool beats_us(const Advert& a) const;
+    bool preempt_now(Nanos now) const;
+
+    Config config_;
+    State state_ = State::Initialize;
+    std::uint16_t master_adver_int_cs_;
+    std::optional<Nanos> master_down_at_;
+    std::optional<Nanos> adver_at_;
+    std::optional<Nanos> lower_since_;  // when a worse master was first heard (preempt_delay)
+    std::optional<Advert> master_;
+};
+
+}  // namespace xvrrp::fsm

@@ -1,0 +1,268 @@
+// The state machine line by line against RFC 9568 section 6 (and RFC 3768 for v2).
+#include <gtest/gtest.h>
+
+#include "xvrrp/vrrp_fsm.hpp"
+
+using namespace xvrrp;
+using namespace xvrrp::fsm;
+
+namespace {
+
+constexpr Nanos kMs = 1'000'000;
+constexpr Nanos kSec = 1'000'000'000;
+constexpr Nanos kT0 = 1000 * kSec;  // an arbitrary monotonic "now"
+
+Config v3(std::uint8_t priority = 100, std::uint16_t interval_cs = 100) {
+    return Config{.version = 3, .priority = priority, .adver_int_cs = interval_cs,
+                  .primary = IpAddress::from("192.0.2.1")};
+}
+
+Advert from(std::uint8_t priority, const char* src = "192.0.2.2", std::uint16_t interval_cs = 100) {
+    return Advert{.priority = priority, .adver_int_cs = interval_cs, .src = IpAddress::from(src)};
+}
+
+// The kinds of actions in order, for exact comparisons.
+std::vector<std::size_t> kinds(const Actions& a) {
+    std::vector<std::size_t> k;
+    for (const auto& x : a) k.push_back(x.index());
+    return k;
+}
+constexpr std::size_t kTransition = 0, kTake = 1, kRelease = 2, kAnnounce = 3, kSend = 4;
+
+std::uint8_t sent_priority(const Actions& a) {
+    for (const auto& x : a)
+        if (auto s = std::get_if<SendAdvert>(&x)) return s->priority;
+    ADD_FAILURE() << "no SendAdvert";
+    return 0xff;
+}
+
+}  // namespace
+
+TEST(VrrpFsm, TimerArithmeticFollowsRfc9568) {
+    Machine m(v3(100, 100));
+    // Skew_Time = ((256 - Priority) * Master_Adver_Interval) / 256 = 156 * 1 s / 256
+    EXPECT_EQ(m.skew_time(), 156 * kSec / 256);
+    // Master_Down_Interval = (3 * Master_Adver_Interval) + Skew_Time
+    EXPECT_EQ(m.master_down_interval(), 3 * kSec + 156 * kSec / 256);
+    Config c = v3(254, 1);  // 10 ms, the v3 minimum
+    c.down_timer_adverts = 5;
+    Machine fast(c);
+    EXPECT_EQ(fast.skew_time(), 2 * 10 * kMs / 256);
+    EXPECT_EQ(fast.master_down_interval(), 5 * 10 * kMs + 2 * 10 * kMs / 256);
+}
+
+TEST(VrrpFsm, V2SkewIsInSecondsWhateverTheInterval) {
+    Config c = v3(200, 300);
+    c.version = 2;
+    Machine m(c);
+    // RFC 3768 6.1: Skew_Time = (256 - Priority) / 256 seconds; Master_Down_Interval = 3 * interval + skew.
+    EXPECT_EQ(m.skew_time(), 56 * kSec / 256);
+    EXPECT_EQ(m.master_down_interval(), 9 * kSec + 56 * kSec / 256);
+}
+
+TEST(VrrpFsm, StartupAsBackupArmsMasterDownTimer) {
+    Machine m(v3());
+    const auto a = m.startup(kT0);
+    EXPECT_EQ(kinds(a), std::vector<std::size_t>{kTransition});
+    EXPECT_EQ(m.state(), State::Backup);
+    EXPECT_EQ(m.master_down_deadline(), kT0 + m.master_down_interval());
+    EXPECT_FALSE(m.adver_deadline());
+    EXPECT_TRUE(m.startup(kT0).empty()) << "a second startup does nothing";
+}
+
+TEST(VrrpFsm, AddressOwnerStartsAsMaster) {
+    Machine m(v3(255));
+    const auto a = m.startup(kT0);
+    EXPECT_EQ(m.state(), State::Master);
+    EXPECT_EQ(kinds(a), (std::vector<std::size_t>{kTransition, kTake, kSend, kAnnounce}));
+    EXPECT_EQ(sent_priority(a), 255);
+    EXPECT_EQ(m.adver_deadline(), kT0 + kSec);
+}
+
+TEST(VrrpFsm, BackupBecomesMasterWhenTheTimerRunsOut) {
+    Machine m(v3());
+    m.startup(kT0);
+    const Nanos due = *m.master_down_deadline();
+    EXPECT_TRUE(m.tick(due - 1).empty());
+    EXPECT_EQ(m.state(), State::Backup);
+    const auto a = m.tick(due);
+    EXPECT_EQ(m.state(), State::Master);
+    EXPECT_EQ(kinds(a), (std::vector<std::size_t>{kTransition, kTake, kSend, kAnnounce}));
+    EXPECT_EQ(std::get<Transition>(a[0]).reason, "no master");
+    EXPECT_FALSE(m.master_down_deadline());
+    EXPECT_EQ(m.adver_deadline(), due + kSec);
+}
+
+TEST(VrrpFsm, BackupResetsTimerAndLearnsTheMastersInterval) {
+    Machine m(v3(100, 100));
+    m.startup(kT0);
+    m.advert(from(200, "192.0.2.2", 50), kT0 + kSec);
+    EXPECT_EQ(m.master_adver_int_cs(), 50);
+    // Recomputed with the learned interval: 3 * 0.5 s + 156 * 0.5 s / 256.
+    EXPECT_EQ(m.master_down_deadline(), kT0 + kSec + 3 * kSec / 2 + 156 * (kSec / 2) / 256);
+    ASSERT_TRUE(m.master());
+    EXPECT_EQ(m.master()->priority, 200);
+}
+
+TEST(VrrpFsm, V2BackupKeepsItsOwnInterval) {
+    Config c = v3();
+    c.version = 2;
+    Machine m(c);
+    m.startup(kT0);
+    m.advert(from(200, "192.0.2.2", 300), kT0);
+    EXPECT_EQ(m.master_adver_int_cs(), 100);
+}
+
+TEST(VrrpFsm, PriorityZeroLeavesOnlySkewTime) {
+    Machine m(v3(100));
+    m.startup(kT0);
+    m.advert(from(200), kT0);
+    EXPECT_TRUE(m.advert(from(0), kT0 + kSec).empty());
+    EXPECT_EQ(m.master_down_deadline(), kT0 + kSec + m.skew_time());
+    const auto a = m.tick(kT0 + kSec + m.skew_time());
+    EXPECT_EQ(m.state(), State::Master);
+    EXPECT_EQ(std::get<Transition>(a[0]).reason, "master down");
+}
+
+TEST(VrrpFsm, PreemptDiscardsWorseMaster) {
+    Machine m(v3(150));
+    m.startup(kT0);
+    const Nanos first_deadline = *m.master_down_deadline();
+    m.advert(from(100), kT0 + kSec);  // lower: discarded, the timer keeps running
+    EXPECT_EQ(m.master_down_deadline(), first_deadline);
+    m.tick(first_deadline);
+    EXPECT_EQ(m.state(), State::Master);
+}
+
+TEST(VrrpFsm, WithoutPreemptAWorseMasterKeepsUsBackup) {
+    Config c = v3(150);
+    c.preempt = false;
+    Machine m(c);
+    m.startup(kT0);
+    m.advert(from(100), kT0 + kSec);
+    EXPECT_EQ(m.master_down_deadline(), kT0 + kSec + m.master_down_interval());
+}
+
+TEST(VrrpFsm, PreemptDelayToleratesAWorseMasterForAWhile) {
+    Config c = v3(150);
+    c.preempt_delay = 10 * kSec;
+    Machine m(c);
+    m.startup(kT0);
+    for (Nanos t = kT0; t < kT0 + 10 * kSec; t += kSec) {
+        m.advert(from(100), t);
+        EXPECT_EQ(m.master_down_deadline(), t + m.master_down_interval()) << "still tolerated at " << (t - kT0) / kSec;
+    }
+    const Nanos last = *m.master_down_deadline();
+    m.advert(from(100), kT0 + 10 * kSec);  // the delay is over: discarded
+    EXPECT_EQ(m.master_down_deadline(), last);
+    // A better master restarts the count.
+    m.advert(from(200), kT0 + 11 * kSec);
+    m.advert(from(100), kT0 + 12 * kSec);
+    EXPECT_EQ(m.master_down_deadline(), kT0 + 12 * kSec + m.master_down_interval());
+}
+
+TEST(VrrpFsm, MasterSendsAdvertsOnItsTimer) {
+    Machine m(v3(255, 100));
+    m.startup(kT0);
+    EXPECT_TRUE(m.tick(kT0 + kSec - 1).empty());
+    const auto a = m.tick(kT0 + kSec);
+    EXPECT_EQ(kinds(a), std::vector<std::size_t>{kSend});
+    EXPECT_EQ(m.adver_deadline(), kT0 + 2 * kSec);
+    EXPECT_EQ(m.next_deadline(), kT0 + 2 * kSec);
+}
+
+TEST(VrrpFsm, MasterAnswersPriorityZeroAtOnce) {
+    Machine m(v3(255));
+    m.startup(kT0);
+    const auto a = m.advert(from(0), kT0 + kSec / 2);
+    EXPECT_EQ(kinds(a), std::vector<std::size_t>{kSend});
+    EXPECT_EQ(m.adver_deadline(), kT0 + kSec / 2 + kSec);
+    EXPECT_EQ(m.state(), State::Master);
+}
+
+TEST(VrrpFsm, MasterYieldsToHigherPriority) {
+    Machine m(v3(100));
+    m.startup(kT0);
+    m.tick(*m.master_down_deadline());
+    ASSERT_EQ(m.state(), State::Master);
+    const Nanos now = kT0 + 10 * kSec;
+    const auto a = m.advert(from(200, "192.0.2.2", 20), now);
+    EXPECT_EQ(m.state(), State::Backup);
+    EXPECT_EQ(kinds(a), (std::vector<std::size_t>{kTransition, kRelease}));
+    EXPECT_EQ(std::get<Transition>(a[0]).reason, "higher priority");
+    EXPECT_FALSE(m.adver_deadline());
+    EXPECT_EQ(m.master_adver_int_cs(), 20);
+    EXPECT_EQ(m.master_down_deadline(), now + m.master_down_interval());
+}
+
+TEST(VrrpFsm, EqualPriorityTieBreaksOnPrimaryAddress) {
+    auto master_at = [](const char* ours) {
+        Config c = v3(100);
+        c.primary = IpAddress::from(ours);
+        Machine m(c);
+        m.startup(kT0);
+        m.tick(*m.master_down_deadline());
+        return m;
+    };
+    Machine low = master_at("192.0.2.1");
+    low.advert(from(100, "192.0.2.2"), kT0 + 5 * kSec);
+    EXPECT_EQ(low.state(), State::Backup) << "192.0.2.2 > 192.0.2.1: yield";
+
+    Machine high = master_at("192.0.2.3");
+    EXPECT_TRUE(high.advert(from(100, "192.0.2.2"), kT0 + 5 * kSec).empty());
+    EXPECT_EQ(high.state(), State::Master) << "192.0.2.2 < 192.0.2.3: keep";
+
+    Machine mst = master_at("192.0.2.1");
+    EXPECT_TRUE(mst.advert(from(99, "192.0.2.200"), kT0 + 5 * kSec).empty()) << "lower priority is discarded";
+    EXPECT_EQ(mst.state(), State::Master);
+}
+
+TEST(VrrpFsm, ShutdownFromMasterResignsWithPriorityZero) {
+    Machine m(v3(255));
+    m.startup(kT0);
+    const auto a = m.shutdown(kT0 + kSec);
+    EXPECT_EQ(kinds(a), (std::vector<std::size_t>{kSend, kRelease, kTransition}));
+    EXPECT_EQ(sent_priority(a), 0);
+    EXPECT_EQ(m.state(), State::Initialize);
+    EXPECT_FALSE(m.next_deadline());
+}
+
+TEST(VrrpFsm, ShutdownFromBackupIsQuiet) {
+    Machine m(v3());
+    m.startup(kT0);
+    EXPECT_EQ(kinds(m.shutdown(kT0)), std::vector<std::size_t>{kTransition});
+    EXPECT_FALSE(m.next_deadline());
+    EXPECT_TRUE(m.shutdown(kT0).empty());
+    EXPECT_TRUE(m.advert(from(200), kT0).empty()) << "Initialize ignores adverts";
+    EXPECT_TRUE(m.tick(kT0 + 100 * kSec).empty());
+}
+
+TEST(VrrpFsm, SkewOnlyTakeoverAfterTheMasterResigns) {
+    // The whole exchange of RFC 9568's priority-0 rule between two machines.
+    Machine master(v3(200)), backup(v3(100));
+    master.startup(kT0);
+    backup.startup(kT0);
+    master.tick(*master.master_down_deadline());
+    backup.advert(from(200), kT0 + 4 * kSec);
+    const auto resign = master.shutdown(kT0 + 5 * kSec);
+    ASSERT_EQ(sent_priority(resign), 0);
+    backup.advert(from(0), kT0 + 5 * kSec);
+    EXPECT_EQ(backup.next_deadline(), kT0 + 5 * kSec + backup.skew_time());
+    EXPECT_LT(backup.skew_time(), backup.master_down_interval() / 3);
+}
+
+TEST(VrrpFsm, ReconfigureKeepsStateAndRetimes) {
+    Machine m(v3(100, 100));
+    m.startup(kT0);
+    m.tick(*m.master_down_deadline());
+    Config faster = v3(100, 10);
+    m.reconfigure(faster, kT0 + 5 * kSec);
+    EXPECT_EQ(m.state(), State::Master);
+    EXPECT_EQ(m.adver_deadline(), kT0 + 5 * kSec + 100 * kMs);
+
+    Machine b(v3(100, 100));
+    b.startup(kT0);
+    b.reconfigure(v3(250, 100), kT0 + kSec);
+    EXPECT_EQ(b.state(), State::Backup);
+    EXPECT_LE(*b.master_down_deadline(), kT0 + kSec + b.master_down_interval());
+}

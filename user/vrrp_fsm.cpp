@@ -1,0 +1,143 @@
+#include "xvrrp/vrrp_fsm.hpp"
+
+#include <algorithm>
+
+namespace xvrrp::fsm {
+
+std::string_view to_string(State s) {
+    switch (s) {
+        case State::Initialize: return "INIT";
+        case State::Backup: return "BACKUP";
+        case State::Master: return "MASTER";
+    }
+    return "?";
+}
+
+Machine::Machine(Config config) : config_(std::move(config)), master_adver_int_cs_(config_.adver_int_cs) {}
+
+Nanos Machine::skew_time() const {
+    const Nanos unit = config_.version == 2 ? Nanos{1'000'000'000}  // RFC 3768: in seconds
+                                            : Nanos{master_adver_int_cs_} * kNsPerCs;
+    return (256 - config_.priority) * unit / 256;
+}
+
+Nanos Machine::master_down_interval() const {
+    return Nanos{config_.down_timer_adverts} * master_adver_int_cs_ * kNsPerCs + skew_time();
+}
+
+std::optional<Nanos> Machine::next_deadline() const {
+    if (master_down_at_ && adver_at_) return std::min(*master_down_at_, *adver_at_);
+    return master_down_at_ ? master_down_at_ : adver_at_;
+}
+
+bool Machine::beats_us(const Advert& a) const {
+    if (a.priority != config_.priority) return a.priority > config_.priority;
+    return a.src > config_.primary;  // RFC 9568 6.4.3: the higher primary address wins a tie
+}
+
+bool Machine::preempt_now(Nanos now) const {
+    return config_.preempt && (!lower_since_ || now >= *lower_since_ + config_.preempt_delay);
+}
+
+void Machine::learn_master(const Advert& a) {
+    // RFC 9568: a v3 backup adopts the master's interval; v2 requires them equal (checked on receipt).
+    if (config_.version == 3 && a.adver_int_cs) master_adver_int_cs_ = a.adver_int_cs;
+    master_ = a;
+}
+
+Actions Machine::become_master(Nanos now, std::string_view reason) {
+    const State from = state_;
+    state_ = State::Master;
+    master_down_at_.reset();
+    master_.reset();
+    lower_since_.reset();
+    master_adver_int_cs_ = config_.adver_int_cs;
+    adver_at_ = now + Nanos{config_.adver_int_cs} * kNsPerCs;
+    return {Transition{from, State::Master, reason}, TakeVips{}, SendAdvert{config_.priority}, Announce{}};
+}
+
+Actions Machine::become_backup(Nanos now, const Advert& from_master, std::string_view reason) {
+    const State from = state_;
+    state_ = State::Backup;
+    adver_at_.reset();
+    learn_master(from_master);
+    master_down_at_ = now + master_down_interval();
+    Actions out{Transition{from, State::Backup, reason}};
+    if (from == State::Master) out.emplace_back(ReleaseVips{});
+    return out;
+}
+
+Actions Machine::startup(Nanos now) {
+    if (state_ != State::Initialize) return {};
+    if (config_.priority == kOwnerPriority) return become_master(now, "address owner");
+    state_ = State::Backup;
+    master_adver_int_cs_ = config_.adver_int_cs;
+    master_down_at_ = now + master_down_interval();
+    return {Transition{State::Initialize, State::Backup, "startup"}};
+}
+
+Actions Machine::shutdown(Nanos) {
+    const State from = state_;
+    if (from == State::Initialize) return {};
+    state_ = State::Initialize;
+    master_down_at_.reset();
+    adver_at_.reset();
+    master_.reset();
+    lower_since_.reset();
+    if (from == State::Master)  // resign: backups take over after Skew_Time only
+        return {SendAdvert{0}, ReleaseVips{}, Transition{from, State::Initialize, "shutdown"}};
+    return {Transition{from, State::Initialize, "shutdown"}};
+}
+
+Actions Machine::advert(const Advert& a, Nanos now) {
+    switch (state_) {
+        case State::Initialize:
+            return {};
+        case State::Backup:
+            if (a.priority == 0) {
+                master_down_at_ = now + skew_time();
+                return {};
+            }
+            if (a.priority >= config_.priority) lower_since_.reset();
+            else if (config_.preempt && !lower_since_) lower_since_ = now;
+            if (!preempt_now(now) || a.priority >= config_.priority) {
+                learn_master(a);
+                master_down_at_ = now + master_down_interval();
+            }
+            // else: discard; Master_Down_Timer runs out and we preempt
+            return {};
+        case State::Master:
+            if (a.priority == 0) {
+                adver_at_ = now + Nanos{config_.adver_int_cs} * kNsPerCs;
+                return {SendAdvert{config_.priority}};
+            }
+            if (beats_us(a)) return become_backup(now, a, a.priority > config_.priority ? "higher priority" : "higher address");
+            return {};
+    }
+    return {};
+}
+
+Actions Machine::tick(Nanos now) {
+    if (state_ == State::Backup && master_down_at_ && now >= *master_down_at_)
+        return become_master(now, master_ ? "master down" : "no master");
+    if (state_ == State::Master && adver_at_ && now >= *adver_at_) {
+        adver_at_ = now + Nanos{config_.adver_int_cs} * kNsPerCs;
+        return {SendAdvert{config_.priority}};
+    }
+    return {};
+}
+
+void Machine::reconfigure(const Config& config, Nanos now) {
+    const bool interval_changed = config.adver_int_cs != config_.adver_int_cs;
+    config_ = config;
+    if (state_ == State::Master) {
+        master_adver_int_cs_ = config_.adver_int_cs;
+        if (interval_changed) adver_at_ = now + Nanos{config_.adver_int_cs} * kNsPerCs;
+    } else if (state_ == State::Backup) {
+        if (!master_ || config_.version == 2) master_adver_int_cs_ = config_.adver_int_cs;
+        // The skew follows our priority: keep the running timer no later than the new interval allows.
+        if (master_down_at_) master_down_at_ = std::min(*master_down_at_, now + master_down_interval());
+    }
+}
+
+}  // namespace xvrrp::fsm
