@@ -1,0 +1,95 @@
+// xvrrpd's JSON configuration: the model, and a parser that validates all of
+// it and names the JSON path of the first problem ("instances[1].priority:
+// must be 1-255, got 300"). docs/config.md documents every key.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "xvrrp/dataplane.hpp"
+#include "xvrrp/packet.hpp"
+
+namespace xvrrp::config {
+
+class ConfigError : public std::runtime_error {
+public:
+    ConfigError(std::string path, const std::string& problem)
+        : std::runtime_error(path.empty() ? problem : path + ": " + problem), path_(std::move(path)) {}
+    [[nodiscard]] const std::string& path() const { return path_; }
+
+private:
+    std::string path_;
+};
+
+struct Vip {
+    IpAddress address;
+    std::uint8_t prefix_len = 32;
+    bool operator==(const Vip&) const = default;
+};
+
+enum class MacMode { Virtual, Interface };
+
+struct Announce {                  // gratuitous ARP / unsolicited NA on becoming master
+    std::uint32_t delay_ms = 0;    // before the first
+    std::uint32_t repeat = 5;      // how many in the burst
+    std::uint32_t interval_ms = 100;
+    std::uint32_t refresh_ms = 0;  // periodic re-announcement while master; 0: none
+    bool operator==(const Announce&) const = default;
+};
+
+struct Instance {
+    std::string name;
+    std::string interface;
+    std::uint8_t vrid = 0;
+    std::uint8_t version = 3;
+    std::uint8_t priority = 100;
+    std::uint32_t advert_interval_ms = 1000;
+    std::vector<Vip> vips;
+    bool preempt = true;
+    std::uint32_t preempt_delay_ms = 0;
+    bool accept_mode = false;
+    MacMode mac = MacMode::Virtual;
+    std::optional<IpAddress> unicast_source;
+    std::vector<IpAddress> unicast_peers;  // empty: multicast (224.0.0.18 / ff02::12)
+    std::optional<std::string> auth_pass;  // VRRPv2 simple text, at most 8 bytes
+    std::uint8_t down_timer_adverts = 3;
+    bool v3_checksum_as_v2 = false;
+    Announce announce;
+
+    [[nodiscard]] bool has_family(Family f) const;
+    [[nodiscard]] std::uint16_t adver_int_cs() const { return static_cast<std::uint16_t>(advert_interval_ms / 10); }
+    bool operator==(const Instance&) const = default;
+};
+
+struct InterfaceOptions {
+    XdpMode xdp_mode = XdpMode::Auto;
+    bool pass_adverts = false;  // valid adverts also reach the stack (tcpdump)
+    bool operator==(const InterfaceOptions&) const = default;
+};
+
+struct Global {
+    std::string pin_root = "/sys/fs/bpf/xvrrp";
+    std::string control_socket = "/run/xvrrp/xvrrpd.sock";
+    // The kernel stops answering for VIPs when the daemon is silent this long; 0 disables.
+    std::uint32_t heartbeat_timeout_ms = 1000;
+    bool operator==(const Global&) const = default;
+};
+
+struct Config {
+    Global global;
+    std::map<std::string, InterfaceOptions> interfaces;  // only where not default
+    std::vector<Instance> instances;
+
+    [[nodiscard]] InterfaceOptions interface_options(const std::string& ifname) const;
+    bool operator==(const Config&) const = default;
+};
+
+// Parses and validates; throws ConfigError naming the JSON path.
+Config parse(const std::string& json_text);
+Config load_file(const std::string& path);
+
+}  // namespace xvrrp::config

@@ -1,0 +1,234 @@
+// Config validation: the bundled default and a full example parse; every
+// class of mistake is rejected with the JSON path and the reason.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "xvrrp/config.hpp"
+
+using namespace xvrrp;
+using namespace xvrrp::config;
+using json = nlohmann::json;
+
+namespace {
+
+json minimal() {
+    return json::parse(R"({
+      "instances": [
+        {"name": "a", "interface": "eth0", "vrid": 1, "vips": ["192.0.2.100/24"]},
+        {"name": "b", "interface": "eth0", "vrid": 2, "vips": ["2001:db8::100/64"]}
+      ]})");
+}
+
+// The error message for a config, or "" when it parsed.
+std::string error_of(const json& j) {
+    try {
+        parse(j.dump());
+        return "";
+    } catch (const ConfigError& e) {
+        return e.what();
+    }
+}
+
+#define EXPECT_REJECTED(j, path, reason_part)                                          \
+    do {                                                                               \
+        const std::string msg = error_of(j);                                           \
+        EXPECT_EQ(msg.rfind(std::string(path) + ": ", 0), 0u) << "message: " << msg;   \
+        EXPECT_NE(msg.find(reason_part), std::string::npos) << "message: " << msg;     \
+    } while (0)
+
+}  // namespace
+
+TEST(Config, BundledDefaultParses) {
+    const Config c = load_file(XVRRP_SOURCE_DIR "/config/default.json");
+    ASSERT_EQ(c.instances.size(), 2u);
+    EXPECT_EQ(c.instances[0].adver_int_cs(), 10);
+    EXPECT_TRUE(c.instances[0].has_family(Family::V4));
+    EXPECT_TRUE(c.instances[0].has_family(Family::V6));
+    EXPECT_EQ(c.instances[1].auth_pass, "xvrrp");
+    EXPECT_EQ(c.interface_options("vr0").xdp_mode, XdpMode::Native);
+}
+
+TEST(Config, DefaultsAreTheDocumentedOnes) {
+    const Config c = parse(minimal().dump());
+    const Instance& i = c.instances[0];
+    EXPECT_EQ(i.version, 3);
+    EXPECT_EQ(i.priority, 100);
+    EXPECT_EQ(i.advert_interval_ms, 1000u);
+    EXPECT_TRUE(i.preempt);
+    EXPECT_EQ(i.preempt_delay_ms, 0u);
+    EXPECT_FALSE(i.accept_mode);
+    EXPECT_EQ(i.mac, MacMode::Virtual);
+    EXPECT_TRUE(i.unicast_peers.empty());
+    EXPECT_EQ(i.down_timer_adverts, 3);
+    EXPECT_FALSE(i.v3_checksum_as_v2);
+    EXPECT_EQ(i.announce, Announce{});
+    EXPECT_EQ(i.vips[0].prefix_len, 24);
+    EXPECT_EQ(c.global.pin_root, "/sys/fs/bpf/xvrrp");
+    EXPECT_EQ(c.global.heartbeat_timeout_ms, 1000u);
+    EXPECT_EQ(c.interface_options("eth0"), InterfaceOptions{});
+}
+
+TEST(Config, FullExampleParses) {
+    json j = minimal();
+    j["global"] = {{"pin_root", "/sys/fs/bpf/x"}, {"control_socket", "/run/x.sock"}, {"heartbeat_timeout_ms", 0}};
+    j["interfaces"] = {{"eth0", {{"xdp_mode", "generic"}, {"pass_adverts", true}}}};
+    j["instances"][0].update({{"version", 2}, {"priority", 255}, {"advert_interval_ms", 3000}, {"preempt", false},
+                              {"preempt_delay_ms", 5000}, {"accept_mode", true}, {"mac", "interface"},
+                              {"unicast_source", "192.0.2.1"}, {"unicast_peers", {"192.0.2.2", "192.0.2.3"}},
+                              {"authentication", {{"type", "pass"}, {"password", "12345678"}}},
+                              {"down_timer_adverts", 4},
+                              {"announce", {{"delay_ms", 10}, {"repeat", 3}, {"interval_ms", 50}, {"refresh_ms", 60000}}}});
+    j["instances"][1].update({{"v3_checksum_as_v2", true}, {"advert_interval_ms", 10}});
+    const Config c = parse(j.dump());
+    EXPECT_EQ(c.instances[0].unicast_peers.size(), 2u);
+    EXPECT_EQ(c.instances[0].announce.refresh_ms, 60000u);
+    EXPECT_TRUE(c.interface_options("eth0").pass_adverts);
+    EXPECT_EQ(c.instances[1].adver_int_cs(), 1);
+}
+
+TEST(Config, NotJson) {
+    const std::string msg = [] {
+        try {
+            parse("{\"instances\": [");
+        } catch (const ConfigError& e) {
+            return std::string(e.what());
+        }
+        return std::string();
+    }();
+    EXPECT_NE(msg.find("not valid JSON"), std::string::npos) << msg;
+}
+
+TEST(Config, UnknownKeysAreNamed) {
+    json j = minimal();
+    j["instances"][1]["priorty"] = 200;
+    EXPECT_REJECTED(j, "instances[1].priorty", "unknown key");
+    j = minimal();
+    j["globl"] = json::object();
+    EXPECT_REJECTED(j, "globl", "unknown key");
+    j = minimal();
+    j["instances"][0]["announce"] = {{"repeats", 2}};
+    EXPECT_REJECTED(j, "instances[0].announce.repeats", "unknown key");
+}
+
+TEST(Config, WrongTypes) {
+    json j = minimal();
+    j["instances"][0]["priority"] = "high";
+    EXPECT_REJECTED(j, "instances[0].priority", "must be an integer, got a string");
+    j = minimal();
+    j["instances"][0]["preempt"] = 1;
+    EXPECT_REJECTED(j, "instances[0].preempt", "must be true or false");
+    j = minimal();
+    j["instances"][0]["vips"] = "192.0.2.100";
+    EXPECT_REJECTED(j, "instances[0].vips", "must be an array");
+    j = minimal();
+    j["instances"] = json::object();
+    EXPECT_REJECTED(j, "instances", "must be an array");
+}
+
+TEST(Config, MissingRequiredKeys) {
+    json j = minimal();
+    j["instances"][0].erase("vrid");
+    EXPECT_REJECTED(j, "instances[0].vrid", "is required");
+    j = minimal();
+    j["instances"][1].erase("interface");
+    EXPECT_REJECTED(j, "instances[1].interface", "is required");
+    EXPECT_REJECTED(json::object(), "instances", "at least one instance");
+}
+
+TEST(Config, OutOfRangeValues) {
+    json j = minimal();
+    j["instances"][0]["priority"] = 0;
+    EXPECT_REJECTED(j, "instances[0].priority", "must be 1-255, got 0");
+    j["instances"][0]["priority"] = 256;
+    EXPECT_REJECTED(j, "instances[0].priority", "must be 1-255, got 256");
+    j = minimal();
+    j["instances"][0]["vrid"] = 0;
+    EXPECT_REJECTED(j, "instances[0].vrid", "must be 1-255");
+    j = minimal();
+    j["instances"][0]["version"] = 4;
+    EXPECT_REJECTED(j, "instances[0].version", "must be 2-3");
+    j = minimal();
+    j["instances"][0]["advert_interval_ms"] = 5;
+    EXPECT_REJECTED(j, "instances[0].advert_interval_ms", "must be 10-40950");
+    j["instances"][0]["advert_interval_ms"] = 15;
+    EXPECT_REJECTED(j, "instances[0].advert_interval_ms", "multiple of 10");
+    j = minimal();
+    j["instances"][0].update({{"version", 2}, {"advert_interval_ms", 1500}});
+    EXPECT_REJECTED(j, "instances[0].advert_interval_ms", "whole seconds");
+    j = minimal();
+    j["instances"][0]["down_timer_adverts"] = 0;
+    EXPECT_REJECTED(j, "instances[0].down_timer_adverts", "must be 1-255");
+}
+
+TEST(Config, BadAddresses) {
+    json j = minimal();
+    j["instances"][0]["vips"] = {"192.0.2.100/24", "192.0.2.300"};
+    EXPECT_REJECTED(j, "instances[0].vips[1]", "not an IPv4 or IPv6 address");
+    j["instances"][0]["vips"] = {"192.0.2.100/33"};
+    EXPECT_REJECTED(j, "instances[0].vips[0]", "prefix length must be 0-32");
+    j["instances"][0]["vips"] = {"192.0.2.100", "192.0.2.100/24"};
+    EXPECT_REJECTED(j, "instances[0].vips[1]", "listed twice");
+    j["instances"][0]["vips"] = json::array();
+    EXPECT_REJECTED(j, "instances[0].vips", "at least one VIP");
+    j = minimal();
+    j["instances"][0]["unicast_peers"] = {"2001:db8::2"};
+    EXPECT_REJECTED(j, "instances[0].unicast_peers[0]", "no VIP of");
+    j = minimal();
+    j["instances"][0]["unicast_source"] = "192.0.2.1";
+    EXPECT_REJECTED(j, "instances[0].unicast_source", "only used with unicast_peers");
+    j = minimal();
+    j["instances"][0]["interface"] = "a/b";
+    EXPECT_REJECTED(j, "instances[0].interface", "not an interface name");
+}
+
+TEST(Config, VersionSpecificKeys) {
+    json j = minimal();
+    j["instances"][1]["version"] = 2;
+    EXPECT_REJECTED(j, "instances[1].vips[0]", "VRRPv2 carries IPv4 only");
+    j = minimal();
+    j["instances"][0]["authentication"] = {{"type", "pass"}, {"password", "x"}};
+    EXPECT_REJECTED(j, "instances[0].authentication", "only for version 2");
+    j["instances"][0]["version"] = 2;
+    j["instances"][0]["authentication"]["password"] = "123456789";
+    EXPECT_REJECTED(j, "instances[0].authentication.password", "1-8 characters");
+    j["instances"][0]["authentication"] = {{"type", "ah"}, {"password", "x"}};
+    EXPECT_REJECTED(j, "instances[0].authentication.type", "only \"pass\"");
+    j = minimal();
+    j["instances"][0].update({{"version", 2}, {"v3_checksum_as_v2", true}});
+    EXPECT_REJECTED(j, "instances[0].v3_checksum_as_v2", "only applies to version 3");
+}
+
+TEST(Config, EnumeratedStrings) {
+    json j = minimal();
+    j["instances"][0]["mac"] = "vmac";
+    EXPECT_REJECTED(j, "instances[0].mac", "\"virtual\" or \"interface\"");
+    j = minimal();
+    j["interfaces"] = {{"eth0", {{"xdp_mode", "offload"}}}};
+    EXPECT_REJECTED(j, "interfaces.eth0.xdp_mode", "\"auto\", \"native\" or \"generic\"");
+    j = minimal();
+    j["global"] = {{"pin_root", "relative/path"}};
+    EXPECT_REJECTED(j, "global.pin_root", "absolute path");
+}
+
+TEST(Config, DuplicateVridOnOneInterfaceAndFamily) {
+    json j = minimal();
+    j["instances"][1]["vrid"] = 1;  // same interface, other family: allowed (separate virtual MACs)
+    EXPECT_EQ(error_of(j), "");
+    j["instances"][1]["vips"] = {"192.0.2.101/24"};
+    EXPECT_REJECTED(j, "instances[1].vrid", "VRID 1 on eth0 (IPv4) is also used by instances[0]");
+    j["instances"][1]["interface"] = "eth1";  // another interface: allowed
+    EXPECT_EQ(error_of(j), "");
+}
+
+TEST(Config, VipInTwoInstances) {
+    json j = minimal();
+    j["instances"][1]["vips"] = {"2001:db8::1/64", "192.0.2.100/32"};
+    EXPECT_REJECTED(j, "instances[1].vips[1]", "192.0.2.100 is also a VIP of instances[0] (\"a\")");
+}
+
+TEST(Config, DuplicateNames) {
+    json j = minimal();
+    j["instances"][1]["name"] = "a";
+    EXPECT_REJECTED(j, "instances[1].name", "\"a\" is also the name of instances[0]");
+}

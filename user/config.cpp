@@ -1,0 +1,309 @@
+#include "xvrrp/config.hpp"
+
+#include <algorithm>
+#include <fstream>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+
+namespace xvrrp::config {
+
+namespace {
+
+using json = nlohmann::json;
+
+std::string type_name(const json& j) {
+    if (j.is_number_integer()) return "an integer";
+    if (j.is_number()) return "a number";
+    if (j.is_string()) return "a string";
+    if (j.is_boolean()) return "true or false";
+    if (j.is_array()) return "an array";
+    if (j.is_object()) return "an object";
+    return "null";
+}
+
+// One JSON object being read: typed, range-checked access by key, with the
+// path of every value, and an error for any key nobody asked for.
+class Object {
+public:
+    Object(const json& j, std::string path) : j_(j), path_(std::move(path)) {
+        if (!j_.is_object()) throw ConfigError(path_, "must be an object, got " + type_name(j_));
+    }
+
+    [[nodiscard]] std::string at(const std::string& key) const { return path_.empty() ? key : path_ + "." + key; }
+    [[nodiscard]] bool has(const std::string& key) const { return j_.contains(key); }
+
+    const json& value(const std::string& key) {
+        seen_.insert(key);
+        if (!j_.contains(key)) throw ConfigError(at(key), "is required");
+        return j_.at(key);
+    }
+
+    bool boolean(const std::string& key, bool fallback) {
+        if (!has(key)) {
+            seen(key);
+            return fallback;
+        }
+        const json& v = value(key);
+        if (!v.is_boolean()) throw ConfigError(at(key), "must be true or false, got " + type_name(v));
+        return v.get<bool>();
+    }
+
+    std::int64_t integer(const std::string& key, std::int64_t lo, std::int64_t hi, std::optional<std::int64_t> fallback) {
+        if (!has(key) && fallback) {
+            seen(key);
+            return *fallback;
+        }
+        const json& v = value(key);
+        if (!v.is_number_integer()) throw ConfigError(at(key), "must be an integer, got " + type_name(v));
+        const auto n = v.get<std::int64_t>();
+        if (n < lo || n > hi)
+            throw ConfigError(at(key), "must be " + std::to_string(lo) + "-" + std::to_string(hi) + ", got " + std::to_string(n));
+        return n;
+    }
+
+    std::string string(const std::string& key, std::optional<std::string> fallback) {
+        if (!has(key) && fallback) {
+            seen(key);
+            return *fallback;
+        }
+        const json& v = value(key);
+        if (!v.is_string()) throw ConfigError(at(key), "must be a string, got " + type_name(v));
+        return v.get<std::string>();
+    }
+
+    // Each element of an array, with its path.
+    void array(const std::string& key, const std::function<void(const json&, const std::string&)>& each) {
+        if (!has(key)) return seen(key);
+        const json& v = value(key);
+        if (!v.is_array()) throw ConfigError(at(key), "must be an array, got " + type_name(v));
+        for (std::size_t i = 0; i < v.size(); ++i) each(v[i], at(key) + "[" + std::to_string(i) + "]");
+    }
+
+    // Unknown keys are mistakes (a typo would otherwise silently keep a default).
+    void finish() const {
+        for (const auto& [key, _] : j_.items())
+            if (!seen_.count(key)) throw ConfigError(at(key), "unknown key");
+    }
+
+private:
+    void seen(const std::string& key) { seen_.insert(key); }
+
+    const json& j_;
+    std::string path_;
+    std::set<std::string> seen_;
+};
+
+std::string as_string(const json& v, const std::string& path) {
+    if (!v.is_string()) throw ConfigError(path, "must be a string, got " + type_name(v));
+    return v.get<std::string>();
+}
+
+IpAddress address(const json& v, const std::string& path) {
+    const std::string text = as_string(v, path);
+    const auto a = IpAddress::parse(text);
+    if (!a) throw ConfigError(path, "not an IPv4 or IPv6 address: \"" + text + "\"");
+    return *a;
+}
+
+Vip vip(const json& v, const std::string& path) {
+    const std::string text = as_string(v, path);
+    const auto slash = text.find('/');
+    const auto a = IpAddress::parse(text.substr(0, slash));
+    if (!a) throw ConfigError(path, "not an IPv4 or IPv6 address: \"" + text + "\"");
+    Vip out{*a, static_cast<std::uint8_t>(a->family == Family::V4 ? 32 : 128)};
+    if (slash != std::string::npos) {
+        const std::string len = text.substr(slash + 1);
+        const int max = a->family == Family::V4 ? 32 : 128;
+        int n = -1;
+        if (!len.empty() && len.size() <= 3 && std::all_of(len.begin(), len.end(), ::isdigit)) n = std::stoi(len);
+        if (n < 0 || n > max)
+            throw ConfigError(path, "prefix length must be 0-" + std::to_string(max) + ": \"" + text + "\"");
+        out.prefix_len = static_cast<std::uint8_t>(n);
+    }
+    if (a->is_unspecified()) throw ConfigError(path, "the unspecified address cannot be a VIP");
+    return out;
+}
+
+bool is_interface_name(const std::string& s) {
+    return !s.empty() && s.size() < 16 && s != "." && s != ".." &&
+           std::none_of(s.begin(), s.end(), [](char c) { return c == '/' || c == ':' || std::isspace(static_cast<unsigned char>(c)); });
+}
+
+Announce announce(const json& j, const std::string& path) {
+    Object o(j, path);
+    Announce a;
+    a.delay_ms = static_cast<std::uint32_t>(o.integer("delay_ms", 0, 60'000, a.delay_ms));
+    a.repeat = static_cast<std::uint32_t>(o.integer("repeat", 0, 100, a.repeat));
+    a.interval_ms = static_cast<std::uint32_t>(o.integer("interval_ms", 1, 60'000, a.interval_ms));
+    a.refresh_ms = static_cast<std::uint32_t>(o.integer("refresh_ms", 0, 3'600'000, a.refresh_ms));
+    o.finish();
+    return a;
+}
+
+Instance instance(const json& j, const std::string& path) {
+    Object o(j, path);
+    Instance in;
+    in.name = o.string("name", std::nullopt);
+    if (in.name.empty()) throw ConfigError(o.at("name"), "must not be empty");
+    in.interface = o.string("interface", std::nullopt);
+    if (!is_interface_name(in.interface)) throw ConfigError(o.at("interface"), "not an interface name: \"" + in.interface + "\"");
+    in.vrid = static_cast<std::uint8_t>(o.integer("vrid", 1, 255, std::nullopt));
+    in.version = static_cast<std::uint8_t>(o.integer("version", 2, 3, 3));
+    in.priority = static_cast<std::uint8_t>(o.integer("priority", 1, 255, 100));
+
+    if (in.version == 3) {
+        // 12-bit field in centiseconds: 10 ms to 40.95 s.
+        in.advert_interval_ms = static_cast<std::uint32_t>(o.integer("advert_interval_ms", 10, 40950, 1000));
+        if (in.advert_interval_ms % 10)
+            throw ConfigError(o.at("advert_interval_ms"), "VRRPv3 counts in centiseconds: must be a multiple of 10, got " +
+                                                              std::to_string(in.advert_interval_ms));
+    } else {
+        in.advert_interval_ms = static_cast<std::uint32_t>(o.integer("advert_interval_ms", 1000, 255000, 1000));
+        if (in.advert_interval_ms % 1000)
+            throw ConfigError(o.at("advert_interval_ms"), "VRRPv2 counts in whole seconds: must be a multiple of 1000, got " +
+                                                              std::to_string(in.advert_interval_ms));
+    }
+
+    o.array("vips", [&](const json& v, const std::string& p) { in.vips.push_back(vip(v, p)); });
+    if (in.vips.empty()) throw ConfigError(o.at("vips"), "at least one VIP is required");
+    for (std::size_t i = 0; i < in.vips.size(); ++i) {
+        const std::string p = o.at("vips") + "[" + std::to_string(i) + "]";
+        if (in.version == 2 && in.vips[i].address.family == Family::V6)
+            throw ConfigError(p, "VRRPv2 carries IPv4 only; use version 3 for IPv6");
+        for (std::size_t k = 0; k < i; ++k)
+            if (in.vips[k].address == in.vips[i].address) throw ConfigError(p, "listed twice");
+    }
+
+    in.preempt = o.boolean("preempt", true);
+    in.preempt_delay_ms = static_cast<std::uint32_t>(o.integer("preempt_delay_ms", 0, 1'000'000, 0));
+    in.accept_mode = o.boolean("accept_mode", false);
+    const std::string mac = o.string("mac", "virtual");
+    if (mac == "virtual") in.mac = MacMode::Virtual;
+    else if (mac == "interface") in.mac = MacMode::Interface;
+    else throw ConfigError(o.at("mac"), "must be \"virtual\" or \"interface\", got \"" + mac + "\"");
+
+    if (o.has("unicast_source")) in.unicast_source = address(o.value("unicast_source"), o.at("unicast_source"));
+    o.array("unicast_peers", [&](const json& v, const std::string& p) {
+        const IpAddress peer = address(v, p);
+        if (!in.has_family(peer.family))
+            throw ConfigError(p, "peer " + peer.to_string() + " is of a family this instance has no VIP of");
+        in.unicast_peers.push_back(peer);
+    });
+    if (in.unicast_source && in.unicast_peers.empty())
+        throw ConfigError(o.at("unicast_source"), "is only used with unicast_peers");
+
+    if (o.has("authentication")) {
+        const std::string p = o.at("authentication");
+        Object auth(o.value("authentication"), p);
+        const std::string type = auth.string("type", std::nullopt);
+        if (type != "pass") throw ConfigError(auth.at("type"), "only \"pass\" (VRRPv2 simple text) is supported, got \"" + type + "\"");
+        const std::string password = auth.string("password", std::nullopt);
+        if (password.empty() || password.size() > 8)
+            throw ConfigError(auth.at("password"), "must be 1-8 characters, got " + std::to_string(password.size()));
+        auth.finish();
+        if (in.version != 2) throw ConfigError(p, "RFC 9568 removed authentication: only for version 2");
+        in.auth_pass = password;
+    }
+
+    in.down_timer_adverts = static_cast<std::uint8_t>(o.integer("down_timer_adverts", 1, 255, 3));
+    in.v3_checksum_as_v2 = o.boolean("v3_checksum_as_v2", false);
+    if (in.v3_checksum_as_v2 && in.version != 3)
+        throw ConfigError(o.at("v3_checksum_as_v2"), "only applies to version 3");
+    if (o.has("announce")) in.announce = announce(o.value("announce"), o.at("announce"));
+    o.finish();
+    return in;
+}
+
+InterfaceOptions interface_options(const json& j, const std::string& path) {
+    Object o(j, path);
+    InterfaceOptions opts;
+    const std::string mode = o.string("xdp_mode", "auto");
+    if (mode == "auto") opts.xdp_mode = XdpMode::Auto;
+    else if (mode == "native") opts.xdp_mode = XdpMode::Native;
+    else if (mode == "generic") opts.xdp_mode = XdpMode::Generic;
+    else throw ConfigError(o.at("xdp_mode"), "must be \"auto\", \"native\" or \"generic\", got \"" + mode + "\"");
+    opts.pass_adverts = o.boolean("pass_adverts", false);
+    o.finish();
+    return opts;
+}
+
+void check_across_instances(const Config& c) {
+    for (std::size_t i = 0; i < c.instances.size(); ++i) {
+        const Instance& a = c.instances[i];
+        const std::string at = "instances[" + std::to_string(i) + "]";
+        for (std::size_t k = 0; k < i; ++k) {
+            const Instance& b = c.instances[k];
+            const std::string other = "instances[" + std::to_string(k) + "]";
+            if (a.name == b.name) throw ConfigError(at + ".name", "\"" + a.name + "\" is also the name of " + other);
+            // VRIDs are per interface and address family (RFC 9568 7.3: separate virtual MACs).
+            for (Family f : {Family::V4, Family::V6})
+                if (a.interface == b.interface && a.vrid == b.vrid && a.has_family(f) && b.has_family(f))
+                    throw ConfigError(at + ".vrid", "VRID " + std::to_string(a.vrid) + " on " + a.interface + " (" +
+                                                        (f == Family::V4 ? "IPv4" : "IPv6") + ") is also used by " + other);
+            for (std::size_t v = 0; v < a.vips.size(); ++v)
+                for (const Vip& bv : b.vips)
+                    if (a.vips[v].address == bv.address)
+                        throw ConfigError(at + ".vips[" + std::to_string(v) + "]",
+                                          a.vips[v].address.to_string() + " is also a VIP of " + other + " (\"" + b.name + "\")");
+        }
+    }
+}
+
+}  // namespace
+
+bool Instance::has_family(Family f) const {
+    return std::any_of(vips.begin(), vips.end(), [f](const Vip& v) { return v.address.family == f; });
+}
+
+InterfaceOptions Config::interface_options(const std::string& ifname) const {
+    const auto it = interfaces.find(ifname);
+    return it == interfaces.end() ? InterfaceOptions{} : it->second;
+}
+
+Config parse(const std::string& json_text) {
+    json j;
+    try {
+        j = json::parse(json_text);
+    } catch (const json::parse_error& e) {
+        throw ConfigError("", std::string("not valid JSON: ") + e.what());
+    }
+    Object root(j, "");
+    Config c;
+    if (root.has("global")) {
+        Object g(root.value("global"), "global");
+        c.global.pin_root = g.string("pin_root", c.global.pin_root);
+        if (c.global.pin_root.empty() || c.global.pin_root[0] != '/')
+            throw ConfigError("global.pin_root", "must be an absolute path");
+        c.global.control_socket = g.string("control_socket", c.global.control_socket);
+        if (c.global.control_socket.empty() || c.global.control_socket[0] != '/')
+            throw ConfigError("global.control_socket", "must be an absolute path");
+        c.global.heartbeat_timeout_ms = static_cast<std::uint32_t>(g.integer("heartbeat_timeout_ms", 0, 600'000, c.global.heartbeat_timeout_ms));
+        g.finish();
+    }
+    if (root.has("interfaces")) {
+        const json& ifs = root.value("interfaces");
+        if (!ifs.is_object()) throw ConfigError("interfaces", "must be an object keyed by interface name, got " + type_name(ifs));
+        for (const auto& [name, v] : ifs.items()) {
+            const std::string p = "interfaces." + name;
+            if (!is_interface_name(name)) throw ConfigError(p, "not an interface name");
+            c.interfaces[name] = interface_options(v, p);
+        }
+    }
+    root.array("instances", [&](const json& v, const std::string& p) { c.instances.push_back(instance(v, p)); });
+    if (c.instances.empty()) throw ConfigError("instances", "at least one instance is required");
+    root.finish();
+    check_across_instances(c);
+    return c;
+}
+
+Config load_file(const std::string& path) {
+    std::ifstream in(path);
+    if (!in) throw ConfigError("", "cannot read " + path);
+    std::stringstream text;
+    text << in.rdbuf();
+    return parse(text.str());
+}
+
+}  // namespace xvrrp::config
