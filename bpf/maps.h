@@ -59,6 +59,14 @@ struct {
 } xvrrp_istats SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XVRRP_MAX_IFINDEX);
+	__type(key, __u32); /* ifindex */
+	__type(value, struct xvrrp_vmac);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xvrrp_vmac SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, XVRRP_EVENTS_BYTES);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);

@@ -20,3 +20,4 @@ static_assert(sizeof(xvrrp_inst_stats) == 10 * 8);
 static_assert(sizeof(xvrrp_event) == 40 && offsetof(xvrrp_event, addr) == 24);
 static_assert(sizeof(xvrrp_vip_bucket) == 40 && offsetof(xvrrp_vip_bucket, state) == 36);
 static_assert((XVRRP_VIP_BUCKETS & (XVRRP_VIP_BUCKETS - 1)) == 0, "power of two");
+static_assert(sizeof(xvrrp_vmac) == 72 && offsetof(xvrrp_vmac, owned) == 8);

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include <algorithm>
+#include <utility>
 #include <cstring>
 #include <cerrno>
 #include <vector>
@@ -120,6 +121,28 @@ XdpAttachment XdpAttachment::attach(int prog_fd, unsigned ifindex, XdpMode mode)
     return a;
 }
 
+XdpAttachment XdpAttachment::attach_pinned(int prog_fd, unsigned ifindex, XdpMode mode, const std::string& pin_path) {
+    const int old = bpf_obj_get(pin_path.c_str());
+    if (old >= 0) {
+        UniqueFd link(old);
+        bpf_link_info info{};
+        __u32 len = sizeof(info);
+        if (bpf_obj_get_info_by_fd(link.get(), &info, &len) == 0 && info.type == BPF_LINK_TYPE_XDP &&
+            info.xdp.ifindex == ifindex && bpf_link_update(link.get(), prog_fd, nullptr) == 0) {
+            XdpAttachment a;
+            a.link_ = std::move(link);
+            a.ifindex_ = ifindex;
+            a.mode_ = mode;
+            a.pin_path_ = pin_path;
+            return a;
+        }
+        ::unlink(pin_path.c_str());  // not ours to reuse: dropping the pin detaches it
+    }
+    XdpAttachment a = attach(prog_fd, ifindex, mode);
+    a.pin(pin_path);
+    return a;
+}
+
 void XdpAttachment::pin(const std::string& path) {
     ::unlink(path.c_str());
     check_libbpf(bpf_obj_pin(link_.get(), path.c_str()), "pin XDP link at " + path);
@@ -132,6 +155,42 @@ void XdpAttachment::detach() {
     bpf_link_detach(link_.get());
     link_.reset();
     pin_path_.clear();
+}
+
+// ---- TcAttachment ----
+
+namespace {
+// Our filter's place on the clsact ingress hook; replaced on attach, so a restart takes it over.
+constexpr __u32 kTcHandle = 0x5e;
+constexpr __u32 kTcPriority = 1;
+}  // namespace
+
+TcAttachment TcAttachment::attach(int prog_fd, unsigned ifindex) {
+    LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = static_cast<int>(ifindex), .attach_point = BPF_TC_INGRESS);
+    const int err = bpf_tc_hook_create(&hook);
+    if (err && err != -EEXIST) throw_errno(err, "create clsact on ifindex " + std::to_string(ifindex));
+    LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = prog_fd, .flags = BPF_TC_F_REPLACE, .handle = kTcHandle,
+                .priority = kTcPriority);
+    check_libbpf(bpf_tc_attach(&hook, &opts), "attach TC ingress to ifindex " + std::to_string(ifindex));
+    TcAttachment a;
+    a.ifindex_ = ifindex;
+    return a;
+}
+
+TcAttachment& TcAttachment::operator=(TcAttachment&& other) noexcept {
+    if (this != &other) {
+        detach();
+        ifindex_ = std::exchange(other.ifindex_, 0);
+    }
+    return *this;
+}
+
+void TcAttachment::detach() {
+    if (!ifindex_) return;
+    LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = static_cast<int>(ifindex_), .attach_point = BPF_TC_INGRESS);
+    LIBBPF_OPTS(bpf_tc_opts, opts, .handle = kTcHandle, .priority = kTcPriority);
+    bpf_tc_detach(&hook, &opts);  // the clsact qdisc stays: other filters may live there
+    ifindex_ = 0;
 }
 
 // ---- Dataplane ----
@@ -158,6 +217,8 @@ Dataplane::Dataplane(Dataplane&&) noexcept = default;
 Dataplane& Dataplane::operator=(Dataplane&&) noexcept = default;
 
 int Dataplane::prog_fd() const { return bpf_program__fd(skel_->progs.xvrrp_xdp); }
+
+int Dataplane::tc_prog_fd() const { return bpf_program__fd(skel_->progs.xvrrp_tc_ingress); }
 
 XdpAttachment Dataplane::attach(unsigned ifindex, XdpMode mode) const {
     return XdpAttachment::attach(prog_fd(), ifindex, mode);
@@ -275,6 +336,48 @@ bool Dataplane::remove_vip(const xvrrp_vip_key& key) {
     bucket.state = XVRRP_BUCKET_DELETED;
     table.put(*place.found, bucket);
     return true;
+}
+
+namespace {
+using VmacArray = BpfMap<std::uint32_t, xvrrp_vmac>;
+
+void check_ifindex(unsigned ifindex) {
+    if (ifindex >= XVRRP_MAX_IFINDEX)
+        throw std::out_of_range("ifindex " + std::to_string(ifindex) + " is beyond the " +
+                                std::to_string(XVRRP_MAX_IFINDEX) + " the virtual MAC table holds");
+}
+}  // namespace
+
+void Dataplane::set_interface_mac(unsigned ifindex, const std::array<std::uint8_t, 6>& iface_mac) {
+    check_ifindex(ifindex);
+    auto vmacs = view<VmacArray>(XVRRP_MAP_VMACS);
+    auto v = vmacs.get(ifindex).value_or(xvrrp_vmac{});
+    std::memcpy(v.iface_mac, iface_mac.data(), 6);
+    vmacs.put(ifindex, v);
+}
+
+void Dataplane::set_vmac_owned(unsigned ifindex, std::uint8_t family, std::uint8_t vrid, bool owned) {
+    check_ifindex(ifindex);
+    auto vmacs = view<VmacArray>(XVRRP_MAP_VMACS);
+    auto v = vmacs.get(ifindex).value_or(xvrrp_vmac{});
+    const std::uint64_t bit = std::uint64_t{1} << (vrid & 63);
+    __u64& word = v.owned[family == XVRRP_AF_INET6 ? 1 : 0][vrid >> 6];
+    word = owned ? (word | bit) : (word & ~bit);
+    vmacs.put(ifindex, v);  // the bitmap word changes as a whole: readers see before or after
+}
+
+void Dataplane::clear() {
+    auto instances = view<InstanceMap>(XVRRP_MAP_INSTANCES);
+    for (const auto& k : instances.keys()) remove_instance(k);
+    auto vmacs = view<VmacArray>(XVRRP_MAP_VMACS);
+    const xvrrp_vmac none{};
+    for (std::uint32_t i = 0; i < XVRRP_MAX_IFINDEX; ++i)
+        if (const auto v = vmacs.get(i); v && std::memcmp(&*v, &none, sizeof(none)) != 0) vmacs.put(i, none);
+    auto table = view<VipTable>(XVRRP_MAP_VIPS);
+    for (std::uint32_t i = 0; i < XVRRP_VIP_BUCKETS; ++i) {
+        const auto b = table.get(i);
+        if (b && b->state != XVRRP_BUCKET_EMPTY) table.put(i, xvrrp_vip_bucket{});
+    }
 }
 
 void Dataplane::set_heartbeat(std::uint64_t monotonic, std::uint64_t timeout_ns) {

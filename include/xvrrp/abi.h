@@ -26,6 +26,7 @@ extern "C" {
 #define XVRRP_MAP_STATS "xvrrp_stats"
 #define XVRRP_MAP_INST_STATS "xvrrp_istats"
 #define XVRRP_MAP_EVENTS "xvrrp_events"
+#define XVRRP_MAP_VMACS "xvrrp_vmac"
 
 #define XVRRP_MAX_INSTANCES 4096
 /* VIPs live in an open-addressed table in an array map: a lookup is a few
@@ -34,6 +35,8 @@ extern "C" {
 #define XVRRP_VIP_BUCKETS 16384
 #define XVRRP_VIP_PROBES 8
 #define XVRRP_EVENTS_BYTES (256 * 1024)
+/* Interfaces with an index below this can receive traffic for virtual MACs. */
+#define XVRRP_MAX_IFINDEX 16384
 
 /* Largest VRRP message (IP payload) the dataplane checksums: a v4 advert with
  * 255 addresses plus v2 authentication data. Larger ones are counted and dropped. */
@@ -178,6 +181,19 @@ static inline __u32 xvrrp_vip_hash(const struct xvrrp_vip_key *k)
 	h ^= h >> 12;
 	return h;
 }
+
+/*
+ * Virtual MACs this node owns on an interface (array xvrrp_vmac, indexed by
+ * ifindex). The kernel stack accepts only frames for the interface's own MAC,
+ * so XDP rewrites the destination of a frame sent to an owned virtual MAC
+ * (00:00:5e:00:01:VRID, 00:00:5e:00:02:VRID) to the interface MAC; frames for
+ * a virtual MAC we do not own are left as they are (and the stack ignores them).
+ */
+struct xvrrp_vmac {
+	__u8 iface_mac[6];
+	__u16 pad;
+	__u64 owned[2][4]; /* [0] IPv4, [1] IPv6; bit VRID of 256 */
+};
 
 /*
  * Global control, a one-entry array. The controller refreshes heartbeat_ns

@@ -29,6 +29,9 @@ class XdpAttachment {
 public:
     XdpAttachment() = default;
     static XdpAttachment attach(int prog_fd, unsigned ifindex, XdpMode mode);
+    // The link pinned at pin_path (left by an earlier daemon, even a killed one) switched to
+    // prog_fd without ever detaching, or else a new attachment pinned there.
+    static XdpAttachment attach_pinned(int prog_fd, unsigned ifindex, XdpMode mode, const std::string& pin_path);
 
     void pin(const std::string& path);
     void detach();
@@ -42,6 +45,23 @@ private:
     unsigned ifindex_ = 0;
     XdpMode mode_ = XdpMode::Auto;
     std::string pin_path_;
+};
+
+// The TC ingress program on one interface (clsact, via netlink), detached when destroyed.
+class TcAttachment {
+public:
+    TcAttachment() = default;
+    static TcAttachment attach(int prog_fd, unsigned ifindex);
+    TcAttachment(TcAttachment&& other) noexcept { *this = std::move(other); }
+    TcAttachment& operator=(TcAttachment&& other) noexcept;
+    TcAttachment(const TcAttachment&) = delete;
+    TcAttachment& operator=(const TcAttachment&) = delete;
+    ~TcAttachment() { detach(); }
+    void detach();
+    [[nodiscard]] bool attached() const { return ifindex_ != 0; }
+
+private:
+    unsigned ifindex_ = 0;
 };
 
 struct DataplaneOptions {
@@ -58,7 +78,8 @@ public:
     Dataplane(Dataplane&&) noexcept;
     Dataplane& operator=(Dataplane&&) noexcept;
 
-    [[nodiscard]] int prog_fd() const;
+    [[nodiscard]] int prog_fd() const;     // XDP
+    [[nodiscard]] int tc_prog_fd() const;  // TC ingress: frames for owned virtual MACs
     [[nodiscard]] XdpAttachment attach(unsigned ifindex, XdpMode mode = XdpMode::Auto) const;
 
     // Adds or updates an instance. A new one gets a free slot (its peer state and
@@ -68,6 +89,11 @@ public:
     // Adds or updates a VIP belonging to the (existing) instance owner.
     void set_vip(const xvrrp_vip_key& key, xvrrp_vip vip, const xvrrp_inst_key& owner);
     bool remove_vip(const xvrrp_vip_key& key);
+    // Frames for an owned virtual MAC reach the stack as if sent to iface_mac.
+    void set_interface_mac(unsigned ifindex, const std::array<std::uint8_t, 6>& iface_mac);
+    void set_vmac_owned(unsigned ifindex, std::uint8_t family, std::uint8_t vrid, bool owned);
+    // Removes every instance and VIP (what an earlier daemon left in pinned maps).
+    void clear();
     // timeout_ns == 0 disables the fail-safe.
     void set_heartbeat(std::uint64_t monotonic_ns, std::uint64_t timeout_ns);
 

@@ -158,6 +158,9 @@ std::vector<Fixture> fixtures() {
         passes("ns_for_other_address", ns_frame(IpAddress::from("2001:db8::1"))),
         passes("na_passes", na_frame(vmac6, kVip6Owned)),
 
+        // XDP leaves traffic for virtual MACs to the TC program (test_tc_vmac.cpp).
+        passes("to_owned_vmac_untouched_by_xdp", udp4_frame(vmac)),
+
         // ---- everything else ----
         passes("ipv4_udp", udp4_frame()),
         passes("lldp", ethernet_frame(Mac{0x01, 0x80, 0xc2, 0, 0, 0x0e}, kClientMac, 0x88cc, Bytes(46, 0))),

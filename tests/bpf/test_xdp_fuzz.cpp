@@ -126,6 +126,7 @@ std::vector<Bytes> seeds() {
         advert_frame(advert6(kVridV3), kPeerIp6),
         advert_frame(advert(kVridVlan), kPeerIp, {vlan}),
         udp4_frame(),
+        udp4_frame(virtual_mac(kVridV3, Family::V4)),
     };
 }
 
@@ -179,7 +180,7 @@ TEST(XdpFuzz, AnswersExactlyTheWellFormedRequestsForOwnedVips) {
             ASSERT_NE(verdict_name(run.verdict), "XDP_TX")
                 << "answered a frame that is not a well-formed request for an owned VIP, seed " << seed
                 << ", frame " << i << ":\n" << to_hex(in) << "\nreply:\n" << to_hex(run.output);
-            ASSERT_EQ(run.output, in) << "a frame not answered was modified, frame " << i;
+            ASSERT_EQ(run.output, in) << "a frame not answered was modified, frame " << i << ":\n" << to_hex(in);
             ++refused;
         }
     }

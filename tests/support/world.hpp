@@ -82,6 +82,10 @@ inline void configure_world(Dataplane& dp, unsigned ifindex) {
     dp.set_vip(vip_key(ifindex, kVip6Unowned), make_vip(virtual_mac(kVridV3, Family::V6), false, true), v6);
     dp.set_vip(vip_key(ifindex, kVipVlan, kVlan), make_vip(virtual_mac(kVridVlan, Family::V4), true),
                inst_key(ifindex, kVridVlan, Family::V4, kVlan));
+    // We are master of VRID 1 for both families: frames to its virtual MACs are ours.
+    dp.set_interface_mac(ifindex, kRouterMac);
+    dp.set_vmac_owned(ifindex, XVRRP_AF_INET, kVridV3, true);
+    dp.set_vmac_owned(ifindex, XVRRP_AF_INET6, kVridV3, true);
 }
 
 // ---- frames ----
@@ -131,9 +135,10 @@ inline Bytes na_frame(const Mac& vip_mac, const IpAddress& vip, const IpAddress&
     return ethernet_frame(to_mac, vip_mac, kEthIpv6, ipv6_packet(vip, to, kIpProtoIcmpv6, 255, icmp));
 }
 
-inline Bytes udp4_frame() {
+inline Bytes udp4_frame(const Mac& dst = kRouterMac) {
     const Bytes udp{0x30, 0x39, 0x00, 0x35, 0x00, 0x10, 0x00, 0x00, 'x', 'v', 'r', 'r', 'p', '!', '!', '!'};
-    return ethernet_frame(kRouterMac, kClientMac, kEthIpv4, ipv4_packet(kClientIp, kRouterIp, 17, 64, udp));
+    return ethernet_frame(dst, kClientMac, kEthIpv4, ipv4_packet(kClientIp, kRouterIp, 17, 64, udp));
 }
+
 
 }  // namespace xvrrp::test

@@ -1,0 +1,59 @@
+// Interface facts and address changes over rtnetlink (libnl-route-3), and a
+// watch for address deletions so a master can restore a VIP someone removed.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "xvrrp/packet.hpp"
+#include "xvrrp/unique_fd.hpp"
+
+struct nl_sock;
+
+namespace xvrrp {
+
+class Rtnl {
+public:
+    Rtnl();  // connects; throws on failure
+    ~Rtnl();
+    Rtnl(Rtnl&&) noexcept;
+    Rtnl& operator=(Rtnl&&) noexcept;
+
+    [[nodiscard]] std::optional<unsigned> ifindex(const std::string& name) const;
+    [[nodiscard]] Mac mac(unsigned ifindex) const;
+    // The interface's first address of the family other than except: IPv4 global scope, IPv6 link-local
+    // (RFC 9568 5.1.2.1: VRRP over IPv6 is sent from the link-local address).
+    [[nodiscard]] std::optional<IpAddress> primary_address(unsigned ifindex, Family family,
+                                                           const std::vector<IpAddress>& except = {}) const;
+    [[nodiscard]] bool has_address(unsigned ifindex, const IpAddress& a) const;
+
+    // Idempotent: an address already there (or already gone) is not an error.
+    // nodad: an IPv6 VIP must answer at once, not after duplicate address detection.
+    void add_address(unsigned ifindex, const IpAddress& a, std::uint8_t prefix_len);
+    void remove_address(unsigned ifindex, const IpAddress& a, std::uint8_t prefix_len);
+    // Lets the interface receive frames sent to mac (its unicast filter, as `bridge fdb add ... self`).
+    void add_unicast_mac(unsigned ifindex, const Mac& mac);
+    void remove_unicast_mac(unsigned ifindex, const Mac& mac);
+
+private:
+    struct SockDeleter {
+        void operator()(nl_sock* s) const noexcept;
+    };
+    std::unique_ptr<nl_sock, SockDeleter> sock_;
+};
+
+// A netlink socket subscribed to address changes; readable when something changed.
+class AddressWatch {
+public:
+    AddressWatch();
+    [[nodiscard]] int fd() const { return fd_.get(); }
+    // Drains pending messages; returns the ifindexes that lost an address.
+    std::vector<unsigned> drain_deletions();
+
+private:
+    UniqueFd fd_;
+};
+
+}  // namespace xvrrp

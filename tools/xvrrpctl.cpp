@@ -1,0 +1,73 @@
+// xvrrpctl status [--json] [-s SOCKET]: xvrrpd's instances as a table, or its JSON as is.
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+namespace {
+
+std::string fetch(const std::string& path) {
+    const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) throw std::runtime_error("socket: " + std::string(std::strerror(errno)));
+    sockaddr_un sa{};
+    sa.sun_family = AF_UNIX;
+    std::strncpy(sa.sun_path, path.c_str(), sizeof(sa.sun_path) - 1);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) != 0) {
+        const std::string why = std::strerror(errno);
+        ::close(fd);
+        throw std::runtime_error("cannot reach xvrrpd at " + path + ": " + why);
+    }
+    std::string out;
+    char buf[4096];
+    for (ssize_t n; (n = ::read(fd, buf, sizeof(buf))) > 0;) out.append(buf, static_cast<std::size_t>(n));
+    ::close(fd);
+    return out;
+}
+
+void print_table(const nlohmann::json& s) {
+    std::printf("%-16s %-5s %-10s %4s %2s %-7s %4s %-26s %5s %9s %9s\n", "INSTANCE", "AF", "INTERFACE", "VRID", "V",
+                "STATE", "PRIO", "MASTER", "TRANS", "ARP-ANS", "ADVERTS");
+    for (const auto& i : s.at("instances")) {
+        std::string master = "-";
+        if (!i.at("master").is_null())
+            master = i["master"].value("self", false) ? "self"
+                                                      : i["master"]["address"].get<std::string>() + " (" +
+                                                            std::to_string(i["master"]["priority"].get<int>()) + ")";
+        const auto& c = i.at("counters");
+        std::printf("%-16s %-5s %-10s %4d %2d %-7s %4d %-26s %5llu %9llu %9llu\n", i["name"].get<std::string>().c_str(),
+                    i["family"].get<std::string>().c_str(), i["interface"].get<std::string>().c_str(), i["vrid"].get<int>(),
+                    i["version"].get<int>(), i["state"].get<std::string>().c_str(), i["priority"].get<int>(), master.c_str(),
+                    i["transitions"].get<unsigned long long>(),
+                    c.value("arp_replied", 0ULL) + c.value("ns_replied", 0ULL), c.value("adverts_valid", 0ULL));
+    }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"xvrrpctl: talk to xvrrpd"};
+    app.require_subcommand(1);
+    std::string socket_path = "/run/xvrrp/xvrrpd.sock";
+    bool as_json = false;
+    auto* status = app.add_subcommand("status", "instances, states, masters and counters");
+    status->add_flag("--json", as_json, "print xvrrpd's JSON as is");
+    app.add_option("-s,--socket", socket_path, "xvrrpd's control socket");
+    CLI11_PARSE(app, argc, argv);
+    try {
+        const std::string text = fetch(socket_path);
+        if (as_json) {
+            std::cout << text;
+            return 0;
+        }
+        print_table(nlohmann::json::parse(text));
+    } catch (const std::exception& e) {
+        std::cerr << "xvrrpctl: " << e.what() << "\n";
+        return 1;
+    }
+    return 0;
+}

@@ -1,0 +1,558 @@
+#include "xvrrp/daemon.hpp"
+
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "xvrrp/dataplane.hpp"
+#include "xvrrp/error.hpp"
+#include "xvrrp/event_loop.hpp"
+#include "xvrrp/event_ring.hpp"
+#include "xvrrp/netlink.hpp"
+#include "xvrrp/sender.hpp"
+#include "xvrrp/vrrp_fsm.hpp"
+
+namespace xvrrp {
+
+namespace {
+
+using fsm::Nanos;
+using json = nlohmann::json;
+
+const char* family_name(Family f) { return f == Family::V4 ? "IPv4" : "IPv6"; }
+
+xvrrp_state dataplane_state(fsm::State s) {
+    switch (s) {
+        case fsm::State::Initialize: return XVRRP_STATE_INIT;
+        case fsm::State::Backup: return XVRRP_STATE_BACKUP;
+        case fsm::State::Master: return XVRRP_STATE_MASTER;
+    }
+    return XVRRP_STATE_INIT;
+}
+
+xvrrp_vip_key vip_key(unsigned ifindex, const IpAddress& a) {
+    xvrrp_vip_key k{.ifindex = ifindex, .vlan = 0, .family = static_cast<std::uint8_t>(a.family)};
+    std::memcpy(k.addr, a.bytes.data(), 16);
+    return k;
+}
+
+// One VRRP router: one configured instance on one address family.
+struct Router {
+    config::Instance cfg;
+    Family family;
+    unsigned ifindex = 0;
+    IpAddress primary;       // advert source: IPv4 primary, IPv6 link-local
+    Mac mac{};               // source of adverts and answers: virtual or interface MAC
+    std::vector<config::Vip> vips;
+    xvrrp_inst_key key{};
+    fsm::Machine machine;
+    std::uint32_t generation = 0;
+    bool kernel_watching = false;  // the dataplane's master-down timer runs for us
+    bool kernel_preempt = false;   // the PREEMPT flag as written to the dataplane
+    std::optional<Nanos> preempt_flag_at;  // preempt_delay: when to let the kernel preempt
+    std::uint32_t announce_left = 0;
+    Nanos next_announce = 0;
+    std::optional<Nanos> next_refresh;
+    std::uint64_t transitions = 0;
+    Nanos last_transition = 0;
+
+    Router(config::Instance c, Family f, fsm::Config fc) : cfg(std::move(c)), family(f), machine(fc) {}
+
+    [[nodiscard]] std::string label() const { return "(" + cfg.name + (family == Family::V6 ? "/v6" : "") + ")"; }
+};
+
+fsm::Config fsm_config(const config::Instance& in, const IpAddress& primary) {
+    return fsm::Config{.version = in.version,
+                       .priority = in.priority,
+                       .adver_int_cs = in.adver_int_cs(),
+                       .preempt = in.preempt,
+                       .preempt_delay = Nanos{in.preempt_delay_ms} * 1'000'000,
+                       .down_timer_adverts = in.down_timer_adverts,
+                       .primary = primary};
+}
+
+// Blocks the signals the loop takes through a signalfd.
+UniqueFd signal_fd() {
+    sigset_t set;
+    sigemptyset(&set);
+    for (int s : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&set, s);
+    check_sys(::sigprocmask(SIG_BLOCK, &set, nullptr), "sigprocmask");
+    return UniqueFd(check_sys(::signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC), "signalfd"));
+}
+
+UniqueFd control_socket(const std::string& path) {
+    std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+    ::unlink(path.c_str());
+    UniqueFd fd(check_sys(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), "control socket"));
+    sockaddr_un sa{};
+    sa.sun_family = AF_UNIX;
+    if (path.size() >= sizeof(sa.sun_path)) throw std::runtime_error("control socket path too long: " + path);
+    std::strncpy(sa.sun_path, path.c_str(), sizeof(sa.sun_path) - 1);
+    check_sys(::bind(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof(sa)), "bind " + path);
+    check_sys(::listen(fd.get(), 16), "listen " + path);
+    return fd;
+}
+
+}  // namespace
+
+struct Daemon::Impl {
+    DaemonOptions options;
+    config::Config cfg;
+    EventLoop loop;
+    Dataplane dp;
+    Rtnl rtnl;
+    FrameSender frames;
+    UnicastSender unicast;
+    AddressWatch address_watch;
+    TimerFd timer;
+    UniqueFd signals;
+    UniqueFd control;
+    std::unique_ptr<EventRing> ring;
+    std::map<std::string, XdpAttachment> attachments;   // by interface name
+    std::map<std::string, TcAttachment> tc_attachments;  // frames for owned virtual MACs
+    std::vector<std::unique_ptr<Router>> routers;
+    Nanos next_heartbeat = 0;
+    int exit_status = 0;
+
+    Impl(DaemonOptions o, config::Config c)
+        : options(std::move(o)), cfg(std::move(c)), dp(DataplaneOptions{.pin_root = cfg.global.pin_root}),
+          signals(signal_fd()), control(control_socket(cfg.global.control_socket)) {
+        // Whatever an earlier daemon left in the pinned maps describes a world that is gone.
+        dp.clear();
+        heartbeat(monotonic_ns());
+        apply_config(cfg, monotonic_ns());
+        ring = std::make_unique<EventRing>(dp.events_fd(), [this](const xvrrp_event& e) { on_event(e); });
+        loop.add(ring->fd(), [this] {
+            ring->consume();
+            after_work();
+        });
+        loop.add(timer.fd(), [this] {
+            timer.ack();
+            on_timer(monotonic_ns());
+            after_work();
+        });
+        loop.add(signals.get(), [this] { on_signal(); });
+        loop.add(address_watch.fd(), [this] { on_address_change(); });
+        loop.add(control.get(), [this] { on_control(); });
+        after_work();
+    }
+
+    // ---- configuration ----
+
+    void attach_interfaces(const config::Config& c) {
+        for (const auto& in : c.instances) {
+            if (attachments.count(in.interface)) continue;
+            const auto ifindex = rtnl.ifindex(in.interface);
+            if (!ifindex) throw std::runtime_error("interface " + in.interface + " (instance " + in.name + ") does not exist");
+            const auto opts = c.interface_options(in.interface);
+            attachments[in.interface] = XdpAttachment::attach_pinned(dp.prog_fd(), *ifindex, opts.xdp_mode,
+                                                                     c.global.pin_root + "/link_" + in.interface);
+            tc_attachments[in.interface] = TcAttachment::attach(dp.tc_prog_fd(), *ifindex);
+            spdlog::info("XDP attached to {} ({} mode)", in.interface, to_string(attachments[in.interface].mode()));
+        }
+    }
+
+    void detach_unused(const config::Config& c) {
+        for (auto it = attachments.begin(); it != attachments.end();) {
+            const bool used = std::any_of(c.instances.begin(), c.instances.end(),
+                                          [&](const config::Instance& in) { return in.interface == it->first; });
+            if (used) {
+                ++it;
+                continue;
+            }
+            it->second.detach();
+            tc_attachments.erase(it->first);
+            spdlog::info("XDP detached from {}", it->first);
+            it = attachments.erase(it);
+        }
+    }
+
+    std::unique_ptr<Router> make_router(const config::Instance& in, Family f) {
+        const unsigned ifindex = attachments.at(in.interface).ifindex();
+        std::vector<IpAddress> vip_addrs;
+        for (const auto& v : in.vips) vip_addrs.push_back(v.address);
+        const auto primary = rtnl.primary_address(ifindex, f, vip_addrs);
+        if (!primary)
+            throw std::runtime_error("interface " + in.interface + " has no " +
+                                     (f == Family::V4 ? "IPv4 address" : "IPv6 link-local address") +
+                                     " to send adverts from (instance " + in.name + ")");
+        auto r = std::make_unique<Router>(in, f, fsm_config(in, *primary));
+        r->ifindex = ifindex;
+        r->primary = *primary;
+        r->mac = in.mac == config::MacMode::Virtual ? virtual_mac(in.vrid, f) : rtnl.mac(ifindex);
+        for (const auto& v : in.vips)
+            if (v.address.family == f) r->vips.push_back(v);
+        r->key = xvrrp_inst_key{.ifindex = ifindex, .vlan = 0, .vrid = in.vrid, .family = static_cast<std::uint8_t>(f)};
+        r->kernel_preempt = in.preempt && in.preempt_delay_ms == 0;
+        return r;
+    }
+
+    void start_router(Router& r, Nanos now) {
+        dp.set_interface_mac(r.ifindex, rtnl.mac(r.ifindex));
+        sync_dataplane(r);
+        for (const auto& v : r.vips) {
+            dp.set_vip(vip_key(r.ifindex, v.address), vip_entry(r, false), r.key);
+            rtnl.remove_address(r.ifindex, v.address, v.prefix_len);  // left by a daemon that died
+        }
+        apply(r, r.machine.startup(now), now);
+    }
+
+    void stop_router(Router& r, Nanos now) {
+        apply(r, r.machine.shutdown(now), now);
+        for (const auto& v : r.vips) dp.remove_vip(vip_key(r.ifindex, v.address));
+        dp.remove_instance(r.key);
+    }
+
+    // Applies a (new) configuration: unchanged instances are left alone.
+    void apply_config(const config::Config& next, Nanos now) {
+        std::vector<std::unique_ptr<Router>> kept;
+        for (auto& r : routers) {
+            const auto it = std::find_if(next.instances.begin(), next.instances.end(),
+                                         [&](const config::Instance& in) { return in.name == r->cfg.name; });
+            if (it != next.instances.end() && *it == r->cfg && next.interface_options(it->interface) == cfg.interface_options(it->interface)) {
+                kept.push_back(std::move(r));
+                continue;
+            }
+            spdlog::info("{} {}", r->label(), it == next.instances.end() ? "removed" : "changed: restarting it");
+            stop_router(*r, now);
+        }
+        routers = std::move(kept);
+        attach_interfaces(next);
+        cfg = next;
+        for (const auto& in : next.instances) {
+            for (Family f : {Family::V4, Family::V6}) {
+                if (!in.has_family(f)) continue;
+                const bool running = std::any_of(routers.begin(), routers.end(), [&](const auto& r) {
+                    return r->cfg.name == in.name && r->family == f;
+                });
+                if (running) continue;
+                routers.push_back(make_router(in, f));
+                start_router(*routers.back(), now);
+            }
+        }
+        detach_unused(next);
+    }
+
+    // ---- the dataplane's view of a router ----
+
+    xvrrp_vip vip_entry(const Router& r, bool owned) const {
+        xvrrp_vip v{};
+        std::memcpy(v.mac, r.mac.data(), 6);
+        v.flags = static_cast<std::uint8_t>((owned ? XVRRP_VIP_F_OWNED : 0) | (r.family == Family::V6 ? XVRRP_VIP_F_ROUTER : 0));
+        return v;
+    }
+
+    void sync_dataplane(Router& r) {
+        const auto& in = r.cfg;
+        xvrrp_inst i{};
+        i.version = in.version;
+        i.priority = in.priority;
+        i.state = static_cast<std::uint8_t>(dataplane_state(r.machine.state()));
+        i.flags = static_cast<std::uint8_t>(
+            (cfg.interface_options(in.interface).pass_adverts ? XVRRP_INST_F_PASS_ADVERTS : 0) |
+            (in.v3_checksum_as_v2 ? XVRRP_INST_F_V3_CSUM_AS_V2 : 0) | (in.auth_pass ? XVRRP_INST_F_V2_AUTH_PASS : 0) |
+            (r.kernel_preempt ? XVRRP_INST_F_PREEMPT : 0));
+        i.adver_int_cs = in.adver_int_cs();
+        i.down_timer_adverts = in.down_timer_adverts;
+        i.generation = ++r.generation;
+        std::memcpy(i.primary_addr, r.primary.bytes.data(), 16);
+        if (in.auth_pass) std::memcpy(i.auth_data, in.auth_pass->data(), in.auth_pass->size());
+        dp.set_instance(r.key, i);
+    }
+
+    // ---- actions ----
+
+    void apply(Router& r, const fsm::Actions& actions, Nanos now) {
+        for (const auto& a : actions) {
+            std::visit([&](const auto& act) { act_on(r, act, now); }, a);
+        }
+    }
+
+    void act_on(Router& r, const fsm::Transition& t, Nanos now) {
+        spdlog::info("{} Entering {} STATE ({})", r.label(), fsm::to_string(t.to), t.reason);
+        ++r.transitions;
+        r.last_transition = now;
+        r.kernel_watching = false;
+        r.preempt_flag_at.reset();
+        r.kernel_preempt = r.cfg.preempt && r.cfg.preempt_delay_ms == 0;
+        sync_dataplane(r);
+        if (t.to != fsm::State::Master) {
+            r.announce_left = 0;
+            r.next_refresh.reset();
+        }
+    }
+
+    void act_on(Router& r, const fsm::TakeVips&, Nanos) {
+        if (r.cfg.mac == config::MacMode::Virtual) {
+            rtnl.add_unicast_mac(r.ifindex, r.mac);  // past the NIC's filter; XDP hands it to the stack
+            dp.set_vmac_owned(r.ifindex, static_cast<std::uint8_t>(r.family), r.cfg.vrid, true);
+        }
+        for (const auto& v : r.vips) {
+            dp.set_vip(vip_key(r.ifindex, v.address), vip_entry(r, true), r.key);
+            rtnl.add_address(r.ifindex, v.address, v.prefix_len);
+        }
+    }
+
+    void act_on(Router& r, const fsm::ReleaseVips&, Nanos) {
+        for (const auto& v : r.vips) {
+            dp.set_vip(vip_key(r.ifindex, v.address), vip_entry(r, false), r.key);
+            rtnl.remove_address(r.ifindex, v.address, v.prefix_len);
+        }
+        if (r.cfg.mac == config::MacMode::Virtual) {
+            dp.set_vmac_owned(r.ifindex, static_cast<std::uint8_t>(r.family), r.cfg.vrid, false);
+            rtnl.remove_unicast_mac(r.ifindex, r.mac);
+        }
+    }
+
+    void act_on(Router& r, const fsm::Announce&, Nanos now) {
+        r.announce_left = r.cfg.announce.repeat;
+        r.next_announce = now + Nanos{r.cfg.announce.delay_ms} * 1'000'000;
+        if (r.cfg.announce.refresh_ms) r.next_refresh = now + Nanos{r.cfg.announce.refresh_ms} * 1'000'000;
+    }
+
+    void act_on(Router& r, const fsm::SendAdvert& s, Nanos) { send_advert(r, s.priority); }
+
+    void send_advert(Router& r, std::uint8_t priority) {
+        VrrpAdvert a{.version = r.cfg.version, .vrid = r.cfg.vrid, .priority = priority,
+                     .adver_int_cs = r.cfg.adver_int_cs()};
+        for (const auto& v : r.vips) a.addresses.push_back(v.address);
+        if (r.cfg.auth_pass) {
+            a.auth_type = 1;
+            std::memcpy(a.auth_data.data(), r.cfg.auth_pass->data(), r.cfg.auth_pass->size());
+        }
+        const VrrpChecksum mode =
+            r.cfg.v3_checksum_as_v2 && r.family == Family::V4 ? VrrpChecksum::V3AsV2 : VrrpChecksum::Standard;
+        bool to_peers = false;
+        for (const auto& peer : r.cfg.unicast_peers) {
+            if (peer.family != r.family) continue;
+            to_peers = true;
+            const IpAddress src = r.cfg.unicast_source && r.cfg.unicast_source->family == r.family ? *r.cfg.unicast_source : r.primary;
+            unicast.send(r.ifindex, src, peer, encode_vrrp(a, src, peer, mode));
+        }
+        if (!to_peers) frames.queue(r.ifindex, vrrp_frame(r.mac, r.primary, vrrp_multicast_group(r.family), a, mode));
+    }
+
+    void announce(Router& r) {
+        for (const auto& v : r.vips)
+            frames.queue(r.ifindex, r.family == Family::V4 ? garp_frame(r.mac, v.address)
+                                                           : unsolicited_na_frame(r.mac, v.address, true));
+    }
+
+    // ---- inputs ----
+
+    Router* find(const xvrrp_inst_key& k) {
+        for (auto& r : routers)
+            if (std::memcmp(&r->key, &k, sizeof(k)) == 0) return r.get();
+        return nullptr;
+    }
+
+    void on_event(const xvrrp_event& e) {
+        Router* r = find(e.inst);
+        if (!r) return;
+        const Nanos now = monotonic_ns();
+        if (e.type == XVRRP_EV_MASTER_DOWN) {
+            r->kernel_watching = false;
+            const Nanos due = std::max(now, r->machine.master_down_deadline().value_or(now));
+            apply(*r, r->machine.tick(due), now);
+            return;
+        }
+        IpAddress src;
+        src.family = r->family;
+        std::memcpy(src.bytes.data(), e.addr, 16);
+        spdlog::debug("{} advert from {} priority {} interval {} cs", r->label(), src.to_string(), e.priority, e.adver_int_cs);
+        const fsm::Advert advert{.priority = e.priority, .adver_int_cs = e.adver_int_cs, .src = src};
+        const auto deadline_before = r->machine.master_down_deadline();
+        const auto actions = r->machine.advert(advert, now);
+        if (r->machine.state() == fsm::State::Backup) {
+            // An advert that fed Master_Down_Timer feeds the dataplane's too, which watches from now
+            // on; one the state machine discarded (a worse master we preempt) leaves our own deadline.
+            if (r->machine.master_down_deadline() != deadline_before) r->kernel_watching = true;
+            if (e.priority && e.priority < r->cfg.priority && r->cfg.preempt && !r->kernel_preempt && !r->preempt_flag_at)
+                r->preempt_flag_at = now + Nanos{r->cfg.preempt_delay_ms} * 1'000'000;
+        }
+        apply(*r, actions, now);
+    }
+
+    void on_timer(Nanos now) {
+        if (now >= next_heartbeat) heartbeat(now);
+        for (auto& rp : routers) {
+            Router& r = *rp;
+            const auto due = own_deadline(r);
+            if (due && now >= *due) apply(r, r.machine.tick(now), now);
+            if (r.preempt_flag_at && now >= *r.preempt_flag_at) {
+                r.preempt_flag_at.reset();
+                r.kernel_preempt = true;  // from now on a worse master no longer holds the kernel timer
+                sync_dataplane(r);
+            }
+            if (r.announce_left && now >= r.next_announce) {
+                announce(r);
+                --r.announce_left;
+                r.next_announce = now + Nanos{r.cfg.announce.interval_ms} * 1'000'000;
+            }
+            if (r.next_refresh && now >= *r.next_refresh) {
+                announce(r);
+                r.next_refresh = now + Nanos{r.cfg.announce.refresh_ms} * 1'000'000;
+            }
+        }
+    }
+
+    // The state machine's deadline, unless the dataplane's timer watches the master for us.
+    std::optional<Nanos> own_deadline(const Router& r) const {
+        if (r.machine.state() == fsm::State::Backup && r.kernel_watching) return std::nullopt;
+        return r.machine.next_deadline();
+    }
+
+    void heartbeat(Nanos now) {
+        const Nanos timeout = Nanos{cfg.global.heartbeat_timeout_ms} * 1'000'000;
+        dp.set_heartbeat(now, timeout);
+        next_heartbeat = now + (timeout ? timeout / 4 : 1'000'000'000);
+    }
+
+    void after_work() {
+        frames.flush();
+        Nanos next = next_heartbeat;
+        for (const auto& r : routers) {
+            if (const auto d = own_deadline(*r)) next = std::min(next, *d);
+            if (r->preempt_flag_at) next = std::min(next, *r->preempt_flag_at);
+            if (r->announce_left) next = std::min(next, r->next_announce);
+            if (r->next_refresh) next = std::min(next, *r->next_refresh);
+        }
+        timer.arm_at(next);
+    }
+
+    void on_signal() {
+        signalfd_siginfo si{};
+        while (::read(signals.get(), &si, sizeof(si)) == sizeof(si)) {
+            if (si.ssi_signo == SIGHUP) reload();
+            else shutdown();
+        }
+        after_work();
+    }
+
+    void reload() {
+        spdlog::info("SIGHUP: reloading {}", options.config_path);
+        try {
+            const config::Config next = config::load_file(options.config_path);
+            if (next.global != cfg.global) spdlog::warn("reload: changes under \"global\" take effect on restart");
+            config::Config applied = next;
+            applied.global = cfg.global;
+            apply_config(applied, monotonic_ns());
+            spdlog::info("reload: {} instances running", routers.size());
+        } catch (const config::ConfigError& e) {
+            spdlog::error("reload: {}: {} (keeping the running configuration)", options.config_path, e.what());
+        } catch (const std::exception& e) {
+            spdlog::error("reload: {} (keeping what runs)", e.what());
+        }
+    }
+
+    void shutdown() {
+        spdlog::info("shutting down: resigning with priority 0");
+        const Nanos now = monotonic_ns();
+        for (auto& r : routers) stop_router(*r, now);
+        frames.flush();
+        routers.clear();
+        for (auto& [name, a] : attachments) a.detach();
+        attachments.clear();
+        tc_attachments.clear();
+        dp.unpin();
+        ::unlink(cfg.global.control_socket.c_str());
+        loop.stop();
+    }
+
+    void on_address_change() {
+        const auto lost = address_watch.drain_deletions();
+        for (auto& r : routers) {
+            if (r->machine.state() != fsm::State::Master ||
+                std::find(lost.begin(), lost.end(), r->ifindex) == lost.end())
+                continue;
+            for (const auto& v : r->vips) {
+                if (rtnl.has_address(r->ifindex, v.address)) continue;
+                spdlog::warn("{} {} was removed while MASTER: restoring it", r->label(), v.address.to_string());
+                rtnl.add_address(r->ifindex, v.address, v.prefix_len);
+            }
+        }
+    }
+
+    // ---- status ----
+
+    json status() const {
+        json out = json::object();
+        json list = json::array();
+        const Nanos now = monotonic_ns();
+        for (const auto& rp : routers) {
+            const Router& r = *rp;
+            json vips = json::array();
+            for (const auto& v : r.vips) vips.push_back(v.address.to_string() + "/" + std::to_string(v.prefix_len));
+            json master = nullptr;
+            if (r.machine.state() == fsm::State::Master)
+                master = {{"address", r.primary.to_string()}, {"priority", r.cfg.priority}, {"self", true}};
+            else if (r.machine.master())
+                master = {{"address", r.machine.master()->src.to_string()},
+                          {"priority", r.machine.master()->priority},
+                          {"advert_interval_ms", r.machine.master()->adver_int_cs * 10},
+                          {"self", false}};
+            json counters = json::object();
+            if (const auto s = dp.instance_stats(r.key)) {
+                counters = {{"adverts_valid", s->adverts_valid}, {"adverts_invalid", s->adverts_invalid},
+                            {"adverts_priority_zero", s->adverts_prio_zero}, {"arp_replied", s->arp_replied},
+                            {"arp_dropped", s->arp_dropped}, {"ns_replied", s->ns_replied}, {"ns_dropped", s->ns_dropped},
+                            {"events_sent", s->events_sent}, {"events_dropped", s->events_dropped},
+                            {"master_down", s->master_down}};
+            }
+            list.push_back({{"name", r.cfg.name},
+                            {"family", family_name(r.family)},
+                            {"interface", r.cfg.interface},
+                            {"vrid", r.cfg.vrid},
+                            {"version", r.cfg.version},
+                            {"state", fsm::to_string(r.machine.state())},
+                            {"priority", r.cfg.priority},
+                            {"advert_interval_ms", r.cfg.advert_interval_ms},
+                            {"master", master},
+                            {"vips", vips},
+                            {"transitions", r.transitions},
+                            {"seconds_since_transition", r.transitions ? (now - r.last_transition) / 1e9 : 0.0},
+                            {"counters", counters}});
+        }
+        out["instances"] = list;
+        json dataplane = json::object();
+        const auto stats = dp.stats();
+        for (std::uint32_t i = 0; i < XVRRP_STAT_MAX; ++i)
+            dataplane[std::string(stat_name(static_cast<xvrrp_stat>(i)))] = stats[i].packets;
+        out["dataplane"] = dataplane;
+        return out;
+    }
+
+    void on_control() {
+        for (;;) {
+            UniqueFd client(::accept4(control.get(), nullptr, nullptr, SOCK_CLOEXEC));
+            if (!client) break;
+            const std::string text = status().dump() + "\n";
+            std::size_t off = 0;
+            while (off < text.size()) {
+                const ssize_t n = ::send(client.get(), text.data() + off, text.size() - off, MSG_NOSIGNAL);
+                if (n <= 0) break;
+                off += static_cast<std::size_t>(n);
+            }
+        }
+    }
+};
+
+Daemon::Daemon(DaemonOptions options, config::Config config)
+    : impl_(std::make_unique<Impl>(std::move(options), std::move(config))) {}
+
+Daemon::~Daemon() = default;
+
+int Daemon::run() {
+    impl_->loop.run();
+    return impl_->exit_status;
+}
+
+}  // namespace xvrrp

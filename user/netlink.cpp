@@ -1,0 +1,198 @@
+#include "xvrrp/netlink.hpp"
+
+#include <linux/if_addr.h>
+#include <linux/neighbour.h>
+#include <linux/rtnetlink.h>
+#include <netlink/netlink.h>
+#include <netlink/route/addr.h>
+#include <netlink/route/link.h>
+#include <netlink/route/neighbour.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <stdexcept>
+
+#include "xvrrp/error.hpp"
+
+namespace xvrrp {
+
+namespace {
+
+template <class T, void (*Free)(T*)>
+struct NlFree {
+    void operator()(T* p) const noexcept {
+        if (p) Free(p);
+    }
+};
+using NlAddr = std::unique_ptr<nl_addr, NlFree<nl_addr, nl_addr_put>>;
+using RtnlAddr = std::unique_ptr<rtnl_addr, NlFree<rtnl_addr, rtnl_addr_put>>;
+using RtnlLink = std::unique_ptr<rtnl_link, NlFree<rtnl_link, rtnl_link_put>>;
+using RtnlNeigh = std::unique_ptr<rtnl_neigh, NlFree<rtnl_neigh, rtnl_neigh_put>>;
+using NlCache = std::unique_ptr<nl_cache, NlFree<nl_cache, nl_cache_free>>;
+
+[[noreturn]] void fail(int nlerr, const std::string& what) {
+    throw std::runtime_error(what + ": " + nl_geterror(nlerr));
+}
+
+int af(Family f) { return f == Family::V4 ? AF_INET : AF_INET6; }
+
+NlAddr nl_address(const IpAddress& a, std::uint8_t prefix_len) {
+    NlAddr addr(nl_addr_build(af(a.family), a.bytes.data(), a.size()));
+    if (!addr) throw std::bad_alloc();
+    nl_addr_set_prefixlen(addr.get(), prefix_len);
+    return addr;
+}
+
+RtnlAddr rtnl_address(unsigned ifindex, const IpAddress& a, std::uint8_t prefix_len) {
+    RtnlAddr ra(rtnl_addr_alloc());
+    if (!ra) throw std::bad_alloc();
+    rtnl_addr_set_ifindex(ra.get(), static_cast<int>(ifindex));
+    rtnl_addr_set_family(ra.get(), af(a.family));
+    const NlAddr local = nl_address(a, prefix_len);
+    if (int err = rtnl_addr_set_local(ra.get(), local.get()); err < 0) fail(err, "rtnl_addr_set_local");
+    rtnl_addr_set_prefixlen(ra.get(), prefix_len);
+    return ra;
+}
+
+std::optional<IpAddress> from_nl(nl_addr* a) {
+    if (!a) return std::nullopt;
+    IpAddress out;
+    if (nl_addr_get_family(a) == AF_INET && nl_addr_get_len(a) == 4) out.family = Family::V4;
+    else if (nl_addr_get_family(a) == AF_INET6 && nl_addr_get_len(a) == 16) out.family = Family::V6;
+    else return std::nullopt;
+    std::memcpy(out.bytes.data(), nl_addr_get_binary_addr(a), out.size());
+    return out;
+}
+
+RtnlNeigh fdb_entry(unsigned ifindex, const Mac& mac) {
+    RtnlNeigh n(rtnl_neigh_alloc());
+    if (!n) throw std::bad_alloc();
+    NlAddr ll(nl_addr_build(AF_LLC, mac.data(), mac.size()));
+    rtnl_neigh_set_family(n.get(), AF_BRIDGE);
+    rtnl_neigh_set_ifindex(n.get(), static_cast<int>(ifindex));
+    rtnl_neigh_set_lladdr(n.get(), ll.get());
+    rtnl_neigh_set_flags(n.get(), NTF_SELF);
+    rtnl_neigh_set_state(n.get(), NUD_PERMANENT);
+    return n;
+}
+
+}  // namespace
+
+void Rtnl::SockDeleter::operator()(nl_sock* s) const noexcept { nl_socket_free(s); }
+
+Rtnl::Rtnl() : sock_(nl_socket_alloc()) {
+    if (!sock_) throw std::bad_alloc();
+    if (int err = nl_connect(sock_.get(), NETLINK_ROUTE); err < 0) fail(err, "connect rtnetlink");
+}
+
+Rtnl::~Rtnl() = default;
+Rtnl::Rtnl(Rtnl&&) noexcept = default;
+Rtnl& Rtnl::operator=(Rtnl&&) noexcept = default;
+
+std::optional<unsigned> Rtnl::ifindex(const std::string& name) const {
+    rtnl_link* raw = nullptr;
+    if (rtnl_link_get_kernel(sock_.get(), 0, name.c_str(), &raw) < 0) return std::nullopt;
+    RtnlLink link(raw);
+    return static_cast<unsigned>(rtnl_link_get_ifindex(link.get()));
+}
+
+Mac Rtnl::mac(unsigned ifindex) const {
+    rtnl_link* raw = nullptr;
+    if (int err = rtnl_link_get_kernel(sock_.get(), static_cast<int>(ifindex), nullptr, &raw); err < 0)
+        fail(err, "read link " + std::to_string(ifindex));
+    RtnlLink link(raw);
+    nl_addr* ll = rtnl_link_get_addr(link.get());
+    Mac m{};
+    if (!ll || nl_addr_get_len(ll) != m.size()) throw std::runtime_error("interface " + std::to_string(ifindex) + " has no Ethernet address");
+    std::memcpy(m.data(), nl_addr_get_binary_addr(ll), m.size());
+    return m;
+}
+
+namespace {
+struct AddressInfo {
+    unsigned ifindex;
+    IpAddress ip;
+    int scope;
+};
+
+std::vector<AddressInfo> read_addresses(nl_sock* sock) {
+    nl_cache* raw = nullptr;
+    if (int err = rtnl_addr_alloc_cache(sock, &raw); err < 0) fail(err, "read addresses");
+    NlCache cache(raw);
+    std::vector<AddressInfo> out;
+    for (nl_object* o = nl_cache_get_first(cache.get()); o; o = nl_cache_get_next(o)) {
+        auto* a = reinterpret_cast<rtnl_addr*>(o);
+        if (const auto ip = from_nl(rtnl_addr_get_local(a)))
+            out.push_back({static_cast<unsigned>(rtnl_addr_get_ifindex(a)), *ip, rtnl_addr_get_scope(a)});
+    }
+    return out;
+}
+}  // namespace
+
+std::optional<IpAddress> Rtnl::primary_address(unsigned ifindex, Family family, const std::vector<IpAddress>& except) const {
+    const int want_scope = family == Family::V4 ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK;
+    for (const AddressInfo& a : read_addresses(sock_.get()))
+        if (a.ifindex == ifindex && a.ip.family == family && a.scope == want_scope &&
+            std::find(except.begin(), except.end(), a.ip) == except.end())
+            return a.ip;
+    return std::nullopt;
+}
+
+bool Rtnl::has_address(unsigned ifindex, const IpAddress& want) const {
+    const auto all = read_addresses(sock_.get());
+    return std::any_of(all.begin(), all.end(), [&](const AddressInfo& a) { return a.ifindex == ifindex && a.ip == want; });
+}
+
+void Rtnl::add_address(unsigned ifindex, const IpAddress& a, std::uint8_t prefix_len) {
+    RtnlAddr ra = rtnl_address(ifindex, a, prefix_len);
+    if (a.family == Family::V6) rtnl_addr_set_flags(ra.get(), IFA_F_NODAD);
+    const int err = rtnl_addr_add(sock_.get(), ra.get(), NLM_F_REPLACE);
+    if (err < 0 && err != -NLE_EXIST) fail(err, "add " + a.to_string() + " to ifindex " + std::to_string(ifindex));
+}
+
+void Rtnl::remove_address(unsigned ifindex, const IpAddress& a, std::uint8_t prefix_len) {
+    RtnlAddr ra = rtnl_address(ifindex, a, prefix_len);
+    const int err = rtnl_addr_delete(sock_.get(), ra.get(), 0);
+    if (err < 0 && err != -NLE_NOADDR && err != -NLE_OBJ_NOTFOUND)
+        fail(err, "remove " + a.to_string() + " from ifindex " + std::to_string(ifindex));
+}
+
+void Rtnl::add_unicast_mac(unsigned ifindex, const Mac& mac) {
+    RtnlNeigh n = fdb_entry(ifindex, mac);
+    const int err = rtnl_neigh_add(sock_.get(), n.get(), NLM_F_CREATE | NLM_F_REPLACE);
+    if (err < 0 && err != -NLE_EXIST) fail(err, "add " + to_string(mac) + " to the unicast filter");
+}
+
+void Rtnl::remove_unicast_mac(unsigned ifindex, const Mac& mac) {
+    RtnlNeigh n = fdb_entry(ifindex, mac);
+    const int err = rtnl_neigh_delete(sock_.get(), n.get(), 0);
+    if (err < 0 && err != -NLE_OBJ_NOTFOUND && err != -NLE_NOADDR) fail(err, "remove " + to_string(mac) + " from the unicast filter");
+}
+
+AddressWatch::AddressWatch()
+    : fd_(check_sys(::socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_ROUTE), "netlink socket")) {
+    sockaddr_nl sa{};
+    sa.nl_family = AF_NETLINK;
+    sa.nl_groups = RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR;
+    check_sys(::bind(fd_.get(), reinterpret_cast<sockaddr*>(&sa), sizeof(sa)), "bind netlink address watch");
+}
+
+std::vector<unsigned> AddressWatch::drain_deletions() {
+    std::vector<unsigned> lost;
+    std::array<char, 16384> buf{};
+    for (;;) {
+        const ssize_t n = ::recv(fd_.get(), buf.data(), buf.size(), 0);
+        if (n <= 0) break;
+        auto len = static_cast<unsigned>(n);
+        for (auto* h = reinterpret_cast<nlmsghdr*>(buf.data()); NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
+            if (h->nlmsg_type != RTM_DELADDR || h->nlmsg_len < NLMSG_LENGTH(sizeof(ifaddrmsg))) continue;
+            const auto* ifa = static_cast<const ifaddrmsg*>(NLMSG_DATA(h));
+            if (std::find(lost.begin(), lost.end(), ifa->ifa_index) == lost.end()) lost.push_back(ifa->ifa_index);
+        }
+    }
+    return lost;
+}
+
+}  // namespace xvrrp

@@ -1,0 +1,46 @@
+// xvrrpd -c /etc/xvrrp/xvrrp.json [--check] [--log-level LEVEL]
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include "xvrrp/config.hpp"
+#include "xvrrp/daemon.hpp"
+
+int main(int argc, char** argv) {
+    CLI::App app{"xvrrpd: VRRP (RFC 9568, RFC 3768) with an XDP dataplane"};
+    std::string config_path = "/etc/xvrrp/xvrrp.json";
+    std::string level = "info";
+    bool check = false;
+    app.add_option("-c,--config", config_path, "configuration file (JSON; see docs/config.md)");
+    app.add_flag("--check", check, "validate the configuration and exit, like keepalived -t");
+    app.add_option("--log-level", level, "trace, debug, info, warn, error")
+        ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
+    CLI11_PARSE(app, argc, argv);
+
+    auto logger = spdlog::stderr_color_mt("xvrrpd");
+    logger->set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %v");
+    spdlog::set_default_logger(logger);
+    spdlog::set_level(spdlog::level::from_str(level));
+
+    xvrrp::config::Config config;
+    try {
+        config = xvrrp::config::load_file(config_path);
+    } catch (const xvrrp::config::ConfigError& e) {
+        std::cerr << config_path << ": " << e.what() << "\n";
+        return 1;
+    }
+    if (check) {
+        std::cout << config_path << ": configuration is valid (" << config.instances.size() << " instances)\n";
+        return 0;
+    }
+    try {
+        xvrrp::Daemon daemon({.config_path = config_path}, std::move(config));
+        spdlog::info("xvrrpd running with {}", config_path);
+        return daemon.run();
+    } catch (const std::exception& e) {
+        spdlog::critical("{}", e.what());
+        return 1;
+    }
+}
