@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 
@@ -156,8 +157,18 @@ struct Daemon::Impl {
             attachments[in.interface] = XdpAttachment::attach_pinned(dp.prog_fd(), *ifindex, opts.xdp_mode,
                                                                      c.global.pin_root + "/link_" + in.interface);
             tc_attachments[in.interface] = TcAttachment::attach(dp.tc_prog_fd(), *ifindex);
+            announce_from_primary(in.interface);
             spdlog::info("XDP attached to {} ({} mode)", in.interface, to_string(attachments[in.interface].mode()));
         }
+    }
+
+    // The kernel's own ARP requests must not announce a VIP from the interface's MAC (a client would
+    // learn it over the virtual MAC): arp_announce=2 makes them use the interface's primary address.
+    static void announce_from_primary(const std::string& ifname) {
+        const std::string path = "/proc/sys/net/ipv4/conf/" + ifname + "/arp_announce";
+        std::ofstream f(path);
+        f << "2\n";
+        if (!f) spdlog::warn("could not set {} to 2: the kernel may announce VIPs from the interface MAC", path);
     }
 
     void detach_unused(const config::Config& c) {

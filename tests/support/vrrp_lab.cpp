@@ -1,0 +1,157 @@
+#include "vrrp_lab.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+namespace xvrrp::test {
+
+namespace {
+std::string read_file(const std::string& path) {
+    std::ifstream in(path);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+}  // namespace
+
+VrrpLab::VrrpLab(int routers) : dir_("/tmp/" + unique_name("xvt-lab")), bpffs_(dir_ + "/bpffs") {
+    std::filesystem::create_directories(bpffs_);
+    // Pins live in a bpffs of the lab's own, mounted where every namespace sees it, so a
+    // killed daemon's pinned XDP link stays attached (as on a real host) and nothing
+    // reaches the host's /sys/fs/bpf.
+    sh("mount -t bpf bpf " + bpffs_);
+    bridge_ = std::make_unique<Netns>("xvt-sw");
+    client_ = std::make_unique<Netns>("xvt-c");
+    bridge_->exec("ip link add br0 type bridge");
+    bridge_->exec("ip link set br0 up");
+    pass_ = std::make_unique<PassProgram>();
+    auto join = [&](Netns& ns, const std::string& ifname, const std::string& port) {
+        // No duplicate address detection: link-local addresses are usable at once.
+        ns.exec("sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0");
+        add_veth(ns, ifname, *bridge_, port);
+        bridge_->exec("ip link set " + port + " master br0");
+        // Replies sent with XDP_TX reach the bridge only through a port with an XDP program.
+        port_xdp_.push_back(attach_in(*bridge_, port, pass_->prog_fd()));
+    };
+    for (int i = 1; i <= routers; ++i) {
+        routers_.push_back(std::make_unique<Netns>("xvt-r" + std::to_string(i)));
+        join(*routers_.back(), "vr0", "p" + std::to_string(i));
+        routers_.back()->exec("ip addr add " + router_ip(i) + "/24 dev vr0");
+    }
+    join(*client_, "eth0", "pc");
+    client_->exec("ip addr add 192.0.2.10/24 dev eth0");
+    client_->exec("ip addr add 2001:db8::a/64 dev eth0 nodad");
+    pids_.assign(static_cast<std::size_t>(routers), -1);
+}
+
+VrrpLab::~VrrpLab() {
+    for (pid_t& pid : pids_) {
+        if (pid <= 0) continue;
+        ::kill(pid, SIGKILL);
+        ::waitpid(pid, nullptr, 0);
+    }
+    port_xdp_.clear();
+    routers_.clear();
+    client_.reset();
+    bridge_.reset();
+    sh_status("umount " + bpffs_);
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+}
+
+nlohmann::json VrrpLab::config(int i, int priority, int interval_ms) const {
+    return {{"global", {{"pin_root", pin_root(i)}, {"control_socket", socket(i)}, {"heartbeat_timeout_ms", 500}}},
+            {"interfaces", {{"vr0", {{"xdp_mode", "native"}}}}},
+            {"instances",
+             {{{"name", "gateway"},
+               {"interface", "vr0"},
+               {"vrid", 51},
+               {"priority", priority},
+               {"advert_interval_ms", interval_ms},
+               {"vips", {"192.0.2.100/24", "2001:db8::100/64"}}}}}};
+}
+
+std::string VrrpLab::write_config(int i, const nlohmann::json& cfg) {
+    const std::string path = dir_ + "/r" + std::to_string(i) + ".json";
+    std::ofstream(path) << cfg.dump(2);
+    return path;
+}
+
+void VrrpLab::start(int i, const nlohmann::json& cfg) {
+    start_process(i, {XVRRPD_PATH, "-c", write_config(i, cfg), "--log-level", "debug"}, "r" + std::to_string(i) + ".log");
+}
+
+void VrrpLab::start_process(int i, const std::vector<std::string>& argv, const std::string& log_name) {
+    const std::string ns = router(i).name();
+    const std::string log_path = dir_ + "/" + log_name;
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+        const int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+        ::dup2(fd, 1);
+        ::dup2(fd, 2);
+        std::vector<std::string> full{"ip", "netns", "exec", ns};
+        full.insert(full.end(), argv.begin(), argv.end());
+        std::vector<char*> args;
+        for (auto& a : full) args.push_back(a.data());
+        args.push_back(nullptr);
+        ::execvp("ip", args.data());
+        ::_exit(127);
+    }
+    pids_.at(static_cast<std::size_t>(i - 1)) = pid;
+}
+
+void VrrpLab::signal(int i, int sig) { ::kill(pids_.at(static_cast<std::size_t>(i - 1)), sig); }
+
+int VrrpLab::wait_exit(int i, std::chrono::milliseconds timeout) {
+    pid_t& pid = pids_.at(static_cast<std::size_t>(i - 1));
+    int status = 0;
+    const bool done = wait_until([&] { return ::waitpid(pid, &status, WNOHANG) == pid; }, timeout);
+    if (!done) return -1;
+    pid = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+std::string VrrpLab::log(int i) const { return read_file(dir_ + "/r" + std::to_string(i) + ".log"); }
+
+nlohmann::json VrrpLab::status(int i) const {
+    const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un sa{};
+    sa.sun_family = AF_UNIX;
+    const std::string path = socket(i);
+    std::strncpy(sa.sun_path, path.c_str(), sizeof(sa.sun_path) - 1);
+    std::string text;
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) == 0) {
+        char buf[4096];
+        for (ssize_t n; (n = ::read(fd, buf, sizeof(buf))) > 0;) text.append(buf, static_cast<std::size_t>(n));
+    }
+    ::close(fd);
+    return nlohmann::json::parse(text, nullptr, false);
+}
+
+std::string VrrpLab::state(int i, const std::string& family, const std::string& name) const {
+    const auto s = status(i);
+    if (!s.is_object()) return "";
+    for (const auto& inst : s["instances"])
+        if (inst["name"] == name && inst["family"] == family) return inst["state"];
+    return "";
+}
+
+bool VrrpLab::wait_until(const std::function<bool()>& done, std::chrono::milliseconds limit) {
+    const auto end = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < end) {
+        if (done()) return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return done();
+}
+
+}  // namespace xvrrp::test

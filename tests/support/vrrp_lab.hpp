@@ -1,0 +1,64 @@
+// A VRRP lab for end-to-end tests, benchmarks and the demo: routers r1..rN
+// and a client c1 on one bridge (in its own namespace), each router running
+// the real xvrrpd (or keepalived) with its own configuration. Everything is
+// removed on every exit path.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "lab.hpp"
+
+namespace xvrrp::test {
+
+class VrrpLab {
+public:
+    explicit VrrpLab(int routers);
+    ~VrrpLab();
+    VrrpLab(const VrrpLab&) = delete;
+    VrrpLab& operator=(const VrrpLab&) = delete;
+
+    [[nodiscard]] Netns& router(int i) { return *routers_.at(static_cast<std::size_t>(i - 1)); }
+    [[nodiscard]] Netns& client() { return *client_; }
+    [[nodiscard]] Netns& bridge() { return *bridge_; }
+    // 192.0.2.<i>, the router's primary address.
+    [[nodiscard]] static std::string router_ip(int i) { return "192.0.2." + std::to_string(i); }
+    [[nodiscard]] const std::string& dir() const { return dir_; }
+
+    // A configuration for router i: one v3 instance "gateway" (VRID 51, VIPs 192.0.2.100/24 and
+    // 2001:db8::100/64) with the given priority and interval; pins and socket inside the lab.
+    [[nodiscard]] nlohmann::json config(int i, int priority, int interval_ms = 100) const;
+    std::string write_config(int i, const nlohmann::json& cfg);
+
+    void start(int i, const nlohmann::json& cfg);  // xvrrpd in router i's namespace
+    void start_process(int i, const std::vector<std::string>& argv, const std::string& log_name);
+    void signal(int i, int sig);
+    // Waits for router i's daemon to exit; its exit status, or -1 after the timeout.
+    int wait_exit(int i, std::chrono::milliseconds timeout);
+    [[nodiscard]] std::string log(int i) const;
+    [[nodiscard]] std::string socket(int i) const { return dir_ + "/r" + std::to_string(i) + ".sock"; }
+    [[nodiscard]] std::string pin_root(int i) const { return bpffs_ + "/r" + std::to_string(i); }
+
+    // xvrrpd's status (xvrrpctl status --json), or null when it does not answer.
+    [[nodiscard]] nlohmann::json status(int i) const;
+    // The state of instance name / family on router i ("MASTER", "BACKUP", ... or "" if unknown).
+    [[nodiscard]] std::string state(int i, const std::string& family = "IPv4", const std::string& name = "gateway") const;
+
+    static bool wait_until(const std::function<bool()>& done, std::chrono::milliseconds limit);
+
+private:
+    std::unique_ptr<Netns> bridge_, client_;
+    std::vector<std::unique_ptr<Netns>> routers_;
+    std::vector<XdpAttachment> port_xdp_;
+    std::unique_ptr<PassProgram> pass_;
+    std::string dir_, bpffs_;
+    std::vector<pid_t> pids_;
+};
+
+}  // namespace xvrrp::test
