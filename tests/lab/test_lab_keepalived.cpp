@@ -1,0 +1,131 @@
+// Interop with real keepalived (Debian's 2.2.7) in the same lab: one VRRPv3
+// group and one VRRPv2 group with PASS authentication, xvrrpd on r1 and
+// keepalived on r2; each side elects, fails over and preempts against the other.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "privileged.hpp"
+#include "vrrp_lab.hpp"
+
+using namespace xvrrp::test;
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+namespace {
+
+json xvrrpd_config(const VrrpLab& lab, int priority) {
+    json c = lab.config(1, priority);
+    c["instances"][0]["vips"] = {"192.0.2.100/24"};
+    c["instances"].push_back({{"name", "legacy"},
+                              {"interface", "vr0"},
+                              {"vrid", 52},
+                              {"version", 2},
+                              {"priority", priority},
+                              {"advert_interval_ms", 1000},
+                              {"vips", {"192.0.2.101/24"}},
+                              {"authentication", {{"type", "pass"}, {"password", "secret"}}}});
+    return c;
+}
+
+std::string keepalived_config(int priority) {
+    const std::string p = std::to_string(priority);
+    return "global_defs {\n  router_id r2\n  enable_script_security\n}\n"
+           "vrrp_instance gateway {\n  version 3\n  state BACKUP\n  interface vr0\n  virtual_router_id 51\n"
+           "  priority " + p + "\n  advert_int 0.1\n  virtual_ipaddress {\n    192.0.2.100/24\n  }\n}\n"
+           "vrrp_instance legacy {\n  version 2\n  state BACKUP\n  interface vr0\n  virtual_router_id 52\n"
+           "  priority " + p + "\n  advert_int 1\n  authentication {\n    auth_type PASS\n    auth_pass secret\n  }\n"
+           "  virtual_ipaddress {\n    192.0.2.101/24\n  }\n}\n";
+}
+
+class KeepalivedInterop : public ::testing::Test {
+protected:
+    void SetUp() override {
+        XVRRP_REQUIRE_ROOT();
+        if (std::system("command -v keepalived >/dev/null") != 0) GTEST_SKIP() << "keepalived is not installed";
+        lab_ = std::make_unique<VrrpLab>(2);
+    }
+    void TearDown() override {
+        if (HasFailure() && lab_) std::cerr << "---- xvrrpd\n" << lab_->log(1) << "---- keepalived\n" << lab_->log(2);
+        lab_.reset();
+    }
+    void start_keepalived(int priority) {
+        const std::string conf = lab_->dir() + "/keepalived.conf";
+        std::ofstream(conf) << keepalived_config(priority);
+        lab_->start_process(2,
+                            {"keepalived", "-n", "-l", "-D", "--vrrp", "-f", conf, "-p", lab_->dir() + "/ka.pid", "-r",
+                             lab_->dir() + "/ka-vrrp.pid"},
+                            "r2.log");
+    }
+    void kill_keepalived() {
+        std::ifstream child(lab_->dir() + "/ka-vrrp.pid");
+        pid_t vrrp = 0;
+        child >> vrrp;
+        if (vrrp > 0) ::kill(vrrp, SIGKILL);
+        lab_->signal(2, SIGKILL);
+        lab_->wait_exit(2, 3s);
+        VrrpLab::wait_until([&] { return vrrp <= 0 || ::kill(vrrp, 0) != 0; }, 3s);
+        std::filesystem::remove(lab_->dir() + "/ka.pid");
+        std::filesystem::remove(lab_->dir() + "/ka-vrrp.pid");
+    }
+    // Who holds a VIP: the router that has it on its interface.
+    bool held_by(int i, const std::string& vip) {
+        return lab_->router(i).exec("ip -4 addr show dev vr0").find(vip + "/24") != std::string::npos;
+    }
+    bool only(int i, const std::string& vip, std::chrono::milliseconds limit = 8s) {
+        return VrrpLab::wait_until([&] { return held_by(i, vip) && !held_by(3 - i, vip); }, limit);
+    }
+    std::string xstate(const std::string& name) { return lab_->state(1, "IPv4", name); }
+    std::unique_ptr<VrrpLab> lab_;
+};
+
+TEST_F(KeepalivedInterop, XvrrpdMasterKeepalivedBackupThenFailoverAndPreemptBack) {
+    lab_->start(1, xvrrpd_config(*lab_, 150));
+    start_keepalived(100);
+    ASSERT_TRUE(only(1, "192.0.2.100")) << "v3 group";
+    ASSERT_TRUE(only(1, "192.0.2.101")) << "v2 group with PASS authentication";
+    EXPECT_EQ(xstate("gateway"), "MASTER");
+    EXPECT_EQ(xstate("legacy"), "MASTER");
+    EXPECT_TRUE(VrrpLab::wait_until([&] { return lab_->log(2).find("(gateway) Entering BACKUP STATE") != std::string::npos; }, 3s));
+
+    // xvrrpd resigns: keepalived takes both groups.
+    lab_->signal(1, SIGTERM);
+    ASSERT_EQ(lab_->wait_exit(1, 5s), 0);
+    EXPECT_TRUE(only(2, "192.0.2.100"));
+    EXPECT_TRUE(only(2, "192.0.2.101"));
+
+    // xvrrpd returns with the higher priority and preempts keepalived in both groups.
+    lab_->start(1, xvrrpd_config(*lab_, 150));
+    EXPECT_TRUE(only(1, "192.0.2.100"));
+    EXPECT_TRUE(only(1, "192.0.2.101"));
+    EXPECT_EQ(lab_->client().exec_status("ping -c 1 -W 1 192.0.2.100"), 0);
+}
+
+TEST_F(KeepalivedInterop, KeepalivedMasterXvrrpdBackupThenFailoverAndPreemptBack) {
+    start_keepalived(150);
+    lab_->start(1, xvrrpd_config(*lab_, 100));
+    ASSERT_TRUE(only(2, "192.0.2.100"));
+    ASSERT_TRUE(only(2, "192.0.2.101"));
+    EXPECT_TRUE(VrrpLab::wait_until([&] { return xstate("gateway") == "BACKUP" && xstate("legacy") == "BACKUP"; }, 3s));
+    const auto s = lab_->status(1);
+    EXPECT_EQ(s["instances"][0]["master"]["address"], "192.0.2.2");
+    EXPECT_EQ(s["instances"][0]["master"]["priority"], 150);
+
+    // keepalived dies without a word (its VRRP child too): xvrrpd takes over when Master_Down_Interval runs out.
+    kill_keepalived();
+    // keepalived's VIPs stay on r2's interface when it is killed; remove them as its host would reboot.
+    lab_->router(2).exec_status("ip addr del 192.0.2.100/24 dev vr0");
+    lab_->router(2).exec_status("ip addr del 192.0.2.101/24 dev vr0");
+    EXPECT_TRUE(VrrpLab::wait_until([&] { return xstate("gateway") == "MASTER" && xstate("legacy") == "MASTER"; }, 8s));
+    EXPECT_TRUE(only(1, "192.0.2.100"));
+
+    // keepalived returns with the higher priority: xvrrpd yields both groups.
+    start_keepalived(150);
+    EXPECT_TRUE(only(2, "192.0.2.100"));
+    EXPECT_TRUE(only(2, "192.0.2.101"));
+    EXPECT_TRUE(VrrpLab::wait_until([&] { return xstate("gateway") == "BACKUP" && xstate("legacy") == "BACKUP"; }, 3s));
+}
+
+}  // namespace
