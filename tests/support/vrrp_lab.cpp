@@ -54,6 +54,10 @@ VrrpLab::VrrpLab(int routers) : dir_("/tmp/" + unique_name("xvt-lab")), bpffs_(d
 }
 
 VrrpLab::~VrrpLab() {
+    if (ping_pid_ > 0) {
+        ::kill(ping_pid_, SIGKILL);
+        ::waitpid(ping_pid_, nullptr, 0);
+    }
     for (pid_t& pid : pids_) {
         if (pid <= 0) continue;
         ::kill(pid, SIGKILL);
@@ -143,6 +147,35 @@ std::string VrrpLab::state(int i, const std::string& family, const std::string& 
     for (const auto& inst : s["instances"])
         if (inst["name"] == name && inst["family"] == family) return inst["state"];
     return "";
+}
+
+void VrrpLab::start_ping(const std::string& target, int count, double interval_s) {
+    const std::string out = dir_ + "/ping.txt";
+    const std::string interval = std::to_string(interval_s);
+    ping_pid_ = ::fork();
+    if (ping_pid_ == 0) {
+        const int fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        ::dup2(fd, 1);
+        ::execlp("ip", "ip", "netns", "exec", client_->name().c_str(), "ping", "-D", "-n", "-i", interval.c_str(), "-c",
+                 std::to_string(count).c_str(), "-W", "1", target.c_str(), static_cast<char*>(nullptr));
+        ::_exit(127);
+    }
+}
+
+double VrrpLab::finish_ping_longest_gap_ms() {
+    if (ping_pid_ > 0) ::waitpid(ping_pid_, nullptr, 0);
+    ping_pid_ = -1;
+    std::istringstream lines(read_file(dir_ + "/ping.txt"));
+    std::string line;
+    double last = -1, longest = 0;
+    while (std::getline(lines, line)) {
+        // "[1764086400.123456] 64 bytes from 192.0.2.100: icmp_seq=1 ttl=64 time=0.05 ms"
+        if (line.size() < 3 || line[0] != '[' || line.find("bytes from") == std::string::npos) continue;
+        const double t = std::stod(line.substr(1, line.find(']') - 1));
+        if (last >= 0) longest = std::max(longest, (t - last) * 1000.0);
+        last = t;
+    }
+    return last < 0 ? -1 : longest;
 }
 
 bool VrrpLab::wait_until(const std::function<bool()>& done, std::chrono::milliseconds limit) {

@@ -50,6 +50,11 @@ public:
     // The state of instance name / family on router i ("MASTER", "BACKUP", ... or "" if unknown).
     [[nodiscard]] std::string state(int i, const std::string& family = "IPv4", const std::string& name = "gateway") const;
 
+    // A client ping running in the background (ping -D: each reply with its time), and the
+    // longest time between two consecutive replies once it is done.
+    void start_ping(const std::string& target, int count, double interval_s);
+    double finish_ping_longest_gap_ms();
+
     static bool wait_until(const std::function<bool()>& done, std::chrono::milliseconds limit);
 
 private:
@@ -59,6 +64,7 @@ private:
     std::unique_ptr<PassProgram> pass_;
     std::string dir_, bpffs_;
     std::vector<pid_t> pids_;
+    pid_t ping_pid_ = -1;
 };
 
 }  // namespace xvrrp::test
