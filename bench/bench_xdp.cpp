@@ -21,6 +21,7 @@
 #include "xdp_replay.skel.h"
 #include "xdp_run.hpp"
 #include "xvrrp/skeleton.hpp"
+#include "bench.hpp"
 
 using namespace xvrrp;
 using namespace xvrrp::test;
@@ -30,13 +31,7 @@ namespace {
 using ReplaySkel = SkeletonPtr<xdp_replay_bpf, xdp_replay_bpf__destroy>;
 using GenSkel = SkeletonPtr<arp_gen_bpf, arp_gen_bpf__destroy>;
 
-struct Options {
-    unsigned repeat = 2'000'000;  // runs per BPF_PROG_TEST_RUN call
-    unsigned rounds = 7;          // calls per path; the median is reported
-    unsigned arp_requests = 1'000'000;
-    unsigned arp_rounds = 3;
-    bool json = false;
-};
+using Options = xvrrp::bench::XdpOptions;
 
 // Median of per-run means over several BPF_PROG_TEST_RUN calls.
 double ns_per_packet(int prog_fd, const Bytes& frame, const Options& o) {
@@ -258,26 +253,9 @@ nlohmann::json to_json(const PathFigures& p, const RateFigures& r, const Options
 
 }  // namespace
 
-int main(int argc, char** argv) {
-    CLI::App app{"xvrrp benchmarks (run through bench/run.sh)"};
-    app.require_subcommand(1);
-    Options o;
-    auto* xdp = app.add_subcommand("xdp", "XDP path cost and ARP answer rate");
-    xdp->add_flag("--json", o.json, "print one JSON object instead of the table");
-    xdp->add_option("--repeat", o.repeat, "runs per BPF_PROG_TEST_RUN call")->check(CLI::Range(1000u, 100'000'000u));
-    xdp->add_option("--rounds", o.rounds, "calls per path (median)")->check(CLI::Range(1u, 101u));
-    xdp->add_option("--arp-requests", o.arp_requests, "requests per ARP rate round")->check(CLI::Range(1000u, 50'000'000u));
-    CLI11_PARSE(app, argc, argv);
+namespace xvrrp::bench {
 
-    if (::geteuid() != 0) {
-        std::cerr << "bench: needs root (BPF and network namespaces)\n";
-        return 2;
-    }
-    // BPF_PROG_TEST_RUN's ingress device is lo of a namespace of our own.
-    if (::unshare(CLONE_NEWNET) != 0) {
-        std::perror("unshare(CLONE_NEWNET)");
-        return 1;
-    }
+int run_xdp(const XdpOptions& o) {
     try {
         const PathFigures paths = measure_paths(o);
         const RateFigures rate = measure_arp_rate(o);
@@ -286,8 +264,10 @@ int main(int argc, char** argv) {
         else
             print_table(paths, rate, o);
     } catch (const std::exception& e) {
-        std::cerr << "bench: " << e.what() << "\n";
+        std::cerr << "bench xdp: " << e.what() << "\n";
         return 1;
     }
     return 0;
 }
+
+}  // namespace xvrrp::bench

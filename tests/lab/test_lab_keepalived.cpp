@@ -4,7 +4,6 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
-#include <filesystem>
 #include <fstream>
 
 #include "privileged.hpp"
@@ -51,25 +50,7 @@ protected:
         if (HasFailure() && lab_) std::cerr << "---- xvrrpd\n" << lab_->log(1) << "---- keepalived\n" << lab_->log(2);
         lab_.reset();
     }
-    void start_keepalived(int priority) {
-        const std::string conf = lab_->dir() + "/keepalived.conf";
-        std::ofstream(conf) << keepalived_config(priority);
-        lab_->start_process(2,
-                            {"keepalived", "-n", "-l", "-D", "--vrrp", "-f", conf, "-p", lab_->dir() + "/ka.pid", "-r",
-                             lab_->dir() + "/ka-vrrp.pid"},
-                            "r2.log");
-    }
-    void kill_keepalived() {
-        std::ifstream child(lab_->dir() + "/ka-vrrp.pid");
-        pid_t vrrp = 0;
-        child >> vrrp;
-        if (vrrp > 0) ::kill(vrrp, SIGKILL);
-        lab_->signal(2, SIGKILL);
-        lab_->wait_exit(2, 3s);
-        VrrpLab::wait_until([&] { return vrrp <= 0 || ::kill(vrrp, 0) != 0; }, 3s);
-        std::filesystem::remove(lab_->dir() + "/ka.pid");
-        std::filesystem::remove(lab_->dir() + "/ka-vrrp.pid");
-    }
+    void start_keepalived(int priority) { lab_->start_keepalived(2, keepalived_config(priority)); }
     // Who holds a VIP: the router that has it on its interface.
     bool held_by(int i, const std::string& vip) {
         return lab_->router(i).exec("ip -4 addr show dev vr0").find(vip + "/24") != std::string::npos;
@@ -114,7 +95,7 @@ TEST_F(KeepalivedInterop, KeepalivedMasterXvrrpdBackupThenFailoverAndPreemptBack
     EXPECT_EQ(s["instances"][0]["master"]["priority"], 150);
 
     // keepalived dies without a word (its VRRP child too): xvrrpd takes over when Master_Down_Interval runs out.
-    kill_keepalived();
+    lab_->kill_keepalived(2);
     // keepalived's VIPs stay on r2's interface when it is killed; remove them as its host would reboot.
     lab_->router(2).exec_status("ip addr del 192.0.2.100/24 dev vr0");
     lab_->router(2).exec_status("ip addr del 192.0.2.101/24 dev vr0");

@@ -113,6 +113,25 @@ void VrrpLab::start_process(int i, const std::vector<std::string>& argv, const s
     pids_.at(static_cast<std::size_t>(i - 1)) = pid;
 }
 
+void VrrpLab::start_keepalived(int i, const std::string& conf) {
+    const std::string base = dir_ + "/ka-r" + std::to_string(i);
+    std::ofstream(base + ".conf") << conf;
+    start_process(i, {"keepalived", "-n", "-l", "-D", "--vrrp", "-f", base + ".conf", "-p", base + ".pid", "-r", base + "-vrrp.pid"},
+                  "r" + std::to_string(i) + ".log");
+}
+
+void VrrpLab::kill_keepalived(int i) {
+    const std::string base = dir_ + "/ka-r" + std::to_string(i);
+    pid_t child = 0;
+    std::ifstream(base + "-vrrp.pid") >> child;
+    if (child > 0) ::kill(child, SIGKILL);
+    signal(i, SIGKILL);
+    wait_exit(i, std::chrono::seconds(3));
+    wait_until([&] { return child <= 0 || ::kill(child, 0) != 0; }, std::chrono::seconds(3));
+    std::filesystem::remove(base + ".pid");
+    std::filesystem::remove(base + "-vrrp.pid");
+}
+
 void VrrpLab::signal(int i, int sig) { ::kill(pids_.at(static_cast<std::size_t>(i - 1)), sig); }
 
 int VrrpLab::wait_exit(int i, std::chrono::milliseconds timeout) {

@@ -38,6 +38,10 @@ public:
 
     void start(int i, const nlohmann::json& cfg);  // xvrrpd in router i's namespace
     void start_process(int i, const std::vector<std::string>& argv, const std::string& log_name);
+    // keepalived (-n, VRRP only) in router i's namespace with this configuration text.
+    void start_keepalived(int i, const std::string& conf);
+    // SIGKILL to keepalived and its VRRP child, as a crash would.
+    void kill_keepalived(int i);
     void signal(int i, int sig);
     // Waits for router i's daemon to exit; its exit status, or -1 after the timeout.
     int wait_exit(int i, std::chrono::milliseconds timeout);

@@ -1,0 +1,21 @@
+// The benchmarks behind bench/run.sh, one function per subcommand.
+#pragma once
+
+namespace xvrrp::bench {
+
+struct XdpOptions {
+    unsigned repeat = 2'000'000;  // runs per BPF_PROG_TEST_RUN call
+    unsigned rounds = 7;          // calls per path; the median is reported
+    unsigned arp_requests = 1'000'000;
+    unsigned arp_rounds = 3;
+    bool json = false;
+};
+int run_xdp(const XdpOptions& o);
+
+struct FailoverOptions {
+    unsigned runs = 3;  // per implementation and interval; median and worst reported
+    bool json = false;
+};
+int run_failover(const FailoverOptions& o);
+
+}  // namespace xvrrp::bench

@@ -1,0 +1,42 @@
+// xvrrp_bench SUBCOMMAND [--json] ...: run through bench/run.sh, as root.
+#include <sched.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <iostream>
+
+#include "bench.hpp"
+
+int main(int argc, char** argv) {
+    using namespace xvrrp::bench;
+    CLI::App app{"xvrrp benchmarks (run through bench/run.sh)"};
+    app.require_subcommand(1);
+
+    XdpOptions x;
+    auto* xdp = app.add_subcommand("xdp", "XDP path cost and ARP answer rate");
+    xdp->add_flag("--json", x.json, "print one JSON object instead of the table");
+    xdp->add_option("--repeat", x.repeat, "runs per BPF_PROG_TEST_RUN call")->check(CLI::Range(1000u, 100'000'000u));
+    xdp->add_option("--rounds", x.rounds, "calls per path (median)")->check(CLI::Range(1u, 101u));
+    xdp->add_option("--arp-requests", x.arp_requests, "requests per ARP rate round")->check(CLI::Range(1000u, 50'000'000u));
+
+    FailoverOptions f;
+    auto* failover = app.add_subcommand("failover", "longest client ping gap when the master's link is cut, xvrrpd and keepalived");
+    failover->add_flag("--json", f.json, "print one JSON object instead of the table");
+    failover->add_option("--runs", f.runs, "runs per implementation and interval")->check(CLI::Range(1u, 20u));
+    CLI11_PARSE(app, argc, argv);
+
+    if (::geteuid() != 0) {
+        std::cerr << "bench: needs root (BPF and network namespaces)\n";
+        return 2;
+    }
+    if (xdp->parsed()) {
+        // BPF_PROG_TEST_RUN's ingress device is lo of a namespace of our own.
+        if (::unshare(CLONE_NEWNET) != 0) {
+            std::perror("unshare(CLONE_NEWNET)");
+            return 1;
+        }
+        return run_xdp(x);
+    }
+    return run_failover(f);
+}
