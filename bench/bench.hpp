@@ -1,6 +1,8 @@
 // The benchmarks behind bench/run.sh, one function per subcommand.
 #pragma once
 
+#include <vector>
+
 namespace xvrrp::bench {
 
 struct XdpOptions {
@@ -17,5 +19,13 @@ struct FailoverOptions {
     bool json = false;
 };
 int run_failover(const FailoverOptions& o);
+
+struct ScaleOptions {
+    std::vector<int> instances{1, 50, 250, 1000};
+    unsigned window_s = 10;  // CPU is measured over this long, after convergence
+    bool xvrrpd_only = false;
+    bool json = false;
+};
+int run_scale(const ScaleOptions& o);
 
 }  // namespace xvrrp::bench

@@ -24,6 +24,12 @@ int main(int argc, char** argv) {
     auto* failover = app.add_subcommand("failover", "longest client ping gap when the master's link is cut, xvrrpd and keepalived");
     failover->add_flag("--json", f.json, "print one JSON object instead of the table");
     failover->add_option("--runs", f.runs, "runs per implementation and interval")->check(CLI::Range(1u, 20u));
+    ScaleOptions sc;
+    auto* scale = app.add_subcommand("scale", "controller CPU with N instances at 10 ms adverts, xvrrpd and keepalived");
+    scale->add_flag("--json", sc.json, "print one JSON object instead of the table");
+    scale->add_option("--instances", sc.instances, "instance counts to measure")->check(CLI::Range(1, 1000));
+    scale->add_flag("--xvrrpd-only", sc.xvrrpd_only, "skip keepalived (quick runs; no ratio)");
+    scale->add_option("--window", sc.window_s, "seconds of CPU measurement")->check(CLI::Range(1u, 120u));
     CLI11_PARSE(app, argc, argv);
 
     if (::geteuid() != 0) {
@@ -38,5 +44,6 @@ int main(int argc, char** argv) {
         }
         return run_xdp(x);
     }
+    if (scale->parsed()) return run_scale(sc);
     return run_failover(f);
 }

@@ -28,6 +28,9 @@ namespace {
 using fsm::Nanos;
 using json = nlohmann::json;
 
+// How early a master's advert may leave so that instances due close together share a wake-up.
+constexpr Nanos kCoalesce = 1'000'000;
+
 const char* family_name(Family f) { return f == Family::V4 ? "IPv4" : "IPv6"; }
 
 xvrrp_state dataplane_state(fsm::State s) {
@@ -64,6 +67,8 @@ struct Router {
     std::optional<Nanos> next_refresh;
     std::uint64_t transitions = 0;
     Nanos last_transition = 0;
+    Bytes advert_cache;               // the last multicast advert frame built, and its priority:
+    int advert_cache_priority = -1;   // a master sends the same bytes every interval
 
     Router(config::Instance c, Family f, fsm::Config fc) : cfg(std::move(c)), family(f), machine(fc) {}
 
@@ -332,6 +337,10 @@ struct Daemon::Impl {
     void act_on(Router& r, const fsm::SendAdvert& s, Nanos) { send_advert(r, s.priority); }
 
     void send_advert(Router& r, std::uint8_t priority) {
+        if (r.cfg.unicast_peers.empty() && r.advert_cache_priority == priority) {
+            frames.queue(r.ifindex, r.advert_cache);
+            return;
+        }
         VrrpAdvert a{.version = r.cfg.version, .vrid = r.cfg.vrid, .priority = priority,
                      .adver_int_cs = r.cfg.adver_int_cs()};
         for (const auto& v : r.vips) a.addresses.push_back(v.address);
@@ -348,7 +357,11 @@ struct Daemon::Impl {
             const IpAddress src = r.cfg.unicast_source && r.cfg.unicast_source->family == r.family ? *r.cfg.unicast_source : r.primary;
             unicast.send(r.ifindex, src, peer, encode_vrrp(a, src, peer, mode));
         }
-        if (!to_peers) frames.queue(r.ifindex, vrrp_frame(r.mac, r.primary, vrrp_multicast_group(r.family), a, mode));
+        if (!to_peers) {
+            r.advert_cache = vrrp_frame(r.mac, r.primary, vrrp_multicast_group(r.family), a, mode);
+            r.advert_cache_priority = priority;
+            frames.queue(r.ifindex, r.advert_cache);
+        }
     }
 
     void announce(Router& r) {
@@ -396,8 +409,14 @@ struct Daemon::Impl {
         if (now >= next_heartbeat) heartbeat(now);
         for (auto& rp : routers) {
             Router& r = *rp;
+            // A master's advert due within kCoalesce goes out now, on its own schedule: many instances
+            // then share one wake-up and one sendmmsg instead of each waking the loop apart.
+            const auto adver = r.machine.adver_deadline();
             const auto due = own_deadline(r);
-            if (due && now >= *due) apply(r, r.machine.tick(now), now);
+            if (r.machine.state() == fsm::State::Master && adver && *adver <= now + kCoalesce)
+                apply(r, r.machine.tick(std::max(now, *adver)), now);
+            else if (due && now >= *due)
+                apply(r, r.machine.tick(now), now);
             if (r.preempt_flag_at && now >= *r.preempt_flag_at) {
                 r.preempt_flag_at.reset();
                 r.kernel_preempt = true;  // from now on a worse master no longer holds the kernel timer

@@ -14,7 +14,11 @@ namespace xvrrp {
 
 FrameSender::FrameSender()
     // Protocol 0: this socket only sends, so it never copies received traffic.
-    : fd_(check_sys(::socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), "AF_PACKET socket")) {}
+    : fd_(check_sys(::socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), "AF_PACKET socket")) {
+    // Straight to the driver: adverts are few and small, a queueing discipline adds only cost.
+    const int one = 1;
+    ::setsockopt(fd_.get(), SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof(one));
+}
 
 void FrameSender::queue(unsigned ifindex, Bytes frame) { frames_.emplace_back(ifindex, std::move(frame)); }
 

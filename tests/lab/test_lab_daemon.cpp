@@ -204,4 +204,22 @@ TEST_F(DaemonLab, SighupAppliesAChangedInstanceAndLeavesOthersAlone) {
     EXPECT_EQ(second(status_after)["transitions"], second(status_before)["transitions"]);
 }
 
+TEST_F(DaemonLab, RestoresAVipDeletedWhileMasterAndReportsStatus) {
+    lab_->start(1, lab_->config(1, 150));
+    ASSERT_TRUE(becomes(1, "MASTER"));
+    lab_->router(1).exec("ip addr del 192.0.2.100/24 dev vr0");
+    EXPECT_TRUE(VrrpLab::wait_until([&] { return vip_holders(*lab_, 1) == 1; }, 2s)) << "restored by the master";
+    EXPECT_NE(lab_->log(1).find("was removed while MASTER: restoring it"), std::string::npos);
+
+    // xvrrpctl status: the table, and the JSON as xvrrpd sends it.
+    const std::string table = sh(std::string(XVRRPCTL_PATH) + " -s " + lab_->socket(1) + " status");
+    EXPECT_NE(table.find("gateway          IPv4  vr0          51  3 MASTER   150 self"), std::string::npos) << table;
+    const json s = json::parse(sh(std::string(XVRRPCTL_PATH) + " -s " + lab_->socket(1) + " status --json"));
+    ASSERT_EQ(s["instances"].size(), 2u);
+    EXPECT_EQ(s["instances"][0]["advert_interval_ms"], 100);
+    EXPECT_EQ(s["instances"][1]["family"], "IPv6");
+    EXPECT_TRUE(s["dataplane"].contains("arp_replied"));
+    EXPECT_NE(sh_status(std::string(XVRRPCTL_PATH) + " -s " + lab_->dir() + "/nothing.sock status"), 0);
+}
+
 }  // namespace

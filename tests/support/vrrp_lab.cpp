@@ -23,7 +23,7 @@ std::string read_file(const std::string& path) {
 }
 }  // namespace
 
-VrrpLab::VrrpLab(int routers) : dir_("/tmp/" + unique_name("xvt-lab")), bpffs_(dir_ + "/bpffs") {
+VrrpLab::VrrpLab(int routers, int segments) : dir_("/tmp/" + unique_name("xvt-lab")), bpffs_(dir_ + "/bpffs") {
     std::filesystem::create_directories(bpffs_);
     // Pins live in a bpffs of the lab's own, mounted where every namespace sees it, so a
     // killed daemon's pinned XDP link stays attached (as on a real host) and nothing
@@ -31,23 +31,29 @@ VrrpLab::VrrpLab(int routers) : dir_("/tmp/" + unique_name("xvt-lab")), bpffs_(d
     sh("mount -t bpf bpf " + bpffs_);
     bridge_ = std::make_unique<Netns>("xvt-sw");
     client_ = std::make_unique<Netns>("xvt-c");
-    bridge_->exec("ip link add br0 type bridge");
-    bridge_->exec("ip link set br0 up");
+    for (int k = 0; k < segments; ++k) {
+        bridge_->exec("ip link add br" + std::to_string(k) + " type bridge");
+        bridge_->exec("ip link set br" + std::to_string(k) + " up");
+    }
     pass_ = std::make_unique<PassProgram>();
-    auto join = [&](Netns& ns, const std::string& ifname, const std::string& port) {
-        // No duplicate address detection: link-local addresses are usable at once.
-        ns.exec("sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0");
+    auto join = [&](Netns& ns, const std::string& ifname, const std::string& port, int segment) {
         add_veth(ns, ifname, *bridge_, port);
-        bridge_->exec("ip link set " + port + " master br0");
+        bridge_->exec("ip link set " + port + " master br" + std::to_string(segment));
         // Replies sent with XDP_TX reach the bridge only through a port with an XDP program.
         port_xdp_.push_back(attach_in(*bridge_, port, pass_->prog_fd()));
     };
+    // No duplicate address detection: link-local addresses are usable at once.
+    const std::string no_dad = "sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0";
     for (int i = 1; i <= routers; ++i) {
         routers_.push_back(std::make_unique<Netns>("xvt-r" + std::to_string(i)));
-        join(*routers_.back(), "vr0", "p" + std::to_string(i));
-        routers_.back()->exec("ip addr add " + router_ip(i) + "/24 dev vr0");
+        Netns& r = *routers_.back();
+        r.exec(no_dad);
+        for (int k = 0; k < segments; ++k)
+            join(r, "vr" + std::to_string(k), "p" + std::to_string(i) + (k ? "s" + std::to_string(k) : ""), k);
+        r.exec("ip addr add " + router_ip(i) + "/24 dev vr0");
     }
-    join(*client_, "eth0", "pc");
+    client_->exec(no_dad);
+    join(*client_, "eth0", "pc", 0);
     client_->exec("ip addr add 192.0.2.10/24 dev eth0");
     client_->exec("ip addr add 2001:db8::a/64 dev eth0 nodad");
     pids_.assign(static_cast<std::size_t>(routers), -1);

@@ -19,7 +19,8 @@ namespace xvrrp::test {
 
 class VrrpLab {
 public:
-    explicit VrrpLab(int routers);
+    // segments: bridges br0..; every router has vr<k> on segment k; the client is on segment 0.
+    explicit VrrpLab(int routers, int segments = 1);
     ~VrrpLab();
     VrrpLab(const VrrpLab&) = delete;
     VrrpLab& operator=(const VrrpLab&) = delete;
@@ -30,6 +31,8 @@ public:
     // 192.0.2.<i>, the router's primary address.
     [[nodiscard]] static std::string router_ip(int i) { return "192.0.2." + std::to_string(i); }
     [[nodiscard]] const std::string& dir() const { return dir_; }
+    // The pid of the process started for router i (xvrrpd, or keepalived's parent).
+    [[nodiscard]] pid_t pid(int i) const { return pids_.at(static_cast<std::size_t>(i - 1)); }
 
     // A configuration for router i: one v3 instance "gateway" (VRID 51, VIPs 192.0.2.100/24 and
     // 2001:db8::100/64) with the given priority and interval; pins and socket inside the lab.
