@@ -2,11 +2,13 @@
 /*
  * The xvrrp dataplane's entry points, sharing one set of maps:
  * XDP for VRRP adverts, ARP and neighbour solicitations for VIPs;
- * TC ingress for traffic sent to the virtual MACs this node owns.
+ * TC ingress for traffic sent to the virtual MACs this node owns;
+ * TC egress so the kernel's own neighbour discovery from a VIP speaks with the VIP's MAC.
  */
 #include <linux/pkt_cls.h>
 #include "dispatch.h"
 #include "vmac.h"
+#include "nd_egress.h"
 
 #define PACKET_HOST 0
 
@@ -31,6 +33,12 @@ int xvrrp_tc_ingress(struct __sk_buff *skb)
 	mac_copy(eth->h_dest, v->iface_mac);
 	bpf_skb_change_type(skb, PACKET_HOST);
 	return TC_ACT_OK;
+}
+
+SEC("tc")
+int xvrrp_tc_egress(struct __sk_buff *skb)
+{
+	return vip_nd_egress(skb);
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

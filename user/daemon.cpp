@@ -123,7 +123,7 @@ struct Daemon::Impl {
     UniqueFd control;
     std::unique_ptr<EventRing> ring;
     std::map<std::string, XdpAttachment> attachments;   // by interface name
-    std::map<std::string, TcAttachment> tc_attachments;  // frames for owned virtual MACs
+    std::map<std::string, std::pair<TcAttachment, TcAttachment>> tc_attachments;  // ingress, egress
     std::vector<std::unique_ptr<Router>> routers;
     Nanos next_heartbeat = 0;
     int exit_status = 0;
@@ -161,7 +161,8 @@ struct Daemon::Impl {
             const auto opts = c.interface_options(in.interface);
             attachments[in.interface] = XdpAttachment::attach_pinned(dp.prog_fd(), *ifindex, opts.xdp_mode,
                                                                      c.global.pin_root + "/link_" + in.interface);
-            tc_attachments[in.interface] = TcAttachment::attach(dp.tc_prog_fd(), *ifindex);
+            tc_attachments[in.interface] = {TcAttachment::attach(dp.tc_prog_fd(), *ifindex, TcAttachment::Hook::Ingress),
+                                            TcAttachment::attach(dp.tc_egress_prog_fd(), *ifindex, TcAttachment::Hook::Egress)};
             announce_from_primary(in.interface);
             spdlog::info("XDP attached to {} ({} mode)", in.interface, to_string(attachments[in.interface].mode()));
         }

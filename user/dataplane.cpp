@@ -165,15 +165,20 @@ constexpr __u32 kTcHandle = 0x5e;
 constexpr __u32 kTcPriority = 1;
 }  // namespace
 
-TcAttachment TcAttachment::attach(int prog_fd, unsigned ifindex) {
-    LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = static_cast<int>(ifindex), .attach_point = BPF_TC_INGRESS);
+namespace {
+bpf_tc_attach_point attach_point(TcAttachment::Hook h) { return h == TcAttachment::Hook::Ingress ? BPF_TC_INGRESS : BPF_TC_EGRESS; }
+}  // namespace
+
+TcAttachment TcAttachment::attach(int prog_fd, unsigned ifindex, Hook where) {
+    LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = static_cast<int>(ifindex), .attach_point = attach_point(where));
     const int err = bpf_tc_hook_create(&hook);
     if (err && err != -EEXIST) throw_errno(err, "create clsact on ifindex " + std::to_string(ifindex));
     LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = prog_fd, .flags = BPF_TC_F_REPLACE, .handle = kTcHandle,
                 .priority = kTcPriority);
-    check_libbpf(bpf_tc_attach(&hook, &opts), "attach TC ingress to ifindex " + std::to_string(ifindex));
+    check_libbpf(bpf_tc_attach(&hook, &opts), "attach TC program to ifindex " + std::to_string(ifindex));
     TcAttachment a;
     a.ifindex_ = ifindex;
+    a.hook_ = where;
     return a;
 }
 
@@ -181,13 +186,14 @@ TcAttachment& TcAttachment::operator=(TcAttachment&& other) noexcept {
     if (this != &other) {
         detach();
         ifindex_ = std::exchange(other.ifindex_, 0);
+        hook_ = other.hook_;
     }
     return *this;
 }
 
 void TcAttachment::detach() {
     if (!ifindex_) return;
-    LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = static_cast<int>(ifindex_), .attach_point = BPF_TC_INGRESS);
+    LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = static_cast<int>(ifindex_), .attach_point = attach_point(hook_));
     LIBBPF_OPTS(bpf_tc_opts, opts, .handle = kTcHandle, .priority = kTcPriority);
     bpf_tc_detach(&hook, &opts);  // the clsact qdisc stays: other filters may live there
     ifindex_ = 0;
@@ -219,6 +225,8 @@ Dataplane& Dataplane::operator=(Dataplane&&) noexcept = default;
 int Dataplane::prog_fd() const { return bpf_program__fd(skel_->progs.xvrrp_xdp); }
 
 int Dataplane::tc_prog_fd() const { return bpf_program__fd(skel_->progs.xvrrp_tc_ingress); }
+
+int Dataplane::tc_egress_prog_fd() const { return bpf_program__fd(skel_->progs.xvrrp_tc_egress); }
 
 XdpAttachment Dataplane::attach(unsigned ifindex, XdpMode mode) const {
     return XdpAttachment::attach(prog_fd(), ifindex, mode);

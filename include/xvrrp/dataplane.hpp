@@ -47,11 +47,12 @@ private:
     std::string pin_path_;
 };
 
-// The TC ingress program on one interface (clsact, via netlink), detached when destroyed.
+// A TC program on one interface (clsact, via netlink), detached when destroyed.
 class TcAttachment {
 public:
+    enum class Hook { Ingress, Egress };
     TcAttachment() = default;
-    static TcAttachment attach(int prog_fd, unsigned ifindex);
+    static TcAttachment attach(int prog_fd, unsigned ifindex, Hook hook);
     TcAttachment(TcAttachment&& other) noexcept { *this = std::move(other); }
     TcAttachment& operator=(TcAttachment&& other) noexcept;
     TcAttachment(const TcAttachment&) = delete;
@@ -62,6 +63,7 @@ public:
 
 private:
     unsigned ifindex_ = 0;
+    Hook hook_ = Hook::Ingress;
 };
 
 struct DataplaneOptions {
@@ -79,7 +81,8 @@ public:
     Dataplane& operator=(Dataplane&&) noexcept;
 
     [[nodiscard]] int prog_fd() const;     // XDP
-    [[nodiscard]] int tc_prog_fd() const;  // TC ingress: frames for owned virtual MACs
+    [[nodiscard]] int tc_prog_fd() const;         // TC ingress: frames for owned virtual MACs
+    [[nodiscard]] int tc_egress_prog_fd() const;  // TC egress: the kernel's ND from a VIP with its MAC
     [[nodiscard]] XdpAttachment attach(unsigned ifindex, XdpMode mode = XdpMode::Auto) const;
 
     // Adds or updates an instance. A new one gets a free slot (its peer state and

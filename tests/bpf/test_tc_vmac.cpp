@@ -72,4 +72,31 @@ TEST_F(TcVmac, ReleasedOwnershipStopsTheRewrite) {
     EXPECT_EQ(tc_run(dp_->tc_prog_fd(), udp4_frame(virtual_mac(kVridV3, Family::V6))).output, udp4_frame(kRouterMac));
 }
 
+// The kernel's own NS from an owned VIP leaves with the VIP's MAC in Ethernet and in its option,
+// and a checksum the receiver accepts.
+TEST_F(TcVmac, NeighbourSolicitationFromAVipSpeaksWithTheVipsMac) {
+    const Mac vmac6 = virtual_mac(kVridV3, Family::V6);
+    const IpAddress client = IpAddress::from("2001:db8::a");
+    auto ns_from = [&](const IpAddress& src, const Mac& mac) {
+        const IpAddress dst = solicited_node(client);
+        return ethernet_frame(multicast_mac(dst), mac, kEthIpv6,
+                              ipv6_packet(src, dst, kIpProtoIcmpv6, 255,
+                                          icmpv6_message(src, dst, kNdNeighborSolicit, 0, ns_body(client, mac))));
+    };
+    const TcRun r = tc_run(dp_->tc_egress_prog_fd(), ns_from(kVip6Owned, kRouterMac));
+    EXPECT_EQ(r.verdict, TC_ACT_OK);
+    EXPECT_EQ(to_hex(r.output), to_hex(ns_from(kVip6Owned, vmac6)));
+
+    // From an address that is not a VIP, or from a VIP we do not own: untouched.
+    for (const IpAddress& src : {IpAddress::from("2001:db8::1"), kVip6Unowned}) {
+        const Bytes in = ns_from(src, kRouterMac);
+        EXPECT_EQ(tc_run(dp_->tc_egress_prog_fd(), in).output, in) << src.to_string();
+    }
+    // Other traffic from the VIP: untouched.
+    const Bytes echo = ethernet_frame(kClientMac, kRouterMac, kEthIpv6,
+                                      ipv6_packet(kVip6Owned, client, kIpProtoIcmpv6, 64,
+                                                  icmpv6_message(kVip6Owned, client, 129, 0, Bytes(8, 1))));
+    EXPECT_EQ(tc_run(dp_->tc_egress_prog_fd(), echo).output, echo);
+}
+
 }  // namespace
