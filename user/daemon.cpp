@@ -28,8 +28,6 @@ namespace {
 using fsm::Nanos;
 using json = nlohmann::json;
 
-// How early a master's advert may leave so that instances due close together share a wake-up.
-constexpr Nanos kCoalesce = 1'000'000;
 
 const char* family_name(Family f) { return f == Family::V4 ? "IPv4" : "IPv6"; }
 
@@ -410,14 +408,8 @@ struct Daemon::Impl {
         if (now >= next_heartbeat) heartbeat(now);
         for (auto& rp : routers) {
             Router& r = *rp;
-            // A master's advert due within kCoalesce goes out now, on its own schedule: many instances
-            // then share one wake-up and one sendmmsg instead of each waking the loop apart.
-            const auto adver = r.machine.adver_deadline();
             const auto due = own_deadline(r);
-            if (r.machine.state() == fsm::State::Master && adver && *adver <= now + kCoalesce)
-                apply(r, r.machine.tick(std::max(now, *adver)), now);
-            else if (due && now >= *due)
-                apply(r, r.machine.tick(now), now);
+            if (due && now >= *due) apply(r, r.machine.tick(now), now);
             if (r.preempt_flag_at && now >= *r.preempt_flag_at) {
                 r.preempt_flag_at.reset();
                 r.kernel_preempt = true;  // from now on a worse master no longer holds the kernel timer
