@@ -59,9 +59,21 @@ UniqueFd& UnicastSender::socket_for(Family f) {
     return s;
 }
 
+namespace {
+// The one control message a unicast advert carries: its source address and interface.
+template <class Info>
+void set_pktinfo(msghdr& mh, int level, int type, const Info& info) {
+    mh.msg_controllen = CMSG_SPACE(sizeof(Info));
+    cmsghdr* c = CMSG_FIRSTHDR(&mh);
+    c->cmsg_level = level;
+    c->cmsg_type = type;
+    c->cmsg_len = CMSG_LEN(sizeof(Info));
+    std::memcpy(CMSG_DATA(c), &info, sizeof(info));
+}
+}  // namespace
+
 void UnicastSender::send(unsigned ifindex, const IpAddress& src, const IpAddress& dst, const Bytes& msg) {
     UniqueFd& s = socket_for(dst.family);
-    // Source address and interface per message (IP_PKTINFO / IPV6_PKTINFO).
     alignas(cmsghdr) char control[CMSG_SPACE(sizeof(in6_pktinfo))] = {};
     msghdr mh{};
     iovec iov{const_cast<std::uint8_t*>(msg.data()), msg.size()};
@@ -70,36 +82,25 @@ void UnicastSender::send(unsigned ifindex, const IpAddress& src, const IpAddress
     mh.msg_control = control;
     sockaddr_in to4{};
     sockaddr_in6 to6{};
-    cmsghdr* c = nullptr;
     if (dst.family == Family::V4) {
         to4.sin_family = AF_INET;
         std::memcpy(&to4.sin_addr, dst.bytes.data(), 4);
         mh.msg_name = &to4;
         mh.msg_namelen = sizeof(to4);
-        mh.msg_controllen = CMSG_SPACE(sizeof(in_pktinfo));
-        c = CMSG_FIRSTHDR(&mh);
-        c->cmsg_level = IPPROTO_IP;
-        c->cmsg_type = IP_PKTINFO;
-        c->cmsg_len = CMSG_LEN(sizeof(in_pktinfo));
         in_pktinfo pi{};
         pi.ipi_ifindex = static_cast<int>(ifindex);
         std::memcpy(&pi.ipi_spec_dst, src.bytes.data(), 4);
-        std::memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+        set_pktinfo(mh, IPPROTO_IP, IP_PKTINFO, pi);
     } else {
         to6.sin6_family = AF_INET6;
         std::memcpy(&to6.sin6_addr, dst.bytes.data(), 16);
         to6.sin6_scope_id = ifindex;
         mh.msg_name = &to6;
         mh.msg_namelen = sizeof(to6);
-        mh.msg_controllen = CMSG_SPACE(sizeof(in6_pktinfo));
-        c = CMSG_FIRSTHDR(&mh);
-        c->cmsg_level = IPPROTO_IPV6;
-        c->cmsg_type = IPV6_PKTINFO;
-        c->cmsg_len = CMSG_LEN(sizeof(in6_pktinfo));
         in6_pktinfo pi{};
         pi.ipi6_ifindex = ifindex;
         std::memcpy(&pi.ipi6_addr, src.bytes.data(), 16);
-        std::memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+        set_pktinfo(mh, IPPROTO_IPV6, IPV6_PKTINFO, pi);
     }
     ::sendmsg(s.get(), &mh, MSG_DONTWAIT);  // best effort, as multicast adverts
 }
