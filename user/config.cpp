@@ -178,7 +178,7 @@ Instance instance(const json& j, const std::string& path) {
 
     in.preempt = o.boolean("preempt", true);
     in.preempt_delay_ms = static_cast<std::uint32_t>(o.integer("preempt_delay_ms", 0, 1'000'000, 0));
-    in.accept_mode = o.boolean("accept_mode", false);
+    in.accept_mode = o.boolean("accept_mode", true);
     const std::string mac = o.string("mac", "virtual");
     if (mac == "virtual") in.mac = MacMode::Virtual;
     else if (mac == "interface") in.mac = MacMode::Interface;

@@ -305,6 +305,10 @@ struct Daemon::Impl {
         }
     }
 
+    // RFC 9568 6.4.3: only the owner, or a master in Accept_Mode, accepts packets for the VIPs; the
+    // others answer ARP/NS for them (in XDP) but do not hold the addresses.
+    static bool holds_addresses(const Router& r) { return r.cfg.accept_mode || r.cfg.priority == fsm::kOwnerPriority; }
+
     void act_on(Router& r, const fsm::TakeVips&, Nanos) {
         if (r.cfg.mac == config::MacMode::Virtual) {
             rtnl.add_unicast_mac(r.ifindex, r.mac);  // past the NIC's filter; XDP hands it to the stack
@@ -312,7 +316,7 @@ struct Daemon::Impl {
         }
         for (const auto& v : r.vips) {
             dp.set_vip(vip_key(r.ifindex, v.address), vip_entry(r, true), r.key);
-            rtnl.add_address(r.ifindex, v.address, v.prefix_len);
+            if (holds_addresses(r)) rtnl.add_address(r.ifindex, v.address, v.prefix_len);
         }
     }
 
@@ -493,7 +497,7 @@ struct Daemon::Impl {
     void on_address_change() {
         const auto lost = address_watch.drain_deletions();
         for (auto& r : routers) {
-            if (r->machine.state() != fsm::State::Master ||
+            if (r->machine.state() != fsm::State::Master || !holds_addresses(*r) ||
                 std::find(lost.begin(), lost.end(), r->ifindex) == lost.end())
                 continue;
             for (const auto& v : r->vips) {

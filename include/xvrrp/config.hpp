@@ -51,7 +51,7 @@ struct Instance {
     std::vector<Vip> vips;
     bool preempt = true;
     std::uint32_t preempt_delay_ms = 0;
-    bool accept_mode = false;
+    bool accept_mode = true;  // keepalived's default; false: only the owner holds the VIPs
     MacMode mac = MacMode::Virtual;
     std::optional<IpAddress> unicast_source;
     std::vector<IpAddress> unicast_peers;  // empty: multicast (224.0.0.18 / ff02::12)

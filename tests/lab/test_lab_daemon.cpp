@@ -206,6 +206,41 @@ TEST_F(DaemonLab, SighupAppliesAChangedInstanceAndLeavesOthersAlone) {
     EXPECT_EQ(second(status_after)["transitions"], second(status_before)["transitions"]);
 }
 
+TEST_F(DaemonLab, UnicastPeersElectAndFailOver) {
+    for (int i : {1, 2}) {
+        json c = lab_->config(i, i == 1 ? 150 : 100);
+        c["instances"][0]["vips"] = {"192.0.2.100/24"};
+        c["instances"][0]["unicast_peers"] = {VrrpLab::router_ip(3 - i)};
+        lab_->start(i, c);
+    }
+    ASSERT_TRUE(becomes(1, "MASTER") && becomes(2, "BACKUP"));
+    EXPECT_EQ(lab_->status(2)["instances"][0]["master"]["address"], "192.0.2.1");
+    lab_->bridge().exec("ip link set p1 down");
+    EXPECT_TRUE(becomes(2, "MASTER"));
+    EXPECT_TRUE(VrrpLab::wait_until([&] { return client_reaches_vip(*lab_); }, 5s));
+}
+
+TEST_F(DaemonLab, WithoutAcceptModeTheMasterAnswersArpButDoesNotHoldTheAddress) {
+    json c = lab_->config(1, 150);
+    c["instances"][0]["accept_mode"] = false;
+    lab_->start(1, c);
+    ASSERT_TRUE(becomes(1, "MASTER"));
+    // RFC 9568 6.4.3: a master that is not the owner must not accept packets for the VIPs.
+    EXPECT_EQ(vip_holders(*lab_, 1), 0);
+    EXPECT_FALSE(client_reaches_vip(*lab_));
+    EXPECT_NE(lab_->client().exec("ip neigh show 192.0.2.100").find("00:00:5e:00:01:33"), std::string::npos)
+        << "XDP still answers ARP: hosts use the VIP as their gateway";
+}
+
+TEST_F(DaemonLab, TheAddressOwnerAlwaysHoldsTheAddress) {
+    json c = lab_->config(1, 255);
+    c["instances"][0]["accept_mode"] = false;
+    lab_->start(1, c);
+    ASSERT_TRUE(becomes(1, "MASTER", 1s)) << "the owner does not wait for Master_Down_Interval";
+    EXPECT_EQ(vip_holders(*lab_, 1), 1);
+    EXPECT_TRUE(client_reaches_vip(*lab_));
+}
+
 TEST_F(DaemonLab, RestoresAVipDeletedWhileMasterAndReportsStatus) {
     lab_->start(1, lab_->config(1, 150));
     ASSERT_TRUE(becomes(1, "MASTER"));

@@ -57,7 +57,7 @@ TEST(Config, DefaultsAreTheDocumentedOnes) {
     EXPECT_EQ(i.advert_interval_ms, 1000u);
     EXPECT_TRUE(i.preempt);
     EXPECT_EQ(i.preempt_delay_ms, 0u);
-    EXPECT_FALSE(i.accept_mode);
+    EXPECT_TRUE(i.accept_mode);
     EXPECT_EQ(i.mac, MacMode::Virtual);
     EXPECT_TRUE(i.unicast_peers.empty());
     EXPECT_EQ(i.down_timer_adverts, 3);
@@ -74,7 +74,7 @@ TEST(Config, FullExampleParses) {
     j["global"] = {{"pin_root", "/sys/fs/bpf/x"}, {"control_socket", "/run/x.sock"}, {"heartbeat_timeout_ms", 0}};
     j["interfaces"] = {{"eth0", {{"xdp_mode", "generic"}, {"pass_adverts", true}}}};
     j["instances"][0].update({{"version", 2}, {"priority", 255}, {"advert_interval_ms", 3000}, {"preempt", false},
-                              {"preempt_delay_ms", 5000}, {"accept_mode", true}, {"mac", "interface"},
+                              {"preempt_delay_ms", 5000}, {"accept_mode", false}, {"mac", "interface"},
                               {"unicast_source", "192.0.2.1"}, {"unicast_peers", {"192.0.2.2", "192.0.2.3"}},
                               {"authentication", {{"type", "pass"}, {"password", "12345678"}}},
                               {"down_timer_adverts", 4},
