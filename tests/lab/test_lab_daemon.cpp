@@ -3,6 +3,8 @@
 #include <signal.h>
 
 #include <fstream>
+#include <functional>
+#include <thread>
 
 #include "privileged.hpp"
 #include "vrrp_lab.hpp"
@@ -55,9 +57,19 @@ TEST_F(DaemonLab, ElectsByPriorityAndTheVipLivesOnTheMasterOnly) {
     EXPECT_EQ(vip_holders(*lab_, 2), 1);
     EXPECT_NE(lab_->router(1).exec("ip -6 addr show dev vr0").find("2001:db8::100"), std::string::npos);
 
-    // The client's ARP is answered by r1's XDP with the virtual MAC, and the VIP answers pings.
+    // The client's ARP is answered by r1's XDP with the virtual MAC, and the VIP answers pings. XDP_TX
+    // frames bypass the stack, so a capture of what r1's kernel sends shows its own ARP request for the
+    // client (the capture works) and no ARP reply at all (the kernel answered nothing).
     const auto before = counter(lab_->status(1), "arp_replied");
+    lab_->router(1).exec("ip neigh flush dev vr0");
+    const std::string capture = lab_->dir() + "/r1-arp-out.txt";
+    sh_status("ip netns exec " + lab_->router(1).name() + " timeout 3 tcpdump -n -l -i vr0 -Q out arp > " + capture + " 2>&1 &");
+    std::this_thread::sleep_for(1s);
     EXPECT_TRUE(client_reaches_vip(*lab_));
+    std::this_thread::sleep_for(2500ms);
+    const std::string sent = sh("cat " + capture);
+    EXPECT_NE(sent.find("Request who-has 192.0.2.10 tell 192.0.2.1"), std::string::npos) << sent;
+    EXPECT_EQ(sent.find("Reply"), std::string::npos) << sent;
     EXPECT_NE(lab_->client().exec("ip neigh show 192.0.2.100").find("00:00:5e:00:01:33"), std::string::npos)
         << lab_->client().exec("ip neigh show");
     EXPECT_GT(counter(lab_->status(1), "arp_replied"), before);
@@ -99,32 +111,44 @@ TEST_F(DaemonLab, FailsOverWhenTheMastersLinkIsCut) {
     EXPECT_TRUE(VrrpLab::wait_until([&] { return client_reaches_vip(*lab_); }, 5s));
 }
 
-TEST_F(DaemonLab, KilledDaemonStopsAnsweringAndTheBackupTakesOver) {
-    lab_->start(1, lab_->config(1, 150));
-    lab_->start(2, lab_->config(2, 100));
+// ARP requests router i's XDP program answered, from its pinned counters (readable with the daemon dead).
+std::uint64_t arp_replied_by(VrrpLab& lab, int i) {
+    const json dump = json::parse(lab.router(i).exec("bpftool -j map dump pinned " + lab.pin_root(i) + "/xvrrp_stats"));
+    std::uint64_t n = 0;
+    for (const auto& e : dump)
+        if (e["key"] == 13)  // XVRRP_STAT_ARP_REPLIED
+            for (const auto& cpu : e["values"]) n += cpu["value"]["packets"].get<std::uint64_t>();
+    return n;
+}
+
+// A daemon that is killed or stopped: the backup takes over, and the first master's XDP program
+// (still attached: its link is pinned) answers nothing once its heartbeat is stale, even with the
+// VIP left on its interface.
+void dead_master_owns_nothing(VrrpLab& lab, int signal, const std::function<bool(int, const std::string&)>& becomes) {
+    lab.start(1, lab.config(1, 150));
+    lab.start(2, lab.config(2, 100));
     ASSERT_TRUE(becomes(1, "MASTER") && becomes(2, "BACKUP"));
-    lab_->signal(1, SIGKILL);
-    lab_->wait_exit(1, 2s);
+    lab.signal(1, signal);
     EXPECT_TRUE(becomes(2, "MASTER"));
-    // r1's XDP program is still attached (its link is pinned) but its heartbeat is stale:
-    // after the timeout (500 ms here) it answers nothing, even with the VIP left on its interface.
-    std::this_thread::sleep_for(700ms);
-    EXPECT_NE(lab_->router(1).exec("ip link show vr0").find("xdp"), std::string::npos) << "fail-safe: XDP stays";
-    const auto stats = [&] { return lab_->router(1).exec("bpftool -j map dump pinned " + lab_->pin_root(1) + "/xvrrp_stats"); };
-    const auto replied_before = json::parse(stats());
-    lab_->client().exec("ip neigh flush dev eth0");
-    EXPECT_TRUE(client_reaches_vip(*lab_));
-    EXPECT_NE(lab_->client().exec("ip neigh show 192.0.2.100").find("00:00:5e:00:01:33"), std::string::npos);
-    // Only r2 answered: r1's ARP_REPLIED counter (key 13) did not move.
-    const auto replied_after = json::parse(stats());
-    auto replied = [](const json& dump) {
-        std::uint64_t n = 0;
-        for (const auto& e : dump)
-            if (e["key"] == 13)
-                for (const auto& cpu : e["values"]) n += cpu["value"]["packets"].get<std::uint64_t>();
-        return n;
-    };
-    EXPECT_EQ(replied(replied_after), replied(replied_before));
+    std::this_thread::sleep_for(700ms);  // past heartbeat_timeout_ms (500 here)
+    EXPECT_NE(lab.router(1).exec("ip link show vr0").find("xdp"), std::string::npos) << "fail-safe: XDP stays";
+    const auto before = arp_replied_by(lab, 1);
+    lab.client().exec("ip neigh flush dev eth0");
+    EXPECT_TRUE(client_reaches_vip(lab));
+    EXPECT_NE(lab.client().exec("ip neigh show 192.0.2.100").find("00:00:5e:00:01:33"), std::string::npos);
+    EXPECT_EQ(arp_replied_by(lab, 1), before) << "only r2 answered";
+}
+
+TEST_F(DaemonLab, KilledDaemonStopsAnsweringAndTheBackupTakesOver) {
+    dead_master_owns_nothing(*lab_, SIGKILL, [&](int i, const std::string& s) { return becomes(i, s); });
+}
+
+TEST_F(DaemonLab, StoppedDaemonStopsAnsweringAndTheBackupTakesOver) {
+    dead_master_owns_nothing(*lab_, SIGSTOP, [&](int i, const std::string& s) { return becomes(i, s); });
+    // Resumed, r1 (priority 150) meets r2 as a second master and wins the election back.
+    lab_->signal(1, SIGCONT);
+    EXPECT_TRUE(becomes(1, "MASTER"));
+    EXPECT_TRUE(becomes(2, "BACKUP"));
 }
 
 TEST_F(DaemonLab, PreemptsBackUnlessPreemptionIsOff) {
@@ -239,6 +263,31 @@ TEST_F(DaemonLab, TheAddressOwnerAlwaysHoldsTheAddress) {
     ASSERT_TRUE(becomes(1, "MASTER", 1s)) << "the owner does not wait for Master_Down_Interval";
     EXPECT_EQ(vip_holders(*lab_, 1), 1);
     EXPECT_TRUE(client_reaches_vip(*lab_));
+}
+
+TEST_F(DaemonLab, V3ChecksumAsV2PeersUnderstandEachOther) {
+    for (int i : {1, 2}) {
+        json c = lab_->config(i, i == 1 ? 150 : 100);
+        c["instances"][0]["vips"] = {"192.0.2.100/24"};
+        c["instances"][0]["v3_checksum_as_v2"] = true;
+        lab_->start(i, c);
+    }
+    ASSERT_TRUE(becomes(1, "MASTER") && becomes(2, "BACKUP"));
+    std::this_thread::sleep_for(500ms);
+    EXPECT_EQ(lab_->state(2), "BACKUP") << "r2 accepts r1's old-style checksums";
+    EXPECT_GT(counter(lab_->status(2), "adverts_valid"), 3u);
+}
+
+TEST_F(DaemonLab, MasterReannouncesItsVipsPeriodically) {
+    json c = lab_->config(1, 150);
+    c["instances"][0]["vips"] = {"192.0.2.100/24"};
+    c["instances"][0]["announce"] = {{"repeat", 1}, {"refresh_ms", 200}};
+    lab_->start(1, c);
+    ASSERT_TRUE(becomes(1, "MASTER"));
+    const std::string seen = lab_->client().exec("timeout 1.5 tcpdump -n -l -e -i eth0 arp; true");
+    std::size_t garps = 0;
+    for (std::size_t at = 0; (at = seen.find("00:00:5e:00:01:33 > ff:ff:ff:ff:ff:ff", at)) != std::string::npos; ++at) ++garps;
+    EXPECT_GE(garps, 5u) << seen;  // every 200 ms for 1.5 s
 }
 
 TEST_F(DaemonLab, RestoresAVipDeletedWhileMasterAndReportsStatus) {
