@@ -124,7 +124,6 @@ struct Daemon::Impl {
     std::map<std::string, std::pair<TcAttachment, TcAttachment>> tc_attachments;  // ingress, egress
     std::vector<std::unique_ptr<Router>> routers;
     Nanos next_heartbeat = 0;
-    int exit_status = 0;
 
     Impl(DaemonOptions o, config::Config c)
         : options(std::move(o)), cfg(std::move(c)), dp(DataplaneOptions{.pin_root = cfg.global.pin_root}),
@@ -578,8 +577,8 @@ Daemon::Daemon(DaemonOptions options, config::Config config)
 Daemon::~Daemon() = default;
 
 int Daemon::run() {
-    impl_->loop.run();
-    return impl_->exit_status;
+    impl_->loop.run();  // until SIGTERM/SIGINT, which clean up before stopping it
+    return 0;
 }
 
 }  // namespace xvrrp

@@ -16,7 +16,6 @@ public:
     void queue(unsigned ifindex, Bytes frame);
     // Sends everything queued, in as few system calls as it takes; returns frames sent.
     int flush();
-    [[nodiscard]] std::size_t pending() const { return frames_.size(); }
 
 private:
     UniqueFd fd_;
