@@ -27,11 +27,9 @@ if ((${#missing[@]})); then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# keepalived's package starts a system service where systemd runs; the labs start
-# their own keepalived inside namespaces, so a host-wide one must not run.
-if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet keepalived 2>/dev/null; then
-  systemctl disable --now keepalived >/dev/null 2>&1 || true
-fi
+# keepalived's package may start a host-wide service where systemd runs. It is the
+# host's and stays as it is: the labs run their own keepalived inside their
+# namespaces, with their own pid files, and never meet it.
 
 # bpffs for pinned maps (absent on some minimal machines).
 if ! mountpoint -q /sys/fs/bpf 2>/dev/null; then
