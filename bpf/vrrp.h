@@ -170,21 +170,20 @@ static __always_inline int handle_vrrp(struct xdp_md *ctx, struct vrrp_ip *ip, v
 	if ((void *)(vh + 1) > end)
 		return count_exit(ctx, XVRRP_STAT_ADVERT_TRUNCATED, XDP_DROP);
 
-	__u8 version = vh->vers_type >> 4;
-	if (version != 3 && !(version == 2 && ip->addr_len == 4))
-		return count_exit(ctx, XVRRP_STAT_ADVERT_BAD_VERSION, XDP_DROP);
-	if ((vh->vers_type & 0x0f) != VRRP_TYPE_ADVERT)
-		return count_exit(ctx, XVRRP_STAT_ADVERT_BAD_TYPE, XDP_DROP);
-
+	/* A VRID we run no instance for on this interface and VLAN belongs to someone else
+	 * (keepalived or another daemon on this host): the stack gets it, whatever it holds. */
 	ip->key.vrid = vh->vrid;
 	struct xvrrp_inst *inst = bpf_map_lookup_elem(&xvrrp_inst, &ip->key);
 	if (!inst)
-		return count_exit(ctx, XVRRP_STAT_ADVERT_UNKNOWN_VRID, XDP_DROP);
+		return count_exit(ctx, XVRRP_STAT_ADVERT_UNKNOWN_VRID, XDP_PASS);
 	const struct xvrrp_inst_key *key = &ip->key;
 	const __u32 slot = inst->slot;
 
-	if (inst->version != version)
+	__u8 version = vh->vers_type >> 4;
+	if (version != inst->version)
 		return vrrp_invalid(ctx, slot, XVRRP_STAT_ADVERT_BAD_VERSION);
+	if ((vh->vers_type & 0x0f) != VRRP_TYPE_ADVERT)
+		return vrrp_invalid(ctx, slot, XVRRP_STAT_ADVERT_BAD_TYPE);
 	if (ip->ttl != 255)
 		return vrrp_invalid(ctx, slot, XVRRP_STAT_ADVERT_BAD_TTL);
 

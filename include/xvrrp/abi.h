@@ -215,7 +215,7 @@ enum xvrrp_stat {
 	XVRRP_STAT_ADVERT_BAD_TTL,    /* TTL / hop limit not 255 */
 	XVRRP_STAT_ADVERT_BAD_VERSION,
 	XVRRP_STAT_ADVERT_BAD_TYPE,
-	XVRRP_STAT_ADVERT_UNKNOWN_VRID,
+	XVRRP_STAT_ADVERT_UNKNOWN_VRID, /* no instance here: not ours, passed to the stack */
 	XVRRP_STAT_ADVERT_BAD_LENGTH, /* address count larger than the packet */
 	XVRRP_STAT_ADVERT_TOO_LONG,   /* above XVRRP_MAX_VRRP_LEN */
 	XVRRP_STAT_ADVERT_BAD_CHECKSUM,

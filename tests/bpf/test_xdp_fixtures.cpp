@@ -48,6 +48,11 @@ Fixture passes(std::string name, Bytes frame) {
     return {std::move(name), std::move(frame), XDP_PASS, std::nullopt, {{XVRRP_STAT_PASS, 1}}, {}};
 }
 
+// Adverts for a VRID we run no instance for are another daemon's: the stack gets them, counted.
+Fixture not_ours(std::string name, Bytes frame) {
+    return {std::move(name), std::move(frame), XDP_PASS, std::nullopt, {{XVRRP_STAT_ADVERT_UNKNOWN_VRID, 1}}, {}};
+}
+
 Fixture answered(std::string name, Bytes frame, Bytes reply, xvrrp_stat stat) {
     return {std::move(name), std::move(frame), XDP_TX, std::move(reply), {{stat, 1}}, {}};
 }
@@ -97,9 +102,10 @@ std::vector<Fixture> fixtures() {
         invalid("ipv6_bad_checksum", with_byte(v6, v6.size() - 1, v6.back() ^ 0x10), XVRRP_STAT_ADVERT_BAD_CHECKSUM),
         invalid("v3_checksum_without_pseudo_header",
                 advert_frame(advert(kVridV3), kPeerIp, {}, VrrpChecksum::V3AsV2), XVRRP_STAT_ADVERT_BAD_CHECKSUM),
-        invalid("unknown_vrid", advert_frame(advert(99)), XVRRP_STAT_ADVERT_UNKNOWN_VRID),
-        invalid("vrid_known_only_untagged", advert_frame(advert(kVridV3), kPeerIp, {vlan}),
-                XVRRP_STAT_ADVERT_UNKNOWN_VRID),
+        not_ours("unknown_vrid", advert_frame(advert(99))),
+        not_ours("vrid_known_only_untagged", advert_frame(advert(kVridV3), kPeerIp, {vlan})),
+        not_ours("unknown_vrid_v2", advert_frame(advert(99, 100, 2))),
+        not_ours("unknown_vrid_ipv6", advert_frame(advert6(99), kPeerIp6)),
         invalid("count_larger_than_packet", fix_vrrp_checksum(with_byte(v3, l4 + 3, 5)),
                 XVRRP_STAT_ADVERT_BAD_LENGTH),
         invalid("v2_count_eats_auth_data", fix_vrrp_checksum(with_byte(v2, l4 + 3, 3)),

@@ -5,6 +5,7 @@
 #include <signal.h>
 
 #include <fstream>
+#include <thread>
 
 #include "privileged.hpp"
 #include "vrrp_lab.hpp"
@@ -107,6 +108,36 @@ TEST_F(KeepalivedInterop, KeepalivedMasterXvrrpdBackupThenFailoverAndPreemptBack
     EXPECT_TRUE(only(2, "192.0.2.100"));
     EXPECT_TRUE(only(2, "192.0.2.101"));
     EXPECT_TRUE(VrrpLab::wait_until([&] { return xstate("gateway") == "BACKUP" && xstate("legacy") == "BACKUP"; }, 3s));
+}
+
+}  // namespace
+
+namespace {
+
+// A keepalived pair of its own (VRID 60, interface MAC as keepalived users have it) on the same
+// interfaces as xvrrpd's VRID 51: its adverts are not ours, so they reach the stack and keepalived.
+std::string neighbour_keepalived(int priority) {
+    return "global_defs {\n  router_id ka60\n  enable_script_security\n}\n"
+           "vrrp_instance other {\n  version 3\n  state BACKUP\n  interface vr0\n  virtual_router_id 60\n"
+           "  priority " + std::to_string(priority) + "\n  advert_int 0.1\n  virtual_ipaddress {\n    192.0.2.160/24\n  }\n}\n";
+}
+
+TEST_F(KeepalivedInterop, AnotherVrrpDaemonOnTheSameInterfacesElectsExactlyOneMaster) {
+    lab_->start(1, lab_->config(1, 150));
+    lab_->start(2, lab_->config(2, 100));
+    lab_->start_keepalived(1, neighbour_keepalived(120), "ka60");
+    lab_->start_keepalived(2, neighbour_keepalived(110), "ka60");
+    ASSERT_TRUE(VrrpLab::wait_until([&] { return lab_->state(1) == "MASTER" && lab_->state(2) == "BACKUP"; }, 5s));
+    ASSERT_TRUE(only(1, "192.0.2.160")) << "keepalived's VRID 60: r1 (120) over r2 (110)";
+    // Held by exactly one router for a while: two keepalived masters would both hold it.
+    for (int k = 0; k < 10; ++k) {
+        std::this_thread::sleep_for(200ms);
+        EXPECT_TRUE(held_by(1, "192.0.2.160") && !held_by(2, "192.0.2.160")) << "sample " << k;
+    }
+    EXPECT_TRUE(only(1, "192.0.2.100")) << "xvrrpd's VRID 51 unaffected";
+    // r2's XDP saw keepalived's adverts, counted them as not ours, and passed them on.
+    EXPECT_GT(lab_->status(2)["dataplane"].value("advert_unknown_vrid", std::uint64_t{0}), 0u);
+    EXPECT_EQ(lab_->client().exec_status("ping -c 1 -W 1 192.0.2.160"), 0);
 }
 
 }  // namespace

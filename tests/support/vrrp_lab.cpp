@@ -64,11 +64,15 @@ VrrpLab::~VrrpLab() {
         ::kill(ping_pid_, SIGKILL);
         ::waitpid(ping_pid_, nullptr, 0);
     }
+    for (pid_t pid : extra_pids_) pids_.push_back(pid);
     for (pid_t& pid : pids_) {
         if (pid <= 0) continue;
         ::kill(pid, SIGKILL);
         ::waitpid(pid, nullptr, 0);
     }
+    // keepalived's VRRP child outlives its parent's SIGKILL: every process started with one of
+    // this lab's keepalived files goes (the lab's folder name is unique).
+    sh_status("pkill -KILL -f '" + dir_ + "/ka-'");
     port_xdp_.clear();
     routers_.clear();
     client_.reset();
@@ -101,6 +105,10 @@ void VrrpLab::start(int i, const nlohmann::json& cfg) {
 }
 
 void VrrpLab::start_process(int i, const std::vector<std::string>& argv, const std::string& log_name) {
+    pids_.at(static_cast<std::size_t>(i - 1)) = spawn(i, argv, log_name);
+}
+
+pid_t VrrpLab::spawn(int i, const std::vector<std::string>& argv, const std::string& log_name) {
     const std::string ns = router(i).name();
     const std::string log_path = dir_ + "/" + log_name;
     const pid_t pid = ::fork();
@@ -116,14 +124,16 @@ void VrrpLab::start_process(int i, const std::vector<std::string>& argv, const s
         ::execvp("ip", args.data());
         ::_exit(127);
     }
-    pids_.at(static_cast<std::size_t>(i - 1)) = pid;
+    return pid;
 }
 
-void VrrpLab::start_keepalived(int i, const std::string& conf) {
-    const std::string base = dir_ + "/ka-r" + std::to_string(i);
+void VrrpLab::start_keepalived(int i, const std::string& conf, const std::string& tag) {
+    const std::string base = dir_ + "/ka-r" + std::to_string(i) + (tag.empty() ? "" : "-" + tag);
     std::ofstream(base + ".conf") << conf;
-    start_process(i, {"keepalived", "-n", "-l", "-D", "--vrrp", "-f", base + ".conf", "-p", base + ".pid", "-r", base + "-vrrp.pid"},
-                  "r" + std::to_string(i) + ".log");
+    const std::vector<std::string> argv{"keepalived", "-n", "-l", "-D", "--vrrp", "-f", base + ".conf",
+                                        "-p", base + ".pid", "-r", base + "-vrrp.pid"};
+    if (tag.empty()) return start_process(i, argv, "r" + std::to_string(i) + ".log");
+    extra_pids_.push_back(spawn(i, argv, "r" + std::to_string(i) + "-" + tag + ".log"));
 }
 
 void VrrpLab::kill_keepalived(int i) {

@@ -41,8 +41,9 @@ public:
 
     void start(int i, const nlohmann::json& cfg);  // xvrrpd in router i's namespace
     void start_process(int i, const std::vector<std::string>& argv, const std::string& log_name);
-    // keepalived (-n, VRRP only) in router i's namespace with this configuration text.
-    void start_keepalived(int i, const std::string& conf);
+    // keepalived (-n, VRRP only) in router i's namespace with this configuration text. With a tag it
+    // is a second daemon beside the router's own (its own files; killed with the lab).
+    void start_keepalived(int i, const std::string& conf, const std::string& tag = "");
     // SIGKILL to keepalived and its VRRP child, as a crash would.
     void kill_keepalived(int i);
     void signal(int i, int sig);
@@ -70,7 +71,9 @@ private:
     std::vector<XdpAttachment> port_xdp_;
     std::unique_ptr<PassProgram> pass_;
     std::string dir_, bpffs_;
+    pid_t spawn(int i, const std::vector<std::string>& argv, const std::string& log_name);
     std::vector<pid_t> pids_;
+    std::vector<pid_t> extra_pids_;
     pid_t ping_pid_ = -1;
 };
 
