@@ -13,6 +13,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "xvrrp/daemon_lock.hpp"
 #include "xvrrp/dataplane.hpp"
 #include "xvrrp/error.hpp"
 #include "xvrrp/event_loop.hpp"
@@ -110,6 +111,7 @@ UniqueFd control_socket(const std::string& path) {
 struct Daemon::Impl {
     DaemonOptions options;
     config::Config cfg;
+    DaemonLock lock;  // first: a second daemon stops here, before touching anything
     EventLoop loop;
     Dataplane dp;
     Rtnl rtnl;
@@ -126,7 +128,8 @@ struct Daemon::Impl {
     Nanos next_heartbeat = 0;
 
     Impl(DaemonOptions o, config::Config c)
-        : options(std::move(o)), cfg(std::move(c)), dp(DataplaneOptions{.pin_root = cfg.global.pin_root}),
+        : options(std::move(o)), cfg(std::move(c)), lock(cfg.global.pin_root, cfg.global.control_socket),
+          dp(DataplaneOptions{.pin_root = cfg.global.pin_root}),
           signals(signal_fd()), control(control_socket(cfg.global.control_socket)) {
         // Whatever an earlier daemon left in the pinned maps describes a world that is gone.
         dp.clear();

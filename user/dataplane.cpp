@@ -30,6 +30,8 @@ bool is_bpffs(const std::string& path) {
     return ::statfs(path.c_str(), &st) == 0 && st.f_type == BPF_FS_MAGIC;
 }
 
+}  // namespace
+
 // `ip netns exec` gives a fresh /sys without bpffs: mount one there when the
 // pin root lives under it and none is mounted.
 void ensure_pin_root(const std::string& root) {
@@ -42,6 +44,8 @@ void ensure_pin_root(const std::string& root) {
     if (ec) throw std::system_error(ec, "create pin root " + root);
     if (!is_bpffs(root)) throw std::runtime_error("pin root " + root + " is not on a bpf filesystem");
 }
+
+namespace {
 
 std::uint32_t xdp_flags(XdpMode mode) {
     switch (mode) {

@@ -125,6 +125,9 @@ private:
     std::unique_ptr<xvrrp_bpf, SkelDeleter> skel_;
 };
 
+// Creates the pin root (mounting bpffs at /sys/fs/bpf first when it lives there and none is).
+void ensure_pin_root(const std::string& root);
+
 // CLOCK_MONOTONIC in nanoseconds: bpf_ktime_get_ns() and the heartbeat use it.
 std::uint64_t monotonic_ns();
 

@@ -6,47 +6,13 @@
 #include <functional>
 #include <thread>
 
-#include "privileged.hpp"
-#include "vrrp_lab.hpp"
+#include "daemon_lab.hpp"
 
 using namespace xvrrp::test;
 using namespace std::chrono_literals;
 using nlohmann::json;
 
 namespace {
-
-std::uint64_t counter(const json& status, const std::string& key, const std::string& family = "IPv4") {
-    for (const auto& i : status["instances"])
-        if (i["family"] == family) return i["counters"].value(key, std::uint64_t{0});
-    return 0;
-}
-
-int vip_holders(VrrpLab& lab, int routers) {
-    int n = 0;
-    for (int i = 1; i <= routers; ++i)
-        n += lab.router(i).exec("ip -4 addr show dev vr0").find("192.0.2.100/24") != std::string::npos;
-    return n;
-}
-
-bool client_reaches_vip(VrrpLab& lab) { return lab.client().exec_status("ping -c 1 -W 1 192.0.2.100") == 0; }
-
-class DaemonLab : public ::testing::Test {
-protected:
-    void SetUp() override {
-        XVRRP_REQUIRE_ROOT();
-        lab_ = std::make_unique<VrrpLab>(2);
-    }
-    void TearDown() override {
-        if (HasFailure() && lab_) {
-            for (int i = 1; i <= 2; ++i) std::cerr << "---- r" << i << " log\n" << lab_->log(i);
-        }
-        lab_.reset();
-    }
-    bool becomes(int i, const std::string& state, std::chrono::milliseconds limit = 5s) {
-        return VrrpLab::wait_until([&] { return lab_->state(i) == state; }, limit);
-    }
-    std::unique_ptr<VrrpLab> lab_;
-};
 
 TEST_F(DaemonLab, ElectsByPriorityAndTheVipLivesOnTheMasterOnly) {
     lab_->start(1, lab_->config(1, 150));

@@ -100,6 +100,8 @@ std::string VrrpLab::write_config(int i, const nlohmann::json& cfg) {
     return path;
 }
 
+std::string VrrpLab::xvrrpd_path() { return XVRRPD_PATH; }
+
 void VrrpLab::start(int i, const nlohmann::json& cfg) {
     start_process(i, {XVRRPD_PATH, "-c", write_config(i, cfg), "--log-level", "debug"}, "r" + std::to_string(i) + ".log");
 }
@@ -148,6 +150,20 @@ void VrrpLab::kill_keepalived(int i) {
     std::filesystem::remove(base + "-vrrp.pid");
 }
 
+int VrrpLab::run_to_exit(int i, const std::vector<std::string>& argv, const std::string& log_name,
+                         std::chrono::milliseconds timeout) {
+    const pid_t pid = spawn(i, argv, log_name);
+    int status = 0;
+    if (!wait_until([&] { return ::waitpid(pid, &status, WNOHANG) == pid; }, timeout)) {
+        ::kill(pid, SIGKILL);
+        ::waitpid(pid, nullptr, 0);
+        return -1;
+    }
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+std::string VrrpLab::read_log(const std::string& log_name) const { return read_file(dir_ + "/" + log_name); }
+
 void VrrpLab::signal(int i, int sig) { ::kill(pids_.at(static_cast<std::size_t>(i - 1)), sig); }
 
 int VrrpLab::wait_exit(int i, std::chrono::milliseconds timeout) {
@@ -159,7 +175,7 @@ int VrrpLab::wait_exit(int i, std::chrono::milliseconds timeout) {
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-std::string VrrpLab::log(int i) const { return read_file(dir_ + "/r" + std::to_string(i) + ".log"); }
+std::string VrrpLab::log(int i) const { return read_log("r" + std::to_string(i) + ".log"); }
 
 nlohmann::json VrrpLab::status(int i) const {
     const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);

@@ -40,10 +40,15 @@ public:
     std::string write_config(int i, const nlohmann::json& cfg);
 
     void start(int i, const nlohmann::json& cfg);  // xvrrpd in router i's namespace
+    [[nodiscard]] static std::string xvrrpd_path();
     void start_process(int i, const std::vector<std::string>& argv, const std::string& log_name);
     // keepalived (-n, VRRP only) in router i's namespace with this configuration text. With a tag it
     // is a second daemon beside the router's own (its own files; killed with the lab).
     void start_keepalived(int i, const std::string& conf, const std::string& tag = "");
+    // Runs a command in router i's namespace to its end; its exit status, or -1 after the timeout.
+    int run_to_exit(int i, const std::vector<std::string>& argv, const std::string& log_name,
+                    std::chrono::milliseconds timeout);
+    [[nodiscard]] std::string read_log(const std::string& log_name) const;
     // SIGKILL to keepalived and its VRRP child, as a crash would.
     void kill_keepalived(int i);
     void signal(int i, int sig);

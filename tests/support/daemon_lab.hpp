@@ -1,0 +1,56 @@
+// The fixture of the xvrrpd lab tests: a VrrpLab of two routers (more on request) and a
+// client, the routers' logs printed when a test fails, and the helpers those tests share.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include "privileged.hpp"
+#include "vrrp_lab.hpp"
+
+namespace xvrrp::test {
+
+// A per-instance counter from xvrrpd's status (the first instance of the family).
+inline std::uint64_t counter(const nlohmann::json& status, const std::string& key, const std::string& family = "IPv4") {
+    for (const auto& i : status["instances"])
+        if (i["family"] == family) return i["counters"].value(key, std::uint64_t{0});
+    return 0;
+}
+
+// Routers that hold vip (default: the lab's IPv4 VIP) on dev.
+inline int vip_holders(VrrpLab& lab, int routers, const std::string& vip = "192.0.2.100/24", const std::string& dev = "vr0") {
+    int n = 0;
+    for (int i = 1; i <= routers; ++i)
+        n += lab.router(i).exec("ip -4 addr show dev " + dev).find(vip) != std::string::npos;
+    return n;
+}
+
+inline bool client_reaches_vip(VrrpLab& lab, const std::string& vip = "192.0.2.100") {
+    return lab.client().exec_status("ping -c 1 -W 1 " + vip) == 0;
+}
+
+class DaemonLab : public ::testing::Test {
+protected:
+    virtual int segments() const { return 1; }
+    void SetUp() override {
+        XVRRP_REQUIRE_ROOT();
+        lab_ = std::make_unique<VrrpLab>(2, segments());
+    }
+    void TearDown() override {
+        if (HasFailure() && lab_) {
+            for (int i = 1; i <= 2; ++i) std::cerr << "---- r" << i << " log\n" << lab_->log(i);
+        }
+        lab_.reset();
+    }
+    bool becomes(int i, const std::string& state, std::chrono::milliseconds limit = std::chrono::seconds(5),
+                 const std::string& family = "IPv4", const std::string& name = "gateway") {
+        return VrrpLab::wait_until([&] { return lab_->state(i, family, name) == state; }, limit);
+    }
+    std::unique_ptr<VrrpLab> lab_;
+};
+
+}  // namespace xvrrp::test
