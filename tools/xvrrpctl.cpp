@@ -30,8 +30,8 @@ std::string fetch(const std::string& path) {
 }
 
 void print_table(const nlohmann::json& s) {
-    std::printf("%-16s %-5s %-10s %4s %2s %-7s %4s %-26s %5s %9s %9s\n", "INSTANCE", "AF", "INTERFACE", "VRID", "V",
-                "STATE", "PRIO", "MASTER", "TRANS", "ARP-ANS", "ADVERTS");
+    std::printf("%-16s %-5s %-10s %4s %2s %-7s %4s %-26s %5s %9s %9s %6s\n", "INSTANCE", "AF", "INTERFACE", "VRID", "V",
+                "STATE", "PRIO", "MASTER", "TRANS", "ARP-ANS", "ADVERTS", "TX-ERR");
     for (const auto& i : s.at("instances")) {
         std::string master = "-";
         if (!i.at("master").is_null())
@@ -39,11 +39,12 @@ void print_table(const nlohmann::json& s) {
                                                       : i["master"]["address"].get<std::string>() + " (" +
                                                             std::to_string(i["master"]["priority"].get<int>()) + ")";
         const auto& c = i.at("counters");
-        std::printf("%-16s %-5s %-10s %4d %2d %-7s %4d %-26s %5llu %9llu %9llu\n", i["name"].get<std::string>().c_str(),
+        std::printf("%-16s %-5s %-10s %4d %2d %-7s %4d %-26s %5llu %9llu %9llu %6llu\n", i["name"].get<std::string>().c_str(),
                     i["family"].get<std::string>().c_str(), i["interface"].get<std::string>().c_str(), i["vrid"].get<int>(),
                     i["version"].get<int>(), i["state"].get<std::string>().c_str(), i["priority"].get<int>(), master.c_str(),
                     i["transitions"].get<unsigned long long>(),
-                    c.value("arp_replied", 0ULL) + c.value("ns_replied", 0ULL), c.value("adverts_valid", 0ULL));
+                    c.value("arp_replied", 0ULL) + c.value("ns_replied", 0ULL), c.value("adverts_valid", 0ULL),
+                    i.value("tx_errors", 0ULL));
     }
 }
 

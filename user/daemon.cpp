@@ -68,6 +68,9 @@ struct Router {
     Nanos last_transition = 0;
     Bytes advert_cache;               // the last multicast advert frame built, and its priority:
     int advert_cache_priority = -1;   // a master sends the same bytes every interval
+    std::uint32_t id = 0;             // names its frames in the sender's failure reports
+    std::uint64_t tx_errors = 0;      // frames (adverts, announcements) the kernel refused
+    int last_tx_error = 0;
 
     Router(config::Instance c, Family f, fsm::Config fc) : cfg(std::move(c)), family(f), machine(fc) {}
 
@@ -125,6 +128,7 @@ struct Daemon::Impl {
     std::map<std::string, XdpAttachment> attachments;   // by interface name
     std::map<std::string, std::pair<TcAttachment, TcAttachment>> tc_attachments;  // ingress, egress
     std::vector<std::unique_ptr<Router>> routers;
+    std::uint32_t next_router_id = 1;
     Nanos next_heartbeat = 0;
 
     Impl(DaemonOptions o, config::Config c)
@@ -202,6 +206,7 @@ struct Daemon::Impl {
                                      (f == Family::V4 ? "IPv4 address" : "IPv6 link-local address") +
                                      " to send adverts from (instance " + in.name + ")");
         auto r = std::make_unique<Router>(in, f, fsm_config(in, *primary));
+        r->id = next_router_id++;
         r->ifindex = ifindex;
         r->primary = *primary;
         r->mac = in.mac == config::MacMode::Virtual ? virtual_mac(in.vrid, f) : rtnl.mac(ifindex);
@@ -343,7 +348,7 @@ struct Daemon::Impl {
 
     void send_advert(Router& r, std::uint8_t priority) {
         if (r.cfg.unicast_peers.empty() && r.advert_cache_priority == priority) {
-            frames.queue(r.ifindex, r.advert_cache);
+            frames.queue(r.ifindex, r.advert_cache, r.id);
             return;
         }
         VrrpAdvert a{.version = r.cfg.version, .vrid = r.cfg.vrid, .priority = priority,
@@ -360,19 +365,34 @@ struct Daemon::Impl {
             if (peer.family != r.family) continue;
             to_peers = true;
             const IpAddress src = r.cfg.unicast_source && r.cfg.unicast_source->family == r.family ? *r.cfg.unicast_source : r.primary;
-            unicast.send(r.ifindex, src, peer, encode_vrrp(a, src, peer, mode));
+            if (const int err = unicast.send(r.ifindex, src, peer, encode_vrrp(a, src, peer, mode))) note_tx_error(r, err);
         }
         if (!to_peers) {
             r.advert_cache = vrrp_frame(r.mac, r.primary, vrrp_multicast_group(r.family), a, mode);
             r.advert_cache_priority = priority;
-            frames.queue(r.ifindex, r.advert_cache);
+            frames.queue(r.ifindex, r.advert_cache, r.id);
         }
+    }
+
+    // A refused frame is that router's problem alone: counted, and logged when the reason changes.
+    void note_tx_error(Router& r, int err) {
+        ++r.tx_errors;
+        if (err != r.last_tx_error)
+            spdlog::warn("{} the kernel refused a frame on {}: {} ({} so far)", r.label(), r.cfg.interface,
+                         std::strerror(err), r.tx_errors);
+        r.last_tx_error = err;
+    }
+
+    void flush_frames() {
+        for (const SendFailure& f : frames.flush().failed)
+            for (auto& r : routers)
+                if (r->id == f.tag) note_tx_error(*r, f.error);
     }
 
     void announce(Router& r) {
         for (const auto& v : r.vips)
             frames.queue(r.ifindex, r.family == Family::V4 ? garp_frame(r.mac, v.address)
-                                                           : unsolicited_na_frame(r.mac, v.address, true));
+                                                           : unsolicited_na_frame(r.mac, v.address, true), r.id);
     }
 
     // ---- inputs ----
@@ -446,7 +466,7 @@ struct Daemon::Impl {
     }
 
     void after_work() {
-        frames.flush();
+        flush_frames();
         Nanos next = next_heartbeat;
         for (const auto& r : routers) {
             if (const auto d = own_deadline(*r)) next = std::min(next, *d);
@@ -486,7 +506,7 @@ struct Daemon::Impl {
         spdlog::info("shutting down: resigning with priority 0");
         const Nanos now = monotonic_ns();
         for (auto& r : routers) stop_router(*r, now);
-        frames.flush();
+        flush_frames();
         routers.clear();
         for (auto& [name, a] : attachments) a.detach();
         attachments.clear();
@@ -548,6 +568,8 @@ struct Daemon::Impl {
                             {"vips", vips},
                             {"transitions", r.transitions},
                             {"seconds_since_transition", r.transitions ? (now - r.last_transition) / 1e9 : 0.0},
+                            {"tx_errors", r.tx_errors},
+                            {"last_tx_error", r.last_tx_error ? std::strerror(r.last_tx_error) : ""},
                             {"counters", counters}});
         }
         out["instances"] = list;

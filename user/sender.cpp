@@ -6,6 +6,8 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <array>
+#include <cerrno>
 #include <cstring>
 
 #include "xvrrp/error.hpp"
@@ -20,31 +22,64 @@ FrameSender::FrameSender()
     ::setsockopt(fd_.get(), SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof(one));
 }
 
-void FrameSender::queue(unsigned ifindex, Bytes frame) { frames_.emplace_back(ifindex, std::move(frame)); }
+void FrameSender::queue(unsigned ifindex, Bytes frame, std::uint32_t tag) {
+    frames_.push_back({ifindex, std::move(frame), tag});
+}
 
-int FrameSender::flush() {
+std::size_t FrameSender::send_run(std::size_t from, std::size_t to) {
     constexpr std::size_t kBatch = 64;
-    int sent = 0;
-    for (std::size_t start = 0; start < frames_.size(); start += kBatch) {
-        const std::size_t n = std::min(kBatch, frames_.size() - start);
-        std::vector<sockaddr_ll> to(n);
-        std::vector<iovec> iov(n);
-        std::vector<mmsghdr> msgs(n);
+    std::array<sockaddr_ll, kBatch> addr{};
+    std::array<iovec, kBatch> iov{};
+    std::array<mmsghdr, kBatch> msgs{};
+    std::size_t done = 0;
+    while (from + done < to) {
+        const std::size_t n = std::min(kBatch, to - from - done);
         for (std::size_t i = 0; i < n; ++i) {
-            auto& [ifindex, frame] = frames_[start + i];
-            to[i].sll_family = AF_PACKET;
-            to[i].sll_ifindex = static_cast<int>(ifindex);
-            iov[i] = {frame.data(), frame.size()};
-            msgs[i].msg_hdr.msg_name = &to[i];
+            Queued& q = frames_[from + done + i];
+            addr[i] = sockaddr_ll{};
+            addr[i].sll_family = AF_PACKET;
+            addr[i].sll_ifindex = static_cast<int>(q.ifindex);
+            iov[i] = {q.frame.data(), q.frame.size()};
+            msgs[i] = mmsghdr{};
+            msgs[i].msg_hdr.msg_name = &addr[i];
             msgs[i].msg_hdr.msg_namelen = sizeof(sockaddr_ll);
             msgs[i].msg_hdr.msg_iov = &iov[i];
             msgs[i].msg_hdr.msg_iovlen = 1;
         }
         const int rc = ::sendmmsg(fd_.get(), msgs.data(), static_cast<unsigned>(n), 0);
-        if (rc > 0) sent += rc;  // a frame the device refuses (link down) is lost, as on the wire
+        if (rc < 0) return done;  // the first of these was refused; errno says why
+        done += static_cast<std::size_t>(rc);
+        if (static_cast<std::size_t>(rc) < n) {
+            // Partial: the kernel reports the refusal of the next frame on the next call only.
+            const int again = ::sendmmsg(fd_.get(), &msgs[static_cast<std::size_t>(rc)], 1, 0);
+            if (again < 1) return done;
+            ++done;
+        }
     }
+    return done;
+}
+
+FlushResult FrameSender::flush() {
+    FlushResult result;
+    std::size_t next = 0;
+    while (next < frames_.size()) {
+        next += send_run(next, frames_.size());
+        if (next == frames_.size()) break;
+        int err = errno;
+        // Transient (the device queue or socket buffer is full): one more try for this frame.
+        if (err == ENOBUFS || err == EAGAIN) {
+            if (send_run(next, next + 1) == 1) {
+                ++next;
+                continue;
+            }
+            err = errno;
+        }
+        result.failed.push_back({frames_[next].tag, err});
+        ++next;  // skip only the refused frame
+    }
+    result.sent = frames_.size() - result.failed.size();
     frames_.clear();
-    return sent;
+    return result;
 }
 
 UniqueFd& UnicastSender::socket_for(Family f) {
@@ -72,7 +107,7 @@ void set_pktinfo(msghdr& mh, int level, int type, const Info& info) {
 }
 }  // namespace
 
-void UnicastSender::send(unsigned ifindex, const IpAddress& src, const IpAddress& dst, const Bytes& msg) {
+int UnicastSender::send(unsigned ifindex, const IpAddress& src, const IpAddress& dst, const Bytes& msg) {
     UniqueFd& s = socket_for(dst.family);
     alignas(cmsghdr) char control[CMSG_SPACE(sizeof(in6_pktinfo))] = {};
     msghdr mh{};
@@ -102,7 +137,7 @@ void UnicastSender::send(unsigned ifindex, const IpAddress& src, const IpAddress
         std::memcpy(&pi.ipi6_addr, src.bytes.data(), 16);
         set_pktinfo(mh, IPPROTO_IPV6, IPV6_PKTINFO, pi);
     }
-    ::sendmsg(s.get(), &mh, MSG_DONTWAIT);  // best effort, as multicast adverts
+    return ::sendmsg(s.get(), &mh, MSG_DONTWAIT) < 0 ? errno : 0;
 }
 
 }  // namespace xvrrp

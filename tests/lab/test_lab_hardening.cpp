@@ -54,3 +54,57 @@ TEST_F(DaemonLab, ASecondDaemonRefusesAndTouchesNothing) {
 }
 
 }  // namespace
+
+namespace {
+
+// Two segments: every router has vr0 (192.0.2.0/24) and vr1 (198.51.100.0/24), and each runs
+// "gateway" (VRID 51) on vr0 and "seg1" (VRID 52) on vr1, IPv4 only.
+class TwoSegmentLab : public DaemonLab {
+protected:
+    int segments() const override { return 2; }
+    void SetUp() override {
+        DaemonLab::SetUp();
+        if (!lab_) return;
+        for (int i = 1; i <= 2; ++i) lab_->router(i).exec("ip addr add 198.51.100." + std::to_string(i) + "/24 dev vr1");
+    }
+    json config(int i, int priority, int interval_ms = 100) {
+        json c = lab_->config(i, priority, interval_ms);
+        c["instances"][0]["vips"] = {"192.0.2.100/24"};
+        c["instances"].push_back({{"name", "seg1"},
+                                  {"interface", "vr1"},
+                                  {"vrid", 52},
+                                  {"priority", priority},
+                                  {"advert_interval_ms", interval_ms},
+                                  {"vips", {"198.51.100.100/24"}}});
+        return c;
+    }
+};
+
+// sendmmsg stops at the first frame the kernel refuses: with r1's vr0 down (ENETDOWN), its vr1
+// adverts in the same batch were lost and r2 became a second master on the healthy segment.
+TEST_F(TwoSegmentLab, OneDownInterfaceNeverSilencesAnothersAdverts) {
+    lab_->start(1, config(1, 150));
+    lab_->start(2, config(2, 100));
+    ASSERT_TRUE(becomes(1, "MASTER") && becomes(1, "MASTER", 5s, "IPv4", "seg1"));
+    ASSERT_TRUE(becomes(2, "BACKUP") && becomes(2, "BACKUP", 5s, "IPv4", "seg1"));
+
+    lab_->router(1).exec("ip link set vr0 down");
+    // Master_Down_Interval is ~0.35 s here: two seconds of r1 alive and r2 still BACKUP on vr1.
+    for (int k = 0; k < 20; ++k) {
+        std::this_thread::sleep_for(100ms);
+        ASSERT_EQ(lab_->state(2, "IPv4", "seg1"), "BACKUP") << "after " << (k + 1) * 100 << " ms";
+    }
+    EXPECT_EQ(vip_holders(*lab_, 2, "198.51.100.100/24", "vr1"), 1);
+    EXPECT_TRUE(becomes(2, "MASTER")) << "vr0's own segment fails over";
+    // The refused frames are counted against the instance whose interface refused them.
+    const json s = lab_->status(1);
+    for (const auto& inst : s["instances"]) {
+        const int expected_min = inst["name"] == "gateway" ? 1 : 0;
+        EXPECT_GE(inst["tx_errors"].get<int>(), expected_min) << inst.dump();
+        if (inst["name"] == "seg1") {
+            EXPECT_EQ(inst["tx_errors"].get<int>(), 0) << inst.dump();
+        }
+    }
+}
+
+}  // namespace
