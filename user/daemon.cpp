@@ -71,6 +71,12 @@ struct Router {
     std::uint32_t id = 0;             // names its frames in the sender's failure reports
     std::uint64_t tx_errors = 0;      // frames (adverts, announcements) the kernel refused
     int last_tx_error = 0;
+    // The interface is down (admin or carrier): no adverts, no VIPs, reported as FAULT.
+    bool link_down = false;
+    // The last action that failed (netlink ENODEV, an address that cannot be added...): the
+    // instance stays in that error state, logged once, and its VIPs are reconciled at retry_at.
+    std::string error;
+    std::optional<Nanos> retry_at;
 
     Router(config::Instance c, Family f, fsm::Config fc) : cfg(std::move(c)), family(f), machine(fc) {}
 
@@ -120,7 +126,7 @@ struct Daemon::Impl {
     Rtnl rtnl;
     FrameSender frames;
     UnicastSender unicast;
-    AddressWatch address_watch;
+    NetlinkWatch netlink_watch;
     TimerFd timer;
     UniqueFd signals;
     UniqueFd control;
@@ -129,6 +135,9 @@ struct Daemon::Impl {
     std::map<std::string, std::pair<TcAttachment, TcAttachment>> tc_attachments;  // ingress, egress
     std::vector<std::unique_ptr<Router>> routers;
     std::uint32_t next_router_id = 1;
+    // Instances configured but not running (their interface is gone or not ready): retried.
+    bool instances_pending = false;
+    Nanos next_pending_retry = 0;
     Nanos next_heartbeat = 0;
 
     Impl(DaemonOptions o, config::Config c)
@@ -140,27 +149,44 @@ struct Daemon::Impl {
         heartbeat(monotonic_ns());
         apply_config(cfg, monotonic_ns());
         ring = std::make_unique<EventRing>(dp.events_fd(), [this](const xvrrp_event& e) { on_event(e); });
-        loop.add(ring->fd(), [this] {
-            ring->consume();
-            after_work();
-        });
-        loop.add(timer.fd(), [this] {
+        loop.add(ring->fd(), guarded("ring buffer", [this] { ring->consume(); }));
+        loop.add(timer.fd(), guarded("timer", [this] {
             timer.ack();
             on_timer(monotonic_ns());
-            after_work();
-        });
-        loop.add(signals.get(), [this] { on_signal(); });
-        loop.add(address_watch.fd(), [this] { on_address_change(); });
-        loop.add(control.get(), [this] { on_control(); });
+        }));
+        loop.add(signals.get(), guarded("signal", [this] { on_signal(); }));
+        loop.add(netlink_watch.fd(), guarded("netlink", [this] { on_netlink(); }));
+        loop.add(control.get(), guarded("control socket", [this] { on_control(); }));
         after_work();
+    }
+
+    // Runtime errors never end the daemon: a handler that throws is logged, and the loop's
+    // bookkeeping (frames, timer) runs all the same; if even that fails, the timer retries soon.
+    EventLoop::Handler guarded(const char* what, std::function<void()> work) {
+        return [this, what, work = std::move(work)] {
+            try {
+                work();
+            } catch (const std::exception& e) {
+                spdlog::error("{}: {} (carrying on)", what, e.what());
+            }
+            try {
+                after_work();
+            } catch (const std::exception& e) {
+                spdlog::error("after {}: {} (retrying in 100 ms)", what, e.what());
+                timer.arm_at(monotonic_ns() + 100'000'000);
+            }
+        };
     }
 
     // ---- configuration ----
 
-    void attach_interfaces(const config::Config& c) {
+    // Strict (start-up, reload): a missing interface is an error. Tolerant (an interface came
+    // back at run time): what cannot be attached yet waits, and is retried.
+    void attach_interfaces(const config::Config& c, bool tolerant) {
         for (const auto& in : c.instances) {
             if (attachments.count(in.interface)) continue;
             const auto ifindex = rtnl.ifindex(in.interface);
+            if (!ifindex && tolerant) continue;
             if (!ifindex) throw std::runtime_error("interface " + in.interface + " (instance " + in.name + ") does not exist");
             const auto opts = c.interface_options(in.interface);
             attachments[in.interface] = XdpAttachment::attach_pinned(dp.prog_fd(), *ifindex, opts.xdp_mode,
@@ -218,13 +244,15 @@ struct Daemon::Impl {
     }
 
     void start_router(Router& r, Nanos now) {
+        r.link_down = !rtnl.link_up(r.ifindex);
         dp.set_interface_mac(r.ifindex, rtnl.mac(r.ifindex));
         sync_dataplane(r);
         for (const auto& v : r.vips) {
             dp.set_vip(vip_key(r.ifindex, v.address), vip_entry(r, false), r.key);
             rtnl.remove_address(r.ifindex, v.address, v.prefix_len);  // left by a daemon that died
         }
-        apply(r, r.machine.startup(now), now);
+        if (r.link_down) spdlog::warn("{} Entering FAULT STATE ({} is down)", r.label(), r.cfg.interface);
+        else apply(r, r.machine.startup(now), now);
     }
 
     void stop_router(Router& r, Nanos now) {
@@ -234,7 +262,7 @@ struct Daemon::Impl {
     }
 
     // Applies a (new) configuration: unchanged instances are left alone.
-    void apply_config(const config::Config& next, Nanos now) {
+    void apply_config(const config::Config& next, Nanos now, bool tolerant = false) {
         std::vector<std::unique_ptr<Router>> kept;
         for (auto& r : routers) {
             const auto it = std::find_if(next.instances.begin(), next.instances.end(),
@@ -247,8 +275,9 @@ struct Daemon::Impl {
             stop_router(*r, now);
         }
         routers = std::move(kept);
-        attach_interfaces(next);
+        attach_interfaces(next, tolerant);
         cfg = next;
+        instances_pending = false;
         for (const auto& in : next.instances) {
             for (Family f : {Family::V4, Family::V6}) {
                 if (!in.has_family(f)) continue;
@@ -256,11 +285,88 @@ struct Daemon::Impl {
                     return r->cfg.name == in.name && r->family == f;
                 });
                 if (running) continue;
-                routers.push_back(make_router(in, f));
-                start_router(*routers.back(), now);
+                if (!tolerant) {
+                    routers.push_back(make_router(in, f));
+                    start_router(*routers.back(), now);
+                    continue;
+                }
+                try {
+                    if (!attachments.count(in.interface)) throw std::runtime_error("interface " + in.interface + " is not there");
+                    auto r = make_router(in, f);
+                    start_router(*r, now);
+                    spdlog::info("{} running again on {}", r->label(), in.interface);
+                    routers.push_back(std::move(r));
+                } catch (const std::exception& e) {
+                    spdlog::debug("({}) waiting: {}", in.name, e.what());
+                    instances_pending = true;
+                }
             }
         }
         detach_unused(next);
+    }
+
+    // ---- links ----
+
+    // Carrier or admin down: no adverts, VIPs released; FAULT until the link returns.
+    void link_went_down(Router& r, Nanos now) {
+        if (r.link_down) return;
+        spdlog::warn("{} Entering FAULT STATE ({} is down)", r.label(), r.cfg.interface);
+        apply(r, r.machine.shutdown(now), now);
+        r.link_down = true;
+    }
+
+    void link_came_up(Router& r, Nanos now) {
+        if (!r.link_down) return;
+        spdlog::info("{} {} is up again: leaving FAULT", r.label(), r.cfg.interface);
+        r.link_down = false;
+        apply(r, r.machine.startup(now), now);
+    }
+
+    // The interface is gone (its XDP link with it): its routers stop without a word (nothing can
+    // be sent there) and wait, in the configuration, for an interface of that name to return.
+    void interface_deleted(unsigned ifindex) {
+        const auto it = std::find_if(attachments.begin(), attachments.end(),
+                                     [&](const auto& a) { return a.second.ifindex() == ifindex; });
+        if (it == attachments.end()) return;
+        const std::string name = it->first;
+        spdlog::warn("interface {} was deleted: its instances wait for it to return", name);
+        std::erase_if(routers, [&](const std::unique_ptr<Router>& r) {
+            if (r->ifindex != ifindex) return false;
+            for (const auto& v : r->vips) dp.remove_vip(vip_key(r->ifindex, v.address));
+            dp.remove_instance(r->key);
+            return true;
+        });
+        tc_attachments.erase(name);
+        it->second.detach();
+        attachments.erase(it);
+        instances_pending = true;
+    }
+
+    void on_netlink() {
+        const NetlinkChanges changes = netlink_watch.drain();
+        const Nanos now = monotonic_ns();
+        for (const LinkChange& c : changes.links) {
+            if (c.deleted) {
+                interface_deleted(c.ifindex);
+                continue;
+            }
+            for (auto& r : routers)
+                if (r->ifindex == c.ifindex) c.up ? link_came_up(*r, now) : link_went_down(*r, now);
+            if (!c.name.empty() && !attachments.count(c.name)) instances_pending = true;
+        }
+        if (changes.overflowed) {
+            spdlog::warn("netlink: events were lost; re-reading every link");
+            for (auto& r : routers) rtnl.link_up(r->ifindex) ? link_came_up(*r, now) : link_went_down(*r, now);
+            instances_pending = true;
+        }
+        if (instances_pending) start_pending(now);
+        restore_lost_addresses(changes.lost_address);
+    }
+
+    // Instances whose interface came back (or was not ready) start again.
+    void start_pending(Nanos now) {
+        next_pending_retry = now + 1'000'000'000;
+        apply_config(cfg, now, true);
     }
 
     // ---- the dataplane's view of a router ----
@@ -292,9 +398,34 @@ struct Daemon::Impl {
 
     // ---- actions ----
 
+    // Each action is carried out on its own: one that fails leaves the rest to run and puts the
+    // instance in its error state, retried, while every other instance runs on.
     void apply(Router& r, const fsm::Actions& actions, Nanos now) {
         for (const auto& a : actions) {
-            std::visit([&](const auto& act) { act_on(r, act, now); }, a);
+            try {
+                std::visit([&](const auto& act) { act_on(r, act, now); }, a);
+            } catch (const std::exception& e) {
+                router_error(r, e.what(), now);
+            }
+        }
+    }
+
+    void router_error(Router& r, const std::string& what, Nanos now) {
+        if (what != r.error) spdlog::error("{} {} (retrying every second)", r.label(), what);
+        r.error = what;
+        r.retry_at = now + 1'000'000'000;
+    }
+
+    // Puts the VIPs where the state says they belong (idempotent): the retry after an error.
+    void reconcile(Router& r, Nanos now) {
+        r.retry_at.reset();
+        try {
+            if (r.machine.state() == fsm::State::Master && !r.link_down) act_on(r, fsm::TakeVips{}, now);
+            else act_on(r, fsm::ReleaseVips{}, now);
+            spdlog::info("{} recovered from: {}", r.label(), r.error);
+            r.error.clear();
+        } catch (const std::exception& e) {
+            router_error(r, e.what(), now);
         }
     }
 
@@ -432,8 +563,10 @@ struct Daemon::Impl {
 
     void on_timer(Nanos now) {
         if (now >= next_heartbeat) heartbeat(now);
+        if (instances_pending && now >= next_pending_retry) start_pending(now);
         for (auto& rp : routers) {
             Router& r = *rp;
+            if (r.retry_at && now >= *r.retry_at) reconcile(r, now);
             const auto due = own_deadline(r);
             if (due && now >= *due) apply(r, r.machine.tick(now), now);
             if (r.preempt_flag_at && now >= *r.preempt_flag_at) {
@@ -473,7 +606,9 @@ struct Daemon::Impl {
             if (r->preempt_flag_at) next = std::min(next, *r->preempt_flag_at);
             if (r->announce_left) next = std::min(next, r->next_announce);
             if (r->next_refresh) next = std::min(next, *r->next_refresh);
+            if (r->retry_at) next = std::min(next, *r->retry_at);
         }
+        if (instances_pending) next = std::min(next, next_pending_retry);
         timer.arm_at(next);
     }
 
@@ -516,16 +651,19 @@ struct Daemon::Impl {
         loop.stop();
     }
 
-    void on_address_change() {
-        const auto lost = address_watch.drain_deletions();
+    void restore_lost_addresses(const std::vector<unsigned>& lost) {
         for (auto& r : routers) {
             if (r->machine.state() != fsm::State::Master || !holds_addresses(*r) ||
                 std::find(lost.begin(), lost.end(), r->ifindex) == lost.end())
                 continue;
-            for (const auto& v : r->vips) {
-                if (rtnl.has_address(r->ifindex, v.address)) continue;
-                spdlog::warn("{} {} was removed while MASTER: restoring it", r->label(), v.address.to_string());
-                rtnl.add_address(r->ifindex, v.address, v.prefix_len);
+            try {
+                for (const auto& v : r->vips) {
+                    if (rtnl.has_address(r->ifindex, v.address)) continue;
+                    spdlog::warn("{} {} was removed while MASTER: restoring it", r->label(), v.address.to_string());
+                    rtnl.add_address(r->ifindex, v.address, v.prefix_len);
+                }
+            } catch (const std::exception& e) {
+                router_error(*r, e.what(), monotonic_ns());
             }
         }
     }
@@ -561,7 +699,8 @@ struct Daemon::Impl {
                             {"interface", r.cfg.interface},
                             {"vrid", r.cfg.vrid},
                             {"version", r.cfg.version},
-                            {"state", fsm::to_string(r.machine.state())},
+                            {"state", r.link_down ? "FAULT" : fsm::to_string(r.machine.state())},
+                            {"error", r.error},
                             {"priority", r.cfg.priority},
                             {"advert_interval_ms", r.cfg.advert_interval_ms},
                             {"master", master},

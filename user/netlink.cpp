@@ -7,6 +7,7 @@
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
 #include <netlink/route/neighbour.h>
+#include <linux/if.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -145,6 +146,14 @@ bool Rtnl::has_address(unsigned ifindex, const IpAddress& want) const {
     return std::any_of(all.begin(), all.end(), [&](const AddressInfo& a) { return a.ifindex == ifindex && a.ip == want; });
 }
 
+bool Rtnl::link_up(unsigned ifindex) const {
+    rtnl_link* raw = nullptr;
+    if (rtnl_link_get_kernel(sock_.get(), static_cast<int>(ifindex), nullptr, &raw) < 0) return false;
+    RtnlLink link(raw);
+    const unsigned flags = rtnl_link_get_flags(link.get());
+    return (flags & IFF_UP) && (flags & IFF_LOWER_UP);
+}
+
 void Rtnl::add_address(unsigned ifindex, const IpAddress& a, std::uint8_t prefix_len) {
     RtnlAddr ra = rtnl_address(ifindex, a, prefix_len);
     if (a.family == Family::V6) rtnl_addr_set_flags(ra.get(), IFA_F_NODAD);
@@ -171,28 +180,52 @@ void Rtnl::remove_unicast_mac(unsigned ifindex, const Mac& mac) {
     if (err < 0 && err != -NLE_OBJ_NOTFOUND && err != -NLE_NOADDR) fail(err, "remove " + to_string(mac) + " from the unicast filter");
 }
 
-AddressWatch::AddressWatch()
+NetlinkWatch::NetlinkWatch()
     : fd_(check_sys(::socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_ROUTE), "netlink socket")) {
     sockaddr_nl sa{};
     sa.nl_family = AF_NETLINK;
-    sa.nl_groups = RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR;
-    check_sys(::bind(fd_.get(), reinterpret_cast<sockaddr*>(&sa), sizeof(sa)), "bind netlink address watch");
+    sa.nl_groups = RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR | RTMGRP_LINK;
+    check_sys(::bind(fd_.get(), reinterpret_cast<sockaddr*>(&sa), sizeof(sa)), "bind netlink watch");
 }
 
-std::vector<unsigned> AddressWatch::drain_deletions() {
-    std::vector<unsigned> lost;
-    std::array<char, 16384> buf{};
+namespace {
+LinkChange link_change(const nlmsghdr* h) {
+    const auto* ifi = static_cast<const ifinfomsg*>(NLMSG_DATA(h));
+    LinkChange c{.ifindex = static_cast<unsigned>(ifi->ifi_index),
+                 .deleted = h->nlmsg_type == RTM_DELLINK,
+                 .up = (ifi->ifi_flags & IFF_UP) && (ifi->ifi_flags & IFF_LOWER_UP)};
+    int len = static_cast<int>(h->nlmsg_len) - static_cast<int>(NLMSG_LENGTH(sizeof(ifinfomsg)));
+    for (auto* a = IFLA_RTA(ifi); RTA_OK(a, len); a = RTA_NEXT(a, len))
+        if (a->rta_type == IFLA_IFNAME)
+            c.name.assign(static_cast<const char*>(RTA_DATA(a)), strnlen(static_cast<const char*>(RTA_DATA(a)), RTA_PAYLOAD(a)));
+    return c;
+}
+}  // namespace
+
+NetlinkChanges NetlinkWatch::drain() {
+    NetlinkChanges out;
+    std::array<char, 32768> buf{};
     for (;;) {
         const ssize_t n = ::recv(fd_.get(), buf.data(), buf.size(), 0);
+        if (n < 0 && errno == ENOBUFS) {
+            out.overflowed = true;
+            continue;
+        }
         if (n <= 0) break;
         auto len = static_cast<unsigned>(n);
         for (auto* h = reinterpret_cast<nlmsghdr*>(buf.data()); NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
+            if ((h->nlmsg_type == RTM_NEWLINK || h->nlmsg_type == RTM_DELLINK) &&
+                h->nlmsg_len >= NLMSG_LENGTH(sizeof(ifinfomsg))) {
+                out.links.push_back(link_change(h));
+                continue;
+            }
             if (h->nlmsg_type != RTM_DELADDR || h->nlmsg_len < NLMSG_LENGTH(sizeof(ifaddrmsg))) continue;
             const auto* ifa = static_cast<const ifaddrmsg*>(NLMSG_DATA(h));
+            auto& lost = out.lost_address;
             if (std::find(lost.begin(), lost.end(), ifa->ifa_index) == lost.end()) lost.push_back(ifa->ifa_index);
         }
     }
-    return lost;
+    return out;
 }
 
 }  // namespace xvrrp

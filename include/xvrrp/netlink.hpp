@@ -1,5 +1,6 @@
 // Interface facts and address changes over rtnetlink (libnl-route-3), and a
-// watch for address deletions so a master can restore a VIP someone removed.
+// watch for link and address changes: links that go down or away fault their
+// instances, and a master restores a VIP someone removed.
 #pragma once
 
 #include <memory>
@@ -28,6 +29,8 @@ public:
     [[nodiscard]] std::optional<IpAddress> primary_address(unsigned ifindex, Family family,
                                                            const std::vector<IpAddress>& except = {}) const;
     [[nodiscard]] bool has_address(unsigned ifindex, const IpAddress& a) const;
+    // Administratively up with carrier; false when the link is gone.
+    [[nodiscard]] bool link_up(unsigned ifindex) const;
 
     // Idempotent: an address already there (or already gone) is not an error.
     // nodad: an IPv6 VIP must answer at once, not after duplicate address detection.
@@ -44,13 +47,27 @@ private:
     std::unique_ptr<nl_sock, SockDeleter> sock_;
 };
 
-// A netlink socket subscribed to address changes; readable when something changed.
-class AddressWatch {
+// What a link is now, from RTM_NEWLINK / RTM_DELLINK.
+struct LinkChange {
+    unsigned ifindex = 0;
+    std::string name;
+    bool deleted = false;
+    bool up = false;  // administratively up and with carrier (IFF_UP and IFF_LOWER_UP)
+};
+
+struct NetlinkChanges {
+    std::vector<unsigned> lost_address;  // ifindexes that lost an address
+    std::vector<LinkChange> links;       // in the order the kernel sent them
+    bool overflowed = false;             // the socket dropped messages (ENOBUFS): re-read everything
+};
+
+// A netlink socket subscribed to address and link changes; readable when something changed.
+class NetlinkWatch {
 public:
-    AddressWatch();
+    NetlinkWatch();
     [[nodiscard]] int fd() const { return fd_.get(); }
-    // Drains pending messages; returns the ifindexes that lost an address.
-    std::vector<unsigned> drain_deletions();
+    // Drains pending messages.
+    NetlinkChanges drain();
 
 private:
     UniqueFd fd_;

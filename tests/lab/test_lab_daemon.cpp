@@ -53,16 +53,17 @@ TEST_F(DaemonLab, ElectsByPriorityAndTheVipLivesOnTheMasterOnly) {
 }
 
 TEST_F(DaemonLab, EqualPrioritiesElectTheHigherAddress) {
-    // Two masters that cannot hear each other (both bridge ports down) meet when the link
-    // heals: RFC 9568 6.4.3's tie-break keeps the one with the higher primary address.
-    // (A backup that hears an equal master first keeps it, as the RFC says; that is not this case.)
-    lab_->bridge().exec("ip link set p1 down");
-    lab_->bridge().exec("ip link set p2 down");
+    // Two masters that cannot hear each other (both ports out of the bridge, carrier up) meet
+    // when the segment heals: RFC 9568 6.4.3's tie-break keeps the one with the higher primary
+    // address. (A backup that hears an equal master first keeps it, as the RFC says; that is not
+    // this case. Ports taken down would put both in FAULT instead.)
+    lab_->bridge().exec("ip link set p1 nomaster");
+    lab_->bridge().exec("ip link set p2 nomaster");
     lab_->start(1, lab_->config(1, 100));
     lab_->start(2, lab_->config(2, 100));
     ASSERT_TRUE(becomes(1, "MASTER") && becomes(2, "MASTER"));
-    lab_->bridge().exec("ip link set p1 up");
-    lab_->bridge().exec("ip link set p2 up");
+    lab_->bridge().exec("ip link set p1 master br0");
+    lab_->bridge().exec("ip link set p2 master br0");
     EXPECT_TRUE(becomes(1, "BACKUP")) << lab_->status(1).dump();
     EXPECT_EQ(lab_->state(2), "MASTER");
     EXPECT_EQ(vip_holders(*lab_, 2), 1);

@@ -108,3 +108,46 @@ TEST_F(TwoSegmentLab, OneDownInterfaceNeverSilencesAnothersAdverts) {
 }
 
 }  // namespace
+
+namespace {
+
+// r2's vr0 is deleted while r1 (the master of both segments) dies: r2's daemon lives, takes over
+// the segment it still has, and when vr0 returns it re-attaches and takes that one too.
+TEST_F(TwoSegmentLab, ADeletedInterfaceNeverKillsTheDaemonAndRejoinsWhenItReturns) {
+    lab_->start(1, config(1, 150));
+    lab_->start(2, config(2, 100));
+    ASSERT_TRUE(becomes(1, "MASTER") && becomes(1, "MASTER", 5s, "IPv4", "seg1"));
+    ASSERT_TRUE(becomes(2, "BACKUP") && becomes(2, "BACKUP", 5s, "IPv4", "seg1"));
+
+    lab_->router(2).exec("ip link del vr0");
+    lab_->signal(1, SIGKILL);
+    EXPECT_TRUE(becomes(2, "MASTER", 5s, "IPv4", "seg1")) << "the other interface fails over";
+    EXPECT_EQ(lab_->wait_exit(2, 100ms), -1) << "r2's daemon is alive";
+    EXPECT_NE(lab_->router(2).exec("ip -4 addr show dev vr1").find("198.51.100.100/24"), std::string::npos);
+    EXPECT_EQ(lab_->state(2), "") << "gateway waits for vr0";
+
+    lab_->rejoin(2, 0);
+    lab_->router(2).exec("ip addr add 192.0.2.2/24 dev vr0");
+    EXPECT_TRUE(becomes(2, "MASTER", 8s)) << "gateway rejoins on the new vr0 and takes over";
+    EXPECT_NE(lab_->router(2).exec("ip link show vr0").find("xdp"), std::string::npos) << "XDP re-attached";
+    EXPECT_TRUE(VrrpLab::wait_until([&] { return client_reaches_vip(*lab_); }, 5s));
+}
+
+// Carrier loss on the master's interface: FAULT (adverts stop, VIPs released), the backup takes
+// over, and when the link returns the router starts again as BACKUP and preempts.
+TEST_F(DaemonLab, CarrierLossFaultsTheMasterAndItRejoinsWhenTheLinkReturns) {
+    lab_->start(1, lab_->config(1, 150));
+    lab_->start(2, lab_->config(2, 100));
+    ASSERT_TRUE(becomes(1, "MASTER") && becomes(2, "BACKUP"));
+    lab_->bridge().exec("ip link set p1 down");
+    EXPECT_TRUE(becomes(1, "FAULT"));
+    EXPECT_TRUE(becomes(2, "MASTER"));
+    EXPECT_EQ(vip_holders(*lab_, 2), 1) << "r1 released the VIP";
+    EXPECT_EQ(lab_->router(1).exec("ip -4 addr show dev vr0").find("192.0.2.100"), std::string::npos);
+    lab_->bridge().exec("ip link set p1 up");
+    EXPECT_TRUE(becomes(1, "MASTER"));
+    EXPECT_TRUE(becomes(2, "BACKUP"));
+    EXPECT_TRUE(VrrpLab::wait_until([&] { return client_reaches_vip(*lab_); }, 3s));
+}
+
+}  // namespace

@@ -141,3 +141,43 @@ TEST_F(KeepalivedInterop, AnotherVrrpDaemonOnTheSameInterfacesElectsExactlyOneMa
 }
 
 }  // namespace
+
+namespace {
+
+// The keepalived way round, with the interface MAC as keepalived users have it: xvrrpd master,
+// keepalived backup, 1 s adverts. The master's link goes down and comes back. Before the link
+// watch xvrrpd never left MASTER and never re-announced, so after keepalived stepped down the
+// client kept r2's MAC and could not reach the VIP. Now: FAULT, BACKUP, preemption with GARP,
+// and the client reaches the VIP through r1 within one advert interval of the preemption.
+TEST_F(KeepalivedInterop, XvrrpdMasterWithInterfaceMacRecoversFromALinkFlap) {
+    json cfg = lab_->config(1, 150, 1000);
+    cfg["instances"][0]["vips"] = {"192.0.2.100/24"};
+    cfg["instances"][0]["mac"] = "interface";
+    lab_->start(1, cfg);
+    lab_->start_keepalived(2, "global_defs {\n  router_id r2\n  enable_script_security\n}\n"
+                              "vrrp_instance gateway {\n  version 3\n  state BACKUP\n  interface vr0\n"
+                              "  virtual_router_id 51\n  priority 100\n  advert_int 1\n"
+                              "  virtual_ipaddress {\n    192.0.2.100/24\n  }\n}\n");
+    ASSERT_TRUE(only(1, "192.0.2.100"));
+    const std::string r1_mac = lab_->router(1).exec("cat /sys/class/net/vr0/address").substr(0, 17);
+    const std::string r2_mac = lab_->router(2).exec("cat /sys/class/net/vr0/address").substr(0, 17);
+
+    lab_->bridge().exec("ip link set p1 down");
+    EXPECT_TRUE(VrrpLab::wait_until([&] { return xstate("gateway") == "FAULT"; }, 3s));
+    ASSERT_TRUE(only(2, "192.0.2.100", 8s)) << "keepalived takes over";
+    lab_->client().exec_status("ping -c 1 -W 1 192.0.2.100");
+    EXPECT_NE(lab_->client().exec("ip neigh show 192.0.2.100").find(r2_mac), std::string::npos);
+
+    lab_->bridge().exec("ip link set p1 up");
+    ASSERT_TRUE(VrrpLab::wait_until([&] { return xstate("gateway") == "MASTER"; }, 8s)) << "preempts back";
+    const auto preempted = std::chrono::steady_clock::now();
+    EXPECT_TRUE(VrrpLab::wait_until([&] {
+        return lab_->client().exec("ip neigh show 192.0.2.100").find(r1_mac) != std::string::npos &&
+               lab_->client().exec_status("ping -c 1 -W 1 192.0.2.100") == 0;
+    }, 1s)) << lab_->client().exec("ip neigh show");
+    const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - preempted);
+    std::cout << "client reached the VIP through r1 " << took.count() << " ms after the preemption\n";
+    EXPECT_TRUE(only(1, "192.0.2.100"));
+}
+
+}  // namespace

@@ -36,12 +36,6 @@ VrrpLab::VrrpLab(int routers, int segments) : dir_("/tmp/" + unique_name("xvt-la
         bridge_->exec("ip link set br" + std::to_string(k) + " up");
     }
     pass_ = std::make_unique<PassProgram>();
-    auto join = [&](Netns& ns, const std::string& ifname, const std::string& port, int segment) {
-        add_veth(ns, ifname, *bridge_, port);
-        bridge_->exec("ip link set " + port + " master br" + std::to_string(segment));
-        // Replies sent with XDP_TX reach the bridge only through a port with an XDP program.
-        port_xdp_.push_back(attach_in(*bridge_, port, pass_->prog_fd()));
-    };
     // No duplicate address detection: link-local addresses are usable at once.
     const std::string no_dad = "sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0";
     for (int i = 1; i <= routers; ++i) {
@@ -49,7 +43,7 @@ VrrpLab::VrrpLab(int routers, int segments) : dir_("/tmp/" + unique_name("xvt-la
         Netns& r = *routers_.back();
         r.exec(no_dad);
         for (int k = 0; k < segments; ++k)
-            join(r, "vr" + std::to_string(k), "p" + std::to_string(i) + (k ? "s" + std::to_string(k) : ""), k);
+            join(r, "vr" + std::to_string(k), port_name(i, k), k);
         r.exec("ip addr add " + router_ip(i) + "/24 dev vr0");
     }
     client_->exec(no_dad);
@@ -58,6 +52,19 @@ VrrpLab::VrrpLab(int routers, int segments) : dir_("/tmp/" + unique_name("xvt-la
     client_->exec("ip addr add 2001:db8::a/64 dev eth0 nodad");
     pids_.assign(static_cast<std::size_t>(routers), -1);
 }
+
+std::string VrrpLab::port_name(int router, int segment) {
+    return "p" + std::to_string(router) + (segment ? "s" + std::to_string(segment) : "");
+}
+
+void VrrpLab::join(Netns& ns, const std::string& ifname, const std::string& port, int segment) {
+    add_veth(ns, ifname, *bridge_, port);
+    bridge_->exec("ip link set " + port + " master br" + std::to_string(segment));
+    // Replies sent with XDP_TX reach the bridge only through a port with an XDP program.
+    port_xdp_.push_back(attach_in(*bridge_, port, pass_->prog_fd()));
+}
+
+void VrrpLab::rejoin(int i, int segment) { join(router(i), "vr" + std::to_string(segment), port_name(i, segment), segment); }
 
 VrrpLab::~VrrpLab() {
     if (ping_pid_ > 0) {

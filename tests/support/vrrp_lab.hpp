@@ -68,6 +68,9 @@ public:
     void start_ping(const std::string& target, int count, double interval_s);
     double finish_ping_longest_gap_ms();
 
+    // Router i's interface on segment k again, after a test deleted it (veth to the bridge, up, no address).
+    void rejoin(int i, int segment);
+
     static bool wait_until(const std::function<bool()>& done, std::chrono::milliseconds limit);
 
 private:
@@ -76,6 +79,8 @@ private:
     std::vector<XdpAttachment> port_xdp_;
     std::unique_ptr<PassProgram> pass_;
     std::string dir_, bpffs_;
+    void join(Netns& ns, const std::string& ifname, const std::string& port, int segment);
+    static std::string port_name(int router, int segment);
     pid_t spawn(int i, const std::vector<std::string>& argv, const std::string& log_name);
     std::vector<pid_t> pids_;
     std::vector<pid_t> extra_pids_;
