@@ -50,7 +50,42 @@ struct ns_sums {
 	__u64 target; /* the VIP: the answer's source and target */
 };
 
-/* RFC 4861 7.1.1: hop limit 255, code 0, at least 24 bytes, and a valid checksum. */
+#define ND_OPT_SOURCE_LLADDR 1
+/* Options walked in a solicitation; real ones carry one (or a nonce too). */
+#define ND_MAX_NS_OPTS 6
+
+/*
+ * RFC 4861 7.1.1, the rest: every option has a non-zero length and they fill the message
+ * exactly; a solicitation from the unspecified address (duplicate address detection) goes to a
+ * solicited-node address and carries no source link-layer option.
+ */
+static __always_inline int ns_options_ok(const struct ipv6hdr *ip6, const struct nd_ns_msg *ns, const void *end,
+					 __u32 len)
+{
+	int has_sll = 0;
+	__u32 off = sizeof(*ns);
+
+	for (int i = 0; i < ND_MAX_NS_OPTS; i++) {
+		if (off >= len)
+			break;
+		if (off > ND_MAX_NS_LEN)
+			return 0;
+		const __u8 *opt = (const __u8 *)ns + (off & (2 * ND_MAX_NS_LEN - 1));
+		if ((const void *)(opt + 2) > end || opt[1] == 0)
+			return 0;
+		has_sll |= opt[0] == ND_OPT_SOURCE_LLADDR;
+		off += (__u32)opt[1] * 8;
+	}
+	if (off != len) /* an option runs past the message, or more of them than anyone sends */
+		return 0;
+	if (!addr_is_zero16(&ip6->saddr))
+		return 1;
+	const __u32 *d = (const __u32 *)&ip6->daddr;
+	return !has_sll && d[0] == bpf_htonl(0xff020000) && d[1] == 0 && d[2] == bpf_htonl(1) &&
+	       (d[3] & bpf_htonl(0xff000000)) == bpf_htonl(0xff000000);
+}
+
+/* RFC 4861 7.1.1: hop limit 255, code 0, at least 24 bytes, a valid checksum and sane options. */
 static __always_inline int ns_valid(const struct ipv6hdr *ip6, const struct nd_ns_msg *ns,
 				    const void *end, struct ns_sums *sums)
 {
@@ -62,11 +97,13 @@ static __always_inline int ns_valid(const struct ipv6hdr *ip6, const struct nd_n
 	__u64 sum = csum_add16(&ip6->saddr) + csum_add16(&ip6->daddr) + bpf_htonl(len) + bpf_htonl(IPPROTO_ICMPV6);
 	/* Nearly every NS carries one source link-layer option: 32 bytes, summed unrolled. */
 	const __u32 *w = (const __u32 *)ns;
-	if (len == 32 && (const void *)(w + 8) <= end)
-		return csum_fold64(sum + w[0] + w[1] + sums->target + w[6] + w[7]) == 0;
-	if (csum_packet(ns, end, len, ND_MAX_NS_LEN, &sum))
+	if (len == 32 && (const void *)(w + 8) <= end) {
+		if (csum_fold64(sum + w[0] + w[1] + sums->target + w[6] + w[7]) != 0)
+			return 0;
+	} else if (csum_packet(ns, end, len, ND_MAX_NS_LEN, &sum) || csum_fold64(sum) != 0) {
 		return 0;
-	return csum_fold64(sum) == 0;
+	}
+	return ns_options_ok(ip6, ns, end, len);
 }
 
 static __always_inline int handle_ns(struct xdp_md *ctx, __u32 l3_off, __u16 vlan)

@@ -218,6 +218,9 @@ static __always_inline int handle_vrrp(struct xdp_md *ctx, struct vrrp_ip *ip, v
 			return vrrp_invalid(ctx, slot, XVRRP_STAT_ADVERT_BAD_INTERVAL);
 	} else {
 		adver_int_cs = bpf_ntohs(vh->v3_rsvd_adver_int) & 0x0fff;
+		/* An interval of 0 would make Master_Down_Interval the skew alone: a takeover at once. */
+		if (adver_int_cs == 0)
+			return vrrp_invalid(ctx, slot, XVRRP_STAT_ADVERT_BAD_INTERVAL);
 	}
 
 	/* Valid. Record it, and tell the controller only what changes the election. */

@@ -111,8 +111,13 @@ Actions Machine::advert(const Advert& a, Nanos now) {
                 adver_at_ = now + Nanos{config_.adver_int_cs} * kNsPerCs;
                 return {SendAdvert{config_.priority}};
             }
-            if (beats_us(a)) return become_backup(now, a, a.priority > config_.priority ? "higher priority" : "higher address");
-            return {};
+            // The address owner never yields (RFC 9568: it is always Active while it runs).
+            if (config_.priority != kOwnerPriority && beats_us(a))
+                return become_backup(now, a, a.priority > config_.priority ? "higher priority" : "higher address");
+            // A worse router thinks it is master (a partition healed, a late starter): tell it at
+            // once, and re-announce, since clients may have learnt its MAC meanwhile.
+            adver_at_ = now + Nanos{config_.adver_int_cs} * kNsPerCs;
+            return {SendAdvert{config_.priority}, Announce{}};
     }
     return {};
 }

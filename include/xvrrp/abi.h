@@ -220,7 +220,7 @@ enum xvrrp_stat {
 	XVRRP_STAT_ADVERT_TOO_LONG,   /* above XVRRP_MAX_VRRP_LEN */
 	XVRRP_STAT_ADVERT_BAD_CHECKSUM,
 	XVRRP_STAT_ADVERT_BAD_AUTH,
-	XVRRP_STAT_ADVERT_BAD_INTERVAL, /* v2: interval differs from ours */
+	XVRRP_STAT_ADVERT_BAD_INTERVAL, /* v2: interval differs from ours; v3: interval 0 */
 	XVRRP_STAT_ARP_REPLIED,
 	XVRRP_STAT_ARP_DROPPED_UNOWNED, /* request for a VIP we do not own (now) */
 	XVRRP_STAT_ARP_MALFORMED,

@@ -77,6 +77,20 @@ std::vector<Fixture> fixtures() {
     VrrpAdvert two_addrs = advert(kVridV3);
     two_addrs.addresses.push_back(kVipUnowned);
 
+    VrrpAdvert zero_interval = advert(kVridV3);
+    zero_interval.adver_int_cs = 0;
+
+    // Solicitations RFC 4861 7.1.1 rejects, checksummed correctly.
+    auto ns_with = [](const IpAddress& src, const IpAddress& dst, Bytes body) {
+        const Bytes icmp = icmpv6_message(src, dst, kNdNeighborSolicit, 0, body);
+        return ethernet_frame(multicast_mac(dst), kClientMac, kEthIpv6, ipv6_packet(src, dst, kIpProtoIcmpv6, 255, icmp));
+    };
+    Bytes zero_length_option = ns_body(kVip6Owned, kClientMac);
+    zero_length_option[21] = 0;
+    Bytes option_too_long = ns_body(kVip6Owned, kClientMac);
+    option_too_long[21] = 2;
+    const IpAddress unspecified = IpAddress::from("::");
+
     const Bytes arp = arp_request(kVipOwned);
     const Bytes ns = ns_frame(kVip6Owned);
 
@@ -113,6 +127,7 @@ std::vector<Fixture> fixtures() {
         invalid("v2_wrong_password", advert_frame(wrong_pass), XVRRP_STAT_ADVERT_BAD_AUTH),
         invalid("v2_missing_auth", advert_frame(no_auth), XVRRP_STAT_ADVERT_BAD_AUTH),
         invalid("v2_interval_mismatch", advert_frame(slow_v2), XVRRP_STAT_ADVERT_BAD_INTERVAL),
+        invalid("v3_max_advert_interval_0", advert_frame(zero_interval), XVRRP_STAT_ADVERT_BAD_INTERVAL),
         invalid("v2_advert_for_v3_instance", advert_frame(advert(kVridV3, 200, 2)), XVRRP_STAT_ADVERT_BAD_VERSION),
         invalid("version_4", fix_vrrp_checksum(with_byte(v3, l4, 0x41)), XVRRP_STAT_ADVERT_BAD_VERSION),
         invalid("type_2", fix_vrrp_checksum(with_byte(v3, l4, 0x32)), XVRRP_STAT_ADVERT_BAD_TYPE),
@@ -161,6 +176,21 @@ std::vector<Fixture> fixtures() {
         invalid("ns_hop_limit_64", ns_frame(kVip6Owned, kClientIp6, true, 64), XVRRP_STAT_NS_MALFORMED),
         invalid("ns_bad_checksum", with_byte(ns, ns.size() - 1, ns.back() ^ 1), XVRRP_STAT_NS_MALFORMED),
         invalid("ns_truncated", cut(ns, 14 + 40 + 23), XVRRP_STAT_NS_MALFORMED),
+        invalid("ns_option_of_length_0", ns_with(kClientIp6, solicited_node(kVip6Owned), zero_length_option),
+                XVRRP_STAT_NS_MALFORMED),
+        invalid("ns_option_past_the_end", ns_with(kClientIp6, solicited_node(kVip6Owned), option_too_long),
+                XVRRP_STAT_NS_MALFORMED),
+        invalid("ns_dad_with_source_ll_option",
+                ns_with(unspecified, solicited_node(kVip6Owned), ns_body(kVip6Owned, kClientMac)), XVRRP_STAT_NS_MALFORMED),
+        invalid("ns_dad_not_to_solicited_node", ns_with(unspecified, IpAddress::from("ff02::1"), ns_body(kVip6Owned, std::nullopt)),
+                XVRRP_STAT_NS_MALFORMED),
+        answered("ns_with_nonce_option", ns_with(kClientIp6, solicited_node(kVip6Owned), [] {
+                     Bytes b = ns_body(kVip6Owned, kClientMac);
+                     const Bytes nonce{14, 1, 1, 2, 3, 4, 5, 6};
+                     b.insert(b.end(), nonce.begin(), nonce.end());
+                     return b;
+                 }()),
+                 na_frame(vmac6, kVip6Owned), XVRRP_STAT_NS_REPLIED),
         passes("ns_for_other_address", ns_frame(IpAddress::from("2001:db8::1"))),
         passes("na_passes", na_frame(vmac6, kVip6Owned)),
 

@@ -209,12 +209,31 @@ TEST(VrrpFsm, EqualPriorityTieBreaksOnPrimaryAddress) {
     EXPECT_EQ(low.state(), State::Backup) << "192.0.2.2 > 192.0.2.1: yield";
 
     Machine high = master_at("192.0.2.3");
-    EXPECT_TRUE(high.advert(from(100, "192.0.2.2"), kT0 + 5 * kSec).empty());
+    EXPECT_EQ(kinds(high.advert(from(100, "192.0.2.2"), kT0 + 5 * kSec)), (std::vector<std::size_t>{kSend, kAnnounce}));
     EXPECT_EQ(high.state(), State::Master) << "192.0.2.2 < 192.0.2.3: keep";
+}
 
-    Machine mst = master_at("192.0.2.1");
-    EXPECT_TRUE(mst.advert(from(99, "192.0.2.200"), kT0 + 5 * kSec).empty()) << "lower priority is discarded";
-    EXPECT_EQ(mst.state(), State::Master);
+TEST(VrrpFsm, MasterHearingALowerPriorityAdvertisesAndReannouncesAtOnce) {
+    Machine m(v3(100));
+    m.startup(kT0);
+    m.tick(*m.master_down_deadline());
+    ASSERT_EQ(m.state(), State::Master);
+    const Nanos now = kT0 + 5 * kSec + 300 * kMs;
+    const auto a = m.advert(from(99, "192.0.2.200"), now);
+    EXPECT_EQ(m.state(), State::Master);
+    EXPECT_EQ(kinds(a), (std::vector<std::size_t>{kSend, kAnnounce}));
+    EXPECT_EQ(sent_priority(a), 100);
+    EXPECT_EQ(m.adver_deadline(), now + kSec) << "the advert timer restarts from the one just sent";
+}
+
+TEST(VrrpFsm, TheAddressOwnerIgnoresOthersAdverts) {
+    Machine m(v3(kOwnerPriority));
+    m.startup(kT0);
+    ASSERT_EQ(m.state(), State::Master);
+    // Another router claiming 255 with a higher address, or any priority: the owner stays.
+    const auto a = m.advert(from(kOwnerPriority, "192.0.2.200"), kT0 + kSec);
+    EXPECT_EQ(m.state(), State::Master);
+    EXPECT_EQ(kinds(a), (std::vector<std::size_t>{kSend, kAnnounce}));
 }
 
 TEST(VrrpFsm, ShutdownFromMasterResignsWithPriorityZero) {
