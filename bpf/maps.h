@@ -59,8 +59,8 @@ struct {
 } xvrrp_istats SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, XVRRP_MAX_IFINDEX);
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, XVRRP_MAX_INTERFACES);
 	__type(key, __u32); /* ifindex */
 	__type(value, struct xvrrp_vmac);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);

@@ -220,6 +220,13 @@ Dataplane::Dataplane(DataplaneOptions options) : options_(std::move(options)) {
         bpf_object__for_each_map(map, skel_->obj) bpf_map__set_pin_path(map, nullptr);
     }
     check_libbpf(xvrrp_bpf__load(skel_.get()), "load xvrrp XDP program (see the verifier log above)");
+
+    std::vector<bool> used(XVRRP_MAX_INSTANCES, false);
+    auto instances = view<BpfMap<xvrrp_inst_key, xvrrp_inst>>(XVRRP_MAP_INSTANCES);
+    for (const auto& k : instances.keys())
+        if (const auto v = instances.get(k); v && v->slot < XVRRP_MAX_INSTANCES) used[v->slot] = true;
+    for (std::uint32_t slot = XVRRP_MAX_INSTANCES; slot-- > 0;)
+        if (!used[slot]) free_slots_.push_back(slot);
 }
 
 Dataplane::~Dataplane() = default;
@@ -280,20 +287,18 @@ VipPlace find_vip(const VipTable& table, const xvrrp_vip_key& key) {
 
 std::uint32_t Dataplane::set_instance(const xvrrp_inst_key& key, xvrrp_inst inst) {
     auto instances = view<InstanceMap>(XVRRP_MAP_INSTANCES);
-    if (const auto existing = instances.get(key)) {
+    const auto existing = instances.get(key);
+    if (existing) {
         inst.slot = existing->slot;
     } else {
-        std::vector<bool> used(XVRRP_MAX_INSTANCES, false);
-        for (const auto& k : instances.keys())
-            if (const auto v = instances.get(k); v && v->slot < XVRRP_MAX_INSTANCES) used[v->slot] = true;
-        const auto free = std::find(used.begin(), used.end(), false);
-        if (free == used.end()) throw std::length_error("all " + std::to_string(XVRRP_MAX_INSTANCES) + " instance slots are in use");
-        inst.slot = static_cast<std::uint32_t>(free - used.begin());
+        if (free_slots_.empty()) throw std::length_error("all " + std::to_string(XVRRP_MAX_INSTANCES) + " instance slots are in use");
+        inst.slot = free_slots_.back();
         // Zeroing the slot also cancels a timer a previous owner left there.
         view<PeerArray>(XVRRP_MAP_PEERS).put(inst.slot, xvrrp_peer{});
         view<InstStatsArray>(XVRRP_MAP_INST_STATS).put_all(inst.slot, xvrrp_inst_stats{});
     }
     instances.put(key, inst);
+    if (!existing) free_slots_.pop_back();  // taken only once the instance is in
     return inst.slot;
 }
 
@@ -303,6 +308,7 @@ bool Dataplane::remove_instance(const xvrrp_inst_key& key) {
     if (!inst) return false;
     instances.erase(key);
     view<PeerArray>(XVRRP_MAP_PEERS).put(inst->slot, xvrrp_peer{});
+    if (inst->slot < XVRRP_MAX_INSTANCES) free_slots_.push_back(inst->slot);
     return true;
 }
 
@@ -351,26 +357,18 @@ bool Dataplane::remove_vip(const xvrrp_vip_key& key) {
 }
 
 namespace {
-using VmacArray = BpfMap<std::uint32_t, xvrrp_vmac>;
-
-void check_ifindex(unsigned ifindex) {
-    if (ifindex >= XVRRP_MAX_IFINDEX)
-        throw std::out_of_range("ifindex " + std::to_string(ifindex) + " is beyond the " +
-                                std::to_string(XVRRP_MAX_IFINDEX) + " the virtual MAC table holds");
-}
+using VmacMap = BpfMap<std::uint32_t, xvrrp_vmac>;
 }  // namespace
 
 void Dataplane::set_interface_mac(unsigned ifindex, const std::array<std::uint8_t, 6>& iface_mac) {
-    check_ifindex(ifindex);
-    auto vmacs = view<VmacArray>(XVRRP_MAP_VMACS);
+    auto vmacs = view<VmacMap>(XVRRP_MAP_VMACS);
     auto v = vmacs.get(ifindex).value_or(xvrrp_vmac{});
     std::memcpy(v.iface_mac, iface_mac.data(), 6);
     vmacs.put(ifindex, v);
 }
 
 void Dataplane::set_vmac_owned(unsigned ifindex, std::uint8_t family, std::uint8_t vrid, bool owned) {
-    check_ifindex(ifindex);
-    auto vmacs = view<VmacArray>(XVRRP_MAP_VMACS);
+    auto vmacs = view<VmacMap>(XVRRP_MAP_VMACS);
     auto v = vmacs.get(ifindex).value_or(xvrrp_vmac{});
     const std::uint64_t bit = std::uint64_t{1} << (vrid & 63);
     __u64& word = v.owned[family == XVRRP_AF_INET6 ? 1 : 0][vrid >> 6];
@@ -381,10 +379,8 @@ void Dataplane::set_vmac_owned(unsigned ifindex, std::uint8_t family, std::uint8
 void Dataplane::clear() {
     auto instances = view<InstanceMap>(XVRRP_MAP_INSTANCES);
     for (const auto& k : instances.keys()) remove_instance(k);
-    auto vmacs = view<VmacArray>(XVRRP_MAP_VMACS);
-    const xvrrp_vmac none{};
-    for (std::uint32_t i = 0; i < XVRRP_MAX_IFINDEX; ++i)
-        if (const auto v = vmacs.get(i); v && std::memcmp(&*v, &none, sizeof(none)) != 0) vmacs.put(i, none);
+    auto vmacs = view<VmacMap>(XVRRP_MAP_VMACS);
+    for (const auto ifindex : vmacs.keys()) vmacs.erase(ifindex);
     auto table = view<VipTable>(XVRRP_MAP_VIPS);
     for (std::uint32_t i = 0; i < XVRRP_VIP_BUCKETS; ++i) {
         const auto b = table.get(i);

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "xvrrp/abi.h"
 #include "xvrrp/unique_fd.hpp"
@@ -123,6 +124,9 @@ private:
     }
     DataplaneOptions options_;
     std::unique_ptr<xvrrp_bpf, SkelDeleter> skel_;
+    // Instance slots no instance holds, lowest last: a new instance takes one in O(1). Built
+    // from the (possibly pinned) instance map when the dataplane is opened.
+    std::vector<std::uint32_t> free_slots_;
 };
 
 // Creates the pin root (mounting bpffs at /sys/fs/bpf first when it lives there and none is).

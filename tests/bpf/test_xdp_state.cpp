@@ -5,6 +5,8 @@
 
 #include <chrono>
 #include <cstring>
+#include <random>
+#include <set>
 
 #include "frame_edit.hpp"
 #include "privileged.hpp"
@@ -288,6 +290,97 @@ TEST_F(XdpState, FullProbeSequenceIsAClearError) {
     }
     ASSERT_GE(placed, static_cast<unsigned>(XVRRP_VIP_PROBES) - 1) << "could not build a full probe sequence";
     EXPECT_THROW(dp_->set_vip(target, make_vip(kRouterMac, true), owner), std::length_error);
+}
+
+}  // namespace
+
+namespace {
+
+// Capacity of the VIP table (issue 6): XVRRP_MAX_VIPS fit for every numbering users have, and
+// the XDP program finds each one. The old hash's last multiplier was even, and sequential IPv6
+// VIPs collapsed onto 64 home buckets: inserts failed long before that.
+IpAddress v4_sequential(unsigned i) {
+    IpAddress a = IpAddress::from("198.51.100.0");
+    const std::uint32_t n = (198u << 24 | 51u << 16 | 100u << 8) + i;
+    for (int b = 0; b < 4; ++b) a.bytes[static_cast<std::size_t>(b)] = static_cast<std::uint8_t>(n >> (24 - 8 * b));
+    return a;
+}
+
+IpAddress v6_sequential(unsigned i) {
+    IpAddress a = IpAddress::from("2001:db8::");
+    for (int b = 0; b < 4; ++b) a.bytes[static_cast<std::size_t>(12 + b)] = static_cast<std::uint8_t>((i + 1) >> (24 - 8 * b));
+    return a;
+}
+
+// bench/bench_scale.cpp's numbering: 2001:db8:<segment>::<vrid>, 250 VRIDs a segment.
+IpAddress v6_bench(unsigned i) {
+    char buf[64];
+    std::snprintf(buf, sizeof(buf), "2001:db8:%x::%x", i / 250 + 1, i % 250 + 1);
+    return IpAddress::from(buf);
+}
+
+IpAddress v6_random(unsigned i) {
+    std::mt19937_64 rng(0x5eed0000u + i);
+    IpAddress a = IpAddress::from("2001:db8::");
+    for (std::size_t b = 4; b < 16; ++b) a.bytes[b] = static_cast<std::uint8_t>(rng());
+    return a;
+}
+
+struct Numbering {
+    const char* name;
+    IpAddress (*nth)(unsigned);
+};
+
+class VipCapacity : public XdpState, public ::testing::WithParamInterface<Numbering> {};
+
+TEST_P(VipCapacity, MaxVipsFitAndAreAnswered) {
+    const auto owner = inst_key(kIfindex, kVridV3);
+    const Mac vmac = virtual_mac(kVridV3, Family::V4);
+    const auto nth = GetParam().nth;
+    for (unsigned i = 0; i < XVRRP_MAX_VIPS; ++i) {
+        ASSERT_NO_THROW(dp_->set_vip(vip_key(kIfindex, nth(i)), make_vip(vmac, true), owner))
+            << GetParam().name << ": VIP " << i << " (" << nth(i).to_string() << ") did not fit";
+    }
+    for (unsigned i = 0; i < XVRRP_MAX_VIPS; i += 97) {
+        const IpAddress a = nth(i);
+        const Bytes ask = a.family == Family::V4 ? arp_request(a) : ns_frame(a);
+        ASSERT_EQ(verdict_name(run(ask)), "XDP_TX") << a.to_string();
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(Numberings, VipCapacity,
+                         ::testing::Values(Numbering{"sequential_ipv4", v4_sequential}, Numbering{"sequential_ipv6", v6_sequential},
+                                           Numbering{"bench_ipv6", v6_bench}, Numbering{"random_ipv6", v6_random}),
+                         [](const auto& info) { return std::string(info.param.name); });
+
+TEST_F(XdpState, InstanceSlotsForEightThousandRoutersReusedAfterRemoval) {
+    dp_->clear();
+    std::set<std::uint32_t> slots;
+    const xvrrp_inst inst = make_inst(3, XVRRP_STATE_BACKUP, kRouterIp);
+    for (unsigned i = 0; i < XVRRP_MAX_INSTANCES; ++i)
+        slots.insert(dp_->set_instance(inst_key(100 + i / 255, static_cast<std::uint8_t>(i % 255 + 1)), inst));
+    EXPECT_EQ(slots.size(), static_cast<std::size_t>(XVRRP_MAX_INSTANCES));
+    EXPECT_GE(XVRRP_MAX_INSTANCES, 8192);
+    EXPECT_THROW(dp_->set_instance(inst_key(99, 1), inst), std::length_error);
+    const auto freed = dp_->instance(inst_key(100, 7))->slot;
+    ASSERT_TRUE(dp_->remove_instance(inst_key(100, 7)));
+    EXPECT_EQ(dp_->set_instance(inst_key(99, 1), inst), freed);
+}
+
+TEST_F(XdpState, ContainerHostIfindexesWork) {
+    // ifindex far above 16,384: instance, VIP and virtual MAC entries, and ARP answered there.
+    constexpr unsigned kBig = 70'000;
+    // A device with that index in the test's private namespace, for BPF_PROG_TEST_RUN's ingress_ifindex.
+    ASSERT_EQ(std::system("ip link add name xvbig index 70000 type veth peer name xvbigp && ip link set xvbig up"), 0);
+    struct Remove {
+        ~Remove() { (void)!std::system("ip link del xvbig 2>/dev/null"); }
+    } remove;
+    const auto owner = inst_key(kBig, kVridV3);
+    dp_->set_instance(owner, make_inst(3, XVRRP_STATE_MASTER, kRouterIp));
+    dp_->set_vip(vip_key(kBig, kVipUnowned), make_vip(virtual_mac(kVridV3, Family::V4), true), owner);
+    EXPECT_NO_THROW(dp_->set_interface_mac(kBig, kRouterMac));
+    EXPECT_NO_THROW(dp_->set_vmac_owned(kBig, XVRRP_AF_INET, kVridV3, true));
+    EXPECT_EQ(verdict_name(xdp_test_run(dp_->prog_fd(), arp_request(kVipUnowned), kBig).verdict), "XDP_TX");
 }
 
 }  // namespace
