@@ -123,6 +123,11 @@ Vip vip(const json& v, const std::string& path) {
         out.prefix_len = static_cast<std::uint8_t>(n);
     }
     if (a->is_unspecified()) throw ConfigError(path, "the unspecified address cannot be a VIP");
+    const auto& b = a->bytes;
+    const bool multicast = a->family == Family::V4 ? (b[0] & 0xf0) == 0xe0 : b[0] == 0xff;
+    if (multicast) throw ConfigError(path, "a multicast address cannot be a VIP: \"" + text + "\"");
+    const bool link_local = a->family == Family::V4 ? (b[0] == 169 && b[1] == 254) : (b[0] == 0xfe && (b[1] & 0xc0) == 0x80);
+    if (link_local) throw ConfigError(path, "a link-local address cannot be a VIP: \"" + text + "\"");
     return out;
 }
 
@@ -176,6 +181,18 @@ Instance instance(const json& j, const std::string& path) {
             if (in.vips[k].address == in.vips[i].address) throw ConfigError(p, "listed twice");
     }
 
+    // What one advert can carry: 255 addresses (an 8-bit count) in at most XVRRP_MAX_VRRP_LEN bytes.
+    for (Family f : {Family::V4, Family::V6}) {
+        const auto n = static_cast<std::size_t>(std::count_if(in.vips.begin(), in.vips.end(), [f](const Vip& v) { return v.address.family == f; }));
+        const std::size_t bytes = 8 + n * (f == Family::V4 ? 4 : 16) + (in.version == 2 ? 8 : 0);
+        if (n > 255) throw ConfigError(o.at("vips"), std::to_string(n) + " addresses of one family; an advert carries at most 255");
+        if (bytes > XVRRP_MAX_VRRP_LEN)
+            throw ConfigError(o.at("vips"), std::to_string(n) + (f == Family::V4 ? " IPv4" : " IPv6") + " addresses make a " +
+                                                std::to_string(bytes) + "-byte advert; at most " +
+                                                std::to_string(XVRRP_MAX_VRRP_LEN) + " bytes (" +
+                                                (f == Family::V4 ? "255" : "64") + " addresses)");
+    }
+
     in.preempt = o.boolean("preempt", true);
     in.preempt_delay_ms = static_cast<std::uint32_t>(o.integer("preempt_delay_ms", 0, 1'000'000, 0));
     in.accept_mode = o.boolean("accept_mode", true);
@@ -227,6 +244,20 @@ InterfaceOptions interface_options(const json& j, const std::string& path) {
     opts.pass_adverts = o.boolean("pass_adverts", false);
     o.finish();
     return opts;
+}
+
+// What the dataplane has room for: one slot per router (instance and family), and the VIP table.
+void check_capacity(const Config& c) {
+    std::size_t routers = 0, vips = 0;
+    for (const Instance& in : c.instances) {
+        routers += in.has_family(Family::V4) + in.has_family(Family::V6);
+        vips += in.vips.size();
+    }
+    if (routers > XVRRP_MAX_INSTANCES)
+        throw ConfigError("instances", std::to_string(routers) + " routers (instances x address families); the dataplane has " +
+                                           std::to_string(XVRRP_MAX_INSTANCES) + " slots");
+    if (vips > XVRRP_MAX_VIPS)
+        throw ConfigError("instances", std::to_string(vips) + " VIPs in all; the dataplane holds " + std::to_string(XVRRP_MAX_VIPS));
 }
 
 void check_across_instances(const Config& c) {
@@ -295,6 +326,7 @@ Config parse(const std::string& json_text) {
     if (c.instances.empty()) throw ConfigError("instances", "at least one instance is required");
     root.finish();
     check_across_instances(c);
+    check_capacity(c);
     return c;
 }
 

@@ -232,3 +232,40 @@ TEST(Config, DuplicateNames) {
     j["instances"][1]["name"] = "a";
     EXPECT_REJECTED(j, "instances[1].name", "\"a\" is also the name of instances[0]");
 }
+
+namespace {
+
+json with_vips(const json& vips, int version = 3) {
+    json j = minimal();
+    j["instances"][0]["vips"] = vips;
+    j["instances"][0]["version"] = version;
+    return j;
+}
+
+}  // namespace
+
+TEST(Config, CheckRejectsWhatTheRuntimeCannotCarry) {
+    EXPECT_REJECTED(with_vips({"224.0.0.18"}), "instances[0].vips[0]", "multicast");
+    EXPECT_REJECTED(with_vips({"ff02::12"}), "instances[0].vips[0]", "multicast");
+    EXPECT_REJECTED(with_vips({"169.254.1.1/16"}), "instances[0].vips[0]", "link-local");
+    EXPECT_REJECTED(with_vips({"fe80::1/64"}), "instances[0].vips[0]", "link-local");
+
+    json many4 = json::array(), many6 = json::array();
+    for (int i = 0; i < 256; ++i) many4.push_back("198.51." + std::to_string(i / 200) + "." + std::to_string(i % 200 + 1));
+    for (int i = 0; i < 65; ++i) many6.push_back("2001:db8::" + std::to_string(i + 1));
+    EXPECT_REJECTED(with_vips(many4), "instances[0].vips", "at most 255");
+    EXPECT_REJECTED(with_vips(many6), "instances[0].vips", "1048-byte advert");
+    many6.erase(many6.end() - 1);
+    EXPECT_EQ(error_of(with_vips(many6)), "") << "64 IPv6 addresses fit in 1032 bytes";
+
+    // More routers than slots: 8193 IPv6 instances are 8193 routers.
+    json big = json::object();
+    big["instances"] = json::array();
+    for (int i = 0; i < 8193; ++i)
+        big["instances"].push_back({{"name", "i" + std::to_string(i)}, {"interface", "eth" + std::to_string(i / 250)},
+                                    {"vrid", i % 250 + 1},
+                                    {"vips", {"2001:db8:" + std::to_string(i / 250 + 1) + "::" + std::to_string(i % 250 + 1)}}});
+    EXPECT_REJECTED(big, "instances", "8193 routers");
+    big["instances"].erase(big["instances"].end() - 1);
+    EXPECT_EQ(error_of(big), "") << "8192 routers fit";
+}
