@@ -78,15 +78,19 @@ protected:
                                   {"vips", {"198.51.100.100/24"}}});
         return c;
     }
+    // r1 (150) master and r2 (100) backup on both segments.
+    bool start_r1_master_of_both() {
+        lab_->start(1, config(1, 150));
+        lab_->start(2, config(2, 100));
+        return becomes(1, "MASTER") && becomes(1, "MASTER", 5s, "IPv4", "seg1") && becomes(2, "BACKUP") &&
+               becomes(2, "BACKUP", 5s, "IPv4", "seg1");
+    }
 };
 
 // sendmmsg stops at the first frame the kernel refuses: with r1's vr0 down (ENETDOWN), its vr1
 // adverts in the same batch were lost and r2 became a second master on the healthy segment.
 TEST_F(TwoSegmentLab, OneDownInterfaceNeverSilencesAnothersAdverts) {
-    lab_->start(1, config(1, 150));
-    lab_->start(2, config(2, 100));
-    ASSERT_TRUE(becomes(1, "MASTER") && becomes(1, "MASTER", 5s, "IPv4", "seg1"));
-    ASSERT_TRUE(becomes(2, "BACKUP") && becomes(2, "BACKUP", 5s, "IPv4", "seg1"));
+    ASSERT_TRUE(start_r1_master_of_both());
 
     lab_->router(1).exec("ip link set vr0 down");
     // Master_Down_Interval is ~0.35 s here: two seconds of r1 alive and r2 still BACKUP on vr1.
@@ -114,10 +118,7 @@ namespace {
 // r2's vr0 is deleted while r1 (the master of both segments) dies: r2's daemon lives, takes over
 // the segment it still has, and when vr0 returns it re-attaches and takes that one too.
 TEST_F(TwoSegmentLab, ADeletedInterfaceNeverKillsTheDaemonAndRejoinsWhenItReturns) {
-    lab_->start(1, config(1, 150));
-    lab_->start(2, config(2, 100));
-    ASSERT_TRUE(becomes(1, "MASTER") && becomes(1, "MASTER", 5s, "IPv4", "seg1"));
-    ASSERT_TRUE(becomes(2, "BACKUP") && becomes(2, "BACKUP", 5s, "IPv4", "seg1"));
+    ASSERT_TRUE(start_r1_master_of_both());
 
     lab_->router(2).exec("ip link del vr0");
     lab_->signal(1, SIGKILL);
