@@ -285,18 +285,14 @@ struct Daemon::Impl {
                     return r->cfg.name == in.name && r->family == f;
                 });
                 if (running) continue;
-                if (!tolerant) {
-                    routers.push_back(make_router(in, f));
-                    start_router(*routers.back(), now);
-                    continue;
-                }
                 try {
                     if (!attachments.count(in.interface)) throw std::runtime_error("interface " + in.interface + " is not there");
                     auto r = make_router(in, f);
                     start_router(*r, now);
-                    spdlog::info("{} running again on {}", r->label(), in.interface);
+                    if (tolerant) spdlog::info("{} running again on {}", r->label(), in.interface);
                     routers.push_back(std::move(r));
                 } catch (const std::exception& e) {
+                    if (!tolerant) throw;
                     spdlog::debug("({}) waiting: {}", in.name, e.what());
                     instances_pending = true;
                 }
@@ -307,19 +303,17 @@ struct Daemon::Impl {
 
     // ---- links ----
 
-    // Carrier or admin down: no adverts, VIPs released; FAULT until the link returns.
-    void link_went_down(Router& r, Nanos now) {
-        if (r.link_down) return;
-        spdlog::warn("{} Entering FAULT STATE ({} is down)", r.label(), r.cfg.interface);
-        apply(r, r.machine.shutdown(now), now);
-        r.link_down = true;
-    }
-
-    void link_came_up(Router& r, Nanos now) {
-        if (!r.link_down) return;
-        spdlog::info("{} {} is up again: leaving FAULT", r.label(), r.cfg.interface);
-        r.link_down = false;
-        apply(r, r.machine.startup(now), now);
+    // Carrier or admin down: no adverts, VIPs released; FAULT until the link returns, then BACKUP.
+    void set_link(Router& r, bool up, Nanos now) {
+        if (up != r.link_down) return;  // no change
+        r.link_down = !up;
+        if (up) {
+            spdlog::info("{} {} is up again: leaving FAULT", r.label(), r.cfg.interface);
+            apply(r, r.machine.startup(now), now);
+        } else {
+            spdlog::warn("{} Entering FAULT STATE ({} is down)", r.label(), r.cfg.interface);
+            apply(r, r.machine.shutdown(now), now);
+        }
     }
 
     // The interface is gone (its XDP link with it): its routers stop without a word (nothing can
@@ -351,12 +345,12 @@ struct Daemon::Impl {
                 continue;
             }
             for (auto& r : routers)
-                if (r->ifindex == c.ifindex) c.up ? link_came_up(*r, now) : link_went_down(*r, now);
+                if (r->ifindex == c.ifindex) set_link(*r, c.up, now);
             if (!c.name.empty() && !attachments.count(c.name)) instances_pending = true;
         }
         if (changes.overflowed) {
             spdlog::warn("netlink: events were lost; re-reading every link");
-            for (auto& r : routers) rtnl.link_up(r->ifindex) ? link_came_up(*r, now) : link_went_down(*r, now);
+            for (auto& r : routers) set_link(*r, rtnl.link_up(r->ifindex), now);
             instances_pending = true;
         }
         if (instances_pending) start_pending(now);
@@ -515,7 +509,7 @@ struct Daemon::Impl {
     }
 
     void flush_frames() {
-        for (const SendFailure& f : frames.flush().failed)
+        for (const SendFailure& f : frames.flush())
             for (auto& r : routers)
                 if (r->id == f.tag) note_tx_error(*r, f.error);
     }

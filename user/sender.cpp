@@ -59,8 +59,8 @@ std::size_t FrameSender::send_run(std::size_t from, std::size_t to) {
     return done;
 }
 
-FlushResult FrameSender::flush() {
-    FlushResult result;
+std::vector<SendFailure> FrameSender::flush() {
+    std::vector<SendFailure> failed;
     std::size_t next = 0;
     while (next < frames_.size()) {
         next += send_run(next, frames_.size());
@@ -74,12 +74,11 @@ FlushResult FrameSender::flush() {
             }
             err = errno;
         }
-        result.failed.push_back({frames_[next].tag, err});
+        failed.push_back({frames_[next].tag, err});
         ++next;  // skip only the refused frame
     }
-    result.sent = frames_.size() - result.failed.size();
     frames_.clear();
-    return result;
+    return failed;
 }
 
 UniqueFd& UnicastSender::socket_for(Family f) {

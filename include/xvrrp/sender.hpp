@@ -17,11 +17,6 @@ struct SendFailure {
     int error;  // errno
 };
 
-struct FlushResult {
-    std::size_t sent = 0;
-    std::vector<SendFailure> failed;
-};
-
 class FrameSender {
 public:
     FrameSender();
@@ -30,8 +25,9 @@ public:
     // Sends everything queued, in as few system calls as it takes. sendmmsg stops at the first
     // frame the kernel refuses (ENETDOWN on a downed interface, ENOBUFS, EMSGSIZE...): that frame
     // alone is retried once when the error is transient, else reported, and the rest of the batch
-    // still goes out, so one interface's trouble never silences another's adverts.
-    FlushResult flush();
+    // still goes out, so one interface's trouble never silences another's adverts. Returns the
+    // frames refused.
+    std::vector<SendFailure> flush();
 
 private:
     struct Queued {
