@@ -124,6 +124,27 @@ static __always_inline void arm_master_down(struct xvrrp_peer *peer, __u64 now, 
 	}
 }
 
+/*
+ * Per-instance rate limit on change events (XVRRP_EVENT_BURST per window). A change held back
+ * marks the peer entry, so the next advert after the window reports the state it leads to.
+ */
+static __always_inline int event_allowed(struct xvrrp_peer *peer, __u32 slot, __u64 now)
+{
+	if (now - peer->event_window_ns >= XVRRP_EVENT_WINDOW_NS) {
+		peer->event_window_ns = now;
+		peer->window_events = 0;
+	}
+	if (peer->window_events >= XVRRP_EVENT_BURST) {
+		peer->flags |= XVRRP_PEER_F_UNREPORTED;
+		count_stat(XVRRP_STAT_EVENTS_LIMITED, 0);
+		INST_COUNT(slot, events_limited);
+		return 0;
+	}
+	peer->window_events++;
+	peer->flags &= ~XVRRP_PEER_F_UNREPORTED;
+	return 1;
+}
+
 /* Checksum of the VRRP message, with the IP pseudo-header for v3. */
 static __always_inline int vrrp_checksum_ok(const struct vrrp_ip *ip, const struct vrrphdr *vh,
 					    const void *end, const struct xvrrp_inst *inst)
@@ -238,7 +259,7 @@ static __always_inline int handle_vrrp(struct xdp_md *ctx, struct vrrp_ip *ip, v
 	__u8 priority = vh->priority;
 	int changed = peer->seen_generation != inst->generation || peer->priority != priority ||
 		      peer->adver_int_cs != adver_int_cs || !addr_equal16(peer->addr, src) ||
-		      peer->adverts == 0;
+		      peer->adverts == 0 || (peer->flags & XVRRP_PEER_F_UNREPORTED);
 
 	peer->last_advert_ns = now;
 	peer->adverts++;
@@ -265,7 +286,7 @@ static __always_inline int handle_vrrp(struct xdp_md *ctx, struct vrrp_ip *ip, v
 		arm_master_down(peer, now, 0);
 	}
 
-	if (changed) {
+	if (changed && event_allowed(peer, slot, now)) {
 		__u8 type = XVRRP_EV_NEW_MASTER;
 		if (priority == 0)
 			type = XVRRP_EV_PRIO_ZERO;

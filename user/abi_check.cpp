@@ -9,14 +9,14 @@ static_assert(offsetof(xvrrp_inst_key, vrid) == 6 && offsetof(xvrrp_inst_key, fa
 static_assert(sizeof(xvrrp_inst) == 40);
 static_assert(offsetof(xvrrp_inst, primary_addr) == 16 && offsetof(xvrrp_inst, auth_data) == 32);
 static_assert(offsetof(xvrrp_inst, slot) == 12);
-static_assert(sizeof(xvrrp_peer) == 72);
+static_assert(sizeof(xvrrp_peer) == 88);
 static_assert(offsetof(xvrrp_peer, addr) == 32 && offsetof(xvrrp_peer, inst) == 48 &&
-              offsetof(xvrrp_peer, down_timer) == 56);
+              offsetof(xvrrp_peer, event_window_ns) == 56 && offsetof(xvrrp_peer, down_timer) == 72);
 static_assert(sizeof(xvrrp_vip_key) == 24 && offsetof(xvrrp_vip_key, addr) == 8);
 static_assert(sizeof(xvrrp_vip) == 12 && offsetof(xvrrp_vip, slot) == 8);
 static_assert(sizeof(xvrrp_ctl) == 16);
 static_assert(sizeof(xvrrp_counter) == 16);
-static_assert(sizeof(xvrrp_inst_stats) == 10 * 8);
+static_assert(sizeof(xvrrp_inst_stats) == 11 * 8);
 static_assert(sizeof(xvrrp_event) == 40 && offsetof(xvrrp_event, addr) == 24);
 static_assert(sizeof(xvrrp_vip_bucket) == 40 && offsetof(xvrrp_vip_bucket, state) == 36);
 static_assert((XVRRP_VIP_BUCKETS & (XVRRP_VIP_BUCKETS - 1)) == 0, "power of two");

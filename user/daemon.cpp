@@ -19,6 +19,7 @@
 #include "xvrrp/event_loop.hpp"
 #include "xvrrp/event_ring.hpp"
 #include "xvrrp/netlink.hpp"
+#include "xvrrp/resync.hpp"
 #include "xvrrp/sender.hpp"
 #include "xvrrp/vrrp_fsm.hpp"
 
@@ -77,6 +78,7 @@ struct Router {
     // instance stays in that error state, logged once, and its VIPs are reconciled at retry_at.
     std::string error;
     std::optional<Nanos> retry_at;
+    std::optional<ProcessedAdvert> processed;  // the last advert acted on, for the resync
 
     Router(config::Instance c, Family f, fsm::Config fc) : cfg(std::move(c)), family(f), machine(fc) {}
 
@@ -139,6 +141,12 @@ struct Daemon::Impl {
     bool instances_pending = false;
     Nanos next_pending_retry = 0;
     Nanos next_heartbeat = 0;
+    // Lost events: a full resync from the peer entries when the ring's drop counter moves
+    // (checked with every heartbeat) and every kResyncPeriod whatever happens.
+    std::uint64_t events_dropped_seen = 0;
+    Nanos next_resync = 0;
+    static constexpr Nanos kResyncPeriod = 5'000'000'000;
+    static constexpr std::size_t kEventsPerWakeup = 64;  // timers and adverts keep their schedule
 
     Impl(DaemonOptions o, config::Config c)
         : options(std::move(o)), cfg(std::move(c)), lock(cfg.global.pin_root, cfg.global.control_socket),
@@ -149,7 +157,8 @@ struct Daemon::Impl {
         heartbeat(monotonic_ns());
         apply_config(cfg, monotonic_ns());
         ring = std::make_unique<EventRing>(dp.events_fd(), [this](const xvrrp_event& e) { on_event(e); });
-        loop.add(ring->fd(), guarded("ring buffer", [this] { ring->consume(); }));
+        loop.add(ring->fd(), guarded("ring buffer", [this] { ring->consume(kEventsPerWakeup); }));
+        next_resync = monotonic_ns() + kResyncPeriod;
         loop.add(timer.fd(), guarded("timer", [this] {
             timer.ack();
             on_timer(monotonic_ns());
@@ -540,7 +549,8 @@ struct Daemon::Impl {
         }
         IpAddress src;
         src.family = r->family;
-        std::memcpy(src.bytes.data(), e.addr, 16);
+        std::memcpy(src.bytes.data(), e.addr, src.size());
+        r->processed = ProcessedAdvert{.priority = e.priority, .adver_int_cs = e.adver_int_cs, .src = src};
         spdlog::debug("{} advert from {} priority {} interval {} cs", r->label(), src.to_string(), e.priority, e.adver_int_cs);
         const fsm::Advert advert{.priority = e.priority, .adver_int_cs = e.adver_int_cs, .src = src};
         const auto deadline_before = r->machine.master_down_deadline();
@@ -555,8 +565,34 @@ struct Daemon::Impl {
         apply(*r, actions, now);
     }
 
+    // Makes up every event the ring lost (see resync.hpp).
+    void resync(Nanos now) {
+        next_resync = now + kResyncPeriod;
+        for (auto& rp : routers) {
+            Router& r = *rp;
+            const auto peer = dp.peer(r.key);
+            if (!peer) continue;
+            const RouterFacts facts{.state = r.machine.state(), .kernel_watching = r.kernel_watching,
+                                    .processed = r.processed, .state_since = r.last_transition};
+            if (const auto e = missed_event(r.key, *peer, facts, r.family, now)) {
+                spdlog::warn("{} resync: acting on a missed {} event", r.label(),
+                             e->type == XVRRP_EV_MASTER_DOWN ? "MASTER_DOWN" : "advert");
+                on_event(*e);
+            }
+        }
+    }
+
     void on_timer(Nanos now) {
-        if (now >= next_heartbeat) heartbeat(now);
+        if (now >= next_heartbeat) {
+            heartbeat(now);
+            const std::uint64_t dropped = dp.stat(XVRRP_STAT_EVENTS_DROPPED).packets;
+            if (dropped != events_dropped_seen) {
+                spdlog::warn("the ring buffer dropped {} events: resyncing from the peer entries", dropped - events_dropped_seen);
+                events_dropped_seen = dropped;
+                resync(now);
+            }
+        }
+        if (now >= next_resync) resync(now);
         if (instances_pending && now >= next_pending_retry) start_pending(now);
         for (auto& rp : routers) {
             Router& r = *rp;
@@ -603,6 +639,7 @@ struct Daemon::Impl {
             if (r->retry_at) next = std::min(next, *r->retry_at);
         }
         if (instances_pending) next = std::min(next, next_pending_retry);
+        next = std::min(next, next_resync);
         timer.arm_at(next);
     }
 
@@ -686,6 +723,7 @@ struct Daemon::Impl {
                             {"adverts_priority_zero", s->adverts_prio_zero}, {"arp_replied", s->arp_replied},
                             {"arp_dropped", s->arp_dropped}, {"ns_replied", s->ns_replied}, {"ns_dropped", s->ns_dropped},
                             {"events_sent", s->events_sent}, {"events_dropped", s->events_dropped},
+                            {"events_limited", s->events_limited},
                             {"master_down", s->master_down}};
             }
             list.push_back({{"name", r.cfg.name},

@@ -91,6 +91,7 @@ std::string_view stat_name(xvrrp_stat stat) {
         case XVRRP_STAT_EVENTS_SENT: return "events_sent";
         case XVRRP_STAT_EVENTS_DROPPED: return "events_dropped";
         case XVRRP_STAT_TIMER_FIRED: return "timer_fired";
+        case XVRRP_STAT_EVENTS_LIMITED: return "events_limited";
         case XVRRP_STAT_MAX: break;
     }
     return "?";
@@ -411,10 +412,13 @@ std::optional<xvrrp_peer> Dataplane::peer(const xvrrp_inst_key& key) const {
 }
 
 StatsArray Dataplane::stats() const {
-    const auto map = view<PerCpuMap<std::uint32_t, xvrrp_counter>>(XVRRP_MAP_STATS);
     StatsArray out{};
-    for (std::uint32_t i = 0; i < XVRRP_STAT_MAX; ++i) out[i] = map.sum(i).value_or(xvrrp_counter{});
+    for (std::uint32_t i = 0; i < XVRRP_STAT_MAX; ++i) out[i] = stat(static_cast<xvrrp_stat>(i));
     return out;
+}
+
+xvrrp_counter Dataplane::stat(xvrrp_stat which) const {
+    return view<PerCpuMap<std::uint32_t, xvrrp_counter>>(XVRRP_MAP_STATS).sum(which).value_or(xvrrp_counter{});
 }
 
 std::optional<xvrrp_inst_stats> Dataplane::instance_stats(const xvrrp_inst_key& key) const {

@@ -10,20 +10,25 @@
 namespace xvrrp {
 
 namespace {
-int on_sample(void* ctx, void* data, size_t size) {
-    if (size < sizeof(xvrrp_event)) return 0;  // not ours; never trust the size
-    xvrrp_event ev;
-    std::memcpy(&ev, data, sizeof(ev));
-    (*static_cast<EventRing::Handler*>(ctx))(ev);
-    return 0;
+// libbpf stops consuming, with this sample consumed, when the callback returns < 0.
+constexpr int kBudgetSpent = -E2BIG;
+
+int on_sample(void* raw, void* data, size_t size) {
+    auto& ctx = *static_cast<EventRing::Context*>(raw);
+    if (size >= sizeof(xvrrp_event)) {  // else not ours; never trust the size
+        xvrrp_event ev;
+        std::memcpy(&ev, data, sizeof(ev));
+        ctx.handler(ev);
+    }
+    return ++ctx.taken >= ctx.budget ? kBudgetSpent : 0;
 }
 }  // namespace
 
 void EventRing::Deleter::operator()(ring_buffer* rb) const noexcept { ring_buffer__free(rb); }
 
 EventRing::EventRing(int ringbuf_map_fd, Handler handler)
-    : handler_(std::make_unique<Handler>(std::move(handler))) {
-    rb_.reset(ring_buffer__new(ringbuf_map_fd, on_sample, handler_.get(), nullptr));
+    : ctx_(std::make_unique<Context>(Context{.handler = std::move(handler)})) {
+    rb_.reset(ring_buffer__new(ringbuf_map_fd, on_sample, ctx_.get(), nullptr));
     if (!rb_) throw_errno(errno, "ring_buffer__new");
 }
 
@@ -33,6 +38,13 @@ EventRing& EventRing::operator=(EventRing&&) noexcept = default;
 
 int EventRing::fd() const { return ring_buffer__epoll_fd(rb_.get()); }
 
-int EventRing::consume() { return check_libbpf(ring_buffer__consume(rb_.get()), "ring_buffer__consume"); }
+int EventRing::consume(std::size_t max) {
+    if (max == 0) return 0;
+    ctx_->budget = max;
+    ctx_->taken = 0;
+    const int rc = ring_buffer__consume(rb_.get());
+    if (rc < 0 && rc != kBudgetSpent) throw_errno(rc, "ring_buffer__consume");
+    return static_cast<int>(ctx_->taken);
+}
 
 }  // namespace xvrrp

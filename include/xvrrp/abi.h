@@ -40,6 +40,11 @@ extern "C" {
  * IPv4, sequential IPv6, the benchmarks' numbering and random keys). */
 #define XVRRP_MAX_VIPS 12288
 #define XVRRP_EVENTS_BYTES (256 * 1024)
+/* Change events per instance: at most XVRRP_EVENT_BURST in any XVRRP_EVENT_WINDOW_NS. A flood
+ * of adverts alternating priorities must not fill the ring and cost another instance its
+ * MASTER_DOWN; a change held back is reported with the next advert after the window. */
+#define XVRRP_EVENT_BURST 8
+#define XVRRP_EVENT_WINDOW_NS 100000000ULL
 /* Interfaces with a virtual MAC entry (a hash by ifindex: container hosts have large ifindexes). */
 #define XVRRP_MAX_INTERFACES 4096
 
@@ -103,6 +108,7 @@ struct xvrrp_inst {
 enum xvrrp_peer_flags {
 	XVRRP_PEER_F_TIMER_INIT = 1 << 0,
 	XVRRP_PEER_F_TIMER_ARMED = 1 << 1,
+	XVRRP_PEER_F_UNREPORTED = 1 << 2, /* a change the rate limit held back: report the next advert */
 };
 
 /*
@@ -121,6 +127,9 @@ struct xvrrp_peer {
 	__u8 flags;             /* enum xvrrp_peer_flags */
 	__u8 addr[16];          /* the master's source address */
 	struct xvrrp_inst_key inst; /* whose slot this is, for the timer callback */
+	__u64 event_window_ns;  /* start of the current rate-limit window */
+	__u32 window_events;    /* change events sent in it */
+	__u32 pad;
 	struct bpf_timer down_timer;
 };
 
@@ -260,6 +269,7 @@ enum xvrrp_stat {
 	XVRRP_STAT_EVENTS_SENT,
 	XVRRP_STAT_EVENTS_DROPPED,      /* ring buffer full */
 	XVRRP_STAT_TIMER_FIRED,         /* master-down timer callbacks */
+	XVRRP_STAT_EVENTS_LIMITED,      /* change events held back by the per-instance rate limit */
 	XVRRP_STAT_MAX,
 };
 
@@ -280,6 +290,7 @@ struct xvrrp_inst_stats {
 	__u64 events_sent;
 	__u64 events_dropped;
 	__u64 master_down;
+	__u64 events_limited;
 };
 
 /* Ring-buffer events: only what the election needs, never one per advert. */

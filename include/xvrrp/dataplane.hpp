@@ -105,6 +105,7 @@ public:
     [[nodiscard]] std::optional<xvrrp_vip> vip(const xvrrp_vip_key& key) const;
     [[nodiscard]] std::optional<xvrrp_peer> peer(const xvrrp_inst_key& key) const;
     [[nodiscard]] StatsArray stats() const;
+    [[nodiscard]] xvrrp_counter stat(xvrrp_stat which) const;
     [[nodiscard]] std::optional<xvrrp_inst_stats> instance_stats(const xvrrp_inst_key& key) const;
 
     [[nodiscard]] int map_fd(std::string_view name) const;

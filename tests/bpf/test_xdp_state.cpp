@@ -7,6 +7,7 @@
 #include <cstring>
 #include <random>
 #include <set>
+#include <thread>
 
 #include "frame_edit.hpp"
 #include "privileged.hpp"
@@ -193,6 +194,50 @@ TEST_F(XdpState, PriorityZeroShortensTheTimerToSkew) {
     ASSERT_TRUE(ev) << "Skew_Time is 0.61 s; Master_Down_Interval would be 3.61 s";
     const auto peer = dp_->peer(key);
     EXPECT_GE(ev->ts_ns - peer->last_advert_ns, 156ull * 1'000'000'000ull / 256);
+}
+
+// Lost events (issue 6): while the controller is not consuming, a flood of adverts alternating
+// two priorities for one instance must not fill the ring buffer, so another instance's
+// MASTER_DOWN still arrives; and the flood's last state is reported once the window reopens.
+TEST_F(XdpState, AFloodForOneInstanceNeverCostsAnotherItsMasterDown) {
+    constexpr int kFlood = 10'000;
+    VrrpAdvert high = advert(kVridVlan, 150), low = advert(kVridVlan, 160);
+    const Bytes flood[2] = {advert_frame(high, kPeerIp, {VlanTag{kVlan}}), advert_frame(low, kPeerIp, {VlanTag{kVlan}})};
+    for (int i = 0; i < kFlood; ++i) ASSERT_EQ(run(flood[i % 2]), XDP_DROP);
+    const auto limited = dp_->stats()[XVRRP_STAT_EVENTS_LIMITED].packets;
+    EXPECT_GT(limited, static_cast<std::uint64_t>(kFlood) / 2) << "most of the flood's changes were held back";
+
+    // B's master sends one 10 ms advert and falls silent; nobody consumes until long after.
+    run(with_interval(kVridV3, 1, 200));
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    ring_->consume();
+    bool b_master_down = false;
+    int a_events = 0;
+    for (const auto& e : events_) {
+        b_master_down |= e.type == XVRRP_EV_MASTER_DOWN && e.inst.vrid == kVridV3;
+        a_events += e.inst.vrid == kVridVlan;
+    }
+    events_.clear();
+    EXPECT_TRUE(b_master_down) << "B's MASTER_DOWN was lost to A's flood";
+    EXPECT_EQ(dp_->stats()[XVRRP_STAT_EVENTS_DROPPED].packets, 0u);
+    EXPECT_LE(a_events, 2 * XVRRP_EVENT_BURST * 10) << "a few windows' worth at most";
+    EXPECT_EQ(dp_->instance_stats(inst_key(kIfindex, kVridVlan, Family::V4, kVlan))->events_limited, limited);
+
+    // The window is over: the next advert reports where the flood left A, even unchanged.
+    run(flood[(kFlood - 1) % 2]);
+    const auto types = drain_types();
+    ASSERT_EQ(types.size(), 1u);
+    EXPECT_EQ(types[0], XVRRP_EV_NEW_MASTER);
+}
+
+TEST_F(XdpState, TheRingIsConsumedInBoundedBatches) {
+    for (std::uint8_t prio : {150, 151, 152, 153, 154, 155}) run(advert_frame(advert(kVridV3, prio)));
+    EXPECT_EQ(ring_->consume(4), 4);
+    EXPECT_EQ(events_.size(), 4u);
+    EXPECT_EQ(ring_->consume(4), 2) << "the rest waited for the next call";
+    EXPECT_EQ(ring_->consume(4), 0);
+    EXPECT_EQ(events_.size(), 6u);
+    events_.clear();
 }
 
 TEST_F(XdpState, NoMasterDownWhileWeAreMaster) {
