@@ -194,14 +194,13 @@ struct Daemon::Impl {
     void attach_interfaces(const config::Config& c, bool tolerant) {
         for (const auto& in : c.instances) {
             if (attachments.count(in.interface)) continue;
-            const auto ifindex = rtnl.ifindex(in.interface);
-            if (!ifindex && tolerant) continue;
-            if (!ifindex) throw std::runtime_error("interface " + in.interface + " (instance " + in.name + ") does not exist");
+            if (tolerant && !rtnl.ifindex(in.interface)) continue;
+            const unsigned ifindex = require_ifindex(in);
             const auto opts = c.interface_options(in.interface);
-            attachments[in.interface] = XdpAttachment::attach_pinned(dp.prog_fd(), *ifindex, opts.xdp_mode,
+            attachments[in.interface] = XdpAttachment::attach_pinned(dp.prog_fd(), ifindex, opts.xdp_mode,
                                                                      c.global.pin_root + "/link_" + in.interface);
-            tc_attachments[in.interface] = {TcAttachment::attach(dp.tc_prog_fd(), *ifindex, TcAttachment::Hook::Ingress),
-                                            TcAttachment::attach(dp.tc_egress_prog_fd(), *ifindex, TcAttachment::Hook::Egress)};
+            tc_attachments[in.interface] = {TcAttachment::attach(dp.tc_prog_fd(), ifindex, TcAttachment::Hook::Ingress),
+                                            TcAttachment::attach(dp.tc_egress_prog_fd(), ifindex, TcAttachment::Hook::Egress)};
             announce_from_primary(in.interface);
             spdlog::info("XDP attached to {} ({} mode)", in.interface, to_string(attachments[in.interface].mode()));
         }
@@ -231,8 +230,14 @@ struct Daemon::Impl {
         }
     }
 
-    std::unique_ptr<Router> make_router(const config::Instance& in, Family f) {
-        const unsigned ifindex = attachments.at(in.interface).ifindex();
+    unsigned require_ifindex(const config::Instance& in) const {
+        const auto ifindex = rtnl.ifindex(in.interface);
+        if (!ifindex) throw std::runtime_error("interface " + in.interface + " (instance " + in.name + ") does not exist");
+        return *ifindex;
+    }
+
+    // The address adverts of family f go out from (never one of the instance's own VIPs).
+    IpAddress require_primary(unsigned ifindex, const config::Instance& in, Family f) const {
         std::vector<IpAddress> vip_addrs;
         for (const auto& v : in.vips) vip_addrs.push_back(v.address);
         const auto primary = rtnl.primary_address(ifindex, f, vip_addrs);
@@ -240,10 +245,16 @@ struct Daemon::Impl {
             throw std::runtime_error("interface " + in.interface + " has no " +
                                      (f == Family::V4 ? "IPv4 address" : "IPv6 link-local address") +
                                      " to send adverts from (instance " + in.name + ")");
-        auto r = std::make_unique<Router>(in, f, fsm_config(in, *primary));
+        return *primary;
+    }
+
+    std::unique_ptr<Router> make_router(const config::Instance& in, Family f) {
+        const unsigned ifindex = attachments.at(in.interface).ifindex();
+        const auto primary = require_primary(ifindex, in, f);
+        auto r = std::make_unique<Router>(in, f, fsm_config(in, primary));
         r->id = next_router_id++;
         r->ifindex = ifindex;
-        r->primary = *primary;
+        r->primary = primary;
         r->mac = in.mac == config::MacMode::Virtual ? virtual_mac(in.vrid, f) : rtnl.mac(ifindex);
         for (const auto& v : in.vips)
             if (v.address.family == f) r->vips.push_back(v);
@@ -276,7 +287,14 @@ struct Daemon::Impl {
         for (auto& r : routers) {
             const auto it = std::find_if(next.instances.begin(), next.instances.end(),
                                          [&](const config::Instance& in) { return in.name == r->cfg.name; });
-            if (it != next.instances.end() && *it == r->cfg && next.interface_options(it->interface) == cfg.interface_options(it->interface)) {
+            const bool same_interface_options =
+                it != next.instances.end() && next.interface_options(it->interface) == cfg.interface_options(it->interface);
+            if (same_interface_options && *it == r->cfg) {
+                kept.push_back(std::move(r));
+                continue;
+            }
+            if (same_interface_options && timing_change_only(r->cfg, *it)) {
+                reconfigure(*r, *it, now);
                 kept.push_back(std::move(r));
                 continue;
             }
@@ -308,6 +326,44 @@ struct Daemon::Impl {
             }
         }
         detach_unused(next);
+    }
+
+    // Priority, timers, preemption and announcements change through the state machine; what
+    // changes the router's identity (interface, VRID, VIPs, version, MAC...) restarts it. The
+    // owner's 255 is identity too: it changes the state machine's start and the addresses held.
+    static bool timing_change_only(const config::Instance& old, const config::Instance& next) {
+        if ((old.priority == fsm::kOwnerPriority) != (next.priority == fsm::kOwnerPriority)) return false;
+        config::Instance same = next;
+        same.priority = old.priority;
+        same.advert_interval_ms = old.advert_interval_ms;
+        same.preempt = old.preempt;
+        same.preempt_delay_ms = old.preempt_delay_ms;
+        same.down_timer_adverts = old.down_timer_adverts;
+        same.announce = old.announce;
+        return same == old;
+    }
+
+    void reconfigure(Router& r, const config::Instance& next, Nanos now) {
+        spdlog::info("{} changed: priority {}, interval {} ms, preempt {} (no restart)", r.label(), next.priority,
+                     next.advert_interval_ms, next.preempt);
+        r.cfg = next;
+        r.machine.reconfigure(fsm_config(next, r.primary), now);
+        r.kernel_preempt = next.preempt && next.preempt_delay_ms == 0;
+        r.preempt_flag_at.reset();
+        r.advert_cache_priority = -1;  // the next advert is built anew
+        if (r.machine.state() == fsm::State::Master)
+            r.next_refresh = next.announce.refresh_ms ? std::optional(now + Nanos{next.announce.refresh_ms} * 1'000'000) : std::nullopt;
+        sync_dataplane(r);
+    }
+
+    // Everything the new configuration needs from the host, checked before anything is stopped:
+    // a reload either applies whole or leaves what runs as it is.
+    void check_runtime(const config::Config& next) const {
+        for (const auto& in : next.instances) {
+            const unsigned ifindex = require_ifindex(in);
+            for (Family f : {Family::V4, Family::V6})
+                if (in.has_family(f)) require_primary(ifindex, in, f);
+        }
     }
 
     // ---- links ----
@@ -659,6 +715,7 @@ struct Daemon::Impl {
             if (next.global != cfg.global) spdlog::warn("reload: changes under \"global\" take effect on restart");
             config::Config applied = next;
             applied.global = cfg.global;
+            check_runtime(applied);
             apply_config(applied, monotonic_ns());
             spdlog::info("reload: {} instances running", routers.size());
         } catch (const config::ConfigError& e) {

@@ -152,3 +152,63 @@ TEST_F(DaemonLab, CarrierLossFaultsTheMasterAndItRejoinsWhenTheLinkReturns) {
 }
 
 }  // namespace
+
+namespace {
+
+std::uint64_t master_down_count(VrrpLab& lab, int i) { return counter(lab.status(i), "master_down"); }
+
+// Reload is minimal: a priority change goes through the state machine, with no restart, no
+// resignation, no transition anywhere and no advert gap (the backup's timer never fires).
+TEST_F(DaemonLab, SighupWithOnePriorityChangedCausesNoTransitionAndNoGap) {
+    json c1 = lab_->config(1, 150);
+    lab_->start(1, c1);
+    lab_->start(2, lab_->config(2, 100));
+    ASSERT_TRUE(becomes(1, "MASTER") && becomes(2, "BACKUP"));
+    const json before1 = lab_->status(1), before2 = lab_->status(2);
+    const auto down_before = master_down_count(*lab_, 2);
+
+    c1["instances"][0]["priority"] = 140;
+    lab_->write_config(1, c1);
+    lab_->signal(1, SIGHUP);
+    EXPECT_TRUE(VrrpLab::wait_until([&] { return lab_->status(2)["instances"][0]["master"]["priority"] == 140; }, 3s))
+        << "r2 hears the new priority";
+    std::this_thread::sleep_for(500ms);
+    const json after1 = lab_->status(1), after2 = lab_->status(2);
+    for (std::size_t k = 0; k < 2; ++k) {
+        EXPECT_EQ(after1["instances"][k]["transitions"], before1["instances"][k]["transitions"]) << after1.dump();
+        EXPECT_EQ(after2["instances"][k]["transitions"], before2["instances"][k]["transitions"]) << after2.dump();
+    }
+    EXPECT_EQ(after1["instances"][0]["priority"], 140);
+    EXPECT_EQ(master_down_count(*lab_, 2), down_before) << "no gap long enough for r2's timer";
+    EXPECT_EQ(lab_->log(1).find("restarting"), std::string::npos) << lab_->log(1);
+}
+
+// Reload is atomic: a configuration naming an interface that does not exist changes nothing,
+// and says why (before, the changed instances were stopped before the check failed).
+TEST_F(DaemonLab, SighupNamingAMissingInterfaceChangesNothing) {
+    json c1 = lab_->config(1, 150);
+    lab_->start(1, c1);
+    lab_->start(2, lab_->config(2, 100));
+    ASSERT_TRUE(becomes(1, "MASTER") && becomes(2, "BACKUP"));
+    const json before = lab_->status(1);
+
+    c1["instances"][0]["priority"] = 50;  // would hand the VIP to r2 if applied
+    json missing = c1["instances"][0];
+    missing["name"] = "elsewhere";
+    missing["interface"] = "nosuch0";
+    missing["vips"] = {"203.0.113.1/24"};
+    c1["instances"].push_back(missing);
+    lab_->write_config(1, c1);
+    lab_->signal(1, SIGHUP);
+    EXPECT_TRUE(VrrpLab::wait_until([&] { return lab_->log(1).find("keeping what runs") != std::string::npos; }, 3s));
+    EXPECT_NE(lab_->log(1).find("nosuch0"), std::string::npos);
+    std::this_thread::sleep_for(700ms);
+    const json after = lab_->status(1);
+    EXPECT_EQ(after["instances"].size(), before["instances"].size());
+    EXPECT_EQ(after["instances"][0]["priority"], 150);
+    EXPECT_EQ(after["instances"][0]["transitions"], before["instances"][0]["transitions"]);
+    EXPECT_EQ(lab_->state(1), "MASTER");
+    EXPECT_EQ(lab_->state(2), "BACKUP");
+}
+
+}  // namespace
