@@ -66,6 +66,15 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } xvrrp_vmac SEC(".maps");
 
+/* Unicast peers of the instances that check the sender (XVRRP_INST_F_UNICAST_CHECK). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, XVRRP_MAX_UNICAST_PEERS);
+	__type(key, struct xvrrp_upeer_key);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xvrrp_upeer SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, XVRRP_EVENTS_BYTES);

@@ -158,7 +158,8 @@ static __always_inline int vrrp_checksum_ok(const struct vrrp_ip *ip, const stru
 
 	__u64 pseudo = payload;
 	if (ip->addr_len == 4) {
-		pseudo += *(const __u32 *)ip->src + *(const __u32 *)ip->dst;
+		/* 64-bit sums: two 32-bit words can carry out of 32 bits (x.x.x.150 + x.x.x.201). */
+		pseudo += (__u64)*(const __u32 *)ip->src + *(const __u32 *)ip->dst;
 		pseudo += bpf_htonl((IPPROTO_VRRP << 16) | ip->payload_len);
 	} else {
 		pseudo += csum_add16(ip->src) + csum_add16(ip->dst);
@@ -205,7 +206,7 @@ static __always_inline int handle_vrrp(struct xdp_md *ctx, struct vrrp_ip *ip, v
 		return vrrp_invalid(ctx, slot, XVRRP_STAT_ADVERT_BAD_VERSION);
 	if ((vh->vers_type & 0x0f) != VRRP_TYPE_ADVERT)
 		return vrrp_invalid(ctx, slot, XVRRP_STAT_ADVERT_BAD_TYPE);
-	if (ip->ttl != 255)
+	if (ip->ttl != 255 && !(inst->flags & XVRRP_INST_F_ANY_TTL))
 		return vrrp_invalid(ctx, slot, XVRRP_STAT_ADVERT_BAD_TTL);
 
 	__u32 need = sizeof(*vh) + vh->count_addrs * ip->addr_len;
@@ -219,6 +220,18 @@ static __always_inline int handle_vrrp(struct xdp_md *ctx, struct vrrp_ip *ip, v
 		return vrrp_invalid(ctx, slot, XVRRP_STAT_ADVERT_TRUNCATED);
 	if (!vrrp_checksum_ok(ip, vh, end, inst))
 		return vrrp_invalid(ctx, slot, XVRRP_STAT_ADVERT_BAD_CHECKSUM);
+
+	__u8 src[16];
+	if (ip->addr_len == 4)
+		addr_copy4(src, ip->src);
+	else
+		addr_copy16(src, ip->src);
+	if (inst->flags & XVRRP_INST_F_UNICAST_CHECK) {
+		struct xvrrp_upeer_key uk = {.inst = *key};
+		addr_copy16(uk.addr, src);
+		if (!bpf_map_lookup_elem(&xvrrp_upeer, &uk))
+			return vrrp_invalid(ctx, slot, XVRRP_STAT_ADVERT_BAD_SOURCE);
+	}
 
 	__u16 adver_int_cs;
 	if (version == 2) {
@@ -245,12 +258,6 @@ static __always_inline int handle_vrrp(struct xdp_md *ctx, struct vrrp_ip *ip, v
 	}
 
 	/* Valid. Record it, and tell the controller only what changes the election. */
-	__u8 src[16];
-	if (ip->addr_len == 4)
-		addr_copy4(src, ip->src);
-	else
-		addr_copy16(src, ip->src);
-
 	struct xvrrp_peer *peer = bpf_map_lookup_elem(&xvrrp_peer, &slot);
 	if (!peer) /* slot beyond the array: the instance is unusable (the controller never does this) */
 		return count_exit(ctx, XVRRP_STAT_ADVERT_UNKNOWN_VRID, XDP_DROP);

@@ -12,6 +12,7 @@ static_assert(offsetof(xvrrp_inst, slot) == 12);
 static_assert(sizeof(xvrrp_peer) == 88);
 static_assert(offsetof(xvrrp_peer, addr) == 32 && offsetof(xvrrp_peer, inst) == 48 &&
               offsetof(xvrrp_peer, event_window_ns) == 56 && offsetof(xvrrp_peer, down_timer) == 72);
+static_assert(sizeof(xvrrp_upeer_key) == 24 && offsetof(xvrrp_upeer_key, addr) == 8);
 static_assert(sizeof(xvrrp_vip_key) == 24 && offsetof(xvrrp_vip_key, addr) == 8);
 static_assert(sizeof(xvrrp_vip) == 12 && offsetof(xvrrp_vip, slot) == 8);
 static_assert(sizeof(xvrrp_ctl) == 16);

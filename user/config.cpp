@@ -210,6 +210,10 @@ Instance instance(const json& j, const std::string& path) {
     });
     if (in.unicast_source && in.unicast_peers.empty())
         throw ConfigError(o.at("unicast_source"), "is only used with unicast_peers");
+    in.unicast_check_source = o.boolean("unicast_check_source", true);
+    in.unicast_routed = o.boolean("unicast_routed", false);
+    if (in.unicast_routed && in.unicast_peers.empty())
+        throw ConfigError(o.at("unicast_routed"), "is only used with unicast_peers");
 
     if (o.has("authentication")) {
         const std::string p = o.at("authentication");

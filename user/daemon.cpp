@@ -250,7 +250,9 @@ struct Daemon::Impl {
 
     std::unique_ptr<Router> make_router(const config::Instance& in, Family f) {
         const unsigned ifindex = attachments.at(in.interface).ifindex();
-        const auto primary = require_primary(ifindex, in, f);
+        // The tie-break compares the address adverts really leave from (RFC 9568 6.4.3).
+        const auto primary = in.unicast_source && in.unicast_source->family == f ? *in.unicast_source
+                                                                                 : require_primary(ifindex, in, f);
         auto r = std::make_unique<Router>(in, f, fsm_config(in, primary));
         r->id = next_router_id++;
         r->ifindex = ifindex;
@@ -267,6 +269,7 @@ struct Daemon::Impl {
         r.link_down = !rtnl.link_up(r.ifindex);
         dp.set_interface_mac(r.ifindex, rtnl.mac(r.ifindex));
         sync_dataplane(r);
+        for (const auto& p : unicast_peers(r)) dp.add_unicast_peer(r.key, p.bytes);
         for (const auto& v : r.vips) {
             dp.set_vip(vip_key(r.ifindex, v.address), vip_entry(r, false), r.key);
             rtnl.remove_address(r.ifindex, v.address, v.prefix_len);  // left by a daemon that died
@@ -277,8 +280,21 @@ struct Daemon::Impl {
 
     void stop_router(Router& r, Nanos now) {
         apply(r, r.machine.shutdown(now), now);
+        forget(r);
+    }
+
+    // Takes the router out of the dataplane: its VIPs, unicast peers and instance entry.
+    void forget(const Router& r) {
         for (const auto& v : r.vips) dp.remove_vip(vip_key(r.ifindex, v.address));
+        for (const auto& p : unicast_peers(r)) dp.remove_unicast_peer(r.key, p.bytes);
         dp.remove_instance(r.key);
+    }
+
+    static std::vector<IpAddress> unicast_peers(const Router& r) {
+        std::vector<IpAddress> out;
+        for (const auto& p : r.cfg.unicast_peers)
+            if (p.family == r.family) out.push_back(p);
+        return out;
     }
 
     // Applies a (new) configuration: unchanged instances are left alone.
@@ -391,8 +407,7 @@ struct Daemon::Impl {
         spdlog::warn("interface {} was deleted: its instances wait for it to return", name);
         std::erase_if(routers, [&](const std::unique_ptr<Router>& r) {
             if (r->ifindex != ifindex) return false;
-            for (const auto& v : r->vips) dp.remove_vip(vip_key(r->ifindex, v.address));
-            dp.remove_instance(r->key);
+            forget(*r);
             return true;
         });
         tc_attachments.erase(name);
@@ -446,7 +461,9 @@ struct Daemon::Impl {
         i.flags = static_cast<std::uint8_t>(
             (cfg.interface_options(in.interface).pass_adverts ? XVRRP_INST_F_PASS_ADVERTS : 0) |
             (in.v3_checksum_as_v2 ? XVRRP_INST_F_V3_CSUM_AS_V2 : 0) | (in.auth_pass ? XVRRP_INST_F_V2_AUTH_PASS : 0) |
-            (r.kernel_preempt ? XVRRP_INST_F_PREEMPT : 0));
+            (r.kernel_preempt ? XVRRP_INST_F_PREEMPT : 0) |
+            (!unicast_peers(r).empty() && in.unicast_check_source ? XVRRP_INST_F_UNICAST_CHECK : 0) |
+            (!unicast_peers(r).empty() && in.unicast_routed ? XVRRP_INST_F_ANY_TTL : 0));
         i.adver_int_cs = in.adver_int_cs();
         i.down_timer_adverts = in.down_timer_adverts;
         i.generation = ++r.generation;
@@ -554,7 +571,7 @@ struct Daemon::Impl {
         for (const auto& peer : r.cfg.unicast_peers) {
             if (peer.family != r.family) continue;
             to_peers = true;
-            const IpAddress src = r.cfg.unicast_source && r.cfg.unicast_source->family == r.family ? *r.cfg.unicast_source : r.primary;
+            const IpAddress& src = r.primary;
             if (const int err = unicast.send(r.ifindex, src, peer, encode_vrrp(a, src, peer, mode))) note_tx_error(r, err);
         }
         if (!to_peers) {

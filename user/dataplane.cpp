@@ -92,6 +92,7 @@ std::string_view stat_name(xvrrp_stat stat) {
         case XVRRP_STAT_EVENTS_DROPPED: return "events_dropped";
         case XVRRP_STAT_TIMER_FIRED: return "timer_fired";
         case XVRRP_STAT_EVENTS_LIMITED: return "events_limited";
+        case XVRRP_STAT_ADVERT_BAD_SOURCE: return "advert_bad_source";
         case XVRRP_STAT_MAX: break;
     }
     return "?";
@@ -303,6 +304,24 @@ std::uint32_t Dataplane::set_instance(const xvrrp_inst_key& key, xvrrp_inst inst
     return inst.slot;
 }
 
+namespace {
+using UnicastPeerMap = BpfMap<xvrrp_upeer_key, std::uint32_t>;
+
+xvrrp_upeer_key upeer_key(const xvrrp_inst_key& inst, const std::array<std::uint8_t, 16>& addr) {
+    xvrrp_upeer_key k{.inst = inst};
+    std::memcpy(k.addr, addr.data(), sizeof(k.addr));
+    return k;
+}
+}  // namespace
+
+void Dataplane::add_unicast_peer(const xvrrp_inst_key& key, const std::array<std::uint8_t, 16>& addr) {
+    view<UnicastPeerMap>(XVRRP_MAP_UNICAST_PEERS).put(upeer_key(key, addr), 1);
+}
+
+void Dataplane::remove_unicast_peer(const xvrrp_inst_key& key, const std::array<std::uint8_t, 16>& addr) {
+    view<UnicastPeerMap>(XVRRP_MAP_UNICAST_PEERS).erase(upeer_key(key, addr));
+}
+
 bool Dataplane::remove_instance(const xvrrp_inst_key& key) {
     auto instances = view<InstanceMap>(XVRRP_MAP_INSTANCES);
     const auto inst = instances.get(key);
@@ -378,6 +397,8 @@ void Dataplane::set_vmac_owned(unsigned ifindex, std::uint8_t family, std::uint8
 }
 
 void Dataplane::clear() {
+    auto peers = view<UnicastPeerMap>(XVRRP_MAP_UNICAST_PEERS);
+    for (const auto& k : peers.keys()) peers.erase(k);
     auto instances = view<InstanceMap>(XVRRP_MAP_INSTANCES);
     for (const auto& k : instances.keys()) remove_instance(k);
     auto vmacs = view<VmacMap>(XVRRP_MAP_VMACS);

@@ -27,6 +27,7 @@ extern "C" {
 #define XVRRP_MAP_INST_STATS "xvrrp_istats"
 #define XVRRP_MAP_EVENTS "xvrrp_events"
 #define XVRRP_MAP_VMACS "xvrrp_vmac"
+#define XVRRP_MAP_UNICAST_PEERS "xvrrp_upeer"
 
 #define XVRRP_MAX_INSTANCES 8192
 /* VIPs live in an open-addressed table in an array map: a lookup is a few
@@ -47,6 +48,8 @@ extern "C" {
 #define XVRRP_EVENT_WINDOW_NS 100000000ULL
 /* Interfaces with a virtual MAC entry (a hash by ifindex: container hosts have large ifindexes). */
 #define XVRRP_MAX_INTERFACES 4096
+/* Configured unicast peers, all instances together. */
+#define XVRRP_MAX_UNICAST_PEERS 16384
 
 /* Largest VRRP message (IP payload) the dataplane checksums: a v4 advert with
  * 255 addresses plus v2 authentication data. Larger ones are counted and dropped. */
@@ -83,6 +86,16 @@ enum xvrrp_inst_flags {
 	XVRRP_INST_F_V2_AUTH_PASS = 1 << 2,
 	/* Preempt mode: a lower-priority advert does not hold off our takeover. */
 	XVRRP_INST_F_PREEMPT = 1 << 3,
+	/* Unicast: adverts only from the configured peers (xvrrp_upeer); keepalived's check_unicast_src. */
+	XVRRP_INST_F_UNICAST_CHECK = 1 << 4,
+	/* Unicast peers behind routers: any TTL / hop limit (RFC 9568 wants 255 on a link). */
+	XVRRP_INST_F_ANY_TTL = 1 << 5,
+};
+
+/* One configured unicast peer of an instance (hash xvrrp_upeer; the value is unused). */
+struct xvrrp_upeer_key {
+	struct xvrrp_inst_key inst;
+	__u8 addr[16]; /* IPv4 in the first 4 bytes, rest zero */
 };
 
 /* Instance configuration, written by the controller, read by XDP. */
@@ -270,6 +283,7 @@ enum xvrrp_stat {
 	XVRRP_STAT_EVENTS_DROPPED,      /* ring buffer full */
 	XVRRP_STAT_TIMER_FIRED,         /* master-down timer callbacks */
 	XVRRP_STAT_EVENTS_LIMITED,      /* change events held back by the per-instance rate limit */
+	XVRRP_STAT_ADVERT_BAD_SOURCE,   /* unicast: the sender is not a configured peer */
 	XVRRP_STAT_MAX,
 };
 

@@ -55,6 +55,8 @@ struct Instance {
     MacMode mac = MacMode::Virtual;
     std::optional<IpAddress> unicast_source;
     std::vector<IpAddress> unicast_peers;  // empty: multicast (224.0.0.18 / ff02::12)
+    bool unicast_check_source = true;      // drop unicast adverts from senders not in unicast_peers
+    bool unicast_routed = false;           // peers behind routers: accept any TTL / hop limit
     std::optional<std::string> auth_pass;  // VRRPv2 simple text, at most 8 bytes
     std::uint8_t down_timer_adverts = 3;
     bool v3_checksum_as_v2 = false;

@@ -90,6 +90,9 @@ public:
     // counters start at zero); an existing one keeps its slot. Returns the slot.
     std::uint32_t set_instance(const xvrrp_inst_key& key, xvrrp_inst inst);
     bool remove_instance(const xvrrp_inst_key& key);
+    // A sender the instance accepts adverts from when it checks them (XVRRP_INST_F_UNICAST_CHECK).
+    void add_unicast_peer(const xvrrp_inst_key& key, const std::array<std::uint8_t, 16>& addr);
+    void remove_unicast_peer(const xvrrp_inst_key& key, const std::array<std::uint8_t, 16>& addr);
     // Adds or updates a VIP belonging to the (existing) instance owner.
     void set_vip(const xvrrp_vip_key& key, xvrrp_vip vip, const xvrrp_inst_key& owner);
     bool remove_vip(const xvrrp_vip_key& key);

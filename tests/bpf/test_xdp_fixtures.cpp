@@ -100,6 +100,9 @@ std::vector<Fixture> fixtures() {
         valid_advert("v3_ipv4_two_addresses", advert_frame(two_addrs)),
         valid_advert("v2_pass_auth", v2),
         valid_advert("v3_ipv6", v6),
+        // Source and destination words whose sum carries out of 32 bits (192.0.2.254 + 224.0.0.18):
+        // the pseudo-header sum was 32-bit and rejected such adverts as bad checksums.
+        valid_advert("v3_ipv4_pseudo_header_carry", advert_frame(advert(kVridV3), IpAddress::from("192.0.2.254"))),
         valid_advert("v3_vlan_tagged", advert_frame(advert(kVridVlan), kPeerIp, {vlan})),
         valid_advert("v3_qinq_matches_inner_vlan", advert_frame(advert(kVridVlan), kPeerIp, {outer, vlan})),
         valid_advert("priority_zero", advert_frame(advert(kVridV3, 0)), XVRRP_EV_PRIO_ZERO),

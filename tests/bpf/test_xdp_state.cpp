@@ -430,3 +430,36 @@ TEST_F(XdpState, ContainerHostIfindexesWork) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST_F(XdpState, UnicastInstancesCheckTheSenderAndMayAcceptRoutedAdverts) {
+    const auto key = inst_key(kIfindex, kVridV3);
+    auto inst = *dp_->instance(key);
+    inst.flags |= XVRRP_INST_F_UNICAST_CHECK;
+    dp_->set_instance(key, inst);
+    const Bytes from_peer = advert_frame(advert(kVridV3));
+    const Bytes from_stranger = advert_frame(advert(kVridV3), IpAddress::from("192.0.2.66"));
+    EXPECT_EQ(run(from_peer), XDP_DROP);
+    EXPECT_EQ(dp_->stats()[XVRRP_STAT_ADVERT_BAD_SOURCE].packets, 1u) << "no peer configured yet";
+    dp_->add_unicast_peer(key, kPeerIp.bytes);
+    EXPECT_EQ(run(from_peer), XDP_DROP);
+    EXPECT_EQ(dp_->stats()[XVRRP_STAT_ADVERT_VALID].packets, 1u);
+    run(from_stranger);
+    EXPECT_EQ(dp_->stats()[XVRRP_STAT_ADVERT_BAD_SOURCE].packets, 2u);
+    dp_->remove_unicast_peer(key, kPeerIp.bytes);
+    run(from_peer);
+    EXPECT_EQ(dp_->stats()[XVRRP_STAT_ADVERT_BAD_SOURCE].packets, 3u);
+
+    // Routed peers: TTL below 255 is accepted only with the option.
+    dp_->add_unicast_peer(key, kPeerIp.bytes);
+    const Bytes routed = fix_ipv4_header_checksum(with_byte(from_peer, 14 + 8, 62));
+    run(routed);
+    EXPECT_EQ(dp_->stats()[XVRRP_STAT_ADVERT_BAD_TTL].packets, 1u);
+    inst.flags |= XVRRP_INST_F_ANY_TTL;
+    dp_->set_instance(key, inst);
+    run(routed);
+    EXPECT_EQ(dp_->stats()[XVRRP_STAT_ADVERT_VALID].packets, 2u);
+}
+
+}  // namespace

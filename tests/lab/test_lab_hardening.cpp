@@ -212,3 +212,61 @@ TEST_F(DaemonLab, SighupNamingAMissingInterfaceChangesNothing) {
 }
 
 }  // namespace
+
+namespace {
+
+// Unicast: the tie-break compares the address adverts really come from. r1 sends from
+// 192.0.2.201, r2 from 192.0.2.150 (their primaries, .1 and .2, order the other way): at equal
+// priority r1 must win, and stay master. Before, each compared the other's source with its own
+// primary, both yielded, and the election flapped.
+TEST_F(DaemonLab, UnicastTieBreakUsesTheUnicastSource) {
+    const char* source[] = {"192.0.2.201", "192.0.2.150"};
+    lab_->bridge().exec("ip link set p1 nomaster");
+    lab_->bridge().exec("ip link set p2 nomaster");
+    for (int i : {1, 2}) {
+        lab_->router(i).exec(std::string("ip addr add ") + source[i - 1] + "/24 dev vr0");
+        json c = lab_->config(i, 100);
+        c["instances"][0]["vips"] = {"192.0.2.100/24"};
+        c["instances"][0]["unicast_source"] = source[i - 1];
+        c["instances"][0]["unicast_peers"] = {source[2 - i]};
+        lab_->start(i, c);
+    }
+    ASSERT_TRUE(becomes(1, "MASTER") && becomes(2, "MASTER")) << "isolated: both master";
+    lab_->bridge().exec("ip link set p1 master br0");
+    lab_->bridge().exec("ip link set p2 master br0");
+    EXPECT_TRUE(becomes(2, "BACKUP")) << lab_->status(2)["dataplane"].dump();
+    const auto transitions = lab_->status(1)["instances"][0]["transitions"];
+    std::this_thread::sleep_for(1500ms);
+    EXPECT_EQ(lab_->state(1), "MASTER");
+    EXPECT_EQ(lab_->state(2), "BACKUP");
+    EXPECT_EQ(lab_->status(1)["instances"][0]["transitions"], transitions) << "stable, no flapping";
+    EXPECT_EQ(lab_->status(2)["instances"][0]["master"]["address"], "192.0.2.201");
+}
+
+// Unicast adverts from a sender that is not a configured peer are dropped in XDP and counted
+// (keepalived's check_unicast_src): a stranger with a higher priority takes nothing over.
+TEST_F(DaemonLab, UnicastAdvertsFromStrangersAreDropped) {
+    for (int i : {1, 2}) {
+        json c = lab_->config(i, i == 1 ? 150 : 100);
+        c["instances"][0]["vips"] = {"192.0.2.100/24"};
+        c["instances"][0]["unicast_peers"] = {VrrpLab::router_ip(3 - i)};
+        lab_->start(i, c);
+    }
+    ASSERT_TRUE(becomes(1, "MASTER") && becomes(2, "BACKUP"));
+    // The client pretends to be a router with priority 254, unicast to r1 and r2.
+    const std::string craft =
+        "from scapy.all import *\n"
+        "import sys\n"
+        "for dst in ('192.0.2.1', '192.0.2.2'):\n"
+        "    p = IP(src='192.0.2.10', dst=dst, ttl=255, proto=112)/VRRPv3(vrid=51, priority=254, ipcount=1, addrlist=['192.0.2.100'], adv=10)\n"
+        "    send(p, iface='eth0', count=20, inter=0.02, verbose=False)\n";
+    std::ofstream(lab_->dir() + "/stranger.py") << craft;
+    ASSERT_EQ(lab_->client().exec_status("/usr/bin/python3 " + lab_->dir() + "/stranger.py"), 0);
+    std::this_thread::sleep_for(300ms);
+    EXPECT_EQ(lab_->state(1), "MASTER");
+    EXPECT_EQ(lab_->state(2), "BACKUP");
+    EXPECT_EQ(lab_->status(2)["instances"][0]["master"]["address"], "192.0.2.1");
+    EXPECT_GE(lab_->status(1)["dataplane"].value("advert_bad_source", 0), 20);
+}
+
+}  // namespace

@@ -269,3 +269,13 @@ TEST(Config, CheckRejectsWhatTheRuntimeCannotCarry) {
     big["instances"].erase(big["instances"].end() - 1);
     EXPECT_EQ(error_of(big), "") << "8192 routers fit";
 }
+
+TEST(Config, UnicastOptionsNeedPeers) {
+    json j = minimal();
+    j["instances"][0]["unicast_routed"] = true;
+    EXPECT_REJECTED(j, "instances[0].unicast_routed", "only used with unicast_peers");
+    j["instances"][0]["unicast_peers"] = {"192.0.2.2"};
+    const Config c = parse(j.dump());
+    EXPECT_TRUE(c.instances[0].unicast_routed);
+    EXPECT_TRUE(c.instances[0].unicast_check_source) << "on by default";
+}
