@@ -163,7 +163,7 @@ static __always_inline int vrrp_checksum_ok(const struct vrrp_ip *ip, const stru
 		pseudo += bpf_htonl((IPPROTO_VRRP << 16) | ip->payload_len);
 	} else {
 		pseudo += csum_add16(ip->src) + csum_add16(ip->dst);
-		pseudo += bpf_htonl(ip->payload_len) + bpf_htonl(IPPROTO_VRRP);
+		pseudo += (__u64)bpf_htonl(ip->payload_len) + bpf_htonl(IPPROTO_VRRP); /* carries from 144 bytes */
 	}
 	if (csum_fold64(pseudo) == 0)
 		return 1;

@@ -11,7 +11,8 @@
 
 namespace {
 
-std::string fetch(const std::string& path) {
+// One request line, one response line (the daemon's control protocol).
+nlohmann::json request(const std::string& path, const nlohmann::json& req) {
     const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) throw std::runtime_error("socket: " + std::string(std::strerror(errno)));
     sockaddr_un sa{};
@@ -22,11 +23,19 @@ std::string fetch(const std::string& path) {
         ::close(fd);
         throw std::runtime_error("cannot reach xvrrpd at " + path + ": " + why);
     }
+    const std::string line = req.dump() + "\n";
+    if (::send(fd, line.data(), line.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(line.size())) {
+        ::close(fd);
+        throw std::runtime_error("cannot send to xvrrpd at " + path);
+    }
     std::string out;
-    char buf[4096];
+    char buf[65536];
     for (ssize_t n; (n = ::read(fd, buf, sizeof(buf))) > 0;) out.append(buf, static_cast<std::size_t>(n));
     ::close(fd);
-    return out;
+    const auto reply = nlohmann::json::parse(out, nullptr, false);
+    if (!reply.is_object()) throw std::runtime_error("xvrrpd sent no valid answer");
+    if (!reply.value("ok", false)) throw std::runtime_error("xvrrpd: " + reply.value("error", std::string("error")));
+    return reply["result"];
 }
 
 void print_table(const nlohmann::json& s) {
@@ -60,12 +69,12 @@ int main(int argc, char** argv) {
     app.add_option("-s,--socket", socket_path, "xvrrpd's control socket");
     CLI11_PARSE(app, argc, argv);
     try {
-        const std::string text = fetch(socket_path);
+        const nlohmann::json status = request(socket_path, {{"command", "status"}});
         if (as_json) {
-            std::cout << text;
+            std::cout << status.dump() << "\n";
             return 0;
         }
-        print_table(nlohmann::json::parse(text));
+        print_table(status);
     } catch (const std::exception& e) {
         std::cerr << "xvrrpctl: " << e.what() << "\n";
         return 1;

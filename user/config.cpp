@@ -314,6 +314,7 @@ Config parse(const std::string& json_text) {
         c.global.control_socket = g.string("control_socket", c.global.control_socket);
         if (c.global.control_socket.empty() || c.global.control_socket[0] != '/')
             throw ConfigError("global.control_socket", "must be an absolute path");
+        if (g.has("control_group")) c.global.control_group = g.string("control_group", std::nullopt);
         c.global.heartbeat_timeout_ms = static_cast<std::uint32_t>(g.integer("heartbeat_timeout_ms", 0, 600'000, c.global.heartbeat_timeout_ms));
         g.finish();
     }

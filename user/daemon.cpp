@@ -13,6 +13,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "xvrrp/control.hpp"
 #include "xvrrp/daemon_lock.hpp"
 #include "xvrrp/dataplane.hpp"
 #include "xvrrp/error.hpp"
@@ -104,18 +105,6 @@ UniqueFd signal_fd() {
     return UniqueFd(check_sys(::signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC), "signalfd"));
 }
 
-UniqueFd control_socket(const std::string& path) {
-    std::filesystem::create_directories(std::filesystem::path(path).parent_path());
-    ::unlink(path.c_str());
-    UniqueFd fd(check_sys(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), "control socket"));
-    sockaddr_un sa{};
-    sa.sun_family = AF_UNIX;
-    if (path.size() >= sizeof(sa.sun_path)) throw std::runtime_error("control socket path too long: " + path);
-    std::strncpy(sa.sun_path, path.c_str(), sizeof(sa.sun_path) - 1);
-    check_sys(::bind(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof(sa)), "bind " + path);
-    check_sys(::listen(fd.get(), 16), "listen " + path);
-    return fd;
-}
 
 }  // namespace
 
@@ -131,7 +120,7 @@ struct Daemon::Impl {
     NetlinkWatch netlink_watch;
     TimerFd timer;
     UniqueFd signals;
-    UniqueFd control;
+    std::unique_ptr<ControlServer> control;
     std::unique_ptr<EventRing> ring;
     std::map<std::string, XdpAttachment> attachments;   // by interface name
     std::map<std::string, std::pair<TcAttachment, TcAttachment>> tc_attachments;  // ingress, egress
@@ -151,7 +140,7 @@ struct Daemon::Impl {
     Impl(DaemonOptions o, config::Config c)
         : options(std::move(o)), cfg(std::move(c)), lock(cfg.global.pin_root, cfg.global.control_socket),
           dp(DataplaneOptions{.pin_root = cfg.global.pin_root}),
-          signals(signal_fd()), control(control_socket(cfg.global.control_socket)) {
+          signals(signal_fd()) {
         // Whatever an earlier daemon left in the pinned maps describes a world that is gone.
         dp.clear();
         heartbeat(monotonic_ns());
@@ -165,7 +154,8 @@ struct Daemon::Impl {
         }));
         loop.add(signals.get(), guarded("signal", [this] { on_signal(); }));
         loop.add(netlink_watch.fd(), guarded("netlink", [this] { on_netlink(); }));
-        loop.add(control.get(), guarded("control socket", [this] { on_control(); }));
+        control = std::make_unique<ControlServer>(loop, cfg.global.control_socket, cfg.global.control_group,
+                                                  [this](const json& request) { return command(request); });
         after_work();
     }
 
@@ -430,7 +420,11 @@ struct Daemon::Impl {
         }
         if (changes.overflowed) {
             spdlog::warn("netlink: events were lost; re-reading every link");
-            for (auto& r : routers) set_link(*r, rtnl.link_up(r->ifindex), now);
+            std::map<unsigned, bool> up;  // one query per interface, not per router
+            for (auto& r : routers) {
+                if (!up.count(r->ifindex)) up[r->ifindex] = rtnl.link_up(r->ifindex);
+                set_link(*r, up[r->ifindex], now);
+            }
             instances_pending = true;
         }
         if (instances_pending) start_pending(now);
@@ -656,6 +650,7 @@ struct Daemon::Impl {
     }
 
     void on_timer(Nanos now) {
+        control->expire(now);
         if (now >= next_heartbeat) {
             heartbeat(now);
             const std::uint64_t dropped = dp.stat(XVRRP_STAT_EVENTS_DROPPED).packets;
@@ -756,14 +751,20 @@ struct Daemon::Impl {
         loop.stop();
     }
 
+    // One address dump per interface that lost an address, whatever the number of VIPs: a check
+    // per VIP read the whole table each time, and with thousands of VIPs a burst of deletions
+    // (our own, on a transition) stalled the loop for seconds, adverts included.
     void restore_lost_addresses(const std::vector<unsigned>& lost) {
+        std::map<unsigned, std::vector<IpAddress>> present;
         for (auto& r : routers) {
             if (r->machine.state() != fsm::State::Master || !holds_addresses(*r) ||
                 std::find(lost.begin(), lost.end(), r->ifindex) == lost.end())
                 continue;
             try {
+                if (!present.count(r->ifindex)) present[r->ifindex] = rtnl.addresses(r->ifindex);
+                const auto& have = present[r->ifindex];
                 for (const auto& v : r->vips) {
-                    if (rtnl.has_address(r->ifindex, v.address)) continue;
+                    if (std::find(have.begin(), have.end(), v.address) != have.end()) continue;
                     spdlog::warn("{} {} was removed while MASTER: restoring it", r->label(), v.address.to_string());
                     rtnl.add_address(r->ifindex, v.address, v.prefix_len);
                 }
@@ -771,6 +772,14 @@ struct Daemon::Impl {
                 router_error(*r, e.what(), monotonic_ns());
             }
         }
+    }
+
+    // ---- control ----
+
+    json command(const json& request) {
+        const std::string name = request["command"];
+        if (name == "status") return status();
+        throw std::invalid_argument("unknown command \"" + name + "\" (known: status)");
     }
 
     // ---- status ----
@@ -824,20 +833,6 @@ struct Daemon::Impl {
             dataplane[std::string(stat_name(static_cast<xvrrp_stat>(i)))] = stats[i].packets;
         out["dataplane"] = dataplane;
         return out;
-    }
-
-    void on_control() {
-        for (;;) {
-            UniqueFd client(::accept4(control.get(), nullptr, nullptr, SOCK_CLOEXEC));
-            if (!client) break;
-            const std::string text = status().dump() + "\n";
-            std::size_t off = 0;
-            while (off < text.size()) {
-                const ssize_t n = ::send(client.get(), text.data() + off, text.size() - off, MSG_NOSIGNAL);
-                if (n <= 0) break;
-                off += static_cast<std::size_t>(n);
-            }
-        }
     }
 };
 

@@ -12,12 +12,19 @@ namespace xvrrp {
 
 EventLoop::EventLoop() : epoll_(check_sys(::epoll_create1(EPOLL_CLOEXEC), "epoll_create1")) {}
 
-void EventLoop::add(int fd, Handler on_readable) {
+void EventLoop::add(int fd, Handler on_ready, std::uint32_t events) {
     epoll_event ev{};
-    ev.events = EPOLLIN;
+    ev.events = events;
     ev.data.fd = fd;
     check_sys(::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev), "epoll_ctl add");
-    handlers_[fd] = std::make_shared<Handler>(std::move(on_readable));
+    handlers_[fd] = std::make_shared<Handler>(std::move(on_ready));
+}
+
+void EventLoop::modify(int fd, std::uint32_t events) {
+    epoll_event ev{};
+    ev.events = events;
+    ev.data.fd = fd;
+    check_sys(::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, fd, &ev), "epoll_ctl mod");
 }
 
 void EventLoop::remove(int fd) {

@@ -141,9 +141,11 @@ std::optional<IpAddress> Rtnl::primary_address(unsigned ifindex, Family family, 
     return std::nullopt;
 }
 
-bool Rtnl::has_address(unsigned ifindex, const IpAddress& want) const {
-    const auto all = read_addresses(sock_.get());
-    return std::any_of(all.begin(), all.end(), [&](const AddressInfo& a) { return a.ifindex == ifindex && a.ip == want; });
+std::vector<IpAddress> Rtnl::addresses(unsigned ifindex) const {
+    std::vector<IpAddress> out;
+    for (const AddressInfo& a : read_addresses(sock_.get()))
+        if (a.ifindex == ifindex) out.push_back(a.ip);
+    return out;
 }
 
 bool Rtnl::link_up(unsigned ifindex) const {
@@ -186,6 +188,12 @@ NetlinkWatch::NetlinkWatch()
     sa.nl_family = AF_NETLINK;
     sa.nl_groups = RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR | RTMGRP_LINK;
     check_sys(::bind(fd_.get(), reinterpret_cast<sockaddr*>(&sa), sizeof(sa)), "bind netlink watch");
+    // A transition of many VIPs sends a burst of address messages (our own): room for them, so
+    // the watch overflows (and re-reads every link) only under real storms. FORCE needs
+    // CAP_NET_ADMIN, which the daemon has; the plain option is the fallback.
+    const int bytes = 8 << 20;
+    if (::setsockopt(fd_.get(), SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof(bytes)) != 0)
+        ::setsockopt(fd_.get(), SOL_SOCKET, SO_RCVBUF, &bytes, sizeof(bytes));
 }
 
 namespace {

@@ -76,6 +76,7 @@ struct InterfaceOptions {
 struct Global {
     std::string pin_root = "/sys/fs/bpf/xvrrp";
     std::string control_socket = "/run/xvrrp/xvrrpd.sock";
+    std::optional<std::string> control_group;  // the socket's group (mode 0660, owner root)
     // The kernel stops answering for VIPs when the daemon is silent this long; 0 disables.
     std::uint32_t heartbeat_timeout_ms = 1000;
     bool operator==(const Global&) const = default;

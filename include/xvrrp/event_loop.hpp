@@ -17,8 +17,10 @@ public:
 
     EventLoop();
 
-    // on_readable runs whenever fd is readable; the fd stays owned by the caller.
-    void add(int fd, Handler on_readable);
+    // on_ready runs whenever fd is ready for events (EPOLLIN by default); the fd stays owned by the caller.
+    void add(int fd, Handler on_ready, std::uint32_t events = 0x001 /* EPOLLIN */);
+    // Waits for other events on fd from now on (EPOLLOUT to finish a write).
+    void modify(int fd, std::uint32_t events);
     void remove(int fd);
 
     // Waits up to timeout_ms (-1: forever) and runs ready handlers; returns how many ran.

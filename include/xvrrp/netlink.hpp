@@ -28,7 +28,8 @@ public:
     // (RFC 9568 5.1.2.1: VRRP over IPv6 is sent from the link-local address).
     [[nodiscard]] std::optional<IpAddress> primary_address(unsigned ifindex, Family family,
                                                            const std::vector<IpAddress>& except = {}) const;
-    [[nodiscard]] bool has_address(unsigned ifindex, const IpAddress& a) const;
+    // Every address on the interface (one dump).
+    [[nodiscard]] std::vector<IpAddress> addresses(unsigned ifindex) const;
     // Administratively up with carrier; false when the link is gone.
     [[nodiscard]] bool link_up(unsigned ifindex) const;
 

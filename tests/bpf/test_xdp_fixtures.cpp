@@ -102,6 +102,12 @@ std::vector<Fixture> fixtures() {
         valid_advert("v3_ipv6", v6),
         // Source and destination words whose sum carries out of 32 bits (192.0.2.254 + 224.0.0.18):
         // the pseudo-header sum was 32-bit and rejected such adverts as bad checksums.
+        // Likewise the IPv6 length word from 144 bytes on: fourteen addresses make 232.
+        valid_advert("v3_ipv6_fourteen_addresses", advert_frame([] {
+                         VrrpAdvert a = advert6(kVridV3);
+                         for (int i = 1; i < 14; ++i) a.addresses.push_back(IpAddress::from("2001:db8::" + std::to_string(i)));
+                         return a;
+                     }(), kPeerIp6)),
         valid_advert("v3_ipv4_pseudo_header_carry", advert_frame(advert(kVridV3), IpAddress::from("192.0.2.254"))),
         valid_advert("v3_vlan_tagged", advert_frame(advert(kVridVlan), kPeerIp, {vlan})),
         valid_advert("v3_qinq_matches_inner_vlan", advert_frame(advert(kVridVlan), kPeerIp, {outer, vlan})),

@@ -270,3 +270,69 @@ TEST_F(DaemonLab, UnicastAdvertsFromStrangersAreDropped) {
 }
 
 }  // namespace
+
+namespace {
+
+// 250 dual-stack instances (500 routers) make a status response larger than a unix socket's
+// buffer. Before, the daemon answered with blocking sends: a client that connected and never read
+// stopped its loop, its adverts stopped, and the backup took every instance over.
+json many_instances(VrrpLab& lab, int i, int priority) {
+    json c = lab.config(i, priority);
+    c["instances"] = json::array();
+    for (int k = 1; k <= 250; ++k) {
+        // Two IPv4 and fourteen IPv6 VIPs each (documentation ranges): a status of about 1 MB.
+        json vips = {"198.51.100." + std::to_string(k) + "/32", "203.0.113." + std::to_string(k) + "/32"};
+        for (int v = 1; v <= 14; ++v) vips.push_back("2001:db8:" + std::to_string(v) + "::" + std::to_string(k) + "/128");
+        // accept_mode off: XDP answers for the VIPs and 4,000 addresses never churn on the interface.
+        c["instances"].push_back({{"name", "i" + std::to_string(k)}, {"interface", "vr0"}, {"vrid", k},
+                                  {"priority", priority}, {"advert_interval_ms", 100}, {"vips", vips},
+                                  {"accept_mode", false}});
+    }
+    return c;
+}
+
+TEST_F(DaemonLab, AClientThatNeverReadsDelaysNoAdvert) {
+    lab_->start(1, many_instances(*lab_, 1, 150));
+    ASSERT_TRUE(VrrpLab::wait_until([&] { return lab_->state(1, "IPv6", "i250") == "MASTER"; }, 10s));
+    lab_->start(2, many_instances(*lab_, 2, 100));
+    ASSERT_TRUE(VrrpLab::wait_until([&] {
+        const json s = lab_->status(2);
+        if (!s.is_object() || s["instances"].size() != 500) return false;
+        for (const auto& i : s["instances"])
+            if (i["state"] != "BACKUP" || i["master"].is_null()) return false;
+        return true;
+    }, 20s)) << "r2 backup of all 500 routers: " << [&] {
+        std::string odd;
+        for (const auto& i : lab_->status(2)["instances"])
+            if (i["state"] != "BACKUP" || i["master"].is_null()) odd += i["name"].get<std::string>() + "/" + i["family"].get<std::string>() + " " + i["state"].get<std::string>() + "; ";
+        return odd;
+    }();
+    const auto t0 = std::chrono::steady_clock::now();
+    std::cout << "status of r1: " << lab_->status(1).dump().size() << " bytes in "
+              << std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count() << " ms\n";
+    auto master_downs = [&] {
+        std::uint64_t n = 0;
+        for (const auto& i : lab_->status(2)["instances"]) n += i["counters"].value("master_down", std::uint64_t{0});
+        return n;
+    };
+    const auto downs = master_downs();
+
+    // Three clients ask for the status and never read a byte; one connects and never asks.
+    const std::string script = lab_->dir() + "/sleepy.py";
+    std::ofstream(script) << "import socket, time\n"
+                             "socks = []\n"
+                             "for ask in (True, True, True, False):\n"
+                             "    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)\n"
+                             "    s.connect('" + lab_->socket(1) + "')\n"
+                             "    if ask: s.sendall(b'{\"command\": \"status\"}\\n')\n"
+                             "    socks.append(s)\n"
+                             "time.sleep(3)\n";
+    sh_status("ip netns exec " + lab_->router(1).name() + " /usr/bin/python3 " + script + " &");
+    std::this_thread::sleep_for(2500ms);
+    EXPECT_EQ(master_downs(), downs) << "r1's adverts never stopped: r2's timers never fired";
+    EXPECT_EQ(lab_->state(1, "IPv4", "i1"), "MASTER") << "r1 answers other clients meanwhile";
+    EXPECT_EQ(lab_->state(2, "IPv4", "i250"), "BACKUP");
+    std::this_thread::sleep_for(700ms);  // the script's clients leave before the lab does
+}
+
+}  // namespace

@@ -191,12 +191,15 @@ nlohmann::json VrrpLab::status(int i) const {
     const std::string path = socket(i);
     std::strncpy(sa.sun_path, path.c_str(), sizeof(sa.sun_path) - 1);
     std::string text;
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) == 0) {
-        char buf[4096];
+    const std::string ask = "{\"command\": \"status\"}\n";
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) == 0 &&
+        ::send(fd, ask.data(), ask.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(ask.size())) {
+        char buf[65536];
         for (ssize_t n; (n = ::read(fd, buf, sizeof(buf))) > 0;) text.append(buf, static_cast<std::size_t>(n));
     }
     ::close(fd);
-    return nlohmann::json::parse(text, nullptr, false);
+    const auto reply = nlohmann::json::parse(text, nullptr, false);
+    return reply.is_object() && reply.value("ok", false) ? reply["result"] : nlohmann::json();
 }
 
 std::string VrrpLab::state(int i, const std::string& family, const std::string& name) const {
