@@ -8,7 +8,7 @@
 #include "maps.h"
 
 /* A controller that stopped refreshing its heartbeat owns nothing. */
-static __always_inline int controller_alive(void)
+static __always_inline int controller_alive(__u64 now)
 {
 	__u32 zero = 0;
 	struct xvrrp_ctl *ctl = bpf_map_lookup_elem(&xvrrp_ctl, &zero);
@@ -16,8 +16,19 @@ static __always_inline int controller_alive(void)
 	if (!ctl || !ctl->heartbeat_timeout_ns)
 		return 1;
 	/* Signed: the coarse clock may lag a fresh heartbeat by a tick. */
-	__s64 age = (__s64)(bpf_ktime_get_coarse_ns() - ctl->heartbeat_ns);
+	__s64 age = (__s64)(now - ctl->heartbeat_ns);
 	return age <= (__s64)ctl->heartbeat_timeout_ns;
+}
+
+/* A master whose adverts stopped leaving owns nothing either (struct xvrrp_tx). */
+static __always_inline int adverts_leaving(__u32 slot, __u64 now)
+{
+	struct xvrrp_tx *tx = bpf_map_lookup_elem(&xvrrp_tx, &slot);
+
+	if (!tx || !tx->silence_ns)
+		return 1;
+	__s64 age = (__s64)(now - tx->last_sent_ns);
+	return age <= (__s64)tx->silence_ns;
 }
 
 /*
@@ -58,7 +69,10 @@ static __always_inline struct xvrrp_vip *vip_lookup(const struct xvrrp_vip_key *
 
 static __always_inline int vip_answerable(const struct xvrrp_vip *vip)
 {
-	return (vip->flags & XVRRP_VIP_F_OWNED) && controller_alive();
+	if (!(vip->flags & XVRRP_VIP_F_OWNED))
+		return 0;
+	__u64 now = bpf_ktime_get_coarse_ns();
+	return controller_alive(now) && adverts_leaving(vip->slot, now);
 }
 
 #endif

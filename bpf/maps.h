@@ -66,6 +66,16 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } xvrrp_vmac SEC(".maps");
 
+/* When each master's last advert left, and how long silence may last (see struct xvrrp_tx). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XVRRP_MAX_INSTANCES);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32); /* instance slot */
+	__type(value, struct xvrrp_tx);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xvrrp_tx SEC(".maps");
+
 /* Unicast peers of the instances that check the sender (XVRRP_INST_F_UNICAST_CHECK). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

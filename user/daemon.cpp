@@ -80,6 +80,8 @@ struct Router {
     std::string error;
     std::optional<Nanos> retry_at;
     std::optional<ProcessedAdvert> processed;  // the last advert acted on, for the resync
+    std::uint32_t slot = 0;                    // in the dataplane's per-instance arrays
+    bool advert_queued = false;                // an advert waits in the frame sender
 
     Router(config::Instance c, Family f, fsm::Config fc) : cfg(std::move(c)), family(f), machine(fc) {}
 
@@ -357,6 +359,7 @@ struct Daemon::Impl {
         r.kernel_preempt = next.preempt && next.preempt_delay_ms == 0;
         r.preempt_flag_at.reset();
         r.advert_cache_priority = -1;  // the next advert is built anew
+        dp.set_advert_silence(r.slot, r.machine.state() == fsm::State::Master ? advert_silence(r) : 0);
         if (r.machine.state() == fsm::State::Master)
             r.next_refresh = next.announce.refresh_ms ? std::optional(now + Nanos{next.announce.refresh_ms} * 1'000'000) : std::nullopt;
         sync_dataplane(r);
@@ -463,7 +466,7 @@ struct Daemon::Impl {
         i.generation = ++r.generation;
         std::memcpy(i.primary_addr, r.primary.bytes.data(), 16);
         if (in.auth_pass) std::memcpy(i.auth_data, in.auth_pass->data(), in.auth_pass->size());
-        dp.set_instance(r.key, i);
+        r.slot = dp.set_instance(r.key, i);
     }
 
     // ---- actions ----
@@ -517,7 +520,17 @@ struct Daemon::Impl {
     // others answer ARP/NS for them (in XDP) but do not hold the addresses.
     static bool holds_addresses(const Router& r) { return r.cfg.accept_mode || r.cfg.priority == fsm::kOwnerPriority; }
 
-    void act_on(Router& r, const fsm::TakeVips&, Nanos) {
+    // How long XDP answers for a master's VIPs after its last advert left: down_timer_adverts x
+    // interval, the earliest a backup can take over, less a margin for the coarse clock XDP reads
+    // and a late advert (half an interval, 5 ms at most).
+    static Nanos advert_silence(const Router& r) {
+        const Nanos interval = Nanos{r.cfg.adver_int_cs()} * fsm::kNsPerCs;
+        return Nanos{r.cfg.down_timer_adverts} * interval - std::min(interval / 2, Nanos{5'000'000});
+    }
+
+    void act_on(Router& r, const fsm::TakeVips&, Nanos now) {
+        dp.advert_sent(r.slot, now);  // the first advert follows at once
+        dp.set_advert_silence(r.slot, advert_silence(r));
         if (r.cfg.mac == config::MacMode::Virtual) {
             rtnl.add_unicast_mac(r.ifindex, r.mac);  // past the NIC's filter; XDP hands it to the stack
             dp.set_vmac_owned(r.ifindex, static_cast<std::uint8_t>(r.family), r.cfg.vrid, true);
@@ -550,6 +563,7 @@ struct Daemon::Impl {
     void send_advert(Router& r, std::uint8_t priority) {
         if (r.cfg.unicast_peers.empty() && r.advert_cache_priority == priority) {
             frames.queue(r.ifindex, r.advert_cache, r.id);
+            r.advert_queued = true;
             return;
         }
         VrrpAdvert a{.version = r.cfg.version, .vrid = r.cfg.vrid, .priority = priority,
@@ -567,11 +581,13 @@ struct Daemon::Impl {
             to_peers = true;
             const IpAddress& src = r.primary;
             if (const int err = unicast.send(r.ifindex, src, peer, encode_vrrp(a, src, peer, mode))) note_tx_error(r, err);
+            else dp.advert_sent(r.slot, monotonic_ns());
         }
         if (!to_peers) {
             r.advert_cache = vrrp_frame(r.mac, r.primary, vrrp_multicast_group(r.family), a, mode);
             r.advert_cache_priority = priority;
             frames.queue(r.ifindex, r.advert_cache, r.id);
+            r.advert_queued = true;
         }
     }
 
@@ -584,10 +600,19 @@ struct Daemon::Impl {
         r.last_tx_error = err;
     }
 
+    // Sends what is queued; each advert the kernel took is stamped for the dataplane's fail-safe.
     void flush_frames() {
-        for (const SendFailure& f : frames.flush())
+        const auto failed = frames.flush();
+        for (const SendFailure& f : failed)
             for (auto& r : routers)
                 if (r->id == f.tag) note_tx_error(*r, f.error);
+        const Nanos now = monotonic_ns();
+        for (auto& r : routers) {
+            if (!r->advert_queued) continue;
+            r->advert_queued = false;
+            const bool refused = std::any_of(failed.begin(), failed.end(), [&](const SendFailure& f) { return f.tag == r->id; });
+            if (!refused) dp.advert_sent(r->slot, now);
+        }
     }
 
     void announce(Router& r) {

@@ -2,6 +2,7 @@
 
 #include <linux/if_link.h>
 #include <linux/magic.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -209,6 +210,16 @@ void TcAttachment::detach() {
 
 void Dataplane::SkelDeleter::operator()(xvrrp_bpf* s) const noexcept { xvrrp_bpf__destroy(s); }
 
+void Dataplane::Unmap::operator()(xvrrp_tx* p) const noexcept { ::munmap(p, XVRRP_MAX_INSTANCES * sizeof(xvrrp_tx)); }
+
+void Dataplane::set_advert_silence(std::uint32_t slot, std::uint64_t silence_ns) {
+    if (slot < XVRRP_MAX_INSTANCES) __atomic_store_n(&tx_.get()[slot].silence_ns, silence_ns, __ATOMIC_RELAXED);
+}
+
+void Dataplane::advert_sent(std::uint32_t slot, std::uint64_t monotonic_ns) {
+    if (slot < XVRRP_MAX_INSTANCES) __atomic_store_n(&tx_.get()[slot].last_sent_ns, monotonic_ns, __ATOMIC_RELAXED);
+}
+
 Dataplane::Dataplane(DataplaneOptions options) : options_(std::move(options)) {
     const bool pinned = !options_.pin_root.empty();
     if (pinned) ensure_pin_root(options_.pin_root);
@@ -222,6 +233,11 @@ Dataplane::Dataplane(DataplaneOptions options) : options_(std::move(options)) {
         bpf_object__for_each_map(map, skel_->obj) bpf_map__set_pin_path(map, nullptr);
     }
     check_libbpf(xvrrp_bpf__load(skel_.get()), "load xvrrp XDP program (see the verifier log above)");
+
+    void* tx = ::mmap(nullptr, XVRRP_MAX_INSTANCES * sizeof(xvrrp_tx), PROT_READ | PROT_WRITE, MAP_SHARED,
+                      map_fd(XVRRP_MAP_TX), 0);
+    if (tx == MAP_FAILED) throw_errno(errno, "mmap " XVRRP_MAP_TX);
+    tx_.reset(static_cast<xvrrp_tx*>(tx));
 
     std::vector<bool> used(XVRRP_MAX_INSTANCES, false);
     auto instances = view<BpfMap<xvrrp_inst_key, xvrrp_inst>>(XVRRP_MAP_INSTANCES);
@@ -298,6 +314,7 @@ std::uint32_t Dataplane::set_instance(const xvrrp_inst_key& key, xvrrp_inst inst
         // Zeroing the slot also cancels a timer a previous owner left there.
         view<PeerArray>(XVRRP_MAP_PEERS).put(inst.slot, xvrrp_peer{});
         view<InstStatsArray>(XVRRP_MAP_INST_STATS).put_all(inst.slot, xvrrp_inst_stats{});
+        set_advert_silence(inst.slot, 0);
     }
     instances.put(key, inst);
     if (!existing) free_slots_.pop_back();  // taken only once the instance is in

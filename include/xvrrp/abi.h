@@ -28,6 +28,7 @@ extern "C" {
 #define XVRRP_MAP_EVENTS "xvrrp_events"
 #define XVRRP_MAP_VMACS "xvrrp_vmac"
 #define XVRRP_MAP_UNICAST_PEERS "xvrrp_upeer"
+#define XVRRP_MAP_TX "xvrrp_tx"
 
 #define XVRRP_MAX_INSTANCES 8192
 /* VIPs live in an open-addressed table in an array map: a lookup is a few
@@ -245,6 +246,18 @@ struct xvrrp_vmac {
 	__u8 iface_mac[6];
 	__u16 pad;
 	__u64 owned[2][4]; /* [0] IPv4, [1] IPv6; bit VRID of 256 */
+};
+
+/*
+ * The fail-safe that follows the adverts (array xvrrp_tx by instance slot, mmapped by the
+ * controller, which writes it without a system call). A master stamps last_sent_ns after each
+ * advert the kernel accepted; XDP answers for the instance's VIPs only while the last one left
+ * less than silence_ns ago (0: no limit). A killed or stopped master therefore goes quiet after
+ * its own down_timer_adverts x interval, before any backup can take over.
+ */
+struct xvrrp_tx {
+	__u64 last_sent_ns; /* CLOCK_MONOTONIC */
+	__u64 silence_ns;
 };
 
 /*

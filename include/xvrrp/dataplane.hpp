@@ -103,6 +103,10 @@ public:
     void clear();
     // timeout_ns == 0 disables the fail-safe.
     void set_heartbeat(std::uint64_t monotonic_ns, std::uint64_t timeout_ns);
+    // The fail-safe that follows the adverts (struct xvrrp_tx): plain stores into the mmapped
+    // map, no system call, so a master can stamp every advert it sends.
+    void set_advert_silence(std::uint32_t slot, std::uint64_t silence_ns);
+    void advert_sent(std::uint32_t slot, std::uint64_t monotonic_ns);
 
     [[nodiscard]] std::optional<xvrrp_inst> instance(const xvrrp_inst_key& key) const;
     [[nodiscard]] std::optional<xvrrp_vip> vip(const xvrrp_vip_key& key) const;
@@ -131,6 +135,10 @@ private:
     // Instance slots no instance holds, lowest last: a new instance takes one in O(1). Built
     // from the (possibly pinned) instance map when the dataplane is opened.
     std::vector<std::uint32_t> free_slots_;
+    struct Unmap {
+        void operator()(xvrrp_tx* p) const noexcept;
+    };
+    std::unique_ptr<xvrrp_tx, Unmap> tx_;  // xvrrp_tx, XVRRP_MAX_INSTANCES entries, shared with XDP
 };
 
 // Creates the pin root (mounting bpffs at /sys/fs/bpf first when it lives there and none is).

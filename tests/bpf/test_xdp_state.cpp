@@ -463,3 +463,22 @@ TEST_F(XdpState, UnicastInstancesCheckTheSenderAndMayAcceptRoutedAdverts) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST_F(XdpState, AMasterWhoseAdvertsStoppedAnswersNothing) {
+    const auto slot = dp_->instance(inst_key(kIfindex, kVridV3))->slot;
+    const Bytes ask = arp_request(kVipOwned);
+    EXPECT_EQ(run(ask), XDP_TX) << "no limit set: the heartbeat alone decides";
+    dp_->set_advert_silence(slot, 30'000'000);
+    dp_->advert_sent(slot, monotonic_ns());
+    EXPECT_EQ(run(ask), XDP_TX) << "an advert left just now";
+    EXPECT_EQ(run(ns_frame(kVip6Owned)), XDP_TX) << "the IPv6 VIP belongs to another slot";
+    dp_->advert_sent(slot, monotonic_ns() - 40'000'000);
+    EXPECT_EQ(run(ask), XDP_DROP) << "40 ms of silence, 30 allowed";
+    EXPECT_EQ(dp_->instance_stats(inst_key(kIfindex, kVridV3))->arp_dropped, 1u);
+    dp_->advert_sent(slot, monotonic_ns());
+    EXPECT_EQ(run(ask), XDP_TX) << "answers again with the next advert";
+}
+
+}  // namespace

@@ -78,16 +78,6 @@ TEST_F(DaemonLab, FailsOverWhenTheMastersLinkIsCut) {
     EXPECT_TRUE(VrrpLab::wait_until([&] { return client_reaches_vip(*lab_); }, 5s));
 }
 
-// ARP requests router i's XDP program answered, from its pinned counters (readable with the daemon dead).
-std::uint64_t arp_replied_by(VrrpLab& lab, int i) {
-    const json dump = json::parse(lab.router(i).exec("bpftool -j map dump pinned " + lab.pin_root(i) + "/xvrrp_stats"));
-    std::uint64_t n = 0;
-    for (const auto& e : dump)
-        if (e["key"] == 13)  // XVRRP_STAT_ARP_REPLIED
-            for (const auto& cpu : e["values"]) n += cpu["value"]["packets"].get<std::uint64_t>();
-    return n;
-}
-
 // A daemon that is killed or stopped: the backup takes over, and the first master's XDP program
 // (still attached: its link is pinned) answers nothing once its heartbeat is stale, even with the
 // VIP left on its interface.

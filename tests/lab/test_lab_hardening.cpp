@@ -336,3 +336,51 @@ TEST_F(DaemonLab, AClientThatNeverReadsDelaysNoAdvert) {
 }
 
 }  // namespace
+
+namespace {
+
+// The fail-safe follows the adverts: a killed or stopped master's XDP answers no ARP once its
+// adverts have stopped for down_timer_adverts x interval, before the backup takes over. Before,
+// it answered for heartbeat_timeout_ms (1 s by default) whatever the interval, so at 10 and 100
+// ms both routers answered for a while and the switch's MAC table flapped.
+struct Silence {
+    int interval_ms;
+    int signal;
+};
+
+class FailSafeLab : public DaemonLab, public ::testing::WithParamInterface<Silence> {};
+
+TEST_P(FailSafeLab, NoReplyFromTheOldMasterAfterTheBackupTakesOver) {
+    const auto [interval, sig] = GetParam();
+    for (int i : {1, 2}) {
+        json c = lab_->config(i, i == 1 ? 150 : 100, interval);
+        c["global"]["heartbeat_timeout_ms"] = 1000;
+        c["instances"][0]["vips"] = {"192.0.2.100/24"};
+        lab_->start(i, c);
+    }
+    ASSERT_TRUE(becomes(1, "MASTER") && becomes(2, "BACKUP"));
+    lab_->client().exec("ip neigh flush dev eth0");
+    ASSERT_TRUE(client_reaches_vip(*lab_));
+    ASSERT_GT(arp_replied_by(*lab_, 1), 0u) << "r1 answers while it lives (and the counter is read right)";
+    lab_->signal(1, sig);
+    ASSERT_TRUE(becomes(2, "MASTER", 5s));
+    const auto before = arp_replied_by(*lab_, 1);
+    int answered = 0;
+    for (int k = 0; k < 10; ++k) {
+        lab_->client().exec("ip neigh flush dev eth0");
+        answered += lab_->client().exec_status("ping -c 1 -W 1 192.0.2.100") == 0;
+    }
+    EXPECT_EQ(answered, 10) << "r2 answers";
+    EXPECT_EQ(arp_replied_by(*lab_, 1), before) << "r1's XDP answered after r2 took over";
+    if (sig == SIGSTOP) lab_->signal(1, SIGCONT);
+}
+
+INSTANTIATE_TEST_SUITE_P(Intervals, FailSafeLab,
+                         ::testing::Values(Silence{10, SIGKILL}, Silence{100, SIGKILL}, Silence{100, SIGSTOP},
+                                           Silence{1000, SIGKILL}),
+                         [](const auto& info) {
+                             return std::to_string(info.param.interval_ms) + "ms_" +
+                                    (info.param.signal == SIGKILL ? "killed" : "stopped");
+                         });
+
+}  // namespace

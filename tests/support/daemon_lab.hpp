@@ -10,6 +10,7 @@
 #include <string>
 
 #include "privileged.hpp"
+#include "xvrrp/abi.h"
 #include "vrrp_lab.hpp"
 
 namespace xvrrp::test {
@@ -31,6 +32,19 @@ inline int vip_holders(VrrpLab& lab, int routers, const std::string& vip = "192.
 
 inline bool client_reaches_vip(VrrpLab& lab, const std::string& vip = "192.0.2.100") {
     return lab.client().exec_status("ping -c 1 -W 1 " + vip) == 0;
+}
+
+// ARP requests router i's XDP program answered, from its pinned counters (readable with the daemon dead).
+inline std::uint64_t arp_replied_by(VrrpLab& lab, int i) {
+    const auto dump = nlohmann::json::parse(lab.router(i).exec("bpftool -j map dump pinned " + lab.pin_root(i) + "/xvrrp_stats"));
+    // bpftool -j prints raw bytes under "key"/"values" and the BTF-typed view under "formatted".
+    std::uint64_t n = 0;
+    for (const auto& raw : dump) {
+        const auto& e = raw.contains("formatted") ? raw["formatted"] : raw;
+        if (e["key"] == XVRRP_STAT_ARP_REPLIED)
+            for (const auto& cpu : e["values"]) n += cpu["value"]["packets"].get<std::uint64_t>();
+    }
+    return n;
 }
 
 class DaemonLab : public ::testing::Test {
