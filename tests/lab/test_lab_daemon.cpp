@@ -188,13 +188,7 @@ TEST_F(DaemonLab, SighupAppliesAChangedInstanceAndLeavesOthersAlone) {
 }
 
 TEST_F(DaemonLab, UnicastPeersElectAndFailOver) {
-    for (int i : {1, 2}) {
-        json c = lab_->config(i, i == 1 ? 150 : 100);
-        c["instances"][0]["vips"] = {"192.0.2.100/24"};
-        c["instances"][0]["unicast_peers"] = {VrrpLab::router_ip(3 - i)};
-        lab_->start(i, c);
-    }
-    ASSERT_TRUE(becomes(1, "MASTER") && becomes(2, "BACKUP"));
+    ASSERT_TRUE(start_unicast_pair());
     EXPECT_EQ(lab_->status(2)["instances"][0]["master"]["address"], "192.0.2.1");
     lab_->bridge().exec("ip link set p1 down");
     EXPECT_TRUE(becomes(2, "MASTER"));

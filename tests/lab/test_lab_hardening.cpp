@@ -246,13 +246,7 @@ TEST_F(DaemonLab, UnicastTieBreakUsesTheUnicastSource) {
 // Unicast adverts from a sender that is not a configured peer are dropped in XDP and counted
 // (keepalived's check_unicast_src): a stranger with a higher priority takes nothing over.
 TEST_F(DaemonLab, UnicastAdvertsFromStrangersAreDropped) {
-    for (int i : {1, 2}) {
-        json c = lab_->config(i, i == 1 ? 150 : 100);
-        c["instances"][0]["vips"] = {"192.0.2.100/24"};
-        c["instances"][0]["unicast_peers"] = {VrrpLab::router_ip(3 - i)};
-        lab_->start(i, c);
-    }
-    ASSERT_TRUE(becomes(1, "MASTER") && becomes(2, "BACKUP"));
+    ASSERT_TRUE(start_unicast_pair());
     // The client pretends to be a router with priority 254, unicast to r1 and r2.
     const std::string craft =
         "from scapy.all import *\n"

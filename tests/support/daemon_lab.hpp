@@ -64,6 +64,16 @@ protected:
                  const std::string& family = "IPv4", const std::string& name = "gateway") {
         return VrrpLab::wait_until([&] { return lab_->state(i, family, name) == state; }, limit);
     }
+    // r1 (150) and r2 (100) sending unicast adverts to each other's primary; true once elected.
+    bool start_unicast_pair() {
+        for (int i : {1, 2}) {
+            nlohmann::json c = lab_->config(i, i == 1 ? 150 : 100);
+            c["instances"][0]["vips"] = {"192.0.2.100/24"};
+            c["instances"][0]["unicast_peers"] = {VrrpLab::router_ip(3 - i)};
+            lab_->start(i, c);
+        }
+        return becomes(1, "MASTER") && becomes(2, "BACKUP");
+    }
     std::unique_ptr<VrrpLab> lab_;
 };
 
