@@ -264,13 +264,35 @@ void check_capacity(const Config& c) {
         throw ConfigError("instances", std::to_string(vips) + " VIPs in all; the dataplane holds " + std::to_string(XVRRP_MAX_VIPS));
 }
 
-void check_across_instances(const Config& c) {
+// Collects problems instead of stopping at the first: each guarded step that throws is one.
+class Problems {
+public:
+    template <class Step>
+    void guard(Step&& step) {
+        try {
+            step();
+        } catch (const ConfigError& e) {
+            list_.push_back(e);
+        }
+    }
+    [[nodiscard]] bool empty() const { return list_.empty(); }
+    void raise() const {
+        if (list_.size() == 1) throw list_.front();
+        if (!list_.empty()) throw ConfigError(list_);
+    }
+
+private:
+    std::vector<ConfigError> list_;
+};
+
+// paths[i]: where instance i stands in the file (instances that failed to parse are not here).
+void check_across_instances(const Config& c, const std::vector<std::string>& paths, Problems& problems) {
     for (std::size_t i = 0; i < c.instances.size(); ++i) {
         const Instance& a = c.instances[i];
-        const std::string at = "instances[" + std::to_string(i) + "]";
-        for (std::size_t k = 0; k < i; ++k) {
+        const std::string& at = paths[i];
+        for (std::size_t k = 0; k < i; ++k) problems.guard([&] {
             const Instance& b = c.instances[k];
-            const std::string other = "instances[" + std::to_string(k) + "]";
+            const std::string& other = paths[k];
             if (a.name == b.name) throw ConfigError(at + ".name", "\"" + a.name + "\" is also the name of " + other);
             // VRIDs are per interface and address family (RFC 9568 7.3: separate virtual MACs).
             for (Family f : {Family::V4, Family::V6})
@@ -282,7 +304,7 @@ void check_across_instances(const Config& c) {
                     if (a.vips[v].address == bv.address)
                         throw ConfigError(at + ".vips[" + std::to_string(v) + "]",
                                           a.vips[v].address.to_string() + " is also a VIP of " + other + " (\"" + b.name + "\")");
-        }
+        });
     }
 }
 
@@ -306,7 +328,8 @@ Config parse(const std::string& json_text) {
     }
     Object root(j, "");
     Config c;
-    if (root.has("global")) {
+    Problems problems;
+    if (root.has("global")) problems.guard([&] {
         Object g(root.value("global"), "global");
         c.global.pin_root = g.string("pin_root", c.global.pin_root);
         if (c.global.pin_root.empty() || c.global.pin_root[0] != '/')
@@ -317,22 +340,42 @@ Config parse(const std::string& json_text) {
         if (g.has("control_group")) c.global.control_group = g.string("control_group", std::nullopt);
         c.global.heartbeat_timeout_ms = static_cast<std::uint32_t>(g.integer("heartbeat_timeout_ms", 0, 600'000, c.global.heartbeat_timeout_ms));
         g.finish();
-    }
-    if (root.has("interfaces")) {
+    });
+    if (root.has("interfaces")) problems.guard([&] {
         const json& ifs = root.value("interfaces");
         if (!ifs.is_object()) throw ConfigError("interfaces", "must be an object keyed by interface name, got " + type_name(ifs));
-        for (const auto& [name, v] : ifs.items()) {
+        for (const auto& [name, v] : ifs.items()) problems.guard([&] {
             const std::string p = "interfaces." + name;
             if (!is_interface_name(name)) throw ConfigError(p, "not an interface name");
             c.interfaces[name] = interface_options(v, p);
-        }
-    }
-    root.array("instances", [&](const json& v, const std::string& p) { c.instances.push_back(instance(v, p)); });
-    if (c.instances.empty()) throw ConfigError("instances", "at least one instance is required");
-    root.finish();
-    check_across_instances(c);
-    check_capacity(c);
+        });
+    });
+    std::vector<std::string> paths;
+    bool listed = false;
+    problems.guard([&] {
+        root.array("instances", [&](const json& v, const std::string& p) {
+            listed = true;
+            problems.guard([&] {
+                c.instances.push_back(instance(v, p));
+                paths.push_back(p);
+            });
+        });
+    });
+    if (!listed && problems.empty()) problems.guard([] { throw ConfigError("instances", "at least one instance is required"); });
+    problems.guard([&] { root.finish(); });
+    check_across_instances(c, paths, problems);
+    problems.guard([&] { check_capacity(c); });
+    problems.raise();
     return c;
+}
+
+ConfigError::ConfigError(const std::vector<ConfigError>& all)
+    : std::runtime_error(join(all)), path_(all.empty() ? "" : all.front().path()), count_(all.size()) {}
+
+std::string ConfigError::join(const std::vector<ConfigError>& all) {
+    std::string out = std::to_string(all.size()) + " problems:";
+    for (const auto& e : all) out += "\n  " + std::string(e.what());
+    return out;
 }
 
 Config load_file(const std::string& path) {

@@ -19,10 +19,15 @@ class ConfigError : public std::runtime_error {
 public:
     ConfigError(std::string path, const std::string& problem)
         : std::runtime_error(path.empty() ? problem : path + ": " + problem), path_(std::move(path)) {}
+    // Every problem of a file, one a line; path() is the first one's.
+    explicit ConfigError(const std::vector<ConfigError>& all);
     [[nodiscard]] const std::string& path() const { return path_; }
+    [[nodiscard]] std::size_t count() const { return count_; }
 
 private:
+    static std::string join(const std::vector<ConfigError>& all);
     std::string path_;
+    std::size_t count_ = 1;
 };
 
 struct Vip {
@@ -91,7 +96,8 @@ struct Config {
     bool operator==(const Config&) const = default;
 };
 
-// Parses and validates; throws ConfigError naming the JSON path.
+// Parses and validates; throws ConfigError naming the JSON path of every problem found (the
+// first problem of each instance, block and cross-instance rule).
 Config parse(const std::string& json_text);
 Config load_file(const std::string& path);
 

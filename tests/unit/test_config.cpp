@@ -279,3 +279,25 @@ TEST(Config, UnicastOptionsNeedPeers) {
     EXPECT_TRUE(c.instances[0].unicast_routed);
     EXPECT_TRUE(c.instances[0].unicast_check_source) << "on by default";
 }
+
+TEST(Config, EveryProblemIsReportedNotOnlyTheFirst) {
+    json j = minimal();
+    j["global"] = {{"pin_root", "relative"}};
+    j["instances"][0]["priority"] = 300;
+    j["instances"][1]["vips"] = {"ff02::1"};
+    j["instances"].push_back({{"name", "c"}, {"interface", "eth0"}, {"vrid", 3}, {"vips", {"192.0.2.100/24"}}});
+    j["instances"].push_back({{"name", "c"}, {"interface", "eth0"}, {"vrid", 4}, {"vips", {"192.0.2.101/24"}}});
+    j["typo"] = 1;
+    try {
+        parse(j.dump());
+        FAIL() << "accepted";
+    } catch (const ConfigError& e) {
+        const std::string msg = e.what();
+        EXPECT_EQ(e.count(), 5u) << msg;
+        EXPECT_EQ(e.path(), "global.pin_root");
+        for (const char* part : {"global.pin_root: must be an absolute path", "instances[0].priority: must be 1-255",
+                                 "instances[1].vips[0]: a multicast address", "typo: unknown key",
+                                 "instances[3].name: \"c\" is also the name of instances[2]"})
+            EXPECT_NE(msg.find(part), std::string::npos) << part << "\n" << msg;
+    }
+}
