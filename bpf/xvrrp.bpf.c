@@ -3,12 +3,12 @@
  * The xvrrp dataplane's entry points, sharing one set of maps:
  * XDP for VRRP adverts, ARP and neighbour solicitations for VIPs;
  * TC ingress for traffic sent to the virtual MACs this node owns;
- * TC egress so the kernel's own neighbour discovery from a VIP speaks with the VIP's MAC.
+ * TC egress, where the kernel never speaks for a VIP (egress.h).
  */
 #include <linux/pkt_cls.h>
 #include "dispatch.h"
 #include "vmac.h"
-#include "nd_egress.h"
+#include "egress.h"
 
 #define PACKET_HOST 0
 
@@ -38,7 +38,7 @@ int xvrrp_tc_ingress(struct __sk_buff *skb)
 SEC("tc")
 int xvrrp_tc_egress(struct __sk_buff *skb)
 {
-	return vip_nd_egress(skb);
+	return vip_egress(skb);
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

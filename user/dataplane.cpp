@@ -17,6 +17,8 @@
 #include <stdexcept>
 
 #include "xvrrp/bpf_map.hpp"
+#include <spdlog/spdlog.h>
+
 #include "xvrrp/error.hpp"
 #include "xvrrp.skel.h"
 
@@ -34,11 +36,16 @@ bool is_bpffs(const std::string& path) {
 }  // namespace
 
 // `ip netns exec` gives a fresh /sys without bpffs: mount one there when the
-// pin root lives under it and none is mounted.
+// pin root lives under it and none is mounted. Such a mount may be private to the daemon's mount
+// namespace (a container, `ip netns exec`) and then dies with it, pins and XDP links included.
 void ensure_pin_root(const std::string& root) {
     if (root.rfind(kBpffs, 0) == 0 && !is_bpffs(kBpffs)) {
         if (::mount("bpf", kBpffs, "bpf", 0, nullptr) != 0)
             throw_errno(errno, std::string("mount bpffs at ") + kBpffs);
+        spdlog::warn("mounted a bpf filesystem at {} for pin root {}: if this mount namespace is the daemon's own, "
+                     "its pins and XDP programs die with the daemon (the kernel still answers for no VIP: "
+                     "TC egress drops its claims); mount bpffs on the host for pins that survive a crash",
+                     kBpffs, root);
     }
     std::error_code ec;
     std::filesystem::create_directories(root, ec);
@@ -94,6 +101,7 @@ std::string_view stat_name(xvrrp_stat stat) {
         case XVRRP_STAT_TIMER_FIRED: return "timer_fired";
         case XVRRP_STAT_EVENTS_LIMITED: return "events_limited";
         case XVRRP_STAT_ADVERT_BAD_SOURCE: return "advert_bad_source";
+        case XVRRP_STAT_KERNEL_CLAIM_DROPPED: return "kernel_claim_dropped";
         case XVRRP_STAT_MAX: break;
     }
     return "?";

@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "xvrrp/abi.h"
 #include "xvrrp/error.hpp"
 
 namespace xvrrp {
@@ -20,6 +21,9 @@ FrameSender::FrameSender()
     // Straight to the driver: adverts are few and small, a queueing discipline adds only cost.
     const int one = 1;
     ::setsockopt(fd_.get(), SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof(one));
+    // Our announcements may claim VIPs; TC egress drops any other frame that does (bpf/egress.h).
+    const unsigned mark = XVRRP_TX_MARK;
+    check_sys(::setsockopt(fd_.get(), SOL_SOCKET, SO_MARK, &mark, sizeof(mark)), "SO_MARK");
 }
 
 void FrameSender::queue(unsigned ifindex, Bytes frame, std::uint32_t tag) {

@@ -271,6 +271,12 @@ struct xvrrp_ctl {
 	__u64 heartbeat_timeout_ns;
 };
 
+/*
+ * The controller's own frames (gratuitous ARP, unsolicited NA) carry this skb mark, so TC
+ * egress tells them from the kernel's, which must never claim a VIP ("xvrp").
+ */
+#define XVRRP_TX_MARK 0x78767270u
+
 /* Global counters by reason: key of the per-CPU array xvrrp_stats. */
 enum xvrrp_stat {
 	XVRRP_STAT_PASS = 0,          /* not ours: XDP_PASS */
@@ -297,6 +303,7 @@ enum xvrrp_stat {
 	XVRRP_STAT_TIMER_FIRED,         /* master-down timer callbacks */
 	XVRRP_STAT_EVENTS_LIMITED,      /* change events held back by the per-instance rate limit */
 	XVRRP_STAT_ADVERT_BAD_SOURCE,   /* unicast: the sender is not a configured peer */
+	XVRRP_STAT_KERNEL_CLAIM_DROPPED, /* TC egress: the kernel's own ARP reply or NA for a VIP */
 	XVRRP_STAT_MAX,
 };
 

@@ -378,3 +378,88 @@ INSTANTIATE_TEST_SUITE_P(Intervals, FailSafeLab,
                          });
 
 }  // namespace
+
+namespace {
+
+// The kernel never answers for a VIP, even with the XDP program gone. r1 runs alone, so any
+// answer to the client comes from r1: an ARP reply or a solicited NA is XDP's while it is
+// attached, and the kernel's (with the interface MAC, for as long as the VIP stays on the
+// interface) once it is not. A live daemon's own announcements (a gratuitous ARP request, an
+// unsolicited NA) are not answers, and a client may rightly learn the VIP from them.
+class KernelSilenceLab : public DaemonLab {
+protected:
+    struct Answers {
+        int arp_replies = 0;
+        int solicited_nas = 0;
+    };
+    // The client asks three times in each family and counts what answers.
+    Answers ask() {
+        const std::string script = lab_->dir() + "/ask.py";
+        std::ofstream(script) <<
+            "from scapy.all import *\n"
+            "import json, time\n"
+            "mac = get_if_hwaddr('eth0')\n"
+            "sniff = AsyncSniffer(iface='eth0', filter='arp or icmp6', store=True)\n"
+            "sniff.start(); time.sleep(0.3)\n"
+            "sendp(Ether(dst='ff:ff:ff:ff:ff:ff', src=mac)/ARP(op=1, hwsrc=mac, psrc='192.0.2.10', pdst='192.0.2.100'),\n"
+            "      iface='eth0', count=3, inter=0.1, verbose=False)\n"
+            "vip = '2001:db8::100'\n"
+            "snm = inet_ntop(socket.AF_INET6, in6_getnsma(inet_pton(socket.AF_INET6, vip)))\n"
+            "sendp(Ether(dst=in6_getnsmac(inet_pton(socket.AF_INET6, snm)), src=mac)/IPv6(src='2001:db8::a', dst=snm, hlim=255)/\n"
+            "      ICMPv6ND_NS(tgt=vip)/ICMPv6NDOptSrcLLAddr(lladdr=mac), iface='eth0', count=3, inter=0.1, verbose=False)\n"
+            "time.sleep(0.7)\n"
+            "got = sniff.stop()\n"
+            "arp = sum(1 for p in got if ARP in p and p[ARP].op == 2 and p[ARP].psrc == '192.0.2.100')\n"
+            "na = sum(1 for p in got if ICMPv6ND_NA in p and p[ICMPv6ND_NA].tgt == vip and p[ICMPv6ND_NA].S == 1)\n"
+            "print(json.dumps({'arp': arp, 'na': na}))\n";
+        const json got = json::parse(lab_->client().exec("/usr/bin/python3 " + script));
+        return {got["arp"].get<int>(), got["na"].get<int>()};
+    }
+    bool xdp_attached() { return lab_->router(1).exec("ip link show vr0").find("xdp") != std::string::npos; }
+    bool vips_left() {
+        return lab_->router(1).exec("ip addr show dev vr0").find("192.0.2.100") != std::string::npos &&
+               lab_->router(1).exec("ip addr show dev vr0").find("2001:db8::100") != std::string::npos;
+    }
+    void start_master(const json& cfg) {
+        lab_->start(1, cfg);
+        ASSERT_TRUE(becomes(1, "MASTER") && becomes(1, "MASTER", 5s, "IPv6"));
+        const Answers alive = ask();
+        ASSERT_EQ(alive.arp_replies, 3) << "r1's XDP answers while it lives (and the probe sees answers)";
+        ASSERT_EQ(alive.solicited_nas, 3);
+    }
+    void expect_no_answer() {
+        const Answers a = ask();
+        EXPECT_EQ(a.arp_replies, 0) << "r1's kernel answered ARP for the VIP";
+        EXPECT_EQ(a.solicited_nas, 0) << "r1's kernel answered NS for the VIP";
+    }
+};
+
+// Pins on a bpffs that dies with the daemon: under `ip netns exec` /sys is the command's own, and
+// the daemon mounts a bpffs there itself (as in a container). Killed, its mount namespace, pins
+// and XDP link go with it; the VIPs stay on the interface.
+TEST_F(KernelSilenceLab, KilledWithPrivatePinsTheKernelNeverAnswersForAVip) {
+    json c = lab_->config(1, 150);
+    c["global"]["pin_root"] = "/sys/fs/bpf/xvrrp-private";
+    ASSERT_NO_FATAL_FAILURE(start_master(c));
+    EXPECT_NE(lab_->log(1).find("mounted a bpf filesystem"), std::string::npos) << "the daemon warns";
+    lab_->signal(1, SIGKILL);
+    lab_->wait_exit(1, 3s);
+    ASSERT_TRUE(VrrpLab::wait_until([&] { return !xdp_attached(); }, 3s)) << "XDP left with the private bpffs";
+    ASSERT_TRUE(vips_left()) << "the case under test: VIPs left on the interface";
+    expect_no_answer();
+}
+
+// An operator detaches XDP (`ip link set dev vr0 xdp off`, or `bpftool link detach` for the
+// daemon's pinned link) under a live master: its kernel still answers for no VIP.
+TEST_F(KernelSilenceLab, XdpDetachedUnderALiveMasterTheKernelNeverAnswersForAVip) {
+    ASSERT_NO_FATAL_FAILURE(start_master(lab_->config(1, 150)));
+    lab_->router(1).exec_status("ip link set dev vr0 xdp off");
+    if (xdp_attached()) lab_->router(1).exec("bpftool link detach pinned " + lab_->pin_root(1) + "/link_vr0");
+    ASSERT_FALSE(xdp_attached());
+    ASSERT_TRUE(vips_left());
+    expect_no_answer();
+    EXPECT_GE(lab_->status(1)["dataplane"].value("kernel_claim_dropped", 0), 6) << "counted";
+    EXPECT_EQ(lab_->state(1), "MASTER") << "the daemon lives on";
+}
+
+}  // namespace
