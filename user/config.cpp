@@ -4,6 +4,7 @@
 #include <fstream>
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -22,6 +23,29 @@ std::string type_name(const json& j) {
     if (j.is_object()) return "an object";
     return "null";
 }
+
+// Collects problems instead of stopping at the first: each guarded step that throws is one.
+class Problems {
+public:
+    template <class Step>
+    void guard(Step&& step) {
+        try {
+            step();
+        } catch (const ConfigError& e) {
+            list_.push_back(e);
+        }
+    }
+    [[nodiscard]] bool empty() const { return list_.empty(); }
+    [[nodiscard]] std::size_t size() const { return list_.size(); }
+    void add(ConfigError e) { list_.push_back(std::move(e)); }
+    void raise() const {
+        if (list_.size() == 1) throw list_.front();
+        if (!list_.empty()) throw ConfigError(list_);
+    }
+
+private:
+    std::vector<ConfigError> list_;
+};
 
 // One JSON object being read: typed, range-checked access by key, with the
 // path of every value, and an error for any key nobody asked for.
@@ -81,11 +105,17 @@ public:
         for (std::size_t i = 0; i < v.size(); ++i) each(v[i], at(key) + "[" + std::to_string(i) + "]");
     }
 
-    // Unknown keys are mistakes (a typo would otherwise silently keep a default).
+    // Unknown keys are mistakes (a typo would otherwise silently keep a default): the first, or all.
     void finish() const {
         for (const auto& [key, _] : j_.items())
             if (!seen_.count(key)) throw ConfigError(at(key), "unknown key");
     }
+    void finish(Problems& problems) const {
+        for (const auto& [key, _] : j_.items())
+            if (!seen_.count(key)) problems.add(ConfigError(at(key), "unknown key"));
+    }
+    // A known key left unread because a setting it depends on is bad (reported already).
+    void skip(const std::string& key) { seen(key); }
 
 private:
     void seen(const std::string& key) { seen_.insert(key); }
@@ -147,42 +177,74 @@ Announce announce(const json& j, const std::string& path) {
     return a;
 }
 
-Instance instance(const json& j, const std::string& path) {
-    Object o(j, path);
+// Every problem of one instance, not only the first: each independent setting is its own step,
+// and a check that needs an earlier setting runs only when that one was good. An instance with
+// any problem is left out (nullopt), so the checks across instances see only good ones.
+std::optional<Instance> instance(const json& j, const std::string& path, Problems& problems) {
+    const std::size_t before = problems.size();
+    std::optional<Object> parsed;
+    problems.guard([&] { parsed.emplace(j, path); });
+    if (!parsed) return std::nullopt;
+    Object& o = *parsed;
     Instance in;
-    in.name = o.string("name", std::nullopt);
-    if (in.name.empty()) throw ConfigError(o.at("name"), "must not be empty");
-    in.interface = o.string("interface", std::nullopt);
-    if (!is_interface_name(in.interface)) throw ConfigError(o.at("interface"), "not an interface name: \"" + in.interface + "\"");
-    in.vrid = static_cast<std::uint8_t>(o.integer("vrid", 1, 255, std::nullopt));
-    in.version = static_cast<std::uint8_t>(o.integer("version", 2, 3, 3));
-    in.priority = static_cast<std::uint8_t>(o.integer("priority", 1, 255, 100));
+    problems.guard([&] {
+        in.name = o.string("name", std::nullopt);
+        if (in.name.empty()) throw ConfigError(o.at("name"), "must not be empty");
+    });
+    problems.guard([&] {
+        in.interface = o.string("interface", std::nullopt);
+        if (!is_interface_name(in.interface)) throw ConfigError(o.at("interface"), "not an interface name: \"" + in.interface + "\"");
+    });
+    problems.guard([&] { in.vrid = static_cast<std::uint8_t>(o.integer("vrid", 1, 255, std::nullopt)); });
+    bool version_ok = false;
+    problems.guard([&] {
+        in.version = static_cast<std::uint8_t>(o.integer("version", 2, 3, 3));
+        version_ok = true;
+    });
+    problems.guard([&] { in.priority = static_cast<std::uint8_t>(o.integer("priority", 1, 255, 100)); });
 
-    if (in.version == 3) {
-        // 12-bit field in centiseconds: 10 ms to 40.95 s.
-        in.advert_interval_ms = static_cast<std::uint32_t>(o.integer("advert_interval_ms", 10, 40950, 1000));
-        if (in.advert_interval_ms % 10)
-            throw ConfigError(o.at("advert_interval_ms"), "VRRPv3 counts in centiseconds: must be a multiple of 10, got " +
-                                                              std::to_string(in.advert_interval_ms));
-    } else {
-        in.advert_interval_ms = static_cast<std::uint32_t>(o.integer("advert_interval_ms", 1000, 255000, 1000));
-        if (in.advert_interval_ms % 1000)
-            throw ConfigError(o.at("advert_interval_ms"), "VRRPv2 counts in whole seconds: must be a multiple of 1000, got " +
-                                                              std::to_string(in.advert_interval_ms));
-    }
+    if (!version_ok) o.skip("advert_interval_ms");
+    if (version_ok) problems.guard([&] {
+        if (in.version == 3) {
+            // 12-bit field in centiseconds: 10 ms to 40.95 s.
+            in.advert_interval_ms = static_cast<std::uint32_t>(o.integer("advert_interval_ms", 10, 40950, 1000));
+            if (in.advert_interval_ms % 10)
+                throw ConfigError(o.at("advert_interval_ms"), "VRRPv3 counts in centiseconds: must be a multiple of 10, got " +
+                                                                  std::to_string(in.advert_interval_ms));
+        } else {
+            in.advert_interval_ms = static_cast<std::uint32_t>(o.integer("advert_interval_ms", 1000, 255000, 1000));
+            if (in.advert_interval_ms % 1000)
+                throw ConfigError(o.at("advert_interval_ms"), "VRRPv2 counts in whole seconds: must be a multiple of 1000, got " +
+                                                                  std::to_string(in.advert_interval_ms));
+        }
+    });
 
-    o.array("vips", [&](const json& v, const std::string& p) { in.vips.push_back(vip(v, p)); });
-    if (in.vips.empty()) throw ConfigError(o.at("vips"), "at least one VIP is required");
-    for (std::size_t i = 0; i < in.vips.size(); ++i) {
-        const std::string p = o.at("vips") + "[" + std::to_string(i) + "]";
-        if (in.version == 2 && in.vips[i].address.family == Family::V6)
+    // Complete: the array was read and every VIP in it is good, so the family checks below hold.
+    bool vips_ok = false;
+    const std::size_t before_vips = problems.size();
+    std::vector<std::string> vip_paths;  // each good VIP's place in the file
+    problems.guard([&] {
+        o.array("vips", [&](const json& v, const std::string& p) {
+            problems.guard([&] {
+                in.vips.push_back(vip(v, p));
+                vip_paths.push_back(p);
+            });
+        });
+    });
+    vips_ok = problems.size() == before_vips;
+    if (vips_ok) problems.guard([&] {
+        if (in.vips.empty()) throw ConfigError(o.at("vips"), "at least one VIP is required");
+    });
+    for (std::size_t i = 0; i < in.vips.size(); ++i) problems.guard([&] {
+        const std::string& p = vip_paths[i];
+        if (version_ok && in.version == 2 && in.vips[i].address.family == Family::V6)
             throw ConfigError(p, "VRRPv2 carries IPv4 only; use version 3 for IPv6");
         for (std::size_t k = 0; k < i; ++k)
             if (in.vips[k].address == in.vips[i].address) throw ConfigError(p, "listed twice");
-    }
+    });
 
     // What one advert can carry: 255 addresses (an 8-bit count) in at most XVRRP_MAX_VRRP_LEN bytes.
-    for (Family f : {Family::V4, Family::V6}) {
+    for (Family f : {Family::V4, Family::V6}) problems.guard([&] {
         const auto n = static_cast<std::size_t>(std::count_if(in.vips.begin(), in.vips.end(), [f](const Vip& v) { return v.address.family == f; }));
         const std::size_t bytes = 8 + n * (f == Family::V4 ? 4 : 16) + (in.version == 2 ? 8 : 0);
         if (n > 255) throw ConfigError(o.at("vips"), std::to_string(n) + " addresses of one family; an advert carries at most 255");
@@ -191,49 +253,70 @@ Instance instance(const json& j, const std::string& path) {
                                                 std::to_string(bytes) + "-byte advert; at most " +
                                                 std::to_string(XVRRP_MAX_VRRP_LEN) + " bytes (" +
                                                 (f == Family::V4 ? "255" : "64") + " addresses)");
-    }
-
-    in.preempt = o.boolean("preempt", true);
-    in.preempt_delay_ms = static_cast<std::uint32_t>(o.integer("preempt_delay_ms", 0, 1'000'000, 0));
-    in.accept_mode = o.boolean("accept_mode", true);
-    const std::string mac = o.string("mac", "virtual");
-    if (mac == "virtual") in.mac = MacMode::Virtual;
-    else if (mac == "interface") in.mac = MacMode::Interface;
-    else throw ConfigError(o.at("mac"), "must be \"virtual\" or \"interface\", got \"" + mac + "\"");
-
-    if (o.has("unicast_source")) in.unicast_source = address(o.value("unicast_source"), o.at("unicast_source"));
-    o.array("unicast_peers", [&](const json& v, const std::string& p) {
-        const IpAddress peer = address(v, p);
-        if (!in.has_family(peer.family))
-            throw ConfigError(p, "peer " + peer.to_string() + " is of a family this instance has no VIP of");
-        in.unicast_peers.push_back(peer);
     });
-    if (in.unicast_source && in.unicast_peers.empty())
-        throw ConfigError(o.at("unicast_source"), "is only used with unicast_peers");
-    in.unicast_check_source = o.boolean("unicast_check_source", true);
-    in.unicast_routed = o.boolean("unicast_routed", false);
-    if (in.unicast_routed && in.unicast_peers.empty())
-        throw ConfigError(o.at("unicast_routed"), "is only used with unicast_peers");
 
-    if (o.has("authentication")) {
+    problems.guard([&] { in.preempt = o.boolean("preempt", true); });
+    problems.guard([&] { in.preempt_delay_ms = static_cast<std::uint32_t>(o.integer("preempt_delay_ms", 0, 1'000'000, 0)); });
+    problems.guard([&] { in.accept_mode = o.boolean("accept_mode", true); });
+    problems.guard([&] {
+        const std::string mac = o.string("mac", "virtual");
+        if (mac == "virtual") in.mac = MacMode::Virtual;
+        else if (mac == "interface") in.mac = MacMode::Interface;
+        else throw ConfigError(o.at("mac"), "must be \"virtual\" or \"interface\", got \"" + mac + "\"");
+    });
+
+    problems.guard([&] {
+        if (o.has("unicast_source")) in.unicast_source = address(o.value("unicast_source"), o.at("unicast_source"));
+    });
+    problems.guard([&] {
+        o.array("unicast_peers", [&](const json& v, const std::string& p) {
+            problems.guard([&] {
+                const IpAddress peer = address(v, p);
+                if (vips_ok && !in.has_family(peer.family))
+                    throw ConfigError(p, "peer " + peer.to_string() + " is of a family this instance has no VIP of");
+                in.unicast_peers.push_back(peer);
+            });
+        });
+    });
+    const bool unicast = o.has("unicast_peers");
+    problems.guard([&] {
+        if (o.has("unicast_source") && !unicast) throw ConfigError(o.at("unicast_source"), "is only used with unicast_peers");
+    });
+    problems.guard([&] { in.unicast_check_source = o.boolean("unicast_check_source", true); });
+    problems.guard([&] {
+        in.unicast_routed = o.boolean("unicast_routed", false);
+        if (in.unicast_routed && !unicast) throw ConfigError(o.at("unicast_routed"), "is only used with unicast_peers");
+    });
+
+    if (o.has("authentication")) problems.guard([&] {
         const std::string p = o.at("authentication");
         Object auth(o.value("authentication"), p);
-        const std::string type = auth.string("type", std::nullopt);
-        if (type != "pass") throw ConfigError(auth.at("type"), "only \"pass\" (VRRPv2 simple text) is supported, got \"" + type + "\"");
-        const std::string password = auth.string("password", std::nullopt);
-        if (password.empty() || password.size() > 8)
-            throw ConfigError(auth.at("password"), "must be 1-8 characters, got " + std::to_string(password.size()));
-        auth.finish();
-        if (in.version != 2) throw ConfigError(p, "RFC 9568 removed authentication: only for version 2");
+        std::string password;
+        problems.guard([&] {
+            const std::string type = auth.string("type", std::nullopt);
+            if (type != "pass") throw ConfigError(auth.at("type"), "only \"pass\" (VRRPv2 simple text) is supported, got \"" + type + "\"");
+        });
+        problems.guard([&] {
+            password = auth.string("password", std::nullopt);
+            if (password.empty() || password.size() > 8)
+                throw ConfigError(auth.at("password"), "must be 1-8 characters, got " + std::to_string(password.size()));
+        });
+        auth.finish(problems);
+        if (version_ok && in.version != 2) throw ConfigError(p, "RFC 9568 removed authentication: only for version 2");
         in.auth_pass = password;
-    }
+    });
 
-    in.down_timer_adverts = static_cast<std::uint8_t>(o.integer("down_timer_adverts", 1, 255, 3));
-    in.v3_checksum_as_v2 = o.boolean("v3_checksum_as_v2", false);
-    if (in.v3_checksum_as_v2 && in.version != 3)
-        throw ConfigError(o.at("v3_checksum_as_v2"), "only applies to version 3");
-    if (o.has("announce")) in.announce = announce(o.value("announce"), o.at("announce"));
-    o.finish();
+    problems.guard([&] { in.down_timer_adverts = static_cast<std::uint8_t>(o.integer("down_timer_adverts", 1, 255, 3)); });
+    problems.guard([&] {
+        in.v3_checksum_as_v2 = o.boolean("v3_checksum_as_v2", false);
+        if (version_ok && in.v3_checksum_as_v2 && in.version != 3)
+            throw ConfigError(o.at("v3_checksum_as_v2"), "only applies to version 3");
+    });
+    problems.guard([&] {
+        if (o.has("announce")) in.announce = announce(o.value("announce"), o.at("announce"));
+    });
+    o.finish(problems);
+    if (problems.size() != before) return std::nullopt;
     return in;
 }
 
@@ -263,27 +346,6 @@ void check_capacity(const Config& c) {
     if (vips > XVRRP_MAX_VIPS)
         throw ConfigError("instances", std::to_string(vips) + " VIPs in all; the dataplane holds " + std::to_string(XVRRP_MAX_VIPS));
 }
-
-// Collects problems instead of stopping at the first: each guarded step that throws is one.
-class Problems {
-public:
-    template <class Step>
-    void guard(Step&& step) {
-        try {
-            step();
-        } catch (const ConfigError& e) {
-            list_.push_back(e);
-        }
-    }
-    [[nodiscard]] bool empty() const { return list_.empty(); }
-    void raise() const {
-        if (list_.size() == 1) throw list_.front();
-        if (!list_.empty()) throw ConfigError(list_);
-    }
-
-private:
-    std::vector<ConfigError> list_;
-};
 
 // paths[i]: where instance i stands in the file (instances that failed to parse are not here).
 void check_across_instances(const Config& c, const std::vector<std::string>& paths, Problems& problems) {
@@ -355,14 +417,14 @@ Config parse(const std::string& json_text) {
     problems.guard([&] {
         root.array("instances", [&](const json& v, const std::string& p) {
             listed = true;
-            problems.guard([&] {
-                c.instances.push_back(instance(v, p));
+            if (auto in = instance(v, p, problems)) {
+                c.instances.push_back(std::move(*in));
                 paths.push_back(p);
-            });
+            }
         });
     });
     if (!listed && problems.empty()) problems.guard([] { throw ConfigError("instances", "at least one instance is required"); });
-    problems.guard([&] { root.finish(); });
+    root.finish(problems);
     check_across_instances(c, paths, problems);
     problems.guard([&] { check_capacity(c); });
     problems.raise();

@@ -301,3 +301,36 @@ TEST(Config, EveryProblemIsReportedNotOnlyTheFirst) {
             EXPECT_NE(msg.find(part), std::string::npos) << part << "\n" << msg;
     }
 }
+
+// Several problems inside one instance are all reported, each once: a setting that needs a bad
+// one (the interval needs the version) is not reported again in its name.
+TEST(Config, EveryProblemInsideOneInstanceIsReported) {
+    json j = minimal();
+    json& in = j["instances"][0];
+    in["name"] = "";
+    in["priority"] = 0;
+    in["vips"] = {"ff02::1", "192.0.2.100/24", "192.0.2.100/24", "not an address"};
+    in["unicast_peers"] = {"192.0.2.2", 7};
+    in["authentication"] = {{"type", "ah"}, {"password", ""}};
+    in["mac"] = "sometimes";
+    in["announce"] = {{"repeat", 1000}};
+    in["preemt"] = false;
+    in["version"] = 4;
+    in["advert_interval_ms"] = 15;
+    try {
+        parse(j.dump());
+        FAIL() << "accepted";
+    } catch (const ConfigError& e) {
+        const std::string msg = e.what();
+        const std::vector<std::string> parts{
+            "instances[0].name: must not be empty", "instances[0].version: must be 2-3", "instances[0].priority: must be 1-255",
+            "instances[0].vips[0]: a multicast address", "instances[0].vips[2]: listed twice",
+            "instances[0].vips[3]: not an IPv4 or IPv6 address", "instances[0].mac: must be",
+            "instances[0].unicast_peers[1]: must be a string", "instances[0].authentication.type: only \"pass\"",
+            "instances[0].authentication.password: must be 1-8", "instances[0].announce.repeat: must be 0-100",
+            "instances[0].preemt: unknown key"};
+        for (const auto& part : parts) EXPECT_NE(msg.find(part), std::string::npos) << part << "\n" << msg;
+        EXPECT_EQ(e.count(), parts.size()) << msg;
+        EXPECT_EQ(msg.find("advert_interval_ms"), std::string::npos) << "not judged without a version\n" << msg;
+    }
+}
