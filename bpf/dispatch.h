@@ -14,8 +14,9 @@
 
 static __always_inline int ipv4_header_ok(const struct iphdr *ip)
 {
-	/* Options (adverts carry none), fragments and a bad header checksum make an advert invalid. */
-	if (ip->ihl != 5 || (ip->frag_off & bpf_htons(0x3fff)))
+	/* Not version 4, options (adverts carry none), fragments and a bad header checksum make an
+	 * advert invalid. */
+	if (ip->version != 4 || ip->ihl != 5 || (ip->frag_off & bpf_htons(0x3fff)))
 		return 0;
 	const __u32 *w = (const __u32 *)ip;
 	return csum_fold64((__u64)w[0] + w[1] + w[2] + w[3] + w[4]) == 0;
@@ -53,6 +54,9 @@ static __always_inline int xvrrp_dispatch(struct xdp_md *ctx)
 		struct ipv6hdr *ip6;
 		void *l3 = c.pos;
 		int next = parse_ip6hdr(&c, &ip6);
+		if (next >= 0 && ip6->version != 6) /* the stack drops it; an advert is counted as invalid */
+			return next == IPPROTO_VRRP ? count_exit(ctx, XVRRP_STAT_ADVERT_BAD_IP, XDP_DROP)
+						    : count_exit(ctx, XVRRP_STAT_PASS, XDP_PASS);
 		if (next == IPPROTO_ICMPV6) {
 			__u8 *type = c.pos;
 			if ((void *)(type + 1) <= end && *type == ND_NS_TYPE)

@@ -142,6 +142,10 @@ std::vector<Fixture> fixtures() {
         invalid("type_2", fix_vrrp_checksum(with_byte(v3, l4, 0x32)), XVRRP_STAT_ADVERT_BAD_TYPE),
         invalid("ipv4_header_checksum", with_byte(v3, 14 + 10, v3[14 + 10] ^ 1), XVRRP_STAT_ADVERT_BAD_IP),
         invalid("ipv4_fragment", fix_ipv4_header_checksum(with_byte(v3, 14 + 6, 0x20)), XVRRP_STAT_ADVERT_BAD_IP),
+        // Found by the advert fuzzer: the IP version nibble was never read.
+        invalid("ipv4_header_of_version_6", fix_ipv4_header_checksum(with_byte(v3, 14, 0x65)), XVRRP_STAT_ADVERT_BAD_IP),
+        invalid("ipv6_header_of_version_0", with_byte(v6, 14, 0x00), XVRRP_STAT_ADVERT_BAD_IP),
+        passes("ns_in_ipv6_header_of_version_0", with_byte(ns, 14, 0x00)),
         // Truncated at every header boundary: what is not yet VRRP is not ours to judge.
         passes("cut_in_ethernet_type", cut(v3, 14 - 1 + 1 /* 14: ethernet only */)),
         passes("cut_in_ipv4_header", cut(v3, 14 + 19)),

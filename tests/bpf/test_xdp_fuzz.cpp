@@ -2,11 +2,16 @@
 // independent reference decides which frames are well-formed requests for an
 // owned VIP; the program must answer exactly those (with the reference's
 // reply), never abort, and leave every frame it does not answer untouched.
+// A second reference, for adverts, decides which are valid for an instance of
+// the world: the program must accept exactly those, and no other advert may
+// move any instance's state (its peer entry, its events).
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cstdlib>
 #include <iostream>
+#include <cstring>
+#include <map>
 #include <random>
 
 #include "hex.hpp"
@@ -83,7 +88,8 @@ std::optional<Bytes> reference_reply_body(const Bytes& f) {
         return r;
     }
     if (p->type == kEthIpv6) {
-        if (f.size() < o + 40 + 24 || f[o + 6] != kIpProtoIcmpv6 || f[o + 40] != kNdNeighborSolicit) return std::nullopt;
+        if (f.size() < o + 40 + 24 || (f[o] >> 4) != 6 || f[o + 6] != kIpProtoIcmpv6 || f[o + 40] != kNdNeighborSolicit)
+            return std::nullopt;
         const std::size_t len = be16(f, o + 4);
         if (f[o + 7] != 255 || f[o + 41] != 0 || len < 24 || len > 256 || f.size() < o + 40 + len) return std::nullopt;
         IpAddress src, dst, target;
@@ -175,16 +181,21 @@ Bytes mutate(Bytes f, std::mt19937& rng) {
     return f;
 }
 
+// A new seed every run (printed; XVRRP_FUZZ_SEED=N replays one), over a fixed corpus of seeds.
+std::uint32_t fuzz_seed() {
+    const char* fixed = std::getenv("XVRRP_FUZZ_SEED");
+    const auto seed = fixed ? static_cast<std::uint32_t>(std::strtoul(fixed, nullptr, 0)) : std::random_device{}();
+    std::cout << "fuzz seed " << seed << " (replay with XVRRP_FUZZ_SEED=" << seed << ")\n";
+    ::testing::Test::RecordProperty("seed", std::to_string(seed));
+    return seed;
+}
+
 TEST(XdpFuzz, AnswersExactlyTheWellFormedRequestsForOwnedVips) {
     XVRRP_REQUIRE_ROOT();
     Dataplane dp(DataplaneOptions{.pin_root = ""});
     configure_world(dp, kIfindex);
 
-    // A new seed every run (printed; XVRRP_FUZZ_SEED=N replays one), over the fixed corpus of seeds().
-    const char* fixed = std::getenv("XVRRP_FUZZ_SEED");
-    const auto seed = fixed ? static_cast<std::uint32_t>(std::strtoul(fixed, nullptr, 0)) : std::random_device{}();
-    std::cout << "fuzz seed " << seed << " (replay with XVRRP_FUZZ_SEED=" << seed << ")\n";
-    RecordProperty("seed", std::to_string(seed));
+    const auto seed = fuzz_seed();
     std::mt19937 rng(seed);
     const auto base = seeds();
     int answered = 0, refused = 0;
@@ -214,6 +225,197 @@ TEST(XdpFuzz, AnswersExactlyTheWellFormedRequestsForOwnedVips) {
               static_cast<std::uint64_t>(answered));
     RecordProperty("answered", answered);
     RecordProperty("refused", refused);
+}
+
+// ---- adverts ----
+
+// The world's instances (configure_world), as the advert reference sees them.
+struct WorldInstance {
+    xvrrp_inst_key key;
+    std::uint8_t version;
+    bool auth_pass;
+};
+
+std::vector<WorldInstance> world_instances() {
+    return {{inst_key(kIfindex, kVridV3), 3, false},
+            {inst_key(kIfindex, kVridV2), 2, true},
+            {inst_key(kIfindex, kVridV3, Family::V6), 3, false},
+            {inst_key(kIfindex, kVridVlan, Family::V4, kVlan), 3, false},
+            {inst_key(kIfindex, kVridMaster), 3, false}};
+}
+
+enum class AdvertClass { NotAnAdvert, NotOurs, Invalid, Valid };
+
+struct AdvertView {
+    std::size_t vrrp = 0, payload = 0;
+    IpAddress src, dst;
+};
+
+// Where the VRRP message of an IPv4 or IPv6 frame with protocol 112 is, if the IP layer is sound
+// enough to say; nullopt for anything else.
+std::optional<AdvertView> locate_advert(const Bytes& f, bool& ip_invalid) {
+    ip_invalid = false;
+    auto p = parse_l2(f);
+    if (!p) return std::nullopt;
+    const std::size_t o = p->l3;
+    AdvertView v;
+    if (p->type == kEthIpv4) {
+        if (f.size() < o + 20 || f[o + 9] != kIpProtoVrrp) return std::nullopt;
+        const std::size_t ihl = f[o] & 0x0f;
+        if (ihl < 5 || f.size() < o + ihl * 4) return std::nullopt;  // not an IPv4 header: the stack's to judge
+        Checksum hc;
+        const std::size_t tot = be16(f, o + 2);
+        // RFC 791: version 4; adverts carry no options and are never fragments.
+        ip_invalid = (f[o] >> 4) != 4 || ihl != 5 || (be16(f, o + 6) & 0x3fff) ||
+                     hc.add(std::span(f).subspan(o, 20)).finish() != 0 || tot < 20;
+        v.vrrp = o + 20;
+        v.payload = tot >= 20 ? tot - 20 : 0;
+        v.src.family = v.dst.family = Family::V4;
+        std::copy_n(f.begin() + static_cast<long>(o + 12), 4, v.src.bytes.begin());
+        std::copy_n(f.begin() + static_cast<long>(o + 16), 4, v.dst.bytes.begin());
+        return v;
+    }
+    if (p->type == kEthIpv6) {
+        if (f.size() < o + 40 || f[o + 6] != kIpProtoVrrp) return std::nullopt;
+        ip_invalid = (f[o] >> 4) != 6;
+        v.vrrp = o + 40;
+        v.payload = be16(f, o + 4);
+        v.src.family = v.dst.family = Family::V6;
+        std::copy_n(f.begin() + static_cast<long>(o + 8), 16, v.src.bytes.begin());
+        std::copy_n(f.begin() + static_cast<long>(o + 24), 16, v.dst.bytes.begin());
+        return v;
+    }
+    return std::nullopt;
+}
+
+// RFC 9568 7.1 and RFC 3768 7.1, written from the RFCs: what a receiver must check before an
+// advert may touch its state. The instance it is for, if any.
+AdvertClass reference_advert(const Bytes& f, std::optional<WorldInstance>& for_inst) {
+    bool ip_invalid = false;
+    const auto v = locate_advert(f, ip_invalid);
+    if (!v) return AdvertClass::NotAnAdvert;
+    if (ip_invalid) return AdvertClass::Invalid;
+    if (f.size() < v->vrrp + 8) return AdvertClass::Invalid;  // not even the fixed fields
+    const auto p = parse_l2(f);
+    const std::uint8_t vrid = f[v->vrrp + 1];
+    for (const auto& w : world_instances())
+        if (w.key.vrid == vrid && w.key.vlan == p->vlan && w.key.family == static_cast<std::uint8_t>(v->src.family))
+            for_inst = w;
+    if (!for_inst) return AdvertClass::NotOurs;  // another router's VRID: the stack's
+    const WorldInstance& w = *for_inst;
+    const std::size_t h = v->vrrp, alen = v->src.family == Family::V4 ? 4 : 16;
+    const std::size_t ttl_at = p->l3 + (v->src.family == Family::V4 ? 8 : 7);
+    if ((f[h] >> 4) != w.version || (f[h] & 0x0f) != 1 || f[ttl_at] != 255) return AdvertClass::Invalid;
+    const std::size_t need = 8 + f[h + 3] * alen + (w.version == 2 ? 8 : 0);
+    if (v->payload < need || v->payload > XVRRP_MAX_VRRP_LEN || f.size() < h + v->payload) return AdvertClass::Invalid;
+    Checksum c;
+    if (w.version == 3) c.add_pseudo_header(v->src, v->dst, kIpProtoVrrp, static_cast<std::uint32_t>(v->payload));
+    if (c.add(std::span(f).subspan(h, v->payload)).finish() != 0) return AdvertClass::Invalid;
+    if (w.version == 2) {
+        if (f[h + 4] != 1 || !std::equal(kPassword.begin(), kPassword.end(), f.begin() + static_cast<long>(h + need - 8)))
+            return AdvertClass::Invalid;
+        if (f[h + 5] != 1) return AdvertClass::Invalid;  // v2: the interval must be ours (1 s)
+    } else if ((be16(f, h + 4) & 0x0fff) == 0) {
+        return AdvertClass::Invalid;  // Max Advert Interval 0
+    }
+    return AdvertClass::Valid;
+}
+
+// Recomputes the IPv4 header and VRRP checksums where the lengths allow, so that mutations
+// reach the checks behind them (version, type, TTL, count, interval, authentication).
+void fix_checksums(Bytes& f) {
+    bool ip_invalid = false;
+    const auto v = locate_advert(f, ip_invalid);
+    if (!v) return;
+    const auto p = parse_l2(f);
+    if (v->src.family == Family::V4 && (f[p->l3] & 0x0f) == 5) {
+        f[p->l3 + 10] = f[p->l3 + 11] = 0;
+        const std::uint16_t hc = Checksum().add(std::span(f).subspan(p->l3, 20)).finish();
+        f[p->l3 + 10] = static_cast<std::uint8_t>(hc >> 8);
+        f[p->l3 + 11] = static_cast<std::uint8_t>(hc);
+    }
+    if (v->payload < 8 || f.size() < v->vrrp + v->payload) return;
+    f[v->vrrp + 6] = f[v->vrrp + 7] = 0;
+    Checksum c;
+    if ((f[v->vrrp] >> 4) != 2) c.add_pseudo_header(v->src, v->dst, kIpProtoVrrp, static_cast<std::uint32_t>(v->payload));
+    const std::uint16_t sum = c.add(std::span(f).subspan(v->vrrp, v->payload)).finish();
+    f[v->vrrp + 6] = static_cast<std::uint8_t>(sum >> 8);
+    f[v->vrrp + 7] = static_cast<std::uint8_t>(sum);
+}
+
+std::vector<Bytes> advert_seeds() {
+    const VlanTag vlan{kVlan};
+    return {advert_frame(advert(kVridV3)),           advert_frame(advert(kVridV3, 50)),
+            advert_frame(advert(kVridV2, 200, 2)),   advert_frame(advert6(kVridV3), kPeerIp6),
+            advert_frame(advert(kVridVlan), kPeerIp, {vlan}), advert_frame(advert(kVridMaster, 0)),
+            advert_frame(advert(kVridMaster, 150)),  advert_frame(advert(60)),
+            advert_frame(advert6(60), kPeerIp6)};
+}
+
+std::vector<Bytes> peer_entries(const Dataplane& dp) {
+    std::vector<Bytes> out;
+    for (const auto& w : world_instances()) {
+        const auto peer = dp.peer(w.key);
+        Bytes b(sizeof(xvrrp_peer));
+        if (peer) std::memcpy(b.data(), &*peer, sizeof(xvrrp_peer));
+        out.push_back(std::move(b));
+    }
+    return out;
+}
+
+// Every mutated advert: accepted exactly when the reference says it is valid, and a rejected one
+// moves nothing: no instance's peer entry (sender, priority, interval, advert count, timer
+// deadline, rate-limit window) and no event changes.
+TEST(XdpFuzz, AdvertsMoveStateOnlyWhenWellFormed) {
+    XVRRP_REQUIRE_ROOT();
+    Dataplane dp(DataplaneOptions{.pin_root = ""});
+    configure_world(dp, kIfindex);
+    const auto seed = fuzz_seed();
+    std::mt19937 rng(seed);
+    const auto base = advert_seeds();
+    std::map<AdvertClass, int> seen;
+    constexpr int kAdverts = 20000;
+    for (int i = 0; i < kAdverts; ++i) {
+        Bytes in = mutate(base[static_cast<std::size_t>(i) % base.size()], rng);
+        if (rng() % 2) fix_checksums(in);
+        std::optional<WorldInstance> inst;
+        const AdvertClass want = reference_advert(in, inst);
+        ++seen[want];
+        const auto before_peers = peer_entries(dp);
+        const auto before = dp.stats();
+        const XdpRun run = xdp_test_run(dp.prog_fd(), in, kIfindex);
+        const auto after = dp.stats();
+        const auto valid = after[XVRRP_STAT_ADVERT_VALID].packets - before[XVRRP_STAT_ADVERT_VALID].packets;
+        const std::string where = "seed " + std::to_string(seed) + ", advert " + std::to_string(i) + ":\n" + to_hex(in);
+        ASSERT_NE(run.verdict, XDP_ABORTED) << where;
+        if (want == AdvertClass::Valid) {
+            ASSERT_EQ(valid, 1u) << "a valid advert was refused, " << where;
+            ASSERT_EQ(verdict_name(run.verdict), "XDP_DROP") << where;
+            const auto peer = dp.peer(inst->key);
+            ASSERT_TRUE(peer);
+            bool ignored = false;
+            const auto v = locate_advert(in, ignored);
+            EXPECT_EQ(peer->priority, in[v->vrrp + 2]) << where;
+            EXPECT_EQ(std::memcmp(peer->addr, v->src.bytes.data(), 16), 0) << where;
+            continue;
+        }
+        ASSERT_EQ(valid, 0u) << "an advert the reference refuses was accepted, " << where;
+        ASSERT_EQ(peer_entries(dp), before_peers) << "a refused advert moved an instance's state, " << where;
+        ASSERT_EQ(after[XVRRP_STAT_EVENTS_SENT].packets, before[XVRRP_STAT_EVENTS_SENT].packets) << where;
+        if (want == AdvertClass::Invalid) {
+            ASSERT_EQ(verdict_name(run.verdict), "XDP_DROP") << where;
+        } else if (want == AdvertClass::NotOurs) {
+            ASSERT_EQ(verdict_name(run.verdict), "XDP_PASS") << where;
+        }
+        ASSERT_EQ(run.output, in) << where;
+    }
+    // Each kind in good number, or the test proves little.
+    for (AdvertClass k : {AdvertClass::Valid, AdvertClass::Invalid, AdvertClass::NotOurs})
+        EXPECT_GT(seen[k], kAdverts / 50) << static_cast<int>(k);
+    RecordProperty("valid", seen[AdvertClass::Valid]);
+    RecordProperty("invalid", seen[AdvertClass::Invalid]);
+    std::cout << "adverts: " << seen[AdvertClass::Valid] << " valid, " << seen[AdvertClass::Invalid] << " invalid, "
+              << seen[AdvertClass::NotOurs] << " for other VRIDs, " << seen[AdvertClass::NotAnAdvert] << " not adverts\n";
 }
 
 }  // namespace
