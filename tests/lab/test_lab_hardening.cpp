@@ -7,10 +7,14 @@
 #include <thread>
 
 #include "daemon_lab.hpp"
+#include "flood.hpp"
 
 using namespace xvrrp::test;
 using namespace std::chrono_literals;
 using nlohmann::json;
+using xvrrp::IpAddress;
+using xvrrp::Mac;
+using xvrrp::parse_mac;
 
 namespace {
 
@@ -114,6 +118,54 @@ TEST_F(TwoSegmentLab, OneDownInterfaceNeverSilencesAnothersAdverts) {
 }  // namespace
 
 namespace {
+
+// A flood of adverts on segment 0 (the client alternating two priorities as fast as it can
+// send, each advert a change the dataplane reports) leaves segment 1's election alone: r2 never
+// hears r1 go silent there, and a real failure of r1 on segment 1 during the flood still fails
+// over. (How late the flood makes segment 1's adverts is measured by bench/run.sh flood.)
+TEST_F(TwoSegmentLab, AFloodOnOneSegmentLeavesTheOthersElectionAlone) {
+    ASSERT_TRUE(start_r1_master_of_both());
+    auto seg1 = [&](int i) {
+        const json s = lab_->status(i);
+        for (const auto& inst : s["instances"])
+            if (inst["name"] == "seg1") return inst;
+        return json();
+    };
+    const json r2_before = seg1(2);
+    const Mac client_mac = *parse_mac(lab_->client().exec("cat /sys/class/net/eth0/address").substr(0, 17));
+    const auto frames = alternating_adverts(client_mac, IpAddress::from("192.0.2.10"), 51, 50, 60,
+                                            IpAddress::from("192.0.2.100"));
+    auto flood_in_background = [&](FloodResult& result) {
+        return std::thread([&] { result = flood(lab_->client(), "eth0", frames, 3'000'000, 3s); });
+    };
+
+    FloodResult first;
+    std::thread t = flood_in_background(first);
+    int samples = 0, r2_backup = 0;
+    for (auto end = std::chrono::steady_clock::now() + 2500ms; std::chrono::steady_clock::now() < end; ++samples) {
+        r2_backup += lab_->state(2, "IPv4", "seg1") == "BACKUP";
+        std::this_thread::sleep_for(100ms);
+    }
+    t.join();
+    std::cout << "flood: " << first.sent << " adverts in " << first.seconds << " s ("
+              << static_cast<int>(first.sent / first.seconds) << "/s)\n";
+    EXPECT_GT(first.sent, 100'000u) << "a flood, or the test proves nothing";
+    EXPECT_GT(lab_->status(1)["dataplane"].value("events_limited", 0), 0) << "the per-instance rate limit had work";
+    EXPECT_EQ(r2_backup, samples) << "r2 stayed BACKUP on segment 1 throughout";
+    const json r2_after = seg1(2);
+    EXPECT_EQ(r2_after["counters"]["master_down"], r2_before["counters"]["master_down"]) << "r1 never went silent on segment 1";
+    EXPECT_EQ(r2_after["transitions"], r2_before["transitions"]);
+    EXPECT_EQ(lab_->state(1, "IPv4", "seg1"), "MASTER");
+
+    // A real failure on segment 1 during a flood on segment 0 still fails over.
+    FloodResult second;
+    t = flood_in_background(second);
+    std::this_thread::sleep_for(300ms);
+    lab_->bridge().exec("ip link set p1s1 down");
+    EXPECT_TRUE(becomes(2, "MASTER", 5s, "IPv4", "seg1"));
+    t.join();
+    EXPECT_EQ(vip_holders(*lab_, 2, "198.51.100.100/24", "vr1"), 1);
+}
 
 // r2's vr0 is deleted while r1 (the master of both segments) dies: r2's daemon lives, takes over
 // the segment it still has, and when vr0 returns it re-attaches and takes that one too.
