@@ -28,4 +28,12 @@ struct ScaleOptions {
 };
 int run_scale(const ScaleOptions& o);
 
+struct FloodOptions {
+    int interval_ms = 100;
+    unsigned phase_s = 5;   // capture per phase
+    unsigned repeats = 4;   // quiet and flooded phases each, in random order
+    bool json = false;
+};
+int run_flood(const FloodOptions& o);
+
 }  // namespace xvrrp::bench

@@ -30,6 +30,12 @@ int main(int argc, char** argv) {
     scale->add_option("--instances", sc.instances, "instance counts to measure")->check(CLI::Range(1, 1000));
     scale->add_flag("--xvrrpd-only", sc.xvrrpd_only, "skip keepalived (quick runs; no ratio)");
     scale->add_option("--window", sc.window_s, "seconds of CPU measurement")->check(CLI::Range(1u, 120u));
+    FloodOptions fl;
+    auto* flood = app.add_subcommand("flood", "lateness of one segment's adverts while another segment is flooded");
+    flood->add_flag("--json", fl.json, "print one JSON object instead of the table");
+    flood->add_option("--interval", fl.interval_ms, "advert interval in ms")->check(CLI::Range(10, 1000));
+    flood->add_option("--phase", fl.phase_s, "seconds captured per phase")->check(CLI::Range(1u, 60u));
+    flood->add_option("--repeats", fl.repeats, "quiet and flooded phases each")->check(CLI::Range(1u, 20u));
     CLI11_PARSE(app, argc, argv);
 
     if (::geteuid() != 0) {
@@ -45,5 +51,6 @@ int main(int argc, char** argv) {
         return run_xdp(x);
     }
     if (scale->parsed()) return run_scale(sc);
+    if (flood->parsed()) return run_flood(fl);
     return run_failover(f);
 }

@@ -4,10 +4,12 @@
 #             answer rate of XDP against the kernel's own ARP on one veth pair
 #   failover  longest client ping gap when the master's link is cut, xvrrpd and
 #             keepalived at 1 s, 100 ms and 10 ms adverts
+#   scale     controller CPU with N instances at 10 ms adverts, xvrrpd and keepalived
+#   flood     lateness of one segment's adverts while another segment is flooded
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ $# -lt 1 ]; then
-  echo "usage: bench/run.sh xdp|failover [--json] [options]  (bench/run.sh SUBCOMMAND --help)" >&2
+  echo "usage: bench/run.sh xdp|failover|scale|flood [--json] [options]  (bench/run.sh SUBCOMMAND --help)" >&2
   exit 2
 fi
 bash scripts/build.sh >&2

@@ -66,22 +66,7 @@ namespace {
 class TwoSegmentLab : public DaemonLab {
 protected:
     int segments() const override { return 2; }
-    void SetUp() override {
-        DaemonLab::SetUp();
-        if (!lab_) return;
-        for (int i = 1; i <= 2; ++i) lab_->router(i).exec("ip addr add 198.51.100." + std::to_string(i) + "/24 dev vr1");
-    }
-    json config(int i, int priority, int interval_ms = 100) {
-        json c = lab_->config(i, priority, interval_ms);
-        c["instances"][0]["vips"] = {"192.0.2.100/24"};
-        c["instances"].push_back({{"name", "seg1"},
-                                  {"interface", "vr1"},
-                                  {"vrid", 52},
-                                  {"priority", priority},
-                                  {"advert_interval_ms", interval_ms},
-                                  {"vips", {"198.51.100.100/24"}}});
-        return c;
-    }
+    json config(int i, int priority, int interval_ms = 100) { return lab_->two_segment_config(i, priority, interval_ms); }
     // r1 (150) master and r2 (100) backup on both segments.
     bool start_r1_master_of_both() {
         lab_->start(1, config(1, 150));

@@ -45,6 +45,7 @@ VrrpLab::VrrpLab(int routers, int segments) : dir_("/tmp/" + unique_name("xvt-la
         for (int k = 0; k < segments; ++k)
             join(r, "vr" + std::to_string(k), port_name(i, k), k);
         r.exec("ip addr add " + router_ip(i) + "/24 dev vr0");
+        if (segments > 1) r.exec("ip addr add 198.51.100." + std::to_string(i) + "/24 dev vr1");
     }
     client_->exec(no_dad);
     join(*client_, "eth0", "pc", 0);
@@ -99,6 +100,18 @@ nlohmann::json VrrpLab::config(int i, int priority, int interval_ms) const {
                {"priority", priority},
                {"advert_interval_ms", interval_ms},
                {"vips", {"192.0.2.100/24", "2001:db8::100/64"}}}}}};
+}
+
+nlohmann::json VrrpLab::two_segment_config(int i, int priority, int interval_ms) const {
+    nlohmann::json c = config(i, priority, interval_ms);
+    c["instances"][0]["vips"] = {"192.0.2.100/24"};
+    c["instances"].push_back({{"name", "seg1"},
+                              {"interface", "vr1"},
+                              {"vrid", 52},
+                              {"priority", priority},
+                              {"advert_interval_ms", interval_ms},
+                              {"vips", {"198.51.100.100/24"}}});
+    return c;
 }
 
 std::string VrrpLab::write_config(int i, const nlohmann::json& cfg) {

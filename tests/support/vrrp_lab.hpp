@@ -19,7 +19,8 @@ namespace xvrrp::test {
 
 class VrrpLab {
 public:
-    // segments: bridges br0..; every router has vr<k> on segment k; the client is on segment 0.
+    // segments: bridges br0..; every router has vr<k> on segment k (and 198.51.100.<i>/24 on vr1);
+    // the client is on segment 0.
     explicit VrrpLab(int routers, int segments = 1);
     ~VrrpLab();
     VrrpLab(const VrrpLab&) = delete;
@@ -37,6 +38,9 @@ public:
     // A configuration for router i: one v3 instance "gateway" (VRID 51, VIPs 192.0.2.100/24 and
     // 2001:db8::100/64) with the given priority and interval; pins and socket inside the lab.
     [[nodiscard]] nlohmann::json config(int i, int priority, int interval_ms = 100) const;
+    // Two segments: "gateway" (VRID 51, 192.0.2.100/24) on vr0 and "seg1" (VRID 52,
+    // 198.51.100.100/24) on vr1, IPv4 only; router i has 198.51.100.<i>/24 on vr1.
+    [[nodiscard]] nlohmann::json two_segment_config(int i, int priority, int interval_ms = 100) const;
     std::string write_config(int i, const nlohmann::json& cfg);
 
     void start(int i, const nlohmann::json& cfg);  // xvrrpd in router i's namespace

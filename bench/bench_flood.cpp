@@ -1,0 +1,155 @@
+// bench/run.sh flood: how late a flood on one segment makes another segment's adverts.
+// r1 is master of VRID 51 on segment 0 and of VRID 52 on segment 1; r2 is their backup. The
+// client floods segment 0 with adverts for VRID 51 alternating two priorities (each one a change
+// the dataplane reports). A capture on r1's segment-1 port of the bridge timestamps r1's adverts
+// as they arrive there; lateness = gap between consecutive adverts - the advert interval.
+// Quiet and flooded phases run in random order, several times each, in the same lab.
+#include <arpa/inet.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <net/if.h>
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <iostream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <thread>
+
+#include "bench.hpp"
+#include "flood.hpp"
+#include "stats.hpp"
+#include "vrrp_lab.hpp"
+#include "xvrrp/error.hpp"
+#include "xvrrp/unique_fd.hpp"
+
+namespace xvrrp::bench {
+
+namespace {
+
+using namespace xvrrp::test;
+using namespace std::chrono_literals;
+
+// Kernel receive times (ns) of IPv4 VRRP frames from src on ifname in ns, for the given time.
+std::vector<std::int64_t> capture_adverts(const Netns& ns, const std::string& ifname, const IpAddress& src,
+                                          std::chrono::milliseconds span) {
+    UniqueFd fd;
+    {
+        NetnsScope in(ns);
+        fd.reset(check_sys(::socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL)), "capture socket"));
+        sockaddr_ll addr{};
+        addr.sll_family = AF_PACKET;
+        addr.sll_protocol = htons(ETH_P_ALL);  // a bridge port: only taps see what the bridge takes
+        addr.sll_ifindex = static_cast<int>(::if_nametoindex(ifname.c_str()));
+        check_sys(::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), "bind capture");
+    }
+    const int one = 1;
+    check_sys(::setsockopt(fd.get(), SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one)), "SO_TIMESTAMPNS");
+    std::vector<std::int64_t> times;
+    const auto end = std::chrono::steady_clock::now() + span;
+    std::uint8_t buf[256];
+    char control[256];
+    while (std::chrono::steady_clock::now() < end) {
+        pollfd p{fd.get(), POLLIN, 0};
+        if (::poll(&p, 1, 20) <= 0) continue;
+        iovec iov{buf, sizeof(buf)};
+        msghdr m{};
+        m.msg_iov = &iov;
+        m.msg_iovlen = 1;
+        m.msg_control = control;
+        m.msg_controllen = sizeof(control);
+        const ssize_t n = ::recvmsg(fd.get(), &m, MSG_DONTWAIT);
+        // Ethernet, then IPv4 (the frame as it was on the wire, tags stripped by the kernel).
+        if (n < 14 + 20 + 8 || buf[14 + 9] != kIpProtoVrrp || !std::equal(src.bytes.begin(), src.bytes.begin() + 4, buf + 14 + 12)) continue;
+        for (cmsghdr* c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c))
+            if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_TIMESTAMPNS) {
+                timespec ts{};
+                std::memcpy(&ts, CMSG_DATA(c), sizeof(ts));
+                times.push_back(std::int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec);
+            }
+    }
+    return times;
+}
+
+// Lateness of each advert after the first, in ms (negative: early).
+std::vector<double> lateness_ms(const std::vector<std::int64_t>& t, int interval_ms) {
+    std::vector<double> out;
+    for (std::size_t i = 1; i < t.size(); ++i) out.push_back(static_cast<double>(t[i] - t[i - 1]) / 1e6 - interval_ms);
+    return out;
+}
+
+nlohmann::json to_json(const Summary& s) {
+    return {{"n", s.n}, {"min_ms", s.min}, {"median_ms", s.median}, {"p95_ms", s.p95}, {"max_ms", s.max}};
+}
+
+}  // namespace
+
+int run_flood(const FloodOptions& o) {
+    VrrpLab lab(2, 2);
+    lab.start(1, lab.two_segment_config(1, 150, o.interval_ms));
+    lab.start(2, lab.two_segment_config(2, 100, o.interval_ms));
+    if (!VrrpLab::wait_until([&] { return lab.state(1, "IPv4", "seg1") == "MASTER" && lab.state(2, "IPv4", "seg1") == "BACKUP"; }, 10s)) {
+        std::cerr << "flood: the pair never converged\n";
+        return 1;
+    }
+    const Mac client_mac = *parse_mac(lab.client().exec("cat /sys/class/net/eth0/address").substr(0, 17));
+    const auto frames = alternating_adverts(client_mac, IpAddress::from("192.0.2.10"), 51, 50, 60, IpAddress::from("192.0.2.100"));
+    const IpAddress r1_seg1 = IpAddress::from("198.51.100.1");
+    const auto span = std::chrono::milliseconds(o.phase_s * 1000);
+
+    std::vector<bool> order;
+    for (unsigned k = 0; k < o.repeats; ++k) order.insert(order.end(), {false, true});
+    std::mt19937 rng(std::random_device{}());
+    std::shuffle(order.begin(), order.end(), rng);
+
+    std::vector<double> quiet, flooded;
+    std::vector<double> flood_rates;
+    const auto downs_before = lab.status(2)["instances"];
+    for (bool with_flood : order) {
+        FloodResult fr;
+        std::thread t;
+        if (with_flood)
+            t = std::thread([&] { fr = flood(lab.client(), "eth0", frames, 100'000'000, span + 200ms); });
+        std::this_thread::sleep_for(100ms);  // the flood is under way before the capture starts
+        const auto late = lateness_ms(capture_adverts(lab.bridge(), "p1s1", r1_seg1, span), o.interval_ms);
+        if (t.joinable()) t.join();
+        (with_flood ? flooded : quiet).insert((with_flood ? flooded : quiet).end(), late.begin(), late.end());
+        if (with_flood) flood_rates.push_back(static_cast<double>(fr.sent) / fr.seconds);
+        std::fprintf(stderr, "%s phase: %zu adverts on segment 1%s\n", with_flood ? "flooded" : "quiet", late.size() + 1,
+                     with_flood ? (", flood " + std::to_string(static_cast<long>(fr.sent / fr.seconds)) + "/s").c_str() : "");
+    }
+    // Transitions of r2 on each segment during the run: segment 1's must stay 0.
+    std::map<std::string, std::int64_t> transitions;
+    const auto downs_after = lab.status(2)["instances"];
+    if (!downs_after.is_array()) std::cerr << "flood: r2 did not answer its status\n" << lab.log(2).substr(0, 2000);
+    for (const auto& i : downs_after) transitions[i["name"]] += i["transitions"].get<std::int64_t>();
+    for (const auto& i : downs_before) transitions[i["name"]] -= i["transitions"].get<std::int64_t>();
+
+    const Summary q = summarize(quiet), f = summarize(flooded), rate = summarize(flood_rates);
+    if (o.json) {
+        std::cout << nlohmann::json{{"interval_ms", o.interval_ms}, {"phase_s", o.phase_s}, {"repeats", o.repeats},
+                                    {"quiet", to_json(q)}, {"flooded", to_json(f)},
+                                    {"flood_adverts_per_s_median", rate.median},
+                                    {"p95_added_ms", f.p95 - q.p95}, {"max_added_ms", f.max - q.max},
+                                    {"r2_transitions_segment0", transitions["gateway"]},
+                                    {"r2_transitions_segment1", transitions["seg1"]}}
+                         .dump(2)
+                  << "\n";
+        return 0;
+    }
+    std::printf("Segment-1 advert lateness (gap - %d ms), %u x %u s phases each, random order\n", o.interval_ms, o.repeats, o.phase_s);
+    std::printf("%-8s %6s %9s %9s %9s %9s\n", "phase", "n", "min", "median", "p95", "max");
+    for (const auto& [name, s] : {std::pair{"quiet", q}, std::pair{"flooded", f}})
+        std::printf("%-8s %6zu %+8.3f %+8.3f %+8.3f %+8.3f  ms\n", name, s.n, s.min, s.median, s.p95, s.max);
+    std::printf("flood on segment 0: median %.0f adverts/s (min %.0f, max %.0f); added p95 %+.3f ms, added max %+.3f ms\n",
+                rate.median, rate.min, rate.max, f.p95 - q.p95, f.max - q.max);
+    std::printf("r2 transitions during the run: segment 1 %lld (0 expected), segment 0 (flooded) %lld\n",
+                static_cast<long long>(transitions["seg1"]), static_cast<long long>(transitions["gateway"]));
+    return 0;
+}
+
+}  // namespace xvrrp::bench
