@@ -51,6 +51,7 @@ Actions Machine::become_master(Nanos now, std::string_view reason) {
     master_down_at_.reset();
     master_.reset();
     lower_since_.reset();
+    answered_lower_at_.reset();
     master_adver_int_cs_ = config_.adver_int_cs;
     adver_at_ = now + Nanos{config_.adver_int_cs} * kNsPerCs;
     return {Transition{from, State::Master, reason}, TakeVips{}, SendAdvert{config_.priority}, Announce{}};
@@ -115,7 +116,11 @@ Actions Machine::advert(const Advert& a, Nanos now) {
             if (config_.priority != kOwnerPriority && beats_us(a))
                 return become_backup(now, a, a.priority > config_.priority ? "higher priority" : "higher address");
             // A worse router thinks it is master (a partition healed, a late starter): tell it at
-            // once, and re-announce, since clients may have learnt its MAC meanwhile.
+            // once, and re-announce, since clients may have learnt its MAC meanwhile. Once per
+            // kLowerAnswerSpacing: a flood of worse adverts must not turn into a flood of ours
+            // (the scheduled advert tells it again within an interval anyway).
+            if (answered_lower_at_ && now < *answered_lower_at_ + kLowerAnswerSpacing) return {};
+            answered_lower_at_ = now;
             adver_at_ = now + Nanos{config_.adver_int_cs} * kNsPerCs;
             return {SendAdvert{config_.priority}, Announce{}};
     }

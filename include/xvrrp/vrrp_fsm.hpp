@@ -21,6 +21,8 @@ std::string_view to_string(State s);
 
 constexpr std::uint8_t kOwnerPriority = 255;
 constexpr Nanos kNsPerCs = 10'000'000;
+// A master answers worse adverts at once (an advert and a re-announcement) at most this often.
+constexpr Nanos kLowerAnswerSpacing = 1'000'000'000;
 
 struct Config {
     std::uint8_t version = 3;
@@ -89,6 +91,7 @@ private:
     std::optional<Nanos> master_down_at_;
     std::optional<Nanos> adver_at_;
     std::optional<Nanos> lower_since_;  // when a worse master was first heard (preempt_delay)
+    std::optional<Nanos> answered_lower_at_;  // when a master last answered a worse advert at once
     std::optional<Advert> master_;
 };
 

@@ -285,3 +285,31 @@ TEST(VrrpFsm, ReconfigureKeepsStateAndRetimes) {
     EXPECT_EQ(b.state(), State::Backup);
     EXPECT_LE(*b.master_down_deadline(), kT0 + kSec + b.master_down_interval());
 }
+
+namespace {
+
+// A flood of worse adverts (a misconfigured or hostile sender) must not become a flood of ours:
+// the immediate answer comes at most once per kLowerAnswerSpacing, and the schedule goes on.
+TEST(VrrpFsm, AMasterAnswersWorseAdvertsAtOnceAtMostOncePerSecond) {
+    Machine m(v3(100, 1));  // 10 ms adverts
+    m.startup(kT0);
+    m.tick(*m.master_down_deadline());
+    ASSERT_EQ(m.state(), State::Master);
+    const Nanos t = kT0 + 5 * kSec;
+    EXPECT_EQ(kinds(m.advert(from(50, "192.0.2.200"), t)), (std::vector<std::size_t>{kSend, kAnnounce}));
+    int answered = 0;
+    for (Nanos dt = kMs; dt < kSec; dt += kMs) answered += !m.advert(from(dt % 2 ? 50 : 60, "192.0.2.200"), t + dt).empty();
+    EXPECT_EQ(answered, 0) << "a thousand worse adverts in the next second: no answer";
+    EXPECT_EQ(kinds(m.advert(from(50, "192.0.2.200"), t + kSec)), (std::vector<std::size_t>{kSend, kAnnounce}));
+    EXPECT_EQ(m.state(), State::Master);
+    // Priority 0 is always answered (RFC 9568 6.4.3): it is the resigning master's, not a flood's.
+    EXPECT_EQ(kinds(m.advert(from(0, "192.0.2.200"), t + kSec + kMs)), (std::vector<std::size_t>{kSend}));
+    // A new mastership answers at once again.
+    m.advert(from(200, "192.0.2.9"), t + 2 * kSec);
+    ASSERT_EQ(m.state(), State::Backup);
+    m.tick(*m.master_down_deadline());
+    ASSERT_EQ(m.state(), State::Master);
+    EXPECT_EQ(kinds(m.advert(from(50, "192.0.2.200"), *m.adver_deadline() - kMs)), (std::vector<std::size_t>{kSend, kAnnounce}));
+}
+
+}  // namespace
