@@ -28,6 +28,13 @@ struct ScaleOptions {
 };
 int run_scale(const ScaleOptions& o);
 
+struct StartupOptions {
+    std::vector<int> instances{1000, 4000};
+    unsigned repeats = 3;
+    bool json = false;
+};
+int run_startup(const StartupOptions& o);
+
 struct FloodOptions {
     int interval_ms = 100;
     unsigned phase_s = 5;   // capture per phase

@@ -4,6 +4,8 @@
 // keepalived side by side in the same run.
 #include <unistd.h>
 
+#include <algorithm>
+#include <csignal>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -34,13 +36,13 @@ std::string vip(int idx) {
     return buf;
 }
 
-json xvrrpd_config(const VrrpLab& lab, int router, int priority, int n) {
-    json c = lab.config(router, priority, kIntervalMs);
+json xvrrpd_config(const VrrpLab& lab, int router, int priority, int n, int interval_ms = kIntervalMs) {
+    json c = lab.config(router, priority, interval_ms);
     c["interfaces"] = json::object();
     c["instances"] = json::array();
     for (int i = 0; i < n; ++i)
         c["instances"].push_back({{"name", "vr" + std::to_string(i)}, {"interface", ifname(i)}, {"vrid", vrid(i)},
-                                  {"priority", priority}, {"advert_interval_ms", kIntervalMs}, {"vips", {vip(i)}},
+                                  {"priority", priority}, {"advert_interval_ms", interval_ms}, {"vips", {vip(i)}},
                                   {"announce", {{"repeat", 1}}}});
     return c;
 }
@@ -185,6 +187,95 @@ int run_scale(const ScaleOptions& o) {
                     km > 0 && ks > 0 && xs > 0 ? (xm / xs) / (km / ks) : 0.0);
     }
     std::printf("CPU ratio: xvrrpd master / keepalived master; per frame: the same per frame actually sent.\n");
+    return 0;
+}
+
+// ---- bench/run.sh startup ----
+
+namespace {
+
+// The milliseconds the daemon reports in the first log line after `from` that contains `what`
+// ("... in N ms)"), waiting up to limit; -1 if none.
+double reported_ms(const VrrpLab& lab, std::size_t from, const std::string& what, std::chrono::milliseconds limit) {
+    double ms = -1;
+    VrrpLab::wait_until([&] {
+        const std::string log = lab.log(1);
+        const auto at = log.find(what, from);
+        if (at == std::string::npos) return false;
+        const auto in = log.find(" in ", at);
+        const auto end = log.find('\n', at);
+        if (in == std::string::npos || in > end) return false;
+        ms = std::stod(log.substr(in + 4));
+        return true;
+    }, limit);
+    return ms;
+}
+
+}  // namespace
+
+int run_startup(const StartupOptions& o) {
+    json rows = json::array();
+    constexpr int kInterval = 1000;  // 1 s adverts, the default: start-up is about set-up, not timers
+    for (int n : o.instances) {
+        std::vector<double> setup, serving, elected, reload_one, reload_all;
+        for (unsigned rep = 0; rep < o.repeats; ++rep) {
+            VrrpLab lab(1, segments_for(n));
+            json c = xvrrpd_config(lab, 1, 100, n, kInterval);
+            const auto t0 = std::chrono::steady_clock::now();
+            lab.start(1, c);
+            auto since = [&] { return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count(); };
+            // Serving: the control socket answers with every router.
+            if (!VrrpLab::wait_until([&] { const json s = lab.status(1); return s.is_object() && s["instances"].size() == static_cast<std::size_t>(n); }, 120s)) {
+                std::cerr << "startup: N = " << n << " never served its status\n" << lab.log(1).substr(0, 4000);
+                return 1;
+            }
+            serving.push_back(since());
+            setup.push_back(reported_ms(lab, 0, "xvrrpd running", 1s));
+            // Elected: alone, every router becomes master after one Master_Down_Interval (3.6 s).
+            if (!VrrpLab::wait_until([&] {
+                    const json s = lab.status(1);
+                    if (!s.is_object()) return false;
+                    for (const auto& i : s["instances"]) if (i["state"] != "MASTER") return false;
+                    return true;
+                }, 120s)) {
+                std::cerr << "startup: N = " << n << " never elected every router\n";
+                return 1;
+            }
+            elected.push_back(since());
+            // Reload with one priority changed, then with every priority changed.
+            for (bool all : {false, true}) {
+                for (int i = 0; i < n; ++i)
+                    if (all || i == 0) c["instances"][static_cast<std::size_t>(i)]["priority"] = all ? 120 : 110;
+                lab.write_config(1, c);
+                const std::size_t from = lab.log(1).size();
+                lab.signal(1, SIGHUP);
+                const double ms = reported_ms(lab, from, "reload:", 120s);
+                (all ? reload_all : reload_one).push_back(ms);
+            }
+            std::fprintf(stderr, "N = %d run %u: set up %.0f ms, serving %.0f ms, all master %.0f ms, reload one %.0f ms, all %.0f ms\n",
+                         n, rep + 1, setup.back(), serving.back(), elected.back(), reload_one.back(), reload_all.back());
+        }
+        auto med = [](std::vector<double> v) { std::sort(v.begin(), v.end()); return v[v.size() / 2]; };
+        auto mx = [](const std::vector<double>& v) { return *std::max_element(v.begin(), v.end()); };
+        rows.push_back({{"instances", n}, {"setup_ms_median", med(setup)}, {"setup_ms_max", mx(setup)},
+                        {"serving_ms_median", med(serving)}, {"serving_ms_max", mx(serving)},
+                        {"all_master_ms_median", med(elected)}, {"all_master_ms_max", mx(elected)},
+                        {"reload_one_ms_median", med(reload_one)}, {"reload_one_ms_max", mx(reload_one)},
+                        {"reload_all_ms_median", med(reload_all)}, {"reload_all_ms_max", mx(reload_all)}});
+    }
+    if (o.json) {
+        std::cout << json{{"repeats", o.repeats}, {"heartbeat_timeout_ms", 500}, {"rows", rows}}.dump(2) << "\n";
+        return 0;
+    }
+    std::printf("Start-up and reload, IPv6 instances on 250-VRID segments, 1 s adverts, %u runs (median / max, ms)\n", o.repeats);
+    std::printf("%6s %15s %15s %17s %15s %15s\n", "N", "set up", "status served", "all MASTER", "reload one", "reload all");
+    for (const auto& r : rows)
+        std::printf("%6d %7.0f / %5.0f %7.0f / %5.0f %9.0f / %5.0f %7.0f / %5.0f %7.0f / %5.0f\n", r["instances"].get<int>(),
+                    r["setup_ms_median"].get<double>(), r["setup_ms_max"].get<double>(), r["serving_ms_median"].get<double>(),
+                    r["serving_ms_max"].get<double>(), r["all_master_ms_median"].get<double>(), r["all_master_ms_max"].get<double>(),
+                    r["reload_one_ms_median"].get<double>(), r["reload_one_ms_max"].get<double>(),
+                    r["reload_all_ms_median"].get<double>(), r["reload_all_ms_max"].get<double>());
+    std::printf("(the loop is held for the reload's time: adverts wait, and past heartbeat_timeout_ms XDP stops answering)\n");
     return 0;
 }
 

@@ -30,6 +30,11 @@ int main(int argc, char** argv) {
     scale->add_option("--instances", sc.instances, "instance counts to measure")->check(CLI::Range(1, 1000));
     scale->add_flag("--xvrrpd-only", sc.xvrrpd_only, "skip keepalived (quick runs; no ratio)");
     scale->add_option("--window", sc.window_s, "seconds of CPU measurement")->check(CLI::Range(1u, 120u));
+    StartupOptions st;
+    auto* startup = app.add_subcommand("startup", "start-up and reload time with N instances");
+    startup->add_flag("--json", st.json, "print one JSON object instead of the table");
+    startup->add_option("--instances", st.instances, "instance counts")->check(CLI::Range(1, 8000));
+    startup->add_option("--repeats", st.repeats, "runs per count")->check(CLI::Range(1u, 20u));
     FloodOptions fl;
     auto* flood = app.add_subcommand("flood", "lateness of one segment's adverts while another segment is flooded");
     flood->add_flag("--json", fl.json, "print one JSON object instead of the table");
@@ -52,5 +57,6 @@ int main(int argc, char** argv) {
     }
     if (scale->parsed()) return run_scale(sc);
     if (flood->parsed()) return run_flood(fl);
+    if (startup->parsed()) return run_startup(st);
     return run_failover(f);
 }

@@ -5,6 +5,9 @@
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <unordered_map>
+#include <tuple>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -348,24 +351,36 @@ void check_capacity(const Config& c) {
 }
 
 // paths[i]: where instance i stands in the file (instances that failed to parse are not here).
+// Each clash is found through a map of what came before, not by comparing every pair: a file of
+// thousands of instances is checked in linear time, on every reload.
 void check_across_instances(const Config& c, const std::vector<std::string>& paths, Problems& problems) {
+    std::unordered_map<std::string, std::size_t> names;
+    std::map<std::tuple<std::string, std::uint8_t, Family>, std::size_t> vrids;
+    std::map<IpAddress, std::size_t> vips;
     for (std::size_t i = 0; i < c.instances.size(); ++i) {
         const Instance& a = c.instances[i];
         const std::string& at = paths[i];
-        for (std::size_t k = 0; k < i; ++k) problems.guard([&] {
-            const Instance& b = c.instances[k];
-            const std::string& other = paths[k];
-            if (a.name == b.name) throw ConfigError(at + ".name", "\"" + a.name + "\" is also the name of " + other);
-            // VRIDs are per interface and address family (RFC 9568 7.3: separate virtual MACs).
-            for (Family f : {Family::V4, Family::V6})
-                if (a.interface == b.interface && a.vrid == b.vrid && a.has_family(f) && b.has_family(f))
+        problems.guard([&] {
+            if (const auto [it, fresh] = names.emplace(a.name, i); !fresh)
+                throw ConfigError(at + ".name", "\"" + a.name + "\" is also the name of " + paths[it->second]);
+        });
+        // VRIDs are per interface and address family (RFC 9568 7.3: separate virtual MACs).
+        for (Family f : {Family::V4, Family::V6}) {
+            if (!a.has_family(f)) continue;
+            problems.guard([&] {
+                if (const auto [it, fresh] = vrids.emplace(std::tuple{a.interface, a.vrid, f}, i); !fresh)
                     throw ConfigError(at + ".vrid", "VRID " + std::to_string(a.vrid) + " on " + a.interface + " (" +
-                                                        (f == Family::V4 ? "IPv4" : "IPv6") + ") is also used by " + other);
-            for (std::size_t v = 0; v < a.vips.size(); ++v)
-                for (const Vip& bv : b.vips)
-                    if (a.vips[v].address == bv.address)
-                        throw ConfigError(at + ".vips[" + std::to_string(v) + "]",
-                                          a.vips[v].address.to_string() + " is also a VIP of " + other + " (\"" + b.name + "\")");
+                                                        (f == Family::V4 ? "IPv4" : "IPv6") + ") is also used by " +
+                                                        paths[it->second]);
+            });
+        }
+        for (std::size_t v = 0; v < a.vips.size(); ++v) problems.guard([&] {
+            if (const auto [it, fresh] = vips.emplace(a.vips[v].address, i); !fresh && it->second != i) {
+                const Instance& b = c.instances[it->second];
+                throw ConfigError(at + ".vips[" + std::to_string(v) + "]", a.vips[v].address.to_string() +
+                                                                               " is also a VIP of " + paths[it->second] +
+                                                                               " (\"" + b.name + "\")");
+            }
         });
     }
 }

@@ -112,17 +112,11 @@ Mac Rtnl::mac(unsigned ifindex) const {
 }
 
 namespace {
-struct AddressInfo {
-    unsigned ifindex;
-    IpAddress ip;
-    int scope;
-};
-
-std::vector<AddressInfo> read_addresses(nl_sock* sock) {
+std::vector<InterfaceAddress> read_addresses(nl_sock* sock) {
     nl_cache* raw = nullptr;
     if (int err = rtnl_addr_alloc_cache(sock, &raw); err < 0) fail(err, "read addresses");
     NlCache cache(raw);
-    std::vector<AddressInfo> out;
+    std::vector<InterfaceAddress> out;
     for (nl_object* o = nl_cache_get_first(cache.get()); o; o = nl_cache_get_next(o)) {
         auto* a = reinterpret_cast<rtnl_addr*>(o);
         if (const auto ip = from_nl(rtnl_addr_get_local(a)))
@@ -132,18 +126,21 @@ std::vector<AddressInfo> read_addresses(nl_sock* sock) {
 }
 }  // namespace
 
-std::optional<IpAddress> Rtnl::primary_address(unsigned ifindex, Family family, const std::vector<IpAddress>& except) const {
+std::optional<IpAddress> primary_address(const std::vector<InterfaceAddress>& table, unsigned ifindex, Family family,
+                                         const std::vector<IpAddress>& except) {
     const int want_scope = family == Family::V4 ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK;
-    for (const AddressInfo& a : read_addresses(sock_.get()))
+    for (const InterfaceAddress& a : table)
         if (a.ifindex == ifindex && a.ip.family == family && a.scope == want_scope &&
             std::find(except.begin(), except.end(), a.ip) == except.end())
             return a.ip;
     return std::nullopt;
 }
 
+std::vector<InterfaceAddress> Rtnl::address_table() const { return read_addresses(sock_.get()); }
+
 std::vector<IpAddress> Rtnl::addresses(unsigned ifindex) const {
     std::vector<IpAddress> out;
-    for (const AddressInfo& a : read_addresses(sock_.get()))
+    for (const InterfaceAddress& a : read_addresses(sock_.get()))
         if (a.ifindex == ifindex) out.push_back(a.ip);
     return out;
 }

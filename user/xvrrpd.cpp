@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
+#include <chrono>
 #include <iostream>
 
 #include "xvrrp/config.hpp"
@@ -36,8 +37,11 @@ int main(int argc, char** argv) {
         return 0;
     }
     try {
+        const auto t0 = std::chrono::steady_clock::now();
+        const std::size_t instances = config.instances.size();
         xvrrp::Daemon daemon({.config_path = config_path}, std::move(config));
-        spdlog::info("xvrrpd running with {}", config_path);
+        spdlog::info("xvrrpd running with {} ({} instances set up in {} ms)", config_path, instances,
+                     std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count());
         return daemon.run();
     } catch (const std::exception& e) {
         spdlog::critical("{}", e.what());

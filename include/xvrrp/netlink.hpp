@@ -15,6 +15,18 @@ struct nl_sock;
 
 namespace xvrrp {
 
+// One address of the host's, as an address dump gives it.
+struct InterfaceAddress {
+    unsigned ifindex = 0;
+    IpAddress ip;
+    int scope = 0;  // RT_SCOPE_*
+};
+
+// The interface's first address of the family other than except: IPv4 global scope, IPv6
+// link-local (RFC 9568 5.1.2.1: VRRP over IPv6 is sent from the link-local address).
+[[nodiscard]] std::optional<IpAddress> primary_address(const std::vector<InterfaceAddress>& table, unsigned ifindex,
+                                                       Family family, const std::vector<IpAddress>& except = {});
+
 class Rtnl {
 public:
     Rtnl();  // connects; throws on failure
@@ -24,10 +36,9 @@ public:
 
     [[nodiscard]] std::optional<unsigned> ifindex(const std::string& name) const;
     [[nodiscard]] Mac mac(unsigned ifindex) const;
-    // The interface's first address of the family other than except: IPv4 global scope, IPv6 link-local
-    // (RFC 9568 5.1.2.1: VRRP over IPv6 is sent from the link-local address).
-    [[nodiscard]] std::optional<IpAddress> primary_address(unsigned ifindex, Family family,
-                                                           const std::vector<IpAddress>& except = {}) const;
+    // Every address of every interface (one dump): read once for a pass over many instances, as
+    // a dump per instance costs O(instances x addresses).
+    [[nodiscard]] std::vector<InterfaceAddress> address_table() const;
     // Every address on the interface (one dump).
     [[nodiscard]] std::vector<IpAddress> addresses(unsigned ifindex) const;
     // Administratively up with carrier; false when the link is gone.

@@ -1,8 +1,10 @@
 // Packet codecs against known-good bytes: adverts captured from keepalived
 // 2.2.7 (Debian 12) in a netns, and ND/ARP frames made by scapy.
 #include <gtest/gtest.h>
+#include <linux/rtnetlink.h>
 
 #include "hex.hpp"
+#include "xvrrp/netlink.hpp"
 #include "xvrrp/packet.hpp"
 
 using namespace xvrrp;
@@ -207,3 +209,27 @@ TEST(Addresses, ParseAndFormat) {
     // Tie-break order is numeric, byte by byte (RFC 9568 6.4.3).
     EXPECT_LT(IpAddress::from("192.0.2.9"), IpAddress::from("192.0.2.10"));
 }
+
+// ---- primary address selection from one address table (netlink.hpp) ----
+
+namespace {
+
+TEST(PrimaryAddress, FirstOfTheFamilyAndScopeOnTheInterfaceThatIsNotAVip) {
+    using xvrrp::IpAddress;
+    const std::vector<xvrrp::InterfaceAddress> table{
+        {7, IpAddress::from("192.0.2.100"), RT_SCOPE_UNIVERSE},  // a VIP of the instance, listed first
+        {3, IpAddress::from("198.51.100.1"), RT_SCOPE_UNIVERSE}, // another interface
+        {7, IpAddress::from("192.0.2.1"), RT_SCOPE_UNIVERSE},
+        {7, IpAddress::from("2001:db8::1"), RT_SCOPE_UNIVERSE},  // IPv6 adverts leave from the link-local
+        {7, IpAddress::from("fe80::1"), RT_SCOPE_LINK},
+    };
+    const std::vector<IpAddress> vips{IpAddress::from("192.0.2.100")};
+    EXPECT_EQ(xvrrp::primary_address(table, 7, xvrrp::Family::V4, vips), IpAddress::from("192.0.2.1"));
+    EXPECT_EQ(xvrrp::primary_address(table, 7, xvrrp::Family::V4), IpAddress::from("192.0.2.100"));
+    EXPECT_EQ(xvrrp::primary_address(table, 7, xvrrp::Family::V6, vips), IpAddress::from("fe80::1"));
+    EXPECT_EQ(xvrrp::primary_address(table, 3, xvrrp::Family::V4), IpAddress::from("198.51.100.1"));
+    EXPECT_EQ(xvrrp::primary_address(table, 3, xvrrp::Family::V6), std::nullopt);
+    EXPECT_EQ(xvrrp::primary_address(table, 9, xvrrp::Family::V4), std::nullopt);
+}
+
+}  // namespace
