@@ -877,14 +877,8 @@ struct Daemon::Impl {
                           {"advert_interval_ms", r.machine.master()->adver_int_cs * 10},
                           {"self", false}};
             json counters = json::object();
-            if (const auto s = dp.instance_stats(r.key)) {
-                counters = {{"adverts_valid", s->adverts_valid}, {"adverts_invalid", s->adverts_invalid},
-                            {"adverts_priority_zero", s->adverts_prio_zero}, {"arp_replied", s->arp_replied},
-                            {"arp_dropped", s->arp_dropped}, {"ns_replied", s->ns_replied}, {"ns_dropped", s->ns_dropped},
-                            {"events_sent", s->events_sent}, {"events_dropped", s->events_dropped},
-                            {"events_limited", s->events_limited},
-                            {"master_down", s->master_down}};
-            }
+            if (const auto s = dp.instance_stats(r.key))
+                for_each_instance_counter(*s, [&](const CounterInfo& c, std::uint64_t v) { counters[std::string(c.name)] = v; });
             list.push_back({{"name", r.cfg.name},
                             {"family", family_name(r.family)},
                             {"interface", r.cfg.interface},

@@ -75,37 +75,6 @@ std::string_view to_string(XdpMode mode) {
     return "?";
 }
 
-std::string_view stat_name(xvrrp_stat stat) {
-    switch (stat) {
-        case XVRRP_STAT_PASS: return "pass";
-        case XVRRP_STAT_ADVERT_VALID: return "advert_valid";
-        case XVRRP_STAT_ADVERT_TRUNCATED: return "advert_truncated";
-        case XVRRP_STAT_ADVERT_BAD_IP: return "advert_bad_ip";
-        case XVRRP_STAT_ADVERT_BAD_TTL: return "advert_bad_ttl";
-        case XVRRP_STAT_ADVERT_BAD_VERSION: return "advert_bad_version";
-        case XVRRP_STAT_ADVERT_BAD_TYPE: return "advert_bad_type";
-        case XVRRP_STAT_ADVERT_UNKNOWN_VRID: return "advert_unknown_vrid";
-        case XVRRP_STAT_ADVERT_BAD_LENGTH: return "advert_bad_length";
-        case XVRRP_STAT_ADVERT_TOO_LONG: return "advert_too_long";
-        case XVRRP_STAT_ADVERT_BAD_CHECKSUM: return "advert_bad_checksum";
-        case XVRRP_STAT_ADVERT_BAD_AUTH: return "advert_bad_auth";
-        case XVRRP_STAT_ADVERT_BAD_INTERVAL: return "advert_bad_interval";
-        case XVRRP_STAT_ARP_REPLIED: return "arp_replied";
-        case XVRRP_STAT_ARP_DROPPED_UNOWNED: return "arp_dropped_unowned";
-        case XVRRP_STAT_ARP_MALFORMED: return "arp_malformed";
-        case XVRRP_STAT_NS_REPLIED: return "ns_replied";
-        case XVRRP_STAT_NS_DROPPED_UNOWNED: return "ns_dropped_unowned";
-        case XVRRP_STAT_NS_MALFORMED: return "ns_malformed";
-        case XVRRP_STAT_EVENTS_SENT: return "events_sent";
-        case XVRRP_STAT_EVENTS_DROPPED: return "events_dropped";
-        case XVRRP_STAT_TIMER_FIRED: return "timer_fired";
-        case XVRRP_STAT_EVENTS_LIMITED: return "events_limited";
-        case XVRRP_STAT_ADVERT_BAD_SOURCE: return "advert_bad_source";
-        case XVRRP_STAT_KERNEL_CLAIM_DROPPED: return "kernel_claim_dropped";
-        case XVRRP_STAT_MAX: break;
-    }
-    return "?";
-}
 
 std::uint64_t monotonic_ns() {
     timespec ts{};

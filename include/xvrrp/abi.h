@@ -277,33 +277,43 @@ struct xvrrp_ctl {
  */
 #define XVRRP_TX_MARK 0x78767270u
 
-/* Global counters by reason: key of the per-CPU array xvrrp_stats. */
+/*
+ * Counters are written once, here: X(id, name, help) tables that make the enum and struct
+ * below, and the names and help texts of the status, xvrrpctl and metrics (stats.hpp).
+ *
+ * Global counters by reason: key of the per-CPU array xvrrp_stats (packets and bytes).
+ */
+#define XVRRP_STATS(X)                                                                                    \
+	X(PASS, "pass", "frames not ours: passed to the stack")                                           \
+	X(ADVERT_VALID, "advert_valid", "adverts that passed every check")                                \
+	X(ADVERT_TRUNCATED, "advert_truncated", "adverts cut short (header or message)")                  \
+	X(ADVERT_BAD_IP, "advert_bad_ip", "adverts with a bad IP header: version, checksum, options, fragment") \
+	X(ADVERT_BAD_TTL, "advert_bad_ttl", "adverts whose TTL or hop limit is not 255")                  \
+	X(ADVERT_BAD_VERSION, "advert_bad_version", "adverts of another VRRP version than the instance's") \
+	X(ADVERT_BAD_TYPE, "advert_bad_type", "VRRP packets that are not adverts")                        \
+	X(ADVERT_UNKNOWN_VRID, "advert_unknown_vrid", "adverts for a VRID with no instance here: passed to the stack") \
+	X(ADVERT_BAD_LENGTH, "advert_bad_length", "adverts whose address count exceeds the packet")       \
+	X(ADVERT_TOO_LONG, "advert_too_long", "adverts above XVRRP_MAX_VRRP_LEN bytes")                   \
+	X(ADVERT_BAD_CHECKSUM, "advert_bad_checksum", "adverts with a bad VRRP checksum")                 \
+	X(ADVERT_BAD_AUTH, "advert_bad_auth", "VRRPv2 adverts with the wrong authentication")              \
+	X(ADVERT_BAD_INTERVAL, "advert_bad_interval", "v2 adverts with another interval; v3 adverts with interval 0") \
+	X(ARP_REPLIED, "arp_replied", "ARP requests for an owned VIP answered by XDP")                    \
+	X(ARP_DROPPED_UNOWNED, "arp_dropped_unowned", "ARP requests for a VIP not owned now: dropped")    \
+	X(ARP_MALFORMED, "arp_malformed", "malformed ARP requests for a VIP: dropped")                    \
+	X(NS_REPLIED, "ns_replied", "neighbour solicitations for an owned VIP answered by XDP")           \
+	X(NS_DROPPED_UNOWNED, "ns_dropped_unowned", "neighbour solicitations for a VIP not owned now: dropped") \
+	X(NS_MALFORMED, "ns_malformed", "neighbour solicitations failing RFC 4861 7.1.1: dropped")        \
+	X(EVENTS_SENT, "events_sent", "events sent to the controller")                                    \
+	X(EVENTS_DROPPED, "events_dropped", "events lost to a full ring buffer")                            \
+	X(TIMER_FIRED, "timer_fired", "master-down timer callbacks")                                      \
+	X(EVENTS_LIMITED, "events_limited", "change events held back by the per-instance rate limit")     \
+	X(ADVERT_BAD_SOURCE, "advert_bad_source", "unicast adverts from a sender not in unicast_peers")   \
+	X(KERNEL_CLAIM_DROPPED, "kernel_claim_dropped", "the kernel's own ARP replies and NAs for a VIP, dropped at TC egress")
+
 enum xvrrp_stat {
-	XVRRP_STAT_PASS = 0,          /* not ours: XDP_PASS */
-	XVRRP_STAT_ADVERT_VALID,
-	XVRRP_STAT_ADVERT_TRUNCATED,  /* header or message cut short */
-	XVRRP_STAT_ADVERT_BAD_IP,     /* IPv4 header checksum, fragments, options */
-	XVRRP_STAT_ADVERT_BAD_TTL,    /* TTL / hop limit not 255 */
-	XVRRP_STAT_ADVERT_BAD_VERSION,
-	XVRRP_STAT_ADVERT_BAD_TYPE,
-	XVRRP_STAT_ADVERT_UNKNOWN_VRID, /* no instance here: not ours, passed to the stack */
-	XVRRP_STAT_ADVERT_BAD_LENGTH, /* address count larger than the packet */
-	XVRRP_STAT_ADVERT_TOO_LONG,   /* above XVRRP_MAX_VRRP_LEN */
-	XVRRP_STAT_ADVERT_BAD_CHECKSUM,
-	XVRRP_STAT_ADVERT_BAD_AUTH,
-	XVRRP_STAT_ADVERT_BAD_INTERVAL, /* v2: interval differs from ours; v3: interval 0 */
-	XVRRP_STAT_ARP_REPLIED,
-	XVRRP_STAT_ARP_DROPPED_UNOWNED, /* request for a VIP we do not own (now) */
-	XVRRP_STAT_ARP_MALFORMED,
-	XVRRP_STAT_NS_REPLIED,
-	XVRRP_STAT_NS_DROPPED_UNOWNED,
-	XVRRP_STAT_NS_MALFORMED,        /* hop limit, length or code wrong */
-	XVRRP_STAT_EVENTS_SENT,
-	XVRRP_STAT_EVENTS_DROPPED,      /* ring buffer full */
-	XVRRP_STAT_TIMER_FIRED,         /* master-down timer callbacks */
-	XVRRP_STAT_EVENTS_LIMITED,      /* change events held back by the per-instance rate limit */
-	XVRRP_STAT_ADVERT_BAD_SOURCE,   /* unicast: the sender is not a configured peer */
-	XVRRP_STAT_KERNEL_CLAIM_DROPPED, /* TC egress: the kernel's own ARP reply or NA for a VIP */
+#define XVRRP_STAT_ENUM(id, name, help) XVRRP_STAT_##id,
+	XVRRP_STATS(XVRRP_STAT_ENUM)
+#undef XVRRP_STAT_ENUM
 	XVRRP_STAT_MAX,
 };
 
@@ -312,19 +322,24 @@ struct xvrrp_counter {
 	__u64 bytes;
 };
 
-/* Per-instance counters: per-CPU array xvrrp_istats indexed by the instance's slot. */
+/* Per-instance counters: per-CPU array xvrrp_istats indexed by the instance's slot. X(field, name, help). */
+#define XVRRP_INST_STATS(X)                                                                      \
+	X(adverts_valid, "adverts_valid", "adverts that passed every check")                     \
+	X(adverts_invalid, "adverts_invalid", "adverts for this VRID that failed a check")       \
+	X(adverts_prio_zero, "adverts_priority_zero", "adverts with priority 0 (a master resigning)") \
+	X(arp_replied, "arp_replied", "ARP requests for this instance's VIPs answered")         \
+	X(arp_dropped, "arp_dropped", "ARP requests for its VIPs dropped while not owned")       \
+	X(ns_replied, "ns_replied", "neighbour solicitations for its VIPs answered")            \
+	X(ns_dropped, "ns_dropped", "neighbour solicitations for its VIPs dropped while not owned") \
+	X(events_sent, "events_sent", "events sent to the controller")                          \
+	X(events_dropped, "events_dropped", "events lost to a full ring buffer")                 \
+	X(master_down, "master_down", "master-down events from the kernel timer")               \
+	X(events_limited, "events_limited", "change events held back by the rate limit")
+
 struct xvrrp_inst_stats {
-	__u64 adverts_valid;
-	__u64 adverts_invalid; /* failed a check after the VRID matched */
-	__u64 adverts_prio_zero;
-	__u64 arp_replied;
-	__u64 arp_dropped;
-	__u64 ns_replied;
-	__u64 ns_dropped;
-	__u64 events_sent;
-	__u64 events_dropped;
-	__u64 master_down;
-	__u64 events_limited;
+#define XVRRP_INST_STAT_FIELD(field, name, help) __u64 field;
+	XVRRP_INST_STATS(XVRRP_INST_STAT_FIELD)
+#undef XVRRP_INST_STAT_FIELD
 };
 
 /* Ring-buffer events: only what the election needs, never one per advert. */

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "xvrrp/abi.h"
+#include "xvrrp/counters.hpp"
 #include "xvrrp/unique_fd.hpp"
 
 struct xvrrp_bpf;
@@ -21,7 +22,6 @@ namespace xvrrp {
 enum class XdpMode { Auto, Native, Generic };
 
 std::string_view to_string(XdpMode mode);
-std::string_view stat_name(xvrrp_stat stat);
 
 // One XDP attachment (a bpf_link). Unpinned, it detaches when destroyed, so
 // no exit path leaves a program behind; pinned, it outlives the process until
