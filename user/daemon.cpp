@@ -121,6 +121,7 @@ struct Daemon::Impl {
     EventLoop loop;
     Dataplane dp;
     Rtnl rtnl;
+    int exit_status = 0;  // 1 when the shutdown could not do all it should
     // Set for the length of one pass over many instances (AddressTablePass): the host's addresses
     // by interface, and interface indexes by name as they are looked up.
     mutable std::optional<std::map<unsigned, std::vector<InterfaceAddress>>> address_table;
@@ -813,18 +814,39 @@ struct Daemon::Impl {
         }
     }
 
+    // Every step is tried whatever the one before did, and the loop always stops: a failure
+    // must not leave a daemon half shut and still running. It makes the exit status 1.
     void shutdown() {
         spdlog::info("shutting down: resigning with priority 0");
         const Nanos now = monotonic_ns();
-        for (auto& r : routers) stop_router(*r, now);
-        flush_frames();
+        auto step = [&](const std::string& what, const auto& work) {
+            try {
+                work();
+            } catch (const std::exception& e) {
+                spdlog::error("shutting down: {}: {}", what, e.what());
+                exit_status = 1;
+            }
+        };
+        const auto tx_errors_before = total_tx_errors();
+        for (auto& r : routers) step(r->label() + " stop", [&] { stop_router(*r, now); });
+        step("resign", [&] { flush_frames(); });
+        if (total_tx_errors() != tx_errors_before) {
+            spdlog::error("shutting down: some resignations were refused by the kernel: backups wait for Master_Down_Interval");
+            exit_status = 1;
+        }
         routers.clear();
-        for (auto& [name, a] : attachments) a.detach();
+        for (auto& [name, a] : attachments) step("detach XDP from " + name, [&] { a.detach(); });
         attachments.clear();
         tc_attachments.clear();
-        dp.unpin();
+        step("unpin the maps", [&] { dp.unpin(); });
         ::unlink(cfg.global.control_socket.c_str());
         loop.stop();
+    }
+
+    std::uint64_t total_tx_errors() const {
+        std::uint64_t n = 0;
+        for (const auto& r : routers) n += r->tx_errors;
+        return n;
     }
 
     // One address dump per interface that lost an address, whatever the number of VIPs: a check
@@ -913,7 +935,7 @@ Daemon::~Daemon() = default;
 
 int Daemon::run() {
     impl_->loop.run();  // until SIGTERM/SIGINT, which clean up before stopping it
-    return 0;
+    return impl_->exit_status;
 }
 
 }  // namespace xvrrp
