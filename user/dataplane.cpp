@@ -212,12 +212,12 @@ Dataplane::Dataplane(DataplaneOptions options) : options_(std::move(options)) {
     check_libbpf(xvrrp_bpf__load(skel_.get()), "load xvrrp XDP program (see the verifier log above)");
 
     void* tx = ::mmap(nullptr, XVRRP_MAX_INSTANCES * sizeof(xvrrp_tx), PROT_READ | PROT_WRITE, MAP_SHARED,
-                      map_fd(XVRRP_MAP_TX), 0);
+                      bpf_map__fd(skel_->maps.xvrrp_tx), 0);
     if (tx == MAP_FAILED) throw_errno(errno, "mmap " XVRRP_MAP_TX);
     tx_.reset(static_cast<xvrrp_tx*>(tx));
 
     std::vector<bool> used(XVRRP_MAX_INSTANCES, false);
-    auto instances = view<BpfMap<xvrrp_inst_key, xvrrp_inst>>(XVRRP_MAP_INSTANCES);
+    auto instances = view<BpfMap<xvrrp_inst_key, xvrrp_inst>>(skel_->maps.xvrrp_inst);
     for (const auto& k : instances.keys())
         if (const auto v = instances.get(k); v && v->slot < XVRRP_MAX_INSTANCES) used[v->slot] = true;
     for (std::uint32_t slot = XVRRP_MAX_INSTANCES; slot-- > 0;)
@@ -237,6 +237,12 @@ int Dataplane::tc_egress_prog_fd() const { return bpf_program__fd(skel_->progs.x
 XdpAttachment Dataplane::attach(unsigned ifindex, XdpMode mode) const {
     return XdpAttachment::attach(prog_fd(), ifindex, mode);
 }
+
+int Dataplane::events_fd() const { return bpf_map__fd(skel_->maps.xvrrp_events); }
+
+int Dataplane::fd_of(const bpf_map* map) { return bpf_map__fd(map); }
+
+std::string Dataplane::name_of(const bpf_map* map) { return bpf_map__name(map); }
 
 int Dataplane::map_fd(std::string_view name) const {
     bpf_map* map = bpf_object__find_map_by_name(skel_->obj, std::string(name).c_str());
@@ -281,7 +287,7 @@ VipPlace find_vip(const VipTable& table, const xvrrp_vip_key& key) {
 }  // namespace
 
 std::uint32_t Dataplane::set_instance(const xvrrp_inst_key& key, xvrrp_inst inst) {
-    auto instances = view<InstanceMap>(XVRRP_MAP_INSTANCES);
+    auto instances = view<InstanceMap>(skel_->maps.xvrrp_inst);
     const auto existing = instances.get(key);
     if (existing) {
         inst.slot = existing->slot;
@@ -289,8 +295,8 @@ std::uint32_t Dataplane::set_instance(const xvrrp_inst_key& key, xvrrp_inst inst
         if (free_slots_.empty()) throw std::length_error("all " + std::to_string(XVRRP_MAX_INSTANCES) + " instance slots are in use");
         inst.slot = free_slots_.back();
         // Zeroing the slot also cancels a timer a previous owner left there.
-        view<PeerArray>(XVRRP_MAP_PEERS).put(inst.slot, xvrrp_peer{});
-        view<InstStatsArray>(XVRRP_MAP_INST_STATS).put_all(inst.slot, xvrrp_inst_stats{});
+        view<PeerArray>(skel_->maps.xvrrp_peer).put(inst.slot, xvrrp_peer{});
+        view<InstStatsArray>(skel_->maps.xvrrp_istats).put_all(inst.slot, xvrrp_inst_stats{});
         set_advert_silence(inst.slot, 0);
     }
     instances.put(key, inst);
@@ -309,19 +315,19 @@ xvrrp_upeer_key upeer_key(const xvrrp_inst_key& inst, const std::array<std::uint
 }  // namespace
 
 void Dataplane::add_unicast_peer(const xvrrp_inst_key& key, const std::array<std::uint8_t, 16>& addr) {
-    view<UnicastPeerMap>(XVRRP_MAP_UNICAST_PEERS).put(upeer_key(key, addr), 1);
+    view<UnicastPeerMap>(skel_->maps.xvrrp_upeer).put(upeer_key(key, addr), 1);
 }
 
 void Dataplane::remove_unicast_peer(const xvrrp_inst_key& key, const std::array<std::uint8_t, 16>& addr) {
-    view<UnicastPeerMap>(XVRRP_MAP_UNICAST_PEERS).erase(upeer_key(key, addr));
+    view<UnicastPeerMap>(skel_->maps.xvrrp_upeer).erase(upeer_key(key, addr));
 }
 
 bool Dataplane::remove_instance(const xvrrp_inst_key& key) {
-    auto instances = view<InstanceMap>(XVRRP_MAP_INSTANCES);
+    auto instances = view<InstanceMap>(skel_->maps.xvrrp_inst);
     const auto inst = instances.get(key);
     if (!inst) return false;
     instances.erase(key);
-    view<PeerArray>(XVRRP_MAP_PEERS).put(inst->slot, xvrrp_peer{});
+    view<PeerArray>(skel_->maps.xvrrp_peer).put(inst->slot, xvrrp_peer{});
     if (inst->slot < XVRRP_MAX_INSTANCES) free_slots_.push_back(inst->slot);
     return true;
 }
@@ -331,7 +337,7 @@ void Dataplane::set_vip(const xvrrp_vip_key& key, xvrrp_vip vip, const xvrrp_ins
     if (!inst) throw std::invalid_argument("VIP for an instance that is not in the dataplane");
     vip.slot = inst->slot;
     vip.vrid = owner.vrid;
-    auto table = view<VipTable>(XVRRP_MAP_VIPS);
+    auto table = view<VipTable>(skel_->maps.xvrrp_vip);
     const VipPlace place = find_vip(table, key);
     xvrrp_vip_bucket bucket{.key = key, .vip = vip, .state = XVRRP_BUCKET_USED};
     if (place.found) {
@@ -359,7 +365,7 @@ void Dataplane::set_vip(const xvrrp_vip_key& key, xvrrp_vip vip, const xvrrp_ins
 }
 
 bool Dataplane::remove_vip(const xvrrp_vip_key& key) {
-    auto table = view<VipTable>(XVRRP_MAP_VIPS);
+    auto table = view<VipTable>(skel_->maps.xvrrp_vip);
     const VipPlace place = find_vip(table, key);
     if (!place.found) return false;
     auto bucket = *table.get(*place.found);
@@ -375,14 +381,14 @@ using VmacMap = BpfMap<std::uint32_t, xvrrp_vmac>;
 }  // namespace
 
 void Dataplane::set_interface_mac(unsigned ifindex, const std::array<std::uint8_t, 6>& iface_mac) {
-    auto vmacs = view<VmacMap>(XVRRP_MAP_VMACS);
+    auto vmacs = view<VmacMap>(skel_->maps.xvrrp_vmac);
     auto v = vmacs.get(ifindex).value_or(xvrrp_vmac{});
     std::memcpy(v.iface_mac, iface_mac.data(), 6);
     vmacs.put(ifindex, v);
 }
 
 void Dataplane::set_vmac_owned(unsigned ifindex, std::uint8_t family, std::uint8_t vrid, bool owned) {
-    auto vmacs = view<VmacMap>(XVRRP_MAP_VMACS);
+    auto vmacs = view<VmacMap>(skel_->maps.xvrrp_vmac);
     auto v = vmacs.get(ifindex).value_or(xvrrp_vmac{});
     const std::uint64_t bit = std::uint64_t{1} << (vrid & 63);
     __u64& word = v.owned[family == XVRRP_AF_INET6 ? 1 : 0][vrid >> 6];
@@ -391,13 +397,13 @@ void Dataplane::set_vmac_owned(unsigned ifindex, std::uint8_t family, std::uint8
 }
 
 void Dataplane::clear() {
-    auto peers = view<UnicastPeerMap>(XVRRP_MAP_UNICAST_PEERS);
+    auto peers = view<UnicastPeerMap>(skel_->maps.xvrrp_upeer);
     for (const auto& k : peers.keys()) peers.erase(k);
-    auto instances = view<InstanceMap>(XVRRP_MAP_INSTANCES);
+    auto instances = view<InstanceMap>(skel_->maps.xvrrp_inst);
     for (const auto& k : instances.keys()) remove_instance(k);
-    auto vmacs = view<VmacMap>(XVRRP_MAP_VMACS);
+    auto vmacs = view<VmacMap>(skel_->maps.xvrrp_vmac);
     for (const auto ifindex : vmacs.keys()) vmacs.erase(ifindex);
-    auto table = view<VipTable>(XVRRP_MAP_VIPS);
+    auto table = view<VipTable>(skel_->maps.xvrrp_vip);
     for (std::uint32_t i = 0; i < XVRRP_VIP_BUCKETS; ++i) {
         const auto b = table.get(i);
         if (b && b->state != XVRRP_BUCKET_EMPTY) table.put(i, xvrrp_vip_bucket{});
@@ -405,16 +411,16 @@ void Dataplane::clear() {
 }
 
 void Dataplane::set_heartbeat(std::uint64_t monotonic, std::uint64_t timeout_ns) {
-    view<BpfMap<std::uint32_t, xvrrp_ctl>>(XVRRP_MAP_CONTROL)
+    view<BpfMap<std::uint32_t, xvrrp_ctl>>(skel_->maps.xvrrp_ctl)
         .put(0, xvrrp_ctl{.heartbeat_ns = monotonic, .heartbeat_timeout_ns = timeout_ns});
 }
 
 std::optional<xvrrp_inst> Dataplane::instance(const xvrrp_inst_key& key) const {
-    return view<InstanceMap>(XVRRP_MAP_INSTANCES).get(key);
+    return view<InstanceMap>(skel_->maps.xvrrp_inst).get(key);
 }
 
 std::optional<xvrrp_vip> Dataplane::vip(const xvrrp_vip_key& key) const {
-    auto table = view<VipTable>(XVRRP_MAP_VIPS);
+    auto table = view<VipTable>(skel_->maps.xvrrp_vip);
     const VipPlace place = find_vip(table, key);
     if (!place.found) return std::nullopt;
     return table.get(*place.found)->vip;
@@ -423,7 +429,7 @@ std::optional<xvrrp_vip> Dataplane::vip(const xvrrp_vip_key& key) const {
 std::optional<xvrrp_peer> Dataplane::peer(const xvrrp_inst_key& key) const {
     const auto inst = instance(key);
     if (!inst) return std::nullopt;
-    return view<PeerArray>(XVRRP_MAP_PEERS).get(inst->slot);
+    return view<PeerArray>(skel_->maps.xvrrp_peer).get(inst->slot);
 }
 
 StatsArray Dataplane::stats() const {
@@ -433,13 +439,13 @@ StatsArray Dataplane::stats() const {
 }
 
 xvrrp_counter Dataplane::stat(xvrrp_stat which) const {
-    return view<PerCpuMap<std::uint32_t, xvrrp_counter>>(XVRRP_MAP_STATS).sum(which).value_or(xvrrp_counter{});
+    return view<PerCpuMap<std::uint32_t, xvrrp_counter>>(skel_->maps.xvrrp_stats).sum(which).value_or(xvrrp_counter{});
 }
 
 std::optional<xvrrp_inst_stats> Dataplane::instance_stats(const xvrrp_inst_key& key) const {
     const auto inst = instance(key);
     if (!inst) return std::nullopt;
-    return view<InstStatsArray>(XVRRP_MAP_INST_STATS).sum(inst->slot);
+    return view<InstStatsArray>(skel_->maps.xvrrp_istats).sum(inst->slot);
 }
 
 void Dataplane::unpin() {

@@ -17,6 +17,8 @@
 
 struct xvrrp_bpf;
 
+struct bpf_map;
+
 namespace xvrrp {
 
 enum class XdpMode { Auto, Native, Generic };
@@ -115,8 +117,9 @@ public:
     [[nodiscard]] xvrrp_counter stat(xvrrp_stat which) const;
     [[nodiscard]] std::optional<xvrrp_inst_stats> instance_stats(const xvrrp_inst_key& key) const;
 
+    // Any map of the object by name (tests, and benchmarks re-using these maps in another object).
     [[nodiscard]] int map_fd(std::string_view name) const;
-    [[nodiscard]] int events_fd() const { return map_fd(XVRRP_MAP_EVENTS); }
+    [[nodiscard]] int events_fd() const;
     [[nodiscard]] const std::string& pin_root() const { return options_.pin_root; }
     // Removes the pinned maps (their contents go when the last user closes them).
     void unpin();
@@ -125,11 +128,14 @@ private:
     struct SkelDeleter {
         void operator()(xvrrp_bpf* s) const noexcept;
     };
-    // A typed view (BpfMap, PerCpuMap) of the map called name.
+    // A typed view (BpfMap, PerCpuMap) of one of the skeleton's maps, named by its field
+    // (skel_->maps.xvrrp_inst): a renamed map is a build error, not a failed lookup at run time.
     template <class View>
-    [[nodiscard]] View view(const char* name) const {
-        return View(map_fd(name), name);
+    [[nodiscard]] static View view(const bpf_map* map) {
+        return View(fd_of(map), name_of(map));
     }
+    static int fd_of(const bpf_map* map);
+    static std::string name_of(const bpf_map* map);
     DataplaneOptions options_;
     std::unique_ptr<xvrrp_bpf, SkelDeleter> skel_;
     // Instance slots no instance holds, lowest last: a new instance takes one in O(1). Built
