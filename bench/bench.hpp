@@ -15,7 +15,7 @@ struct XdpOptions {
 int run_xdp(const XdpOptions& o);
 
 struct FailoverOptions {
-    unsigned runs = 3;  // per implementation and interval; median and worst reported
+    unsigned runs = 20;  // per implementation and interval; median, p95 and max reported
     bool json = false;
 };
 int run_failover(const FailoverOptions& o);

@@ -21,6 +21,7 @@
 #include <thread>
 
 #include "bench.hpp"
+#include "capture.hpp"
 #include "flood.hpp"
 #include "stats.hpp"
 #include "vrrp_lab.hpp"
@@ -34,44 +35,12 @@ namespace {
 using namespace xvrrp::test;
 using namespace std::chrono_literals;
 
-// Kernel receive times (ns) of IPv4 VRRP frames from src on ifname in ns, for the given time.
-std::vector<std::int64_t> capture_adverts(const Netns& ns, const std::string& ifname, const IpAddress& src,
-                                          std::chrono::milliseconds span) {
-    UniqueFd fd;
-    {
-        NetnsScope in(ns);
-        fd.reset(check_sys(::socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL)), "capture socket"));
-        sockaddr_ll addr{};
-        addr.sll_family = AF_PACKET;
-        addr.sll_protocol = htons(ETH_P_ALL);  // a bridge port: only taps see what the bridge takes
-        addr.sll_ifindex = static_cast<int>(::if_nametoindex(ifname.c_str()));
-        check_sys(::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), "bind capture");
-    }
-    const int one = 1;
-    check_sys(::setsockopt(fd.get(), SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one)), "SO_TIMESTAMPNS");
+// Kernel receive times (ns) of the IPv4 adverts from src on ifname in ns, for the given time.
+std::vector<std::int64_t> advert_times(const Netns& ns, const std::string& ifname, const IpAddress& src,
+                                       std::chrono::milliseconds span) {
     std::vector<std::int64_t> times;
-    const auto end = std::chrono::steady_clock::now() + span;
-    std::uint8_t buf[256];
-    char control[256];
-    while (std::chrono::steady_clock::now() < end) {
-        pollfd p{fd.get(), POLLIN, 0};
-        if (::poll(&p, 1, 20) <= 0) continue;
-        iovec iov{buf, sizeof(buf)};
-        msghdr m{};
-        m.msg_iov = &iov;
-        m.msg_iovlen = 1;
-        m.msg_control = control;
-        m.msg_controllen = sizeof(control);
-        const ssize_t n = ::recvmsg(fd.get(), &m, MSG_DONTWAIT);
-        // Ethernet, then IPv4 (the frame as it was on the wire, tags stripped by the kernel).
-        if (n < 14 + 20 + 8 || buf[14 + 9] != kIpProtoVrrp || !std::equal(src.bytes.begin(), src.bytes.begin() + 4, buf + 14 + 12)) continue;
-        for (cmsghdr* c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c))
-            if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_TIMESTAMPNS) {
-                timespec ts{};
-                std::memcpy(&ts, CMSG_DATA(c), sizeof(ts));
-                times.push_back(std::int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec);
-            }
-    }
+    for (const SeenAdvert& a : capture_adverts(ns, ifname, span))
+        if (a.src == src) times.push_back(a.ns);
     return times;
 }
 
@@ -115,7 +84,7 @@ int run_flood(const FloodOptions& o) {
         if (with_flood)
             t = std::thread([&] { fr = flood(lab.client(), "eth0", frames, 100'000'000, span + 200ms); });
         std::this_thread::sleep_for(100ms);  // the flood is under way before the capture starts
-        const auto late = lateness_ms(capture_adverts(lab.bridge(), "p1s1", r1_seg1, span), o.interval_ms);
+        const auto late = lateness_ms(advert_times(lab.bridge(), "p1s1", r1_seg1, span), o.interval_ms);
         if (t.joinable()) t.join();
         (with_flood ? flooded : quiet).insert((with_flood ? flooded : quiet).end(), late.begin(), late.end());
         if (with_flood) flood_rates.push_back(static_cast<double>(fr.sent) / fr.seconds);

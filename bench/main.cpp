@@ -21,9 +21,9 @@ int main(int argc, char** argv) {
     xdp->add_option("--arp-requests", x.arp_requests, "requests per ARP rate round")->check(CLI::Range(1000u, 50'000'000u));
 
     FailoverOptions f;
-    auto* failover = app.add_subcommand("failover", "longest client ping gap when the master's link is cut, xvrrpd and keepalived");
+    auto* failover = app.add_subcommand("failover", "failover at a random phase: client ping gap and takeover above the floor, xvrrpd and keepalived");
     failover->add_flag("--json", f.json, "print one JSON object instead of the table");
-    failover->add_option("--runs", f.runs, "runs per implementation and interval")->check(CLI::Range(1u, 20u));
+    failover->add_option("--runs", f.runs, "runs per implementation and interval")->check(CLI::Range(1u, 100u));
     ScaleOptions sc;
     auto* scale = app.add_subcommand("scale", "controller CPU with N instances at 10 ms adverts, xvrrpd and keepalived");
     scale->add_flag("--json", sc.json, "print one JSON object instead of the table");
