@@ -4,15 +4,7 @@
 // the dataplane reports). A capture on r1's segment-1 port of the bridge timestamps r1's adverts
 // as they arrive there; lateness = gap between consecutive adverts - the advert interval.
 // Quiet and flooded phases run in random order, several times each, in the same lab.
-#include <arpa/inet.h>
-#include <linux/if_ether.h>
-#include <linux/if_packet.h>
-#include <net/if.h>
-#include <poll.h>
-#include <sys/socket.h>
-
 #include <algorithm>
-#include <atomic>
 #include <cstdio>
 #include <iostream>
 #include <map>
@@ -25,8 +17,6 @@
 #include "flood.hpp"
 #include "stats.hpp"
 #include "vrrp_lab.hpp"
-#include "xvrrp/error.hpp"
-#include "xvrrp/unique_fd.hpp"
 
 namespace xvrrp::bench {
 

@@ -389,8 +389,6 @@ struct Daemon::Impl {
         sync_dataplane(r);
     }
 
-    // Everything the new configuration needs from the host, checked before anything is stopped:
-    // a reload either applies whole or leaves what runs as it is.
     // One address dump for a pass over every instance (check, start, reload), instead of one per
     // instance: with thousands of VIPs on the interfaces, a dump each held a reload of 1,000
     // instances for 0.8 s, past the heartbeat timeout at 4,000. Addresses the pass itself
@@ -415,6 +413,8 @@ struct Daemon::Impl {
         bool outer_;
     };
 
+    // Everything the new configuration needs from the host, checked before anything is stopped:
+    // a reload either applies whole or leaves what runs as it is.
     void check_runtime(const config::Config& next) const {
         AddressTablePass pass(*this);
         for (const auto& in : next.instances) {
