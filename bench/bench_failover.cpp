@@ -70,7 +70,7 @@ Outcome one_failover(bool keepalived, int interval_ms, std::mt19937& rng) {
     const auto span = mdi + 1500ms;
     std::vector<SeenAdvert> seen;
     const auto capture_span = std::chrono::duration_cast<std::chrono::milliseconds>(500ms + phase + span);
-    std::thread capture([&] { seen = capture_adverts(lab.bridge(), "br0", capture_span); });
+    std::jthread capture([&] { seen = capture_adverts(lab.bridge(), "br0", capture_span); });  // joined on any exit
     lab.start_ping("192.0.2.100", static_cast<int>(span.count() + 500 + interval_ms), 0.001);
     std::this_thread::sleep_for(500ms + phase);
     lab.bridge().exec("ip link set p1 down");

@@ -70,9 +70,9 @@ int run_flood(const FloodOptions& o) {
     const auto downs_before = lab.status(2)["instances"];
     for (bool with_flood : order) {
         FloodResult fr;
-        std::thread t;
+        std::jthread t;  // joined on every exit path, so the lab is always removed
         if (with_flood)
-            t = std::thread([&] { fr = flood(lab.client(), "eth0", frames, 100'000'000, span + 200ms); });
+            t = std::jthread([&] { fr = flood(lab.client(), "eth0", frames, 100'000'000, span + 200ms); });
         std::this_thread::sleep_for(100ms);  // the flood is under way before the capture starts
         const auto late = lateness_ms(advert_times(lab.bridge(), "p1s1", r1_seg1, span), o.interval_ms);
         if (t.joinable()) t.join();

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "bench.hpp"
+#include "stats.hpp"
 #include "vrrp_lab.hpp"
 
 namespace xvrrp::bench {
@@ -255,8 +256,8 @@ int run_startup(const StartupOptions& o) {
             std::fprintf(stderr, "N = %d run %u: set up %.0f ms, serving %.0f ms, all master %.0f ms, reload one %.0f ms, all %.0f ms\n",
                          n, rep + 1, setup.back(), serving.back(), elected.back(), reload_one.back(), reload_all.back());
         }
-        auto med = [](std::vector<double> v) { std::sort(v.begin(), v.end()); return v[v.size() / 2]; };
-        auto mx = [](const std::vector<double>& v) { return *std::max_element(v.begin(), v.end()); };
+        auto med = [](const std::vector<double>& v) { return summarize(v).median; };
+        auto mx = [](const std::vector<double>& v) { return summarize(v).max; };
         rows.push_back({{"instances", n}, {"setup_ms_median", med(setup)}, {"setup_ms_max", mx(setup)},
                         {"serving_ms_median", med(serving)}, {"serving_ms_max", mx(serving)},
                         {"all_master_ms_median", med(elected)}, {"all_master_ms_max", mx(elected)},

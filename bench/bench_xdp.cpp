@@ -16,6 +16,7 @@
 
 #include "arp_gen.skel.h"
 #include "frame_edit.hpp"
+#include "stats.hpp"
 #include "lab.hpp"
 #include "world.hpp"
 #include "xdp_replay.skel.h"
@@ -201,11 +202,7 @@ RateFigures measure_arp_rate(const Options& o) {
             lab.rtr.exec("ip addr del 192.0.2.100/24 dev r0");
         }
     }
-    auto median = [](std::vector<double> v) {
-        std::sort(v.begin(), v.end());
-        return v[v.size() / 2];
-    };
-    return {median(xdp_pps), median(kernel_pps), *std::min_element(xdp_share.begin(), xdp_share.end()),
+    return {xvrrp::bench::summarize(xdp_pps).median, xvrrp::bench::summarize(kernel_pps).median, *std::min_element(xdp_share.begin(), xdp_share.end()),
             *std::min_element(kernel_share.begin(), kernel_share.end())};
 }
 

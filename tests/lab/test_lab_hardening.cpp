@@ -121,11 +121,12 @@ TEST_F(TwoSegmentLab, AFloodOnOneSegmentLeavesTheOthersElectionAlone) {
     const auto frames = alternating_adverts(client_mac, IpAddress::from("192.0.2.10"), 51, 50, 60,
                                             IpAddress::from("192.0.2.100"));
     auto flood_in_background = [&](FloodResult& result) {
-        return std::thread([&] { result = flood(lab_->client(), "eth0", frames, 3'000'000, 3s); });
+        // jthread: joined on every exit path, so a failed check never ends the binary (and its lab).
+        return std::jthread([&] { result = flood(lab_->client(), "eth0", frames, 3'000'000, 3s); });
     };
 
     FloodResult first;
-    std::thread t = flood_in_background(first);
+    std::jthread t = flood_in_background(first);
     int samples = 0, r2_backup = 0;
     for (auto end = std::chrono::steady_clock::now() + 2500ms; std::chrono::steady_clock::now() < end; ++samples) {
         r2_backup += lab_->state(2, "IPv4", "seg1") == "BACKUP";
