@@ -10,7 +10,7 @@ namespace xvrrp::bench {
 
 struct Summary {
     std::size_t n = 0;
-    double min = 0, median = 0, p95 = 0, max = 0;
+    double min = 0, median = 0, p95 = 0, p99 = 0, max = 0;
 };
 
 // Nearest-rank percentiles of the samples (sorted here); all zero when there are none.
@@ -26,6 +26,7 @@ inline Summary summarize(std::vector<double> v) {
     s.min = v.front();
     s.median = rank(0.5);
     s.p95 = rank(0.95);
+    s.p99 = rank(0.99);
     s.max = v.back();
     return s;
 }
