@@ -25,7 +25,10 @@
 #include "xvrrp/event_ring.hpp"
 #include "xvrrp/netlink.hpp"
 #include "xvrrp/resync.hpp"
+#include "xvrrp/router_driver.hpp"
+#include "xvrrp/router_host.hpp"
 #include "xvrrp/sender.hpp"
+#include "xvrrp/timer_queue.hpp"
 #include "xvrrp/vrrp_fsm.hpp"
 
 namespace xvrrp {
@@ -38,68 +41,27 @@ using json = nlohmann::json;
 
 const char* family_name(Family f) { return f == Family::V4 ? "IPv4" : "IPv6"; }
 
-xvrrp_state dataplane_state(fsm::State s) {
-    switch (s) {
-        case fsm::State::Initialize: return XVRRP_STATE_INIT;
-        case fsm::State::Backup: return XVRRP_STATE_BACKUP;
-        case fsm::State::Master: return XVRRP_STATE_MASTER;
-    }
-    return XVRRP_STATE_INIT;
-}
-
-xvrrp_vip_key vip_key(unsigned ifindex, const IpAddress& a) {
-    xvrrp_vip_key k{.ifindex = ifindex, .vlan = 0, .family = static_cast<std::uint8_t>(a.family)};
-    std::memcpy(k.addr, a.bytes.data(), 16);
-    return k;
-}
-
-// One VRRP router: one configured instance on one address family.
+// One VRRP router: one configured instance on one address family. The driver decides, the host
+// carries it out (router_driver.hpp, router_host.hpp).
 struct Router {
-    config::Instance cfg;
-    Family family;
-    unsigned ifindex = 0;
-    IpAddress primary;       // advert source: IPv4 primary, IPv6 link-local
-    Mac mac{};               // source of adverts and answers: virtual or interface MAC
-    std::vector<config::Vip> vips;
-    xvrrp_inst_key key{};
-    fsm::Machine machine;
-    std::uint32_t generation = 0;
-    bool kernel_watching = false;  // the dataplane's master-down timer runs for us
-    bool kernel_preempt = false;   // the PREEMPT flag as written to the dataplane
-    std::optional<Nanos> preempt_flag_at;  // preempt_delay: when to let the kernel preempt
-    std::uint32_t announce_left = 0;
-    Nanos next_announce = 0;
-    std::optional<Nanos> next_refresh;
-    std::uint64_t transitions = 0;
-    Nanos last_transition = 0;
-    Bytes advert_cache;               // the last multicast advert frame built, and its priority:
-    int advert_cache_priority = -1;   // a master sends the same bytes every interval
-    std::uint32_t id = 0;             // names its frames in the sender's failure reports
-    std::uint64_t tx_errors = 0;      // frames (adverts, announcements) the kernel refused
-    int last_tx_error = 0;
-    // The interface is down (admin or carrier): no adverts, no VIPs, reported as FAULT.
-    bool link_down = false;
-    // The last action that failed (netlink ENODEV, an address that cannot be added...): the
-    // instance stays in that error state, logged once, and its VIPs are reconciled at retry_at.
-    std::string error;
-    std::optional<Nanos> retry_at;
-    std::optional<ProcessedAdvert> processed;  // the last advert acted on, for the resync
-    std::uint32_t slot = 0;                    // in the dataplane's per-instance arrays
-    bool advert_queued = false;                // an advert waits in the frame sender
+    KernelRouterHost host;
+    RouterDriver driver;
 
-    Router(config::Instance c, Family f, fsm::Config fc) : cfg(std::move(c)), family(f), machine(fc) {}
+    Router(HostPorts ports, RouterIdentity identity, RouterSettings settings)
+        : host(ports, std::move(identity)), driver(std::move(settings), host) {}
+    Router(const Router&) = delete;
+    Router& operator=(const Router&) = delete;
 
-    [[nodiscard]] std::string label() const { return "(" + cfg.name + (family == Family::V6 ? "/v6" : "") + ")"; }
+    [[nodiscard]] const config::Instance& cfg() const { return host.cfg(); }
+    [[nodiscard]] const RouterIdentity& identity() const { return host.identity(); }
+    [[nodiscard]] std::uint32_t id() const { return host.identity().id; }
+    [[nodiscard]] unsigned ifindex() const { return host.identity().ifindex; }
+    [[nodiscard]] const std::string& label() const { return host.identity().label; }
 };
 
-fsm::Config fsm_config(const config::Instance& in, const IpAddress& primary) {
-    return fsm::Config{.version = in.version,
-                       .priority = in.priority,
-                       .adver_int_cs = in.adver_int_cs(),
-                       .preempt = in.preempt,
-                       .preempt_delay = Nanos{in.preempt_delay_ms} * 1'000'000,
-                       .down_timer_adverts = in.down_timer_adverts,
-                       .primary = primary};
+// The dataplane's instance key as one number, for the event lookup.
+std::uint64_t packed(const xvrrp_inst_key& k) {
+    return std::uint64_t{k.ifindex} << 32 | std::uint64_t{k.vlan} << 16 | std::uint64_t{k.vrid} << 8 | k.family;
 }
 
 // Blocks the signals the loop takes through a signalfd.
@@ -135,17 +97,22 @@ struct Daemon::Impl {
     std::unique_ptr<EventRing> ring;
     std::map<std::string, XdpAttachment> attachments;   // by interface name
     std::map<std::string, std::pair<TcAttachment, TcAttachment>> tc_attachments;  // ingress, egress
-    std::vector<std::unique_ptr<Router>> routers;
-    std::uint32_t next_router_id = 1;
+    // Routers by id (creation order, as the status lists them), and their ids by instance key.
+    std::map<std::uint32_t, std::unique_ptr<Router>> routers;
+    std::unordered_map<std::uint64_t, std::uint32_t> router_by_key;
+    // Keys below kFirstRouterTimer are the daemon's own timers; a router's key is its id.
+    enum : TimerQueue::Key { kHeartbeatTimer = 1, kResyncTimer, kPendingTimer, kFirstRouterTimer = 16 };
+    std::uint32_t next_router_id = kFirstRouterTimer;
+    TimerQueue timers;
+    // Routers something happened to since the timer was last armed: their deadlines are renewed.
+    std::vector<std::uint32_t> touched;
     // Instances configured but not running (their interface is gone or not ready): retried.
     bool instances_pending = false;
-    Nanos next_pending_retry = 0;
-    Nanos next_heartbeat = 0;
     // Lost events: a full resync from the peer entries when the ring's drop counter moves
     // (checked with every heartbeat) and every kResyncPeriod whatever happens.
     std::uint64_t events_dropped_seen = 0;
-    Nanos next_resync = 0;
     static constexpr Nanos kResyncPeriod = 5'000'000'000;
+    static constexpr Nanos kPendingRetry = 1'000'000'000;
     static constexpr std::size_t kEventsPerWakeup = 64;  // timers and adverts keep their schedule
 
     Impl(DaemonOptions o, config::Config c)
@@ -158,7 +125,7 @@ struct Daemon::Impl {
         apply_config(cfg, monotonic_ns());
         ring = std::make_unique<EventRing>(dp.events_fd(), [this](const xvrrp_event& e) { on_event(e); });
         loop.add(ring->fd(), guarded("ring buffer", [this] { ring->consume(kEventsPerWakeup); }));
-        next_resync = monotonic_ns() + kResyncPeriod;
+        timers.set(kResyncTimer, monotonic_ns() + kResyncPeriod);
         loop.add(timer.fd(), guarded("timer", [this] {
             timer.ack();
             on_timer(monotonic_ns());
@@ -183,7 +150,8 @@ struct Daemon::Impl {
                 after_work();
             } catch (const std::exception& e) {
                 spdlog::error("after {}: {} (retrying in 100 ms)", what, e.what());
-                timer.arm_at(monotonic_ns() + 100'000'000);
+                timer.arm_at(monotonic_ns() + 100'000'000);  // and every router is looked at again
+                for (const auto& [id, r] : routers) touched.push_back(id);
             }
         };
     }
@@ -262,53 +230,55 @@ struct Daemon::Impl {
         return *primary;
     }
 
+    HostPorts ports() { return HostPorts{.dp = dp, .rtnl = rtnl, .frames = frames, .unicast = unicast}; }
+
     std::unique_ptr<Router> make_router(const config::Instance& in, Family f) {
         const unsigned ifindex = attachments.at(in.interface).ifindex();
         // The tie-break compares the address adverts really leave from (RFC 9568 6.4.3).
         const auto primary = in.unicast_source && in.unicast_source->family == f ? *in.unicast_source
                                                                                  : require_primary(ifindex, in, f);
-        auto r = std::make_unique<Router>(in, f, fsm_config(in, primary));
-        r->id = next_router_id++;
-        r->ifindex = ifindex;
-        r->primary = primary;
-        r->mac = in.mac == config::MacMode::Virtual ? virtual_mac(in.vrid, f) : rtnl.mac(ifindex);
-        for (const auto& v : in.vips)
-            if (v.address.family == f) r->vips.push_back(v);
-        r->key = xvrrp_inst_key{.ifindex = ifindex, .vlan = 0, .vrid = in.vrid, .family = static_cast<std::uint8_t>(f)};
-        r->kernel_preempt = in.preempt && in.preempt_delay_ms == 0;
-        return r;
+        RouterSettings settings = router_settings(in, f, primary);
+        RouterIdentity identity{.cfg = in,
+                                .family = f,
+                                .ifindex = ifindex,
+                                .primary = primary,
+                                .mac = in.mac == config::MacMode::Virtual ? virtual_mac(in.vrid, f) : rtnl.mac(ifindex),
+                                .id = next_router_id++,
+                                .label = settings.label,
+                                .pass_adverts = cfg.interface_options(in.interface).pass_adverts};
+        return std::make_unique<Router>(ports(), std::move(identity), std::move(settings));
     }
 
-    void start_router(Router& r, Nanos now) {
-        r.link_down = !rtnl.link_up(r.ifindex);
-        dp.set_interface_mac(r.ifindex, rtnl.mac(r.ifindex));
-        sync_dataplane(r);
-        for (const auto& p : unicast_peers(r)) dp.add_unicast_peer(r.key, p.bytes);
-        for (const auto& v : r.vips) {
-            dp.set_vip(vip_key(r.ifindex, v.address), vip_entry(r, false), r.key);
-            rtnl.remove_address(r.ifindex, v.address, v.prefix_len);  // left by a daemon that died
+    // Adds a made router to the tables and starts it; if that throws, it is not running.
+    void start_router(std::unique_ptr<Router> rp, Nanos now) {
+        Router& r = *rp;
+        const bool link_up = rtnl.link_up(r.ifindex());
+        try {
+            r.driver.publish();
+            r.host.install();
+        } catch (...) {
+            try {
+                r.host.forget();
+            } catch (const std::exception&) {
+            }  // what is left is overwritten by the next router with this key
+            throw;
         }
-        if (r.link_down) spdlog::warn("{} Entering FAULT STATE ({} is down)", r.label(), r.cfg.interface);
-        else apply(r, r.machine.startup(now), now);
+        router_by_key[packed(r.host.key())] = r.id();
+        routers.emplace(r.id(), std::move(rp));
+        r.driver.start(link_up, now);
+        touched.push_back(r.id());
     }
 
+    // Stops a router and takes it out of the dataplane and the tables (the caller erases it).
     void stop_router(Router& r, Nanos now) {
-        apply(r, r.machine.shutdown(now), now);
-        forget(r);
+        r.driver.stop(now);
+        retire(r);
     }
 
-    // Takes the router out of the dataplane: its VIPs, unicast peers and instance entry.
-    void forget(const Router& r) {
-        for (const auto& v : r.vips) dp.remove_vip(vip_key(r.ifindex, v.address));
-        for (const auto& p : unicast_peers(r)) dp.remove_unicast_peer(r.key, p.bytes);
-        dp.remove_instance(r.key);
-    }
-
-    static std::vector<IpAddress> unicast_peers(const Router& r) {
-        std::vector<IpAddress> out;
-        for (const auto& p : r.cfg.unicast_peers)
-            if (p.family == r.family) out.push_back(p);
-        return out;
+    void retire(Router& r) {
+        r.host.forget();
+        router_by_key.erase(packed(r.host.key()));
+        timers.cancel(r.id());
     }
 
     // Applies a (new) configuration: unchanged instances are left alone.
@@ -317,39 +287,38 @@ struct Daemon::Impl {
         // By name, not by a search per router: thousands of instances made that O(N^2).
         std::unordered_map<std::string_view, const config::Instance*> by_name;
         for (const auto& in : next.instances) by_name.emplace(in.name, &in);
-        std::vector<std::unique_ptr<Router>> kept;
-        for (auto& r : routers) {
-            const auto found = by_name.find(r->cfg.name);
-            const config::Instance* it = found == by_name.end() ? nullptr : found->second;
+        for (auto it = routers.begin(); it != routers.end();) {
+            Router& r = *it->second;
+            const auto found = by_name.find(r.cfg().name);
+            const config::Instance* in = found == by_name.end() ? nullptr : found->second;
             const bool same_interface_options =
-                it && next.interface_options(it->interface) == cfg.interface_options(it->interface);
-            if (same_interface_options && *it == r->cfg) {
-                kept.push_back(std::move(r));
+                in && next.interface_options(in->interface) == cfg.interface_options(in->interface);
+            if (same_interface_options && *in == r.cfg()) {
+                ++it;
                 continue;
             }
-            if (same_interface_options && timing_change_only(r->cfg, *it)) {
-                reconfigure(*r, *it, now);
-                kept.push_back(std::move(r));
+            if (same_interface_options && timing_change_only(r.cfg(), *in)) {
+                reconfigure(r, *in, now);
+                ++it;
                 continue;
             }
-            spdlog::info("{} {}", r->label(), it ? "changed: restarting it" : "removed");
-            stop_router(*r, now);
+            spdlog::info("{} {}", r.label(), in ? "changed: restarting it" : "removed");
+            stop_router(r, now);
+            it = routers.erase(it);
         }
-        routers = std::move(kept);
         attach_interfaces(next, tolerant);
         cfg = next;
         instances_pending = false;
         std::set<std::pair<std::string, Family>> running;
-        for (const auto& r : routers) running.emplace(r->cfg.name, r->family);
+        for (const auto& [id, r] : routers) running.emplace(r->cfg().name, r->identity().family);
         for (const auto& in : next.instances) {
             for (Family f : {Family::V4, Family::V6}) {
                 if (!in.has_family(f) || running.count({in.name, f})) continue;
                 try {
                     if (!attachments.count(in.interface)) throw std::runtime_error("interface " + in.interface + " is not there");
                     auto r = make_router(in, f);
-                    start_router(*r, now);
                     if (tolerant) spdlog::info("{} running again on {}", r->label(), in.interface);
-                    routers.push_back(std::move(r));
+                    start_router(std::move(r), now);
                 } catch (const std::exception& e) {
                     if (!tolerant) throw;
                     spdlog::debug("({}) waiting: {}", in.name, e.what());
@@ -357,6 +326,7 @@ struct Daemon::Impl {
                 }
             }
         }
+        if (instances_pending) timers.set(kPendingTimer, now + kPendingRetry);
         detach_unused(next);
     }
 
@@ -378,15 +348,9 @@ struct Daemon::Impl {
     void reconfigure(Router& r, const config::Instance& next, Nanos now) {
         spdlog::info("{} changed: priority {}, interval {} ms, preempt {} (no restart)", r.label(), next.priority,
                      next.advert_interval_ms, next.preempt);
-        r.cfg = next;
-        r.machine.reconfigure(fsm_config(next, r.primary), now);
-        r.kernel_preempt = next.preempt && next.preempt_delay_ms == 0;
-        r.preempt_flag_at.reset();
-        r.advert_cache_priority = -1;  // the next advert is built anew
-        dp.set_advert_silence(r.slot, r.machine.state() == fsm::State::Master ? advert_silence(r) : 0);
-        if (r.machine.state() == fsm::State::Master)
-            r.next_refresh = next.announce.refresh_ms ? std::optional(now + Nanos{next.announce.refresh_ms} * 1'000'000) : std::nullopt;
-        sync_dataplane(r);
+        r.host.reconfigured(next);
+        r.driver.reconfigure(router_settings(next, r.identity().family, r.identity().primary), now);
+        touched.push_back(r.id());
     }
 
     // One address dump for a pass over every instance (check, start, reload), instead of one per
@@ -426,19 +390,6 @@ struct Daemon::Impl {
 
     // ---- links ----
 
-    // Carrier or admin down: no adverts, VIPs released; FAULT until the link returns, then BACKUP.
-    void set_link(Router& r, bool up, Nanos now) {
-        if (up != r.link_down) return;  // no change
-        r.link_down = !up;
-        if (up) {
-            spdlog::info("{} {} is up again: leaving FAULT", r.label(), r.cfg.interface);
-            apply(r, r.machine.startup(now), now);
-        } else {
-            spdlog::warn("{} Entering FAULT STATE ({} is down)", r.label(), r.cfg.interface);
-            apply(r, r.machine.shutdown(now), now);
-        }
-    }
-
     // The interface is gone (its XDP link with it): its routers stop without a word (nothing can
     // be sent there) and wait, in the configuration, for an interface of that name to return.
     void interface_deleted(unsigned ifindex) {
@@ -447,15 +398,20 @@ struct Daemon::Impl {
         if (it == attachments.end()) return;
         const std::string name = it->first;
         spdlog::warn("interface {} was deleted: its instances wait for it to return", name);
-        std::erase_if(routers, [&](const std::unique_ptr<Router>& r) {
-            if (r->ifindex != ifindex) return false;
-            forget(*r);
+        std::erase_if(routers, [&](const auto& entry) {
+            if (entry.second->ifindex() != ifindex) return false;
+            retire(*entry.second);
             return true;
         });
         tc_attachments.erase(name);
         it->second.detach();
         attachments.erase(it);
         instances_pending = true;
+    }
+
+    void set_link(Router& r, bool up, Nanos now) {
+        r.driver.set_link(up, now);
+        touched.push_back(r.id());
     }
 
     void on_netlink() {
@@ -466,16 +422,16 @@ struct Daemon::Impl {
                 interface_deleted(c.ifindex);
                 continue;
             }
-            for (auto& r : routers)
-                if (r->ifindex == c.ifindex) set_link(*r, c.up, now);
+            for (auto& [id, r] : routers)
+                if (r->ifindex() == c.ifindex) set_link(*r, c.up, now);
             if (!c.name.empty() && !attachments.count(c.name)) instances_pending = true;
         }
         if (changes.overflowed) {
             spdlog::warn("netlink: events were lost; re-reading every link");
             std::map<unsigned, bool> up;  // one query per interface, not per router
-            for (auto& r : routers) {
-                if (!up.count(r->ifindex)) up[r->ifindex] = rtnl.link_up(r->ifindex);
-                set_link(*r, up[r->ifindex], now);
+            for (auto& [id, r] : routers) {
+                if (!up.count(r->ifindex())) up[r->ifindex()] = rtnl.link_up(r->ifindex());
+                set_link(*r, up[r->ifindex()], now);
             }
             instances_pending = true;
         }
@@ -485,237 +441,57 @@ struct Daemon::Impl {
 
     // Instances whose interface came back (or was not ready) start again.
     void start_pending(Nanos now) {
-        next_pending_retry = now + 1'000'000'000;
+        timers.cancel(kPendingTimer);
         apply_config(cfg, now, true);
     }
 
-    // ---- the dataplane's view of a router ----
+    // ---- frames ----
 
-    xvrrp_vip vip_entry(const Router& r, bool owned) const {
-        xvrrp_vip v{};
-        std::memcpy(v.mac, r.mac.data(), 6);
-        v.flags = static_cast<std::uint8_t>((owned ? XVRRP_VIP_F_OWNED : 0) | (r.family == Family::V6 ? XVRRP_VIP_F_ROUTER : 0));
-        return v;
-    }
-
-    void sync_dataplane(Router& r) {
-        const auto& in = r.cfg;
-        xvrrp_inst i{};
-        i.version = in.version;
-        i.priority = in.priority;
-        i.state = static_cast<std::uint8_t>(dataplane_state(r.machine.state()));
-        i.flags = static_cast<std::uint8_t>(
-            (cfg.interface_options(in.interface).pass_adverts ? XVRRP_INST_F_PASS_ADVERTS : 0) |
-            (in.v3_checksum_as_v2 ? XVRRP_INST_F_V3_CSUM_AS_V2 : 0) | (in.auth_pass ? XVRRP_INST_F_V2_AUTH_PASS : 0) |
-            (r.kernel_preempt ? XVRRP_INST_F_PREEMPT : 0) |
-            (!unicast_peers(r).empty() && in.unicast_check_source ? XVRRP_INST_F_UNICAST_CHECK : 0) |
-            (!unicast_peers(r).empty() && in.unicast_routed ? XVRRP_INST_F_ANY_TTL : 0));
-        i.adver_int_cs = in.adver_int_cs();
-        i.down_timer_adverts = in.down_timer_adverts;
-        i.generation = ++r.generation;
-        std::memcpy(i.primary_addr, r.primary.bytes.data(), 16);
-        if (in.auth_pass) std::memcpy(i.auth_data, in.auth_pass->data(), in.auth_pass->size());
-        r.slot = dp.set_instance(r.key, i);
-    }
-
-    // ---- actions ----
-
-    // Each action is carried out on its own: one that fails leaves the rest to run and puts the
-    // instance in its error state, retried, while every other instance runs on.
-    void apply(Router& r, const fsm::Actions& actions, Nanos now) {
-        for (const auto& a : actions) {
-            try {
-                std::visit([&](const auto& act) { act_on(r, act, now); }, a);
-            } catch (const std::exception& e) {
-                router_error(r, e.what(), now);
-            }
-        }
-    }
-
-    void router_error(Router& r, const std::string& what, Nanos now) {
-        if (what != r.error) spdlog::error("{} {} (retrying every second)", r.label(), what);
-        r.error = what;
-        r.retry_at = now + 1'000'000'000;
-    }
-
-    // Puts the VIPs where the state says they belong (idempotent): the retry after an error.
-    void reconcile(Router& r, Nanos now) {
-        r.retry_at.reset();
-        try {
-            if (r.machine.state() == fsm::State::Master && !r.link_down) act_on(r, fsm::TakeVips{}, now);
-            else act_on(r, fsm::ReleaseVips{}, now);
-            spdlog::info("{} recovered from: {}", r.label(), r.error);
-            r.error.clear();
-        } catch (const std::exception& e) {
-            router_error(r, e.what(), now);
-        }
-    }
-
-    void act_on(Router& r, const fsm::Transition& t, Nanos now) {
-        spdlog::info("{} Entering {} STATE ({})", r.label(), fsm::to_string(t.to), t.reason);
-        ++r.transitions;
-        r.last_transition = now;
-        r.kernel_watching = false;
-        r.preempt_flag_at.reset();
-        r.kernel_preempt = r.cfg.preempt && r.cfg.preempt_delay_ms == 0;
-        sync_dataplane(r);
-        if (t.to != fsm::State::Master) {
-            r.announce_left = 0;
-            r.next_refresh.reset();
-        }
-    }
-
-    // RFC 9568 6.4.3: only the owner, or a master in Accept_Mode, accepts packets for the VIPs; the
-    // others answer ARP/NS for them (in XDP) but do not hold the addresses.
-    static bool holds_addresses(const Router& r) { return r.cfg.accept_mode || r.cfg.priority == fsm::kOwnerPriority; }
-
-    // How long XDP answers for a master's VIPs after its last advert left: down_timer_adverts x
-    // interval, the earliest a backup can take over, less a margin for the coarse clock XDP reads
-    // and a late advert (half an interval, 5 ms at most).
-    static Nanos advert_silence(const Router& r) {
-        const Nanos interval = Nanos{r.cfg.adver_int_cs()} * fsm::kNsPerCs;
-        return Nanos{r.cfg.down_timer_adverts} * interval - std::min(interval / 2, Nanos{5'000'000});
-    }
-
-    void act_on(Router& r, const fsm::TakeVips&, Nanos now) {
-        dp.advert_sent(r.slot, now);  // the first advert follows at once
-        dp.set_advert_silence(r.slot, advert_silence(r));
-        if (r.cfg.mac == config::MacMode::Virtual) {
-            rtnl.add_unicast_mac(r.ifindex, r.mac);  // past the NIC's filter; XDP hands it to the stack
-            dp.set_vmac_owned(r.ifindex, static_cast<std::uint8_t>(r.family), r.cfg.vrid, true);
-        }
-        for (const auto& v : r.vips) {
-            dp.set_vip(vip_key(r.ifindex, v.address), vip_entry(r, true), r.key);
-            if (holds_addresses(r)) rtnl.add_address(r.ifindex, v.address, v.prefix_len);
-        }
-    }
-
-    void act_on(Router& r, const fsm::ReleaseVips&, Nanos) {
-        for (const auto& v : r.vips) {
-            dp.set_vip(vip_key(r.ifindex, v.address), vip_entry(r, false), r.key);
-            rtnl.remove_address(r.ifindex, v.address, v.prefix_len);
-        }
-        if (r.cfg.mac == config::MacMode::Virtual) {
-            dp.set_vmac_owned(r.ifindex, static_cast<std::uint8_t>(r.family), r.cfg.vrid, false);
-            rtnl.remove_unicast_mac(r.ifindex, r.mac);
-        }
-    }
-
-    void act_on(Router& r, const fsm::Announce&, Nanos now) {
-        r.announce_left = r.cfg.announce.repeat;
-        r.next_announce = now + Nanos{r.cfg.announce.delay_ms} * 1'000'000;
-        if (r.cfg.announce.refresh_ms) r.next_refresh = now + Nanos{r.cfg.announce.refresh_ms} * 1'000'000;
-    }
-
-    void act_on(Router& r, const fsm::SendAdvert& s, Nanos) { send_advert(r, s.priority); }
-
-    void send_advert(Router& r, std::uint8_t priority) {
-        if (r.cfg.unicast_peers.empty() && r.advert_cache_priority == priority) {
-            frames.queue(r.ifindex, r.advert_cache, r.id);
-            r.advert_queued = true;
-            return;
-        }
-        VrrpAdvert a{.version = r.cfg.version, .vrid = r.cfg.vrid, .priority = priority,
-                     .adver_int_cs = r.cfg.adver_int_cs()};
-        for (const auto& v : r.vips) a.addresses.push_back(v.address);
-        if (r.cfg.auth_pass) {
-            a.auth_type = 1;
-            std::memcpy(a.auth_data.data(), r.cfg.auth_pass->data(), r.cfg.auth_pass->size());
-        }
-        const VrrpChecksum mode =
-            r.cfg.v3_checksum_as_v2 && r.family == Family::V4 ? VrrpChecksum::V3AsV2 : VrrpChecksum::Standard;
-        bool to_peers = false;
-        for (const auto& peer : r.cfg.unicast_peers) {
-            if (peer.family != r.family) continue;
-            to_peers = true;
-            const IpAddress& src = r.primary;
-            if (const int err = unicast.send(r.ifindex, src, peer, encode_vrrp(a, src, peer, mode))) note_tx_error(r, err);
-            else dp.advert_sent(r.slot, monotonic_ns());
-        }
-        if (!to_peers) {
-            r.advert_cache = vrrp_frame(r.mac, r.primary, vrrp_multicast_group(r.family), a, mode);
-            r.advert_cache_priority = priority;
-            frames.queue(r.ifindex, r.advert_cache, r.id);
-            r.advert_queued = true;
-        }
-    }
-
-    // A refused frame is that router's problem alone: counted, and logged when the reason changes.
-    void note_tx_error(Router& r, int err) {
-        ++r.tx_errors;
-        if (err != r.last_tx_error)
-            spdlog::warn("{} the kernel refused a frame on {}: {} ({} so far)", r.label(), r.cfg.interface,
-                         std::strerror(err), r.tx_errors);
-        r.last_tx_error = err;
-    }
-
-    // Sends what is queued; each advert the kernel took is stamped for the dataplane's fail-safe.
+    // Sends what is queued; each router hears what became of its frames.
     void flush_frames() {
-        const auto failed = frames.flush();
-        for (const SendFailure& f : failed)
-            for (auto& r : routers)
-                if (r->id == f.tag) note_tx_error(*r, f.error);
+        FlushReport report = frames.flush();
         const Nanos now = monotonic_ns();
-        for (auto& r : routers) {
-            if (!r->advert_queued) continue;
-            r->advert_queued = false;
-            const bool refused = std::any_of(failed.begin(), failed.end(), [&](const SendFailure& f) { return f.tag == r->id; });
-            if (!refused) dp.advert_sent(r->slot, now);
+        std::unordered_map<std::uint32_t, std::vector<int>> refused;
+        for (const SendFailure& f : report.failed) refused[f.tag].push_back(f.error);
+        static const std::vector<int> none;
+        for (const std::uint32_t id : report.tags) {
+            const auto it = routers.find(id);
+            if (it == routers.end()) continue;  // stopped meanwhile (a resignation)
+            const auto r = refused.find(id);
+            it->second->host.frames_flushed(r == refused.end() ? none : r->second, now);
         }
-    }
-
-    void announce(Router& r) {
-        for (const auto& v : r.vips)
-            frames.queue(r.ifindex, r.family == Family::V4 ? garp_frame(r.mac, v.address)
-                                                           : unsolicited_na_frame(r.mac, v.address, true), r.id);
     }
 
     // ---- inputs ----
 
     Router* find(const xvrrp_inst_key& k) {
-        for (auto& r : routers)
-            if (std::memcmp(&r->key, &k, sizeof(k)) == 0) return r.get();
-        return nullptr;
+        const auto it = router_by_key.find(packed(k));
+        return it == router_by_key.end() ? nullptr : routers.at(it->second).get();
     }
 
     void on_event(const xvrrp_event& e) {
         Router* r = find(e.inst);
         if (!r) return;
         const Nanos now = monotonic_ns();
+        touched.push_back(r->id());
         if (e.type == XVRRP_EV_MASTER_DOWN) {
-            r->kernel_watching = false;
-            const Nanos due = std::max(now, r->machine.master_down_deadline().value_or(now));
-            apply(*r, r->machine.tick(due), now);
+            r->driver.on_master_down(now);
             return;
         }
         IpAddress src;
-        src.family = r->family;
+        src.family = r->identity().family;
         std::memcpy(src.bytes.data(), e.addr, src.size());
-        r->processed = ProcessedAdvert{.priority = e.priority, .adver_int_cs = e.adver_int_cs, .src = src};
-        spdlog::debug("{} advert from {} priority {} interval {} cs", r->label(), src.to_string(), e.priority, e.adver_int_cs);
-        const fsm::Advert advert{.priority = e.priority, .adver_int_cs = e.adver_int_cs, .src = src};
-        const auto deadline_before = r->machine.master_down_deadline();
-        const auto actions = r->machine.advert(advert, now);
-        if (r->machine.state() == fsm::State::Backup) {
-            // An advert that fed Master_Down_Timer feeds the dataplane's too, which watches from now
-            // on; one the state machine discarded (a worse master we preempt) leaves our own deadline.
-            if (r->machine.master_down_deadline() != deadline_before) r->kernel_watching = true;
-            if (e.priority && e.priority < r->cfg.priority && r->cfg.preempt && !r->kernel_preempt && !r->preempt_flag_at)
-                r->preempt_flag_at = now + Nanos{r->cfg.preempt_delay_ms} * 1'000'000;
-        }
-        apply(*r, actions, now);
+        r->driver.on_advert(fsm::Advert{.priority = e.priority, .adver_int_cs = e.adver_int_cs, .src = src}, now);
     }
 
     // Makes up every event the ring lost (see resync.hpp).
     void resync(Nanos now) {
-        next_resync = now + kResyncPeriod;
-        for (auto& rp : routers) {
+        timers.set(kResyncTimer, now + kResyncPeriod);
+        for (auto& [id, rp] : routers) {
             Router& r = *rp;
-            const auto peer = dp.peer(r.key);
+            const auto peer = dp.peer(r.host.key());
             if (!peer) continue;
-            const RouterFacts facts{.state = r.machine.state(), .kernel_watching = r.kernel_watching,
-                                    .processed = r.processed, .state_since = r.last_transition};
-            if (const auto e = missed_event(r.key, *peer, facts, r.family, now)) {
+            if (const auto e = missed_event(r.host.key(), *peer, r.driver.facts(), r.identity().family, now)) {
                 spdlog::warn("{} resync: acting on a missed {} event", r.label(),
                              e->type == XVRRP_EV_MASTER_DOWN ? "MASTER_DOWN" : "advert");
                 on_event(*e);
@@ -723,66 +499,50 @@ struct Daemon::Impl {
         }
     }
 
+    // Only what is due: the routers whose deadline has come, and the daemon's own timers.
     void on_timer(Nanos now) {
         control->expire(now);
-        if (now >= next_heartbeat) {
-            heartbeat(now);
-            const std::uint64_t dropped = dp.stat(XVRRP_STAT_EVENTS_DROPPED).packets;
-            if (dropped != events_dropped_seen) {
-                spdlog::warn("the ring buffer dropped {} events: resyncing from the peer entries", dropped - events_dropped_seen);
-                events_dropped_seen = dropped;
-                resync(now);
+        for (const TimerQueue::Key key : timers.pop_due(now)) {
+            switch (key) {
+                case kHeartbeatTimer: {
+                    heartbeat(now);
+                    const std::uint64_t dropped = dp.stat(XVRRP_STAT_EVENTS_DROPPED).packets;
+                    if (dropped != events_dropped_seen) {
+                        spdlog::warn("the ring buffer dropped {} events: resyncing from the peer entries",
+                                     dropped - events_dropped_seen);
+                        events_dropped_seen = dropped;
+                        resync(now);
+                    }
+                    break;
+                }
+                case kResyncTimer: resync(now); break;
+                case kPendingTimer:
+                    if (instances_pending) start_pending(now);
+                    break;
+                default:
+                    if (const auto it = routers.find(static_cast<std::uint32_t>(key)); it != routers.end()) {
+                        it->second->driver.on_timer(now);
+                        touched.push_back(it->second->id());
+                    }
             }
         }
-        if (now >= next_resync) resync(now);
-        if (instances_pending && now >= next_pending_retry) start_pending(now);
-        for (auto& rp : routers) {
-            Router& r = *rp;
-            if (r.retry_at && now >= *r.retry_at) reconcile(r, now);
-            const auto due = own_deadline(r);
-            if (due && now >= *due) apply(r, r.machine.tick(now), now);
-            if (r.preempt_flag_at && now >= *r.preempt_flag_at) {
-                r.preempt_flag_at.reset();
-                r.kernel_preempt = true;  // from now on a worse master no longer holds the kernel timer
-                sync_dataplane(r);
-            }
-            if (r.announce_left && now >= r.next_announce) {
-                announce(r);
-                --r.announce_left;
-                r.next_announce = now + Nanos{r.cfg.announce.interval_ms} * 1'000'000;
-            }
-            if (r.next_refresh && now >= *r.next_refresh) {
-                announce(r);
-                r.next_refresh = now + Nanos{r.cfg.announce.refresh_ms} * 1'000'000;
-            }
-        }
-    }
-
-    // The state machine's deadline, unless the dataplane's timer watches the master for us.
-    std::optional<Nanos> own_deadline(const Router& r) const {
-        if (r.machine.state() == fsm::State::Backup && r.kernel_watching) return std::nullopt;
-        return r.machine.next_deadline();
     }
 
     void heartbeat(Nanos now) {
         const Nanos timeout = Nanos{cfg.global.heartbeat_timeout_ms} * 1'000'000;
         dp.set_heartbeat(now, timeout);
-        next_heartbeat = now + (timeout ? timeout / 4 : 1'000'000'000);
+        timers.set(kHeartbeatTimer, now + (timeout ? timeout / 4 : 1'000'000'000));
     }
 
+    // After every handler: frames out, then the timer armed once, at the earliest deadline.
     void after_work() {
         flush_frames();
-        Nanos next = next_heartbeat;
-        for (const auto& r : routers) {
-            if (const auto d = own_deadline(*r)) next = std::min(next, *d);
-            if (r->preempt_flag_at) next = std::min(next, *r->preempt_flag_at);
-            if (r->announce_left) next = std::min(next, r->next_announce);
-            if (r->next_refresh) next = std::min(next, *r->next_refresh);
-            if (r->retry_at) next = std::min(next, *r->retry_at);
+        for (const std::uint32_t id : touched) {
+            const auto it = routers.find(id);
+            if (it != routers.end()) timers.set(id, it->second->driver.next_deadline());
         }
-        if (instances_pending) next = std::min(next, next_pending_retry);
-        next = std::min(next, next_resync);
-        timer.arm_at(next);
+        touched.clear();
+        if (const auto next = timers.next()) timer.arm_at(*next);
     }
 
     void on_signal() {
@@ -828,7 +588,7 @@ struct Daemon::Impl {
             }
         };
         const auto tx_errors_before = total_tx_errors();
-        for (auto& r : routers) step(r->label() + " stop", [&] { stop_router(*r, now); });
+        for (auto& [id, r] : routers) step(r->label() + " stop", [&] { stop_router(*r, now); });
         step("resign", [&] { flush_frames(); });
         if (total_tx_errors() != tx_errors_before) {
             spdlog::error("shutting down: some resignations were refused by the kernel: backups wait for Master_Down_Interval");
@@ -845,7 +605,7 @@ struct Daemon::Impl {
 
     std::uint64_t total_tx_errors() const {
         std::uint64_t n = 0;
-        for (const auto& r : routers) n += r->tx_errors;
+        for (const auto& [id, r] : routers) n += r->host.tx_errors();
         return n;
     }
 
@@ -854,20 +614,16 @@ struct Daemon::Impl {
     // (our own, on a transition) stalled the loop for seconds, adverts included.
     void restore_lost_addresses(const std::vector<unsigned>& lost) {
         std::map<unsigned, std::vector<IpAddress>> present;
-        for (auto& r : routers) {
-            if (r->machine.state() != fsm::State::Master || !holds_addresses(*r) ||
-                std::find(lost.begin(), lost.end(), r->ifindex) == lost.end())
+        for (auto& [id, r] : routers) {
+            if (r->driver.state() != fsm::State::Master || !r->host.holds_addresses() ||
+                std::find(lost.begin(), lost.end(), r->ifindex()) == lost.end())
                 continue;
             try {
-                if (!present.count(r->ifindex)) present[r->ifindex] = rtnl.addresses(r->ifindex);
-                const auto& have = present[r->ifindex];
-                for (const auto& v : r->vips) {
-                    if (std::find(have.begin(), have.end(), v.address) != have.end()) continue;
-                    spdlog::warn("{} {} was removed while MASTER: restoring it", r->label(), v.address.to_string());
-                    rtnl.add_address(r->ifindex, v.address, v.prefix_len);
-                }
+                if (!present.count(r->ifindex())) present[r->ifindex()] = rtnl.addresses(r->ifindex());
+                r->host.restore_addresses(present[r->ifindex()]);
             } catch (const std::exception& e) {
-                router_error(*r, e.what(), monotonic_ns());
+                r->driver.fail(e.what(), monotonic_ns());
+                touched.push_back(id);
             }
         }
     }
@@ -886,36 +642,38 @@ struct Daemon::Impl {
         json out = json::object();
         json list = json::array();
         const Nanos now = monotonic_ns();
-        for (const auto& rp : routers) {
+        for (const auto& [id, rp] : routers) {
             const Router& r = *rp;
+            const config::Instance& in = r.cfg();
+            const RouterDriver& d = r.driver;
             json vips = json::array();
-            for (const auto& v : r.vips) vips.push_back(v.address.to_string() + "/" + std::to_string(v.prefix_len));
+            for (const auto& v : r.host.vips()) vips.push_back(v.address.to_string() + "/" + std::to_string(v.prefix_len));
             json master = nullptr;
-            if (r.machine.state() == fsm::State::Master)
-                master = {{"address", r.primary.to_string()}, {"priority", r.cfg.priority}, {"self", true}};
-            else if (r.machine.master())
-                master = {{"address", r.machine.master()->src.to_string()},
-                          {"priority", r.machine.master()->priority},
-                          {"advert_interval_ms", r.machine.master()->adver_int_cs * 10},
+            if (d.state() == fsm::State::Master)
+                master = {{"address", r.identity().primary.to_string()}, {"priority", in.priority}, {"self", true}};
+            else if (d.master())
+                master = {{"address", d.master()->src.to_string()},
+                          {"priority", d.master()->priority},
+                          {"advert_interval_ms", d.master()->adver_int_cs * 10},
                           {"self", false}};
             json counters = json::object();
-            if (const auto s = dp.instance_stats(r.key))
+            if (const auto s = dp.instance_stats(r.host.key()))
                 for_each_instance_counter(*s, [&](const CounterInfo& c, std::uint64_t v) { counters[std::string(c.name)] = v; });
-            list.push_back({{"name", r.cfg.name},
-                            {"family", family_name(r.family)},
-                            {"interface", r.cfg.interface},
-                            {"vrid", r.cfg.vrid},
-                            {"version", r.cfg.version},
-                            {"state", r.link_down ? "FAULT" : fsm::to_string(r.machine.state())},
-                            {"error", r.error},
-                            {"priority", r.cfg.priority},
-                            {"advert_interval_ms", r.cfg.advert_interval_ms},
+            list.push_back({{"name", in.name},
+                            {"family", family_name(r.identity().family)},
+                            {"interface", in.interface},
+                            {"vrid", in.vrid},
+                            {"version", in.version},
+                            {"state", d.state_name()},
+                            {"error", d.error()},
+                            {"priority", in.priority},
+                            {"advert_interval_ms", in.advert_interval_ms},
                             {"master", master},
                             {"vips", vips},
-                            {"transitions", r.transitions},
-                            {"seconds_since_transition", r.transitions ? (now - r.last_transition) / 1e9 : 0.0},
-                            {"tx_errors", r.tx_errors},
-                            {"last_tx_error", r.last_tx_error ? std::strerror(r.last_tx_error) : ""},
+                            {"transitions", d.transitions()},
+                            {"seconds_since_transition", d.transitions() ? (now - d.last_transition()) / 1e9 : 0.0},
+                            {"tx_errors", r.host.tx_errors()},
+                            {"last_tx_error", r.host.last_tx_error() ? std::strerror(r.host.last_tx_error()) : ""},
                             {"counters", counters}});
         }
         out["instances"] = list;

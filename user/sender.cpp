@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
@@ -63,8 +64,9 @@ std::size_t FrameSender::send_run(std::size_t from, std::size_t to) {
     return done;
 }
 
-std::vector<SendFailure> FrameSender::flush() {
-    std::vector<SendFailure> failed;
+FlushReport FrameSender::flush() {
+    FlushReport report;
+    std::vector<SendFailure>& failed = report.failed;
     std::size_t next = 0;
     while (next < frames_.size()) {
         next += send_run(next, frames_.size());
@@ -81,8 +83,11 @@ std::vector<SendFailure> FrameSender::flush() {
         failed.push_back({frames_[next].tag, err});
         ++next;  // skip only the refused frame
     }
+    for (const Queued& q : frames_) report.tags.push_back(q.tag);
+    std::sort(report.tags.begin(), report.tags.end());
+    report.tags.erase(std::unique(report.tags.begin(), report.tags.end()), report.tags.end());
     frames_.clear();
-    return failed;
+    return report;
 }
 
 UniqueFd& UnicastSender::socket_for(Family f) {

@@ -39,6 +39,11 @@ bool Machine::preempt_now(Nanos now) const {
     return config_.preempt && (!lower_since_ || now >= *lower_since_ + config_.preempt_delay);
 }
 
+std::optional<Nanos> Machine::preempt_allowed_at() const {
+    if (state_ != State::Backup || !config_.preempt || !lower_since_) return std::nullopt;
+    return *lower_since_ + config_.preempt_delay;
+}
+
 void Machine::learn_master(const Advert& a) {
     // RFC 9568: a v3 backup adopts the master's interval; v2 requires them equal (checked on receipt).
     if (config_.version == 3 && a.adver_int_cs) master_adver_int_cs_ = a.adver_int_cs;

@@ -17,6 +17,12 @@ struct SendFailure {
     int error;  // errno
 };
 
+// What one flush did: every tag that had frames queued (once each), and the frames refused.
+struct FlushReport {
+    std::vector<std::uint32_t> tags;
+    std::vector<SendFailure> failed;
+};
+
 class FrameSender {
 public:
     FrameSender();
@@ -25,9 +31,8 @@ public:
     // Sends everything queued, in as few system calls as it takes. sendmmsg stops at the first
     // frame the kernel refuses (ENETDOWN on a downed interface, ENOBUFS, EMSGSIZE...): that frame
     // alone is retried once when the error is transient, else reported, and the rest of the batch
-    // still goes out, so one interface's trouble never silences another's adverts. Returns the
-    // frames refused.
-    std::vector<SendFailure> flush();
+    // still goes out, so one interface's trouble never silences another's adverts.
+    FlushReport flush();
 
 private:
     struct Queued {

@@ -75,6 +75,9 @@ public:
     [[nodiscard]] std::uint16_t master_adver_int_cs() const { return master_adver_int_cs_; }
     [[nodiscard]] Nanos skew_time() const;
     [[nodiscard]] Nanos master_down_interval() const;
+    // Backup with Preempt_Mode, hearing a worse master: when preemption is allowed (the first
+    // worse advert + preempt_delay); none otherwise.
+    [[nodiscard]] std::optional<Nanos> preempt_allowed_at() const;
     // The master we last heard (Backup), if any.
     [[nodiscard]] const std::optional<Advert>& master() const { return master_; }
 

@@ -1,0 +1,127 @@
+// One virtual router's driver: the state machine (vrrp_fsm.hpp) and everything timed around it
+// that the daemon used to do inline: announcement bursts and refreshes, the retry after a failed
+// action, the link (FAULT), and the hand-over between the dataplane's master-down timer and the
+// state machine's. Pure: events and the time go in, effects go out through a RouterHost, so every
+// path is unit-tested against a fake host (tests/unit/test_router_driver.cpp).
+//
+// Master down has one authority at a time, and this class decides which:
+// - MASTER, INIT, FAULT, or BACKUP before any advert was heard: the state machine's own deadline.
+// - BACKUP after an advert reset Master_Down_Timer: the dataplane's per-peer bpf_timer, which XDP
+//   re-arms on every advert without waking us (kernel_watching). Its MASTER_DOWN event, or a
+//   resync that finds one missed, is delivered with on_master_down(); the state machine's own
+//   deadline is then not armed, so nothing fires twice.
+// - Preemption of a worse master: XDP preempts by itself (the PREEMPT flag: it ignores a
+//   lower-priority advert, so its timer runs out) unless preempt_delay is set. Then the worse
+//   master holds the kernel timer like any other until the state machine allows preemption
+//   (Machine::preempt_allowed_at, the one place the delay is counted), and the driver writes the
+//   flag at that moment.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "xvrrp/config.hpp"
+#include "xvrrp/resync.hpp"
+#include "xvrrp/vrrp_fsm.hpp"
+
+namespace xvrrp {
+
+using fsm::Nanos;
+
+struct RouterSettings {
+    fsm::Config fsm;
+    config::Announce announce;
+    std::string label;      // "(name)" or "(name/v6)", as logs show the router
+    std::string interface;  // for the logs
+};
+
+// The effects of one router's decisions. Any call may throw: the driver then puts the router in
+// its error state (logged, in the status) and reconciles the VIPs every second until it works.
+class RouterHost {
+public:
+    virtual ~RouterHost() = default;
+    // The dataplane's entry for the instance: its state and whether XDP preempts worse masters.
+    virtual void write_instance(fsm::State state, bool kernel_preempt) = 0;
+    // Ownership on (idempotent): XDP answers for the VIPs, whose fail-safe silences them once no
+    // advert has left for `silence`, counted from `now`; the addresses where the instance holds them.
+    virtual void take_vips(Nanos now, Nanos silence) = 0;
+    virtual void release_vips() = 0;  // ownership off (idempotent)
+    virtual void set_advert_silence(Nanos silence) = 0;  // 0: not master, no fail-safe window
+    virtual void send_advert(std::uint8_t priority) = 0;
+    virtual void announce() = 0;  // gratuitous ARP / unsolicited NA for every VIP
+};
+
+class RouterDriver {
+public:
+    RouterDriver(RouterSettings settings, RouterHost& host);
+
+    // Writes the dataplane entry as the router stands (before its VIPs and peers are added).
+    void publish();
+    // Starts the state machine, or waits in FAULT while the link is down.
+    void start(bool link_up, Nanos now);
+    // Stops it: a master resigns (priority 0) and releases its VIPs.
+    void stop(Nanos now);
+    // Carrier or admin state of the interface: down is FAULT (no adverts, VIPs released); up
+    // again starts over as BACKUP.
+    void set_link(bool up, Nanos now);
+    void on_advert(const fsm::Advert& advert, Nanos now);
+    // The dataplane's master-down timer ran out (an event, or a resync that found one missed).
+    void on_master_down(Nanos now);
+    // Carries out everything due at now.
+    void on_timer(Nanos now);
+    // Priority, timers, preemption and announcements, without a restart.
+    void reconfigure(RouterSettings settings, Nanos now);
+    // An effect outside the driver failed for this router (for example restoring a lost VIP).
+    void fail(const std::string& what, Nanos now);
+
+    // The earliest time on_timer has work; none when only an event can move the router.
+    [[nodiscard]] std::optional<Nanos> next_deadline() const;
+
+    [[nodiscard]] fsm::State state() const { return machine_.state(); }
+    [[nodiscard]] bool fault() const { return link_down_; }
+    [[nodiscard]] std::string_view state_name() const { return link_down_ ? "FAULT" : fsm::to_string(machine_.state()); }
+    [[nodiscard]] const std::string& error() const { return error_; }
+    [[nodiscard]] std::uint64_t transitions() const { return transitions_; }
+    [[nodiscard]] Nanos last_transition() const { return last_transition_; }
+    [[nodiscard]] const std::optional<fsm::Advert>& master() const { return machine_.master(); }
+    [[nodiscard]] bool kernel_watching() const { return kernel_watching_; }
+    [[nodiscard]] bool kernel_preempt() const { return kernel_preempt_; }
+    [[nodiscard]] RouterFacts facts() const;
+    [[nodiscard]] const RouterSettings& settings() const { return settings_; }
+    // How long XDP answers for a master's VIPs after its last advert left.
+    [[nodiscard]] Nanos advert_silence() const;
+
+private:
+    void apply(const fsm::Actions& actions, Nanos now);
+    void act(const fsm::Transition& t, Nanos now);
+    void act(const fsm::TakeVips&, Nanos now);
+    void act(const fsm::ReleaseVips&, Nanos now);
+    void act(const fsm::Announce&, Nanos now);
+    void act(const fsm::SendAdvert& s, Nanos now);
+    template <typename Work>
+    void guarded(Work&& work, Nanos now);
+    void reconcile(Nanos now);
+    [[nodiscard]] std::optional<Nanos> own_master_down_or_advert() const;
+    [[nodiscard]] bool preempts_in_kernel() const;
+
+    RouterSettings settings_;
+    RouterHost& host_;
+    fsm::Machine machine_;
+    bool kernel_watching_ = false;  // BACKUP: the dataplane's timer runs for us
+    bool kernel_preempt_;           // the PREEMPT flag as written to the dataplane
+    std::uint32_t announce_left_ = 0;
+    Nanos next_announce_ = 0;
+    std::optional<Nanos> next_refresh_;
+    std::uint64_t transitions_ = 0;
+    Nanos last_transition_ = 0;
+    bool link_down_ = false;
+    std::string error_;               // the last action that failed, until a retry works
+    std::optional<Nanos> retry_at_;
+    std::optional<ProcessedAdvert> processed_;  // the last advert acted on, for the resync
+};
+
+// The settings of an instance's router on one address family.
+RouterSettings router_settings(const config::Instance& in, Family family, const IpAddress& primary);
+
+}  // namespace xvrrp

@@ -1,0 +1,93 @@
+// The real RouterHost: what one router's decisions do to this machine. The dataplane's instance,
+// VIP and peer entries, the kernel's addresses and unicast MAC filter (netlink), and the frames
+// it sends (adverts, gratuitous ARP, unsolicited NA). The daemon owns one beside each driver.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "xvrrp/config.hpp"
+#include "xvrrp/dataplane.hpp"
+#include "xvrrp/netlink.hpp"
+#include "xvrrp/router_driver.hpp"
+#include "xvrrp/sender.hpp"
+
+namespace xvrrp {
+
+// The daemon's shared handles, which every router's host uses.
+struct HostPorts {
+    Dataplane& dp;
+    Rtnl& rtnl;
+    FrameSender& frames;
+    UnicastSender& unicast;
+};
+
+// What a router is on this machine, fixed for its life (a change restarts the router).
+struct RouterIdentity {
+    config::Instance cfg;
+    Family family = Family::V4;
+    unsigned ifindex = 0;
+    IpAddress primary;  // advert source: IPv4 primary, IPv6 link-local, or unicast_source
+    Mac mac{};          // source of adverts and answers: virtual or interface MAC
+    std::uint32_t id = 0;  // names its frames in the sender's failure reports
+    std::string label;     // as the logs name the router
+    bool pass_adverts = false;  // the interface's option, mirrored in the instance entry
+};
+
+class KernelRouterHost final : public RouterHost {
+public:
+    KernelRouterHost(HostPorts ports, RouterIdentity identity);
+
+    void write_instance(fsm::State state, bool kernel_preempt) override;
+    void take_vips(Nanos now, Nanos silence) override;
+    void release_vips() override;
+    void set_advert_silence(Nanos silence) override;
+    void send_advert(std::uint8_t priority) override;
+    void announce() override;
+
+    // Entries the router needs before it starts (peers, VIPs not owned); removes addresses a
+    // daemon that died left behind.
+    void install();
+    // Takes the router out of the dataplane: its VIPs, unicast peers and instance entry.
+    void forget();
+    // Priority, timers, preemption (the identity stays): the next advert is built anew.
+    void reconfigured(const config::Instance& next);
+    // The frame sender's report on what this router queued since the last flush.
+    void frames_flushed(const std::vector<int>& refused_errors, Nanos now);
+    // Restores VIPs missing from the interface while MASTER (present: the interface's addresses).
+    void restore_addresses(const std::vector<IpAddress>& present);
+
+    [[nodiscard]] const RouterIdentity& identity() const { return id_; }
+    [[nodiscard]] const config::Instance& cfg() const { return id_.cfg; }
+    [[nodiscard]] const std::vector<config::Vip>& vips() const { return vips_; }
+    [[nodiscard]] const xvrrp_inst_key& key() const { return key_; }
+    [[nodiscard]] std::uint64_t tx_errors() const { return tx_errors_; }
+    [[nodiscard]] int last_tx_error() const { return last_tx_error_; }
+    [[nodiscard]] bool frames_queued() const { return frames_queued_; }
+    // RFC 9568 6.4.3: only the owner, or a master in Accept_Mode, accepts packets for the VIPs;
+    // the others answer ARP/NS for them (in XDP) but do not hold the addresses.
+    [[nodiscard]] bool holds_addresses() const;
+
+private:
+    [[nodiscard]] xvrrp_vip vip_entry(bool owned) const;
+    [[nodiscard]] std::vector<IpAddress> unicast_peers() const;
+    void note_tx_error(int err);
+    void queue(Bytes frame, bool advert);
+
+    HostPorts ports_;
+    RouterIdentity id_;
+    std::vector<config::Vip> vips_;  // the instance's VIPs of this family
+    xvrrp_inst_key key_{};
+    std::uint32_t generation_ = 0;
+    std::uint32_t slot_ = 0;  // in the dataplane's per-instance arrays
+    Bytes advert_cache_;      // the last multicast advert built, and its priority: a master
+    int advert_cache_priority_ = -1;  // sends the same bytes every interval
+    bool frames_queued_ = false;  // frames wait in the sender for this router
+    bool advert_queued_ = false;  // one of them an advert, stamped for the fail-safe once sent
+    std::uint64_t tx_errors_ = 0;  // frames (adverts, announcements) the kernel refused
+    int last_tx_error_ = 0;
+};
+
+xvrrp_vip_key vip_key(unsigned ifindex, const IpAddress& a);
+
+}  // namespace xvrrp

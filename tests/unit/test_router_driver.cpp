@@ -1,0 +1,361 @@
+// The router driver against a mock host: every path the daemon used to take inline (start-up,
+// master down from either timer, preemption with and without delay, the announcement burst and
+// refresh, FAULT on a link, a failing host call and its retry, a reload, the resignation).
+#include "xvrrp/router_driver.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <stdexcept>
+
+namespace xvrrp {
+namespace {
+
+using fsm::State;
+using ::testing::_;
+using ::testing::InSequence;
+using ::testing::Mock;
+using ::testing::StrictMock;
+using ::testing::Throw;
+
+class MockHost : public RouterHost {
+public:
+    MOCK_METHOD(void, write_instance, (State state, bool kernel_preempt), (override));
+    MOCK_METHOD(void, take_vips, (Nanos now, Nanos silence), (override));
+    MOCK_METHOD(void, release_vips, (), (override));
+    MOCK_METHOD(void, set_advert_silence, (Nanos silence), (override));
+    MOCK_METHOD(void, send_advert, (std::uint8_t priority), (override));
+    MOCK_METHOD(void, announce, (), (override));
+};
+
+constexpr Nanos kMs = 1'000'000;
+constexpr Nanos kT0 = 1'000'000'000'000;  // any start time; the driver only compares
+
+config::Instance instance(std::uint8_t priority) {
+    config::Instance in;
+    in.name = "gateway";
+    in.interface = "vr0";
+    in.vrid = 51;
+    in.priority = priority;
+    in.advert_interval_ms = 100;
+    in.announce = config::Announce{.delay_ms = 0, .repeat = 3, .interval_ms = 50, .refresh_ms = 0};
+    return in;
+}
+
+const IpAddress kOurs = IpAddress::from("192.0.2.1");
+const IpAddress kPeer = IpAddress::from("192.0.2.2");
+
+fsm::Advert advert(std::uint8_t priority, const IpAddress& src = kPeer) {
+    return fsm::Advert{.priority = priority, .adver_int_cs = 10, .src = src};  // 100 ms, as ours
+}
+
+struct Driver {
+    explicit Driver(const config::Instance& in) : driver(router_settings(in, Family::V4, kOurs), host) {}
+    StrictMock<MockHost> host;
+    RouterDriver driver;
+};
+
+// priority 100, 100 ms: Master_Down_Interval = 3 x 100 ms + (256 - 100) / 256 x 100 ms.
+constexpr Nanos kMasterDown = 300 * kMs + 156 * 100 * kMs / 256;
+
+TEST(RouterDriver, StartsAsBackupAndBecomesMasterWhenItsOwnTimerRunsOut) {
+    Driver d(instance(100));
+    EXPECT_CALL(d.host, write_instance(State::Initialize, true));
+    d.driver.publish();
+    EXPECT_CALL(d.host, write_instance(State::Backup, true));
+    d.driver.start(true, kT0);
+    EXPECT_EQ(d.driver.state_name(), "BACKUP");
+    EXPECT_EQ(d.driver.next_deadline(), kT0 + kMasterDown) << "no advert heard: the state machine's own timer";
+    d.driver.on_timer(kT0 + kMasterDown - 1);  // not yet: nothing happens
+
+    {
+        InSequence order;  // the entry first, then ownership, the advert, the announcements
+        EXPECT_CALL(d.host, write_instance(State::Master, true));
+        EXPECT_CALL(d.host, take_vips(kT0 + kMasterDown, d.driver.advert_silence()));
+        EXPECT_CALL(d.host, send_advert(100));
+        EXPECT_CALL(d.host, announce());  // the first of the burst, at once (delay 0)
+    }
+    d.driver.on_timer(kT0 + kMasterDown);
+    EXPECT_EQ(d.driver.state(), State::Master);
+    EXPECT_EQ(d.driver.transitions(), 2u);
+    EXPECT_EQ(d.driver.next_deadline(), kT0 + kMasterDown + 50 * kMs) << "the next announcement";
+}
+
+TEST(RouterDriver, TheAnnouncementBurstRepeatsAtItsIntervalAndAdvertsKeepTheirs) {
+    Driver d(instance(255));  // the owner: MASTER at once
+    EXPECT_CALL(d.host, write_instance(State::Master, true));
+    EXPECT_CALL(d.host, take_vips(kT0, _));
+    EXPECT_CALL(d.host, send_advert(255));
+    d.driver.start(true, kT0);
+    Mock::VerifyAndClearExpectations(&d.host);
+
+    EXPECT_CALL(d.host, announce()).Times(3);
+    EXPECT_CALL(d.host, send_advert(255)).Times(1);
+    for (Nanos t = kT0; t <= kT0 + 120 * kMs; t += 10 * kMs) d.driver.on_timer(t);  // 0, 50, 100 ms; advert at 100
+    Mock::VerifyAndClearExpectations(&d.host);
+    EXPECT_EQ(d.driver.next_deadline(), kT0 + 200 * kMs) << "burst done: only the advert timer is left";
+}
+
+TEST(RouterDriver, AHeardAdvertHandsMasterDownToTheKernelTimer) {
+    Driver d(instance(100));
+    EXPECT_CALL(d.host, write_instance(State::Backup, true));
+    d.driver.start(true, kT0);
+    d.driver.on_advert(advert(200), kT0 + 10 * kMs);
+    EXPECT_TRUE(d.driver.kernel_watching());
+    EXPECT_FALSE(d.driver.next_deadline()) << "the dataplane re-arms the timer on every advert; ours would fire wrongly";
+    ASSERT_TRUE(d.driver.master());
+    EXPECT_EQ(d.driver.master()->priority, 200);
+
+    EXPECT_CALL(d.host, write_instance(State::Master, true));
+    EXPECT_CALL(d.host, take_vips(_, _));
+    EXPECT_CALL(d.host, send_advert(100));
+    d.driver.on_master_down(kT0 + 2'000 * kMs);  // the kernel's MASTER_DOWN event
+    EXPECT_EQ(d.driver.state(), State::Master);
+    EXPECT_FALSE(d.driver.kernel_watching());
+}
+
+TEST(RouterDriver, AKernelMasterDownAMomentEarlyStillTransitions) {
+    Driver d(instance(100));
+    EXPECT_CALL(d.host, write_instance(State::Backup, true));
+    d.driver.start(true, kT0);
+    d.driver.on_advert(advert(200), kT0);
+    EXPECT_CALL(d.host, write_instance(State::Master, true));
+    EXPECT_CALL(d.host, take_vips(_, _));
+    EXPECT_CALL(d.host, send_advert(100));
+    d.driver.on_master_down(kT0 + 1 * kMs);  // before the state machine's deadline
+    EXPECT_EQ(d.driver.state(), State::Master) << "the kernel is the authority while it watches";
+}
+
+TEST(RouterDriver, AWorseMasterIsPreemptedByOurOwnTimerNotTheKernels) {
+    Driver d(instance(100));
+    EXPECT_CALL(d.host, write_instance(State::Backup, true));
+    d.driver.start(true, kT0);
+    d.driver.on_advert(advert(50), kT0 + 10 * kMs);  // discarded: we preempt it
+    EXPECT_FALSE(d.driver.kernel_watching());
+    EXPECT_EQ(d.driver.next_deadline(), kT0 + kMasterDown) << "the startup deadline stands";
+}
+
+TEST(RouterDriver, PreemptDelayLetsTheKernelPreemptOnlyOnceItHasPassed) {
+    auto in = instance(100);
+    in.preempt_delay_ms = 1000;
+    Driver d(in);
+    EXPECT_FALSE(d.driver.kernel_preempt());
+    EXPECT_CALL(d.host, write_instance(State::Backup, false));
+    d.driver.start(true, kT0);
+    d.driver.on_advert(advert(50), kT0 + 10 * kMs);
+    EXPECT_TRUE(d.driver.kernel_watching()) << "within the delay a worse master holds the timer like any other";
+    EXPECT_EQ(d.driver.next_deadline(), kT0 + 1010 * kMs) << "the moment the delay has passed";
+
+    EXPECT_CALL(d.host, write_instance(State::Backup, true));
+    d.driver.on_timer(kT0 + 1010 * kMs);
+    EXPECT_TRUE(d.driver.kernel_preempt());
+    EXPECT_FALSE(d.driver.next_deadline());
+
+    // A better master resets it on the next transition: a new BACKUP starts without the flag.
+    EXPECT_CALL(d.host, write_instance(State::Master, false));
+    EXPECT_CALL(d.host, take_vips(_, _));
+    EXPECT_CALL(d.host, send_advert(100));
+    d.driver.on_master_down(kT0 + 2000 * kMs);
+    EXPECT_FALSE(d.driver.kernel_preempt());
+}
+
+TEST(RouterDriver, AMasterYieldsToABetterOneAndStopsAnnouncing) {
+    auto in = instance(100);
+    in.announce.refresh_ms = 1000;
+    Driver d(in);
+    EXPECT_CALL(d.host, write_instance(_, _)).Times(2);
+    EXPECT_CALL(d.host, take_vips(_, _));
+    EXPECT_CALL(d.host, send_advert(100));
+    EXPECT_CALL(d.host, announce());
+    d.driver.start(true, kT0);
+    d.driver.on_timer(kT0 + kMasterDown);
+    ASSERT_EQ(d.driver.state(), State::Master);
+    Mock::VerifyAndClearExpectations(&d.host);
+
+    {
+        InSequence order;
+        EXPECT_CALL(d.host, write_instance(State::Backup, true));
+        EXPECT_CALL(d.host, release_vips());
+    }
+    const Nanos yielded = kT0 + kMasterDown + 1 * kMs;
+    d.driver.on_advert(advert(200), yielded);
+    // The dataplane's entry said MASTER when that advert passed, so its timer did not start: ours
+    // runs until the next advert, which the entry's new generation makes XDP report.
+    EXPECT_FALSE(d.driver.kernel_watching());
+    EXPECT_EQ(d.driver.next_deadline(), yielded + kMasterDown) << "no announcement, refresh or advert left";
+    d.driver.on_advert(advert(200), yielded + 100 * kMs);
+    EXPECT_TRUE(d.driver.kernel_watching());
+    EXPECT_FALSE(d.driver.next_deadline());
+}
+
+TEST(RouterDriver, AMasterAnswersAWorseAdvertAtOnceWithAnAdvertAndAnnouncements) {
+    Driver d(instance(255));
+    EXPECT_CALL(d.host, write_instance(_, _));
+    EXPECT_CALL(d.host, take_vips(_, _));
+    EXPECT_CALL(d.host, send_advert(255)).Times(2);
+    d.driver.start(true, kT0);
+    EXPECT_CALL(d.host, announce()).Times(3);
+    for (Nanos t = kT0; t <= kT0 + 100 * kMs; t += 50 * kMs) d.driver.on_timer(t);  // burst and one advert
+    Mock::VerifyAndClearExpectations(&d.host);
+
+    EXPECT_CALL(d.host, send_advert(255));
+    d.driver.on_advert(advert(100), kT0 + 130 * kMs);
+    EXPECT_EQ(d.driver.next_deadline(), kT0 + 130 * kMs) << "a new burst, at once";
+    EXPECT_CALL(d.host, announce());
+    d.driver.on_timer(kT0 + 130 * kMs);
+}
+
+TEST(RouterDriver, LinkDownIsFaultLinkUpStartsOverAsBackup) {
+    Driver d(instance(255));
+    EXPECT_CALL(d.host, write_instance(State::Master, true));
+    EXPECT_CALL(d.host, take_vips(_, _));
+    EXPECT_CALL(d.host, send_advert(255));
+    d.driver.start(true, kT0);
+    {
+        InSequence order;  // resign, release, then the entry
+        EXPECT_CALL(d.host, send_advert(0));
+        EXPECT_CALL(d.host, release_vips());
+        EXPECT_CALL(d.host, write_instance(State::Initialize, true));
+    }
+    d.driver.set_link(false, kT0 + 10 * kMs);
+    EXPECT_EQ(d.driver.state_name(), "FAULT");
+    EXPECT_FALSE(d.driver.next_deadline()) << "no adverts, no announcements in FAULT";
+    d.driver.set_link(false, kT0 + 20 * kMs);  // the same news again: nothing
+
+    EXPECT_CALL(d.host, write_instance(State::Master, true));  // the owner starts as MASTER
+    EXPECT_CALL(d.host, take_vips(_, _));
+    EXPECT_CALL(d.host, send_advert(255));
+    d.driver.set_link(true, kT0 + 30 * kMs);
+    EXPECT_EQ(d.driver.state_name(), "MASTER");
+}
+
+TEST(RouterDriver, StartingOnADownLinkWaitsInFaultWithoutAWord) {
+    Driver d(instance(100));
+    d.driver.start(false, kT0);  // StrictMock: no host call at all
+    EXPECT_EQ(d.driver.state_name(), "FAULT");
+    EXPECT_FALSE(d.driver.next_deadline());
+    EXPECT_CALL(d.host, write_instance(State::Backup, true));
+    d.driver.set_link(true, kT0 + 1 * kMs);
+    EXPECT_EQ(d.driver.state_name(), "BACKUP");
+}
+
+TEST(RouterDriver, AFailingHostCallIsRetriedEverySecondAndTheRestStillRuns) {
+    Driver d(instance(255));
+    EXPECT_CALL(d.host, write_instance(State::Master, true));
+    EXPECT_CALL(d.host, take_vips(kT0, _)).WillOnce(Throw(std::runtime_error("netlink: No such device")));
+    EXPECT_CALL(d.host, send_advert(255));  // the advert still goes out
+    d.driver.start(true, kT0);
+    EXPECT_EQ(d.driver.error(), "netlink: No such device");
+    EXPECT_EQ(d.driver.state(), State::Master);
+    Mock::VerifyAndClearExpectations(&d.host);
+
+    // The retry, then every second until it works.
+    EXPECT_CALL(d.host, announce()).Times(::testing::AnyNumber());
+    EXPECT_CALL(d.host, send_advert(255)).Times(::testing::AnyNumber());
+    EXPECT_CALL(d.host, take_vips(kT0 + 1000 * kMs, _)).WillOnce(Throw(std::runtime_error("still")));
+    EXPECT_CALL(d.host, take_vips(kT0 + 2000 * kMs, _));
+    for (Nanos t = kT0; t <= kT0 + 2000 * kMs; t += 10 * kMs) d.driver.on_timer(t);
+    EXPECT_EQ(d.driver.error(), "");
+}
+
+TEST(RouterDriver, AFailedRetryOfABackupReleasesAgain) {
+    Driver d(instance(100));
+    EXPECT_CALL(d.host, write_instance(State::Backup, true));
+    d.driver.start(true, kT0);
+    d.driver.on_advert(advert(200), kT0 + 1 * kMs);  // the kernel watches the master: no deadline of ours
+    d.driver.fail("could not restore 192.0.2.100", kT0);
+    EXPECT_EQ(d.driver.next_deadline(), kT0 + 1000 * kMs);
+    EXPECT_CALL(d.host, release_vips());
+    d.driver.on_timer(kT0 + 1000 * kMs);
+    EXPECT_EQ(d.driver.error(), "");
+}
+
+TEST(RouterDriver, AReloadChangesPriorityWithoutATransition) {
+    Driver d(instance(255));
+    EXPECT_CALL(d.host, write_instance(_, _));
+    EXPECT_CALL(d.host, take_vips(_, _));
+    EXPECT_CALL(d.host, send_advert(255));
+    d.driver.start(true, kT0);
+    Mock::VerifyAndClearExpectations(&d.host);
+
+    auto next = instance(255);
+    next.advert_interval_ms = 1000;
+    next.announce.refresh_ms = 5000;
+    RouterDriver& drv = d.driver;
+    {
+        InSequence order;
+        EXPECT_CALL(d.host, set_advert_silence(3000 * kMs - 5 * kMs));
+        EXPECT_CALL(d.host, write_instance(State::Master, true));
+    }
+    drv.reconfigure(router_settings(next, Family::V4, kOurs), kT0 + 10 * kMs);
+    EXPECT_EQ(drv.transitions(), 1u) << "no transition";
+    EXPECT_EQ(drv.state(), State::Master);
+    EXPECT_EQ(drv.advert_silence(), 2995 * kMs);
+}
+
+TEST(RouterDriver, AReloadOfABackupClosesTheFailSafeWindow) {
+    Driver d(instance(100));
+    EXPECT_CALL(d.host, write_instance(State::Backup, true));
+    d.driver.start(true, kT0);
+    auto next = instance(90);
+    next.preempt = false;
+    EXPECT_CALL(d.host, set_advert_silence(0));
+    EXPECT_CALL(d.host, write_instance(State::Backup, false));
+    d.driver.reconfigure(router_settings(next, Family::V4, kOurs), kT0 + 10 * kMs);
+}
+
+TEST(RouterDriver, StopResignsWithPriorityZero) {
+    Driver d(instance(255));
+    EXPECT_CALL(d.host, write_instance(_, _));
+    EXPECT_CALL(d.host, take_vips(_, _));
+    EXPECT_CALL(d.host, send_advert(255));
+    d.driver.start(true, kT0);
+    {
+        InSequence order;
+        EXPECT_CALL(d.host, send_advert(0));
+        EXPECT_CALL(d.host, release_vips());
+        EXPECT_CALL(d.host, write_instance(State::Initialize, true));
+    }
+    d.driver.stop(kT0 + 10 * kMs);
+    EXPECT_EQ(d.driver.state_name(), "INIT");
+    EXPECT_FALSE(d.driver.next_deadline());
+}
+
+TEST(RouterDriver, RefreshReannouncesWhileMaster) {
+    auto in = instance(255);
+    in.announce.repeat = 0;
+    in.announce.refresh_ms = 500;
+    Driver d(in);
+    EXPECT_CALL(d.host, write_instance(_, _));
+    EXPECT_CALL(d.host, take_vips(_, _));
+    EXPECT_CALL(d.host, send_advert(255)).Times(::testing::AnyNumber());
+    d.driver.start(true, kT0);
+    EXPECT_CALL(d.host, announce()).Times(2);  // at 500 and 1000 ms
+    for (Nanos t = kT0; t <= kT0 + 1200 * kMs; t += 100 * kMs) d.driver.on_timer(t);
+}
+
+TEST(RouterDriver, TheFailSafeWindowEndsBeforeABackupCanTakeOver) {
+    auto in = instance(100);
+    for (const auto& [interval_ms, expected_ms] : {std::pair{10u, 25.0}, std::pair{100u, 295.0}, std::pair{1000u, 2995.0}}) {
+        in.advert_interval_ms = interval_ms;
+        Driver d(in);
+        EXPECT_EQ(d.driver.advert_silence(), static_cast<Nanos>(expected_ms * 1e6)) << interval_ms << " ms";
+    }
+}
+
+TEST(RouterDriver, FactsForTheResyncFollowWhatWasActedOn) {
+    Driver d(instance(100));
+    EXPECT_CALL(d.host, write_instance(State::Backup, true));
+    d.driver.start(true, kT0);
+    d.driver.on_advert(advert(200), kT0 + 5 * kMs);
+    const RouterFacts f = d.driver.facts();
+    EXPECT_EQ(f.state, State::Backup);
+    EXPECT_TRUE(f.kernel_watching);
+    ASSERT_TRUE(f.processed);
+    EXPECT_EQ(f.processed->priority, 200);
+    EXPECT_EQ(f.processed->src, kPeer);
+    EXPECT_EQ(f.state_since, kT0);
+}
+
+}  // namespace
+}  // namespace xvrrp

@@ -1,0 +1,203 @@
+#include "xvrrp/router_driver.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <variant>
+
+namespace xvrrp {
+
+namespace {
+
+constexpr Nanos kNsPerMs = 1'000'000;
+constexpr Nanos kRetryPeriod = 1'000'000'000;
+
+void earliest(std::optional<Nanos>& acc, std::optional<Nanos> t) {
+    if (t && (!acc || *t < *acc)) acc = t;
+}
+
+}  // namespace
+
+RouterSettings router_settings(const config::Instance& in, Family family, const IpAddress& primary) {
+    return RouterSettings{
+        .fsm = fsm::Config{.version = in.version,
+                           .priority = in.priority,
+                           .adver_int_cs = in.adver_int_cs(),
+                           .preempt = in.preempt,
+                           .preempt_delay = Nanos{in.preempt_delay_ms} * kNsPerMs,
+                           .down_timer_adverts = in.down_timer_adverts,
+                           .primary = primary},
+        .announce = in.announce,
+        .label = "(" + in.name + (family == Family::V6 ? "/v6" : "") + ")",
+        .interface = in.interface};
+}
+
+RouterDriver::RouterDriver(RouterSettings settings, RouterHost& host)
+    : settings_(std::move(settings)), host_(host), machine_(settings_.fsm), kernel_preempt_(preempts_in_kernel()) {}
+
+// Without preempt_delay the dataplane may preempt a worse master on its own.
+bool RouterDriver::preempts_in_kernel() const { return settings_.fsm.preempt && settings_.fsm.preempt_delay == 0; }
+
+Nanos RouterDriver::advert_silence() const {
+    // down_timer_adverts x interval is the earliest a backup can take over; less a margin for the
+    // coarse clock XDP reads and a late advert (half an interval, 5 ms at most).
+    const Nanos interval = Nanos{settings_.fsm.adver_int_cs} * fsm::kNsPerCs;
+    return Nanos{settings_.fsm.down_timer_adverts} * interval - std::min(interval / 2, Nanos{5 * kNsPerMs});
+}
+
+RouterFacts RouterDriver::facts() const {
+    return RouterFacts{.state = machine_.state(), .kernel_watching = kernel_watching_, .processed = processed_,
+                       .state_since = last_transition_};
+}
+
+// A host call that throws puts this router alone in its error state; the caller carries on.
+template <typename Work>
+void RouterDriver::guarded(Work&& work, Nanos now) {
+    try {
+        work();
+    } catch (const std::exception& e) {
+        fail(e.what(), now);
+    }
+}
+
+void RouterDriver::fail(const std::string& what, Nanos now) {
+    if (what != error_) spdlog::error("{} {} (retrying every second)", settings_.label, what);
+    error_ = what;
+    retry_at_ = now + kRetryPeriod;
+}
+
+void RouterDriver::publish() { host_.write_instance(machine_.state(), kernel_preempt_); }
+
+void RouterDriver::start(bool link_up, Nanos now) {
+    link_down_ = !link_up;
+    if (link_down_) spdlog::warn("{} Entering FAULT STATE ({} is down)", settings_.label, settings_.interface);
+    else apply(machine_.startup(now), now);
+}
+
+void RouterDriver::stop(Nanos now) { apply(machine_.shutdown(now), now); }
+
+void RouterDriver::set_link(bool up, Nanos now) {
+    if (up != link_down_) return;  // no change
+    link_down_ = !up;
+    if (up) {
+        spdlog::info("{} {} is up again: leaving FAULT", settings_.label, settings_.interface);
+        apply(machine_.startup(now), now);
+    } else {
+        spdlog::warn("{} Entering FAULT STATE ({} is down)", settings_.label, settings_.interface);
+        apply(machine_.shutdown(now), now);
+    }
+}
+
+void RouterDriver::on_advert(const fsm::Advert& a, Nanos now) {
+    processed_ = ProcessedAdvert{.priority = a.priority, .adver_int_cs = a.adver_int_cs, .src = a.src};
+    spdlog::debug("{} advert from {} priority {} interval {} cs", settings_.label, a.src.to_string(), a.priority,
+                  a.adver_int_cs);
+    const auto deadline_before = machine_.master_down_deadline();
+    const auto actions = machine_.advert(a, now);
+    // An advert that fed Master_Down_Timer feeds the dataplane's too, which watches from now on;
+    // one the state machine discarded (a worse master we preempt) leaves our own deadline.
+    if (machine_.state() == fsm::State::Backup && machine_.master_down_deadline() != deadline_before)
+        kernel_watching_ = true;
+    apply(actions, now);
+}
+
+void RouterDriver::on_master_down(Nanos now) {
+    kernel_watching_ = false;
+    // The kernel's timer may run out a moment before ours: the state machine acts at its own deadline.
+    const Nanos due = std::max(now, machine_.master_down_deadline().value_or(now));
+    apply(machine_.tick(due), now);
+}
+
+// The state machine's deadline, unless the dataplane's timer watches the master for us.
+std::optional<Nanos> RouterDriver::own_master_down_or_advert() const {
+    if (link_down_) return std::nullopt;
+    if (machine_.state() == fsm::State::Backup && kernel_watching_) return std::nullopt;
+    return machine_.next_deadline();
+}
+
+std::optional<Nanos> RouterDriver::next_deadline() const {
+    std::optional<Nanos> next = own_master_down_or_advert();
+    if (!kernel_preempt_) earliest(next, machine_.preempt_allowed_at());
+    if (announce_left_) earliest(next, next_announce_);
+    earliest(next, next_refresh_);
+    earliest(next, retry_at_);
+    return next;
+}
+
+void RouterDriver::on_timer(Nanos now) {
+    if (retry_at_ && now >= *retry_at_) reconcile(now);
+    if (const auto due = own_master_down_or_advert(); due && now >= *due) apply(machine_.tick(now), now);
+    if (const auto at = machine_.preempt_allowed_at(); !kernel_preempt_ && at && now >= *at) {
+        kernel_preempt_ = true;  // from now on a worse master no longer holds the kernel timer
+        guarded([&] { publish(); }, now);
+    }
+    if (announce_left_ && now >= next_announce_) {
+        guarded([&] { host_.announce(); }, now);
+        --announce_left_;
+        next_announce_ = now + Nanos{settings_.announce.interval_ms} * kNsPerMs;
+    }
+    if (next_refresh_ && now >= *next_refresh_) {
+        guarded([&] { host_.announce(); }, now);
+        next_refresh_ = now + Nanos{settings_.announce.refresh_ms} * kNsPerMs;
+    }
+}
+
+void RouterDriver::reconfigure(RouterSettings settings, Nanos now) {
+    settings_ = std::move(settings);
+    machine_.reconfigure(settings_.fsm, now);
+    kernel_preempt_ = preempts_in_kernel();
+    const bool master = machine_.state() == fsm::State::Master;
+    if (master)
+        next_refresh_ = settings_.announce.refresh_ms ? std::optional(now + Nanos{settings_.announce.refresh_ms} * kNsPerMs)
+                                                      : std::nullopt;
+    guarded([&] {
+        host_.set_advert_silence(master ? advert_silence() : 0);
+        publish();
+    }, now);
+}
+
+// Puts the VIPs where the state says they belong (idempotent): the retry after an error.
+void RouterDriver::reconcile(Nanos now) {
+    retry_at_.reset();
+    try {
+        if (machine_.state() == fsm::State::Master && !link_down_) host_.take_vips(now, advert_silence());
+        else host_.release_vips();
+        spdlog::info("{} recovered from: {}", settings_.label, error_);
+        error_.clear();
+    } catch (const std::exception& e) {
+        fail(e.what(), now);
+    }
+}
+
+// Each action is carried out on its own: one that fails leaves the rest to run.
+void RouterDriver::apply(const fsm::Actions& actions, Nanos now) {
+    for (const auto& a : actions)
+        guarded([&] { std::visit([&](const auto& act_on) { act(act_on, now); }, a); }, now);
+}
+
+void RouterDriver::act(const fsm::Transition& t, Nanos now) {
+    spdlog::info("{} Entering {} STATE ({})", settings_.label, fsm::to_string(t.to), t.reason);
+    ++transitions_;
+    last_transition_ = now;
+    kernel_watching_ = false;
+    kernel_preempt_ = preempts_in_kernel();
+    if (t.to != fsm::State::Master) {
+        announce_left_ = 0;
+        next_refresh_.reset();
+    }
+    publish();
+}
+
+void RouterDriver::act(const fsm::TakeVips&, Nanos now) { host_.take_vips(now, advert_silence()); }
+
+void RouterDriver::act(const fsm::ReleaseVips&, Nanos) { host_.release_vips(); }
+
+void RouterDriver::act(const fsm::Announce&, Nanos now) {
+    announce_left_ = settings_.announce.repeat;
+    next_announce_ = now + Nanos{settings_.announce.delay_ms} * kNsPerMs;
+    if (settings_.announce.refresh_ms) next_refresh_ = now + Nanos{settings_.announce.refresh_ms} * kNsPerMs;
+}
+
+void RouterDriver::act(const fsm::SendAdvert& s, Nanos) { host_.send_advert(s.priority); }
+
+}  // namespace xvrrp

@@ -1,0 +1,184 @@
+#include "xvrrp/router_host.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cstring>
+
+namespace xvrrp {
+
+namespace {
+
+xvrrp_state dataplane_state(fsm::State s) {
+    switch (s) {
+        case fsm::State::Initialize: return XVRRP_STATE_INIT;
+        case fsm::State::Backup: return XVRRP_STATE_BACKUP;
+        case fsm::State::Master: return XVRRP_STATE_MASTER;
+    }
+    return XVRRP_STATE_INIT;
+}
+
+}  // namespace
+
+xvrrp_vip_key vip_key(unsigned ifindex, const IpAddress& a) {
+    xvrrp_vip_key k{.ifindex = ifindex, .vlan = 0, .family = static_cast<std::uint8_t>(a.family)};
+    std::memcpy(k.addr, a.bytes.data(), 16);
+    return k;
+}
+
+KernelRouterHost::KernelRouterHost(HostPorts ports, RouterIdentity identity) : ports_(ports), id_(std::move(identity)) {
+    for (const auto& v : id_.cfg.vips)
+        if (v.address.family == id_.family) vips_.push_back(v);
+    key_ = xvrrp_inst_key{.ifindex = id_.ifindex, .vlan = 0, .vrid = id_.cfg.vrid,
+                          .family = static_cast<std::uint8_t>(id_.family)};
+}
+
+bool KernelRouterHost::holds_addresses() const {
+    return id_.cfg.accept_mode || id_.cfg.priority == fsm::kOwnerPriority;
+}
+
+std::vector<IpAddress> KernelRouterHost::unicast_peers() const {
+    std::vector<IpAddress> out;
+    for (const auto& p : id_.cfg.unicast_peers)
+        if (p.family == id_.family) out.push_back(p);
+    return out;
+}
+
+xvrrp_vip KernelRouterHost::vip_entry(bool owned) const {
+    xvrrp_vip v{};
+    std::memcpy(v.mac, id_.mac.data(), 6);
+    v.flags = static_cast<std::uint8_t>((owned ? XVRRP_VIP_F_OWNED : 0) |
+                                        (id_.family == Family::V6 ? XVRRP_VIP_F_ROUTER : 0));
+    return v;
+}
+
+void KernelRouterHost::install() {
+    ports_.dp.set_interface_mac(id_.ifindex, ports_.rtnl.mac(id_.ifindex));
+    for (const auto& p : unicast_peers()) ports_.dp.add_unicast_peer(key_, p.bytes);
+    for (const auto& v : vips_) {
+        ports_.dp.set_vip(vip_key(id_.ifindex, v.address), vip_entry(false), key_);
+        ports_.rtnl.remove_address(id_.ifindex, v.address, v.prefix_len);  // left by a daemon that died
+    }
+}
+
+void KernelRouterHost::forget() {
+    for (const auto& v : vips_) ports_.dp.remove_vip(vip_key(id_.ifindex, v.address));
+    for (const auto& p : unicast_peers()) ports_.dp.remove_unicast_peer(key_, p.bytes);
+    ports_.dp.remove_instance(key_);
+}
+
+void KernelRouterHost::reconfigured(const config::Instance& next) {
+    id_.cfg = next;
+    advert_cache_priority_ = -1;  // the interval is in the frame too
+}
+
+void KernelRouterHost::write_instance(fsm::State state, bool kernel_preempt) {
+    const auto& in = id_.cfg;
+    const bool unicast = !unicast_peers().empty();
+    xvrrp_inst i{};
+    i.version = in.version;
+    i.priority = in.priority;
+    i.state = static_cast<std::uint8_t>(dataplane_state(state));
+    i.flags = static_cast<std::uint8_t>(
+        (id_.pass_adverts ? XVRRP_INST_F_PASS_ADVERTS : 0) | (in.v3_checksum_as_v2 ? XVRRP_INST_F_V3_CSUM_AS_V2 : 0) |
+        (in.auth_pass ? XVRRP_INST_F_V2_AUTH_PASS : 0) | (kernel_preempt ? XVRRP_INST_F_PREEMPT : 0) |
+        (unicast && in.unicast_check_source ? XVRRP_INST_F_UNICAST_CHECK : 0) |
+        (unicast && in.unicast_routed ? XVRRP_INST_F_ANY_TTL : 0));
+    i.adver_int_cs = in.adver_int_cs();
+    i.down_timer_adverts = in.down_timer_adverts;
+    i.generation = ++generation_;
+    std::memcpy(i.primary_addr, id_.primary.bytes.data(), 16);
+    if (in.auth_pass) std::memcpy(i.auth_data, in.auth_pass->data(), in.auth_pass->size());
+    slot_ = ports_.dp.set_instance(key_, i);
+}
+
+void KernelRouterHost::take_vips(Nanos now, Nanos silence) {
+    ports_.dp.advert_sent(slot_, now);  // the first advert follows at once
+    ports_.dp.set_advert_silence(slot_, silence);
+    if (id_.cfg.mac == config::MacMode::Virtual) {
+        ports_.rtnl.add_unicast_mac(id_.ifindex, id_.mac);  // past the NIC's filter; XDP hands it to the stack
+        ports_.dp.set_vmac_owned(id_.ifindex, static_cast<std::uint8_t>(id_.family), id_.cfg.vrid, true);
+    }
+    for (const auto& v : vips_) {
+        ports_.dp.set_vip(vip_key(id_.ifindex, v.address), vip_entry(true), key_);
+        if (holds_addresses()) ports_.rtnl.add_address(id_.ifindex, v.address, v.prefix_len);
+    }
+}
+
+void KernelRouterHost::release_vips() {
+    for (const auto& v : vips_) {
+        ports_.dp.set_vip(vip_key(id_.ifindex, v.address), vip_entry(false), key_);
+        ports_.rtnl.remove_address(id_.ifindex, v.address, v.prefix_len);
+    }
+    if (id_.cfg.mac == config::MacMode::Virtual) {
+        ports_.dp.set_vmac_owned(id_.ifindex, static_cast<std::uint8_t>(id_.family), id_.cfg.vrid, false);
+        ports_.rtnl.remove_unicast_mac(id_.ifindex, id_.mac);
+    }
+}
+
+void KernelRouterHost::set_advert_silence(Nanos silence) { ports_.dp.set_advert_silence(slot_, silence); }
+
+void KernelRouterHost::queue(Bytes frame, bool advert) {
+    ports_.frames.queue(id_.ifindex, std::move(frame), id_.id);
+    frames_queued_ = true;
+    advert_queued_ = advert_queued_ || advert;
+}
+
+void KernelRouterHost::send_advert(std::uint8_t priority) {
+    const auto& in = id_.cfg;
+    if (in.unicast_peers.empty() && advert_cache_priority_ == priority) {
+        queue(advert_cache_, true);
+        return;
+    }
+    VrrpAdvert a{.version = in.version, .vrid = in.vrid, .priority = priority, .adver_int_cs = in.adver_int_cs()};
+    for (const auto& v : vips_) a.addresses.push_back(v.address);
+    if (in.auth_pass) {
+        a.auth_type = 1;
+        std::memcpy(a.auth_data.data(), in.auth_pass->data(), in.auth_pass->size());
+    }
+    const VrrpChecksum mode =
+        in.v3_checksum_as_v2 && id_.family == Family::V4 ? VrrpChecksum::V3AsV2 : VrrpChecksum::Standard;
+    const auto peers = unicast_peers();
+    for (const auto& peer : peers) {
+        if (const int err = ports_.unicast.send(id_.ifindex, id_.primary, peer, encode_vrrp(a, id_.primary, peer, mode)))
+            note_tx_error(err);
+        else
+            ports_.dp.advert_sent(slot_, monotonic_ns());
+    }
+    if (peers.empty()) {
+        advert_cache_ = vrrp_frame(id_.mac, id_.primary, vrrp_multicast_group(id_.family), a, mode);
+        advert_cache_priority_ = priority;
+        queue(advert_cache_, true);
+    }
+}
+
+void KernelRouterHost::announce() {
+    for (const auto& v : vips_)
+        queue(id_.family == Family::V4 ? garp_frame(id_.mac, v.address) : unsolicited_na_frame(id_.mac, v.address, true),
+              false);
+}
+
+// A refused frame is this router's problem alone: counted, and logged when the reason changes.
+void KernelRouterHost::note_tx_error(int err) {
+    ++tx_errors_;
+    if (err != last_tx_error_)
+        spdlog::warn("{} the kernel refused a frame on {}: {} ({} so far)", id_.label, id_.cfg.interface, std::strerror(err), tx_errors_);
+    last_tx_error_ = err;
+}
+
+// Each advert the kernel took is stamped for the dataplane's fail-safe.
+void KernelRouterHost::frames_flushed(const std::vector<int>& refused_errors, Nanos now) {
+    for (int err : refused_errors) note_tx_error(err);
+    if (advert_queued_ && refused_errors.empty()) ports_.dp.advert_sent(slot_, now);
+    frames_queued_ = advert_queued_ = false;
+}
+
+void KernelRouterHost::restore_addresses(const std::vector<IpAddress>& present) {
+    for (const auto& v : vips_) {
+        if (std::find(present.begin(), present.end(), v.address) != present.end()) continue;
+        spdlog::warn("{} {} was removed while MASTER: restoring it", id_.label, v.address.to_string());
+        ports_.rtnl.add_address(id_.ifindex, v.address, v.prefix_len);
+    }
+}
+
+}  // namespace xvrrp
