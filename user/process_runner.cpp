@@ -1,0 +1,158 @@
+#include "xvrrp/process_runner.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <system_error>
+
+#include "xvrrp/error.hpp"
+
+extern char** environ;
+
+namespace xvrrp {
+
+namespace {
+
+std::uint64_t monotonic_now() {
+    timespec t{};
+    ::clock_gettime(CLOCK_MONOTONIC, &t);
+    return std::uint64_t(t.tv_sec) * 1'000'000'000 + std::uint64_t(t.tv_nsec);
+}
+
+// posix_spawn's attributes and file actions, released on every path.
+class SpawnSetup {
+public:
+    SpawnSetup() {
+        posix_spawnattr_init(&attr_);
+        posix_spawn_file_actions_init(&actions_);
+    }
+    ~SpawnSetup() {
+        posix_spawnattr_destroy(&attr_);
+        posix_spawn_file_actions_destroy(&actions_);
+    }
+    SpawnSetup(const SpawnSetup&) = delete;
+    SpawnSetup& operator=(const SpawnSetup&) = delete;
+    posix_spawnattr_t attr_;
+    posix_spawn_file_actions_t actions_;
+};
+
+}  // namespace
+
+std::string ProcessResult::describe() const {
+    switch (outcome) {
+        case Outcome::Exited: return "exit " + std::to_string(code);
+        case Outcome::Signalled: return "killed by signal " + std::to_string(code);
+        case Outcome::TimedOut: return "timed out";
+    }
+    return "?";
+}
+
+ProcessRunner::ProcessRunner(EventLoop& loop) : loop_(loop) {}
+
+ProcessRunner::~ProcessRunner() {
+    for (auto& [id, p] : procs_) {
+        loop_.remove(p.pidfd.get());
+        ::kill(-p.pid, SIGKILL);
+        ::waitpid(p.pid, nullptr, 0);
+    }
+}
+
+ProcessRunner::Id ProcessRunner::start(const ProcessSpec& spec, Done done, std::uint64_t now_ns) {
+    if (spec.argv.empty()) throw std::invalid_argument("no command to run");
+    SpawnSetup s;
+    // Its own process group (the timeout signals all of it), the signals the daemon blocks (it
+    // takes them through a signalfd) unblocked, and their default dispositions.
+    sigset_t none, defaults;
+    sigemptyset(&none);
+    sigfillset(&defaults);
+    posix_spawnattr_setflags(&s.attr_, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    posix_spawnattr_setpgroup(&s.attr_, 0);
+    posix_spawnattr_setsigmask(&s.attr_, &none);
+    posix_spawnattr_setsigdefault(&s.attr_, &defaults);
+    posix_spawn_file_actions_addopen(&s.actions_, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+
+    std::vector<char*> argv;
+    for (const auto& a : spec.argv) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    pid_t pid = 0;
+    if (const int err = ::posix_spawnp(&pid, argv[0], &s.actions_, &s.attr_, argv.data(), environ))
+        throw std::system_error(err, std::generic_category(), "spawn " + spec.argv[0]);
+
+    const int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+    if (fd < 0) {  // cannot watch it: do not leave it running unwatched
+        const int err = errno;
+        ::kill(-pid, SIGKILL);
+        ::waitpid(pid, nullptr, 0);
+        throw std::system_error(err, std::generic_category(), "pidfd_open");
+    }
+    const Id id = next_id_++;
+    Proc& p = procs_[id];
+    p.pid = pid;
+    p.pidfd.reset(fd);
+    p.done = std::move(done);
+    p.started = now_ns;
+    p.deadline = now_ns + std::uint64_t(std::chrono::nanoseconds(spec.timeout).count());
+    p.kill_after_ns = std::uint64_t(std::chrono::nanoseconds(spec.kill_after).count());
+    loop_.add(fd, [this, id] { reap(id); });
+    return id;
+}
+
+std::optional<pid_t> ProcessRunner::pid(Id id) const {
+    const auto it = procs_.find(id);
+    return it == procs_.end() ? std::nullopt : std::optional(it->second.pid);
+}
+
+std::optional<std::uint64_t> ProcessRunner::next_deadline() const {
+    std::optional<std::uint64_t> next;
+    for (const auto& [id, p] : procs_) {
+        if (p.killed) continue;
+        const std::uint64_t t = p.terminated ? p.kill_at : p.deadline;
+        if (!next || t < *next) next = t;
+    }
+    return next;
+}
+
+void ProcessRunner::on_timer(std::uint64_t now_ns) {
+    for (auto& [id, p] : procs_) {
+        if (!p.terminated && now_ns >= p.deadline) {
+            ::kill(-p.pid, SIGTERM);
+            p.terminated = true;
+            p.kill_at = now_ns + p.kill_after_ns;
+        } else if (p.terminated && !p.killed && now_ns >= p.kill_at) {
+            ::kill(-p.pid, SIGKILL);
+            p.killed = true;
+        }
+    }
+}
+
+void ProcessRunner::reap(Id id) {
+    const auto it = procs_.find(id);
+    if (it == procs_.end()) return;
+    int status = 0;
+    const pid_t got = ::waitpid(it->second.pid, &status, WNOHANG);
+    if (got == 0) return;  // not yet (a stale readiness for a reused descriptor)
+    Proc p = std::move(it->second);
+    procs_.erase(it);
+    loop_.remove(p.pidfd.get());
+    ProcessResult r;
+    r.duration_ns = monotonic_now() - p.started;
+    if (p.terminated) {
+        ::kill(-p.pid, SIGKILL);  // whatever it started goes with it
+        r.outcome = ProcessResult::Outcome::TimedOut;
+        r.code = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+    } else if (got > 0 && WIFSIGNALED(status)) {
+        r.outcome = ProcessResult::Outcome::Signalled;
+        r.code = WTERMSIG(status);
+    } else {
+        r.code = got > 0 && WIFEXITED(status) ? WEXITSTATUS(status) : 127;
+    }
+    if (p.done) p.done(id, r);
+}
+
+}  // namespace xvrrp
