@@ -21,6 +21,9 @@
 #ifndef CLOCK_MONOTONIC
 #define CLOCK_MONOTONIC 1
 #endif
+#ifndef EBUSY
+#define EBUSY 16 /* asm-generic/errno-base.h */
+#endif
 
 #define VRRP_TYPE_ADVERT 1
 #define VRRP_V2_AUTH_NONE 0
@@ -110,17 +113,38 @@ static int master_down_cb(void *map, __u32 *slot, struct xvrrp_peer *peer)
 	return 0;
 }
 
+/*
+ * bpf_timer_init allocates, and can fail (-ENOMEM in a burst of first adverts for hundreds of
+ * peers, on 6.18); -EBUSY means another CPU initialised it first. The INIT and ARMED flags are
+ * set only for what really happened, so a failure is retried by the next advert (an interval
+ * later) instead of leaving a peer without a timer for good.
+ */
+static __always_inline int master_down_timer_ready(struct xvrrp_peer *peer)
+{
+	if (peer->flags & XVRRP_PEER_F_TIMER_INIT)
+		return 1;
+	long err = bpf_timer_init(&peer->down_timer, &xvrrp_peer, CLOCK_MONOTONIC);
+	if (err && err != -EBUSY)
+		goto fail;
+	if (bpf_timer_set_callback(&peer->down_timer, master_down_cb))
+		goto fail;
+	peer->flags |= XVRRP_PEER_F_TIMER_INIT;
+	return 1;
+fail:
+	count_stat(XVRRP_STAT_TIMER_ERRORS, 0);
+	return 0;
+}
+
 static __always_inline void arm_master_down(struct xvrrp_peer *peer, __u64 now, int restart)
 {
-	if (!(peer->flags & XVRRP_PEER_F_TIMER_INIT)) {
-		/* -EBUSY when another CPU got here first; either way it is initialised. */
-		bpf_timer_init(&peer->down_timer, &xvrrp_peer, CLOCK_MONOTONIC);
-		bpf_timer_set_callback(&peer->down_timer, master_down_cb);
-		peer->flags |= XVRRP_PEER_F_TIMER_INIT;
-	}
+	if (!master_down_timer_ready(peer))
+		return;
 	if (restart || !(peer->flags & XVRRP_PEER_F_TIMER_ARMED)) {
 		peer->flags |= XVRRP_PEER_F_TIMER_ARMED;
-		bpf_timer_start(&peer->down_timer, peer->down_deadline_ns - now, 0);
+		if (bpf_timer_start(&peer->down_timer, peer->down_deadline_ns - now, 0)) {
+			peer->flags &= ~XVRRP_PEER_F_TIMER_ARMED;
+			count_stat(XVRRP_STAT_TIMER_ERRORS, 0);
+		}
 	}
 }
 

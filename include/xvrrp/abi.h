@@ -308,7 +308,8 @@ struct xvrrp_ctl {
 	X(TIMER_FIRED, "timer_fired", "master-down timer callbacks")                                      \
 	X(EVENTS_LIMITED, "events_limited", "change events held back by the per-instance rate limit")     \
 	X(ADVERT_BAD_SOURCE, "advert_bad_source", "unicast adverts from a sender not in unicast_peers")   \
-	X(KERNEL_CLAIM_DROPPED, "kernel_claim_dropped", "the kernel's own ARP replies and NAs for a VIP, dropped at TC egress")
+	X(KERNEL_CLAIM_DROPPED, "kernel_claim_dropped", "the kernel's own ARP replies and NAs for a VIP, dropped at TC egress") \
+	X(TIMER_ERRORS, "timer_errors", "master-down timers the kernel could not set up or start (retried on the next advert)")
 
 enum xvrrp_stat {
 #define XVRRP_STAT_ENUM(id, name, help) XVRRP_STAT_##id,

@@ -10,6 +10,10 @@
 //   re-arms on every advert without waking us (kernel_watching). Its MASTER_DOWN event, or a
 //   resync that finds one missed, is delivered with on_master_down(); the state machine's own
 //   deadline is then not armed, so nothing fires twice.
+// - BACKUP after an advert, when the kernel has no timer armed for the peer (bpf_timer_init can
+//   fail for lack of memory; XDP retries on later adverts): the state machine's own deadline, and
+//   when it runs out the dataplane's deadline is read: adverts that came meanwhile (which XDP
+//   counts without reporting) hold it off until then. One map read per Master_Down_Interval.
 // - Preemption of a worse master: XDP preempts by itself (the PREEMPT flag: it ignores a
 //   lower-priority advert, so its timer runs out) unless preempt_delay is set. Then the worse
 //   master holds the kernel timer like any other until the state machine allows preemption
@@ -50,6 +54,10 @@ public:
     virtual void set_advert_silence(Nanos silence) = 0;  // 0: not master, no fail-safe window
     virtual void send_advert(std::uint8_t priority) = 0;
     virtual void announce() = 0;  // gratuitous ARP / unsolicited NA for every VIP
+    // The dataplane's view of the master: when it declares it down (the last advert that counts
+    // + Master_Down_Interval), and whether its kernel timer is armed to say so. Read, not written.
+    virtual std::optional<Nanos> kernel_master_down_at() = 0;
+    virtual bool kernel_timer_armed() = 0;
 };
 
 class RouterDriver {
@@ -102,6 +110,8 @@ private:
     template <typename Work>
     void guarded(Work&& work, Nanos now);
     void reconcile(Nanos now);
+    void master_down_due(Nanos now);
+    bool kernel_timer_armed(Nanos now);
     [[nodiscard]] std::optional<Nanos> own_master_down_or_advert() const;
     [[nodiscard]] bool preempts_in_kernel() const;
 

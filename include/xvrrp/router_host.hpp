@@ -44,6 +44,8 @@ public:
     void set_advert_silence(Nanos silence) override;
     void send_advert(std::uint8_t priority) override;
     void announce() override;
+    std::optional<Nanos> kernel_master_down_at() override;
+    bool kernel_timer_armed() override;
 
     // Entries the router needs before it starts (peers, VIPs not owned); removes addresses a
     // daemon that died left behind.

@@ -63,6 +63,9 @@ public:
     Actions advert(const Advert& a, Nanos now);
     // Carries out every timer due at now (Adver_Timer, Master_Down_Timer).
     Actions tick(Nanos now);
+    // Backup: adverts the caller did not pass one by one (the dataplane saw them) put off
+    // Master_Down_Timer until `until`.
+    void hold_master_down(Nanos until);
     // A new configuration for the same instance (reload, priority tracking):
     // the state is kept; timers are recomputed from the new values.
     void reconfigure(const Config& config, Nanos now);

@@ -26,6 +26,8 @@ public:
     MOCK_METHOD(void, set_advert_silence, (Nanos silence), (override));
     MOCK_METHOD(void, send_advert, (std::uint8_t priority), (override));
     MOCK_METHOD(void, announce, (), (override));
+    MOCK_METHOD(std::optional<Nanos>, kernel_master_down_at, (), (override));
+    MOCK_METHOD(bool, kernel_timer_armed, (), (override));
 };
 
 constexpr Nanos kMs = 1'000'000;
@@ -50,7 +52,16 @@ fsm::Advert advert(std::uint8_t priority, const IpAddress& src = kPeer) {
 }
 
 struct Driver {
-    explicit Driver(const config::Instance& in) : driver(router_settings(in, Family::V4, kOurs), host) {}
+    explicit Driver(const config::Instance& in) : driver(router_settings(in, Family::V4, kOurs), host) {
+        // The kernel's timer is armed unless a test says otherwise.
+        ON_CALL(host, kernel_timer_armed()).WillByDefault(::testing::Return(true));
+        EXPECT_CALL(host, kernel_timer_armed()).Times(::testing::AnyNumber());
+    }
+    // Checks and clears what was expected so far (the kernel timer stays allowed).
+    void verify() {
+        Mock::VerifyAndClearExpectations(&host);
+        EXPECT_CALL(host, kernel_timer_armed()).Times(::testing::AnyNumber());
+    }
     StrictMock<MockHost> host;
     RouterDriver driver;
 };
@@ -87,12 +98,12 @@ TEST(RouterDriver, TheAnnouncementBurstRepeatsAtItsIntervalAndAdvertsKeepTheirs)
     EXPECT_CALL(d.host, take_vips(kT0, _));
     EXPECT_CALL(d.host, send_advert(255));
     d.driver.start(true, kT0);
-    Mock::VerifyAndClearExpectations(&d.host);
+    d.verify();
 
     EXPECT_CALL(d.host, announce()).Times(3);
     EXPECT_CALL(d.host, send_advert(255)).Times(1);
     for (Nanos t = kT0; t <= kT0 + 120 * kMs; t += 10 * kMs) d.driver.on_timer(t);  // 0, 50, 100 ms; advert at 100
-    Mock::VerifyAndClearExpectations(&d.host);
+    d.verify();
     EXPECT_EQ(d.driver.next_deadline(), kT0 + 200 * kMs) << "burst done: only the advert timer is left";
 }
 
@@ -170,7 +181,7 @@ TEST(RouterDriver, AMasterYieldsToABetterOneAndStopsAnnouncing) {
     d.driver.start(true, kT0);
     d.driver.on_timer(kT0 + kMasterDown);
     ASSERT_EQ(d.driver.state(), State::Master);
-    Mock::VerifyAndClearExpectations(&d.host);
+    d.verify();
 
     {
         InSequence order;
@@ -196,7 +207,7 @@ TEST(RouterDriver, AMasterAnswersAWorseAdvertAtOnceWithAnAdvertAndAnnouncements)
     d.driver.start(true, kT0);
     EXPECT_CALL(d.host, announce()).Times(3);
     for (Nanos t = kT0; t <= kT0 + 100 * kMs; t += 50 * kMs) d.driver.on_timer(t);  // burst and one advert
-    Mock::VerifyAndClearExpectations(&d.host);
+    d.verify();
 
     EXPECT_CALL(d.host, send_advert(255));
     d.driver.on_advert(advert(100), kT0 + 130 * kMs);
@@ -247,7 +258,7 @@ TEST(RouterDriver, AFailingHostCallIsRetriedEverySecondAndTheRestStillRuns) {
     d.driver.start(true, kT0);
     EXPECT_EQ(d.driver.error(), "netlink: No such device");
     EXPECT_EQ(d.driver.state(), State::Master);
-    Mock::VerifyAndClearExpectations(&d.host);
+    d.verify();
 
     // The retry, then every second until it works.
     EXPECT_CALL(d.host, announce()).Times(::testing::AnyNumber());
@@ -276,7 +287,7 @@ TEST(RouterDriver, AReloadChangesPriorityWithoutATransition) {
     EXPECT_CALL(d.host, take_vips(_, _));
     EXPECT_CALL(d.host, send_advert(255));
     d.driver.start(true, kT0);
-    Mock::VerifyAndClearExpectations(&d.host);
+    d.verify();
 
     auto next = instance(255);
     next.advert_interval_ms = 1000;
@@ -341,6 +352,48 @@ TEST(RouterDriver, TheFailSafeWindowEndsBeforeABackupCanTakeOver) {
         Driver d(in);
         EXPECT_EQ(d.driver.advert_silence(), static_cast<Nanos>(expected_ms * 1e6)) << interval_ms << " ms";
     }
+}
+
+// bpf_timer_init can fail (-ENOMEM when hundreds of peers are first heard at once): then our own
+// timer runs, and at its deadline the dataplane's deadline, moved by every advert XDP saw without
+// reporting it, decides.
+TEST(RouterDriver, WithoutAKernelTimerOurOwnDeadlineAsksTheDataplane) {
+    Driver d(instance(100));
+    EXPECT_CALL(d.host, kernel_timer_armed()).WillRepeatedly(::testing::Return(false));
+    EXPECT_CALL(d.host, write_instance(State::Backup, true));
+    d.driver.start(true, kT0);
+    d.driver.on_advert(advert(200), kT0 + 1 * kMs);
+    EXPECT_FALSE(d.driver.kernel_watching());
+    const Nanos due = kT0 + 1 * kMs + kMasterDown;
+    EXPECT_EQ(d.driver.next_deadline(), due);
+
+    // Adverts kept coming (unreported): the dataplane's deadline is later. No transition.
+    EXPECT_CALL(d.host, kernel_master_down_at()).WillOnce(::testing::Return(due + 250 * kMs));
+    d.driver.on_timer(due);
+    EXPECT_EQ(d.driver.state(), State::Backup);
+    EXPECT_EQ(d.driver.next_deadline(), due + 250 * kMs);
+
+    // Then they stopped: the dataplane's deadline has passed too.
+    EXPECT_CALL(d.host, kernel_master_down_at()).WillOnce(::testing::Return(due + 250 * kMs));
+    EXPECT_CALL(d.host, write_instance(State::Master, true));
+    EXPECT_CALL(d.host, take_vips(_, _));
+    EXPECT_CALL(d.host, send_advert(100));
+    EXPECT_CALL(d.host, announce());
+    d.driver.on_timer(due + 250 * kMs);
+    EXPECT_EQ(d.driver.state(), State::Master);
+}
+
+TEST(RouterDriver, AKernelTimerArmedLaterTakesOverAtOurNextDeadline) {
+    Driver d(instance(100));
+    EXPECT_CALL(d.host, kernel_timer_armed()).WillOnce(::testing::Return(false)).WillRepeatedly(::testing::Return(true));
+    EXPECT_CALL(d.host, write_instance(State::Backup, true));
+    d.driver.start(true, kT0);
+    d.driver.on_advert(advert(200), kT0 + 1 * kMs);
+    const Nanos due = kT0 + 1 * kMs + kMasterDown;
+    EXPECT_CALL(d.host, kernel_master_down_at()).WillOnce(::testing::Return(due + 100 * kMs));
+    d.driver.on_timer(due);
+    EXPECT_TRUE(d.driver.kernel_watching()) << "XDP's retry got a timer: it watches from now on";
+    EXPECT_FALSE(d.driver.next_deadline());
 }
 
 TEST(RouterDriver, FactsForTheResyncFollowWhatWasActedOn) {

@@ -158,6 +158,17 @@ void KernelRouterHost::announce() {
               false);
 }
 
+std::optional<Nanos> KernelRouterHost::kernel_master_down_at() {
+    const auto peer = ports_.dp.peer(key_);
+    if (!peer || !peer->adverts) return std::nullopt;
+    return peer->down_deadline_ns;
+}
+
+bool KernelRouterHost::kernel_timer_armed() {
+    const auto peer = ports_.dp.peer(key_);
+    return peer && (peer->flags & XVRRP_PEER_F_TIMER_ARMED);
+}
+
 // A refused frame is this router's problem alone: counted, and logged when the reason changes.
 void KernelRouterHost::note_tx_error(int err) {
     ++tx_errors_;

@@ -97,8 +97,36 @@ void RouterDriver::on_advert(const fsm::Advert& a, Nanos now) {
     // An advert that fed Master_Down_Timer feeds the dataplane's too, which watches from now on;
     // one the state machine discarded (a worse master we preempt) leaves our own deadline.
     if (machine_.state() == fsm::State::Backup && machine_.master_down_deadline() != deadline_before)
-        kernel_watching_ = true;
+        kernel_watching_ = kernel_timer_armed(now);
     apply(actions, now);
+}
+
+bool RouterDriver::kernel_timer_armed(Nanos now) {
+    try {
+        return host_.kernel_timer_armed();
+    } catch (const std::exception& e) {
+        fail(e.what(), now);
+        return false;  // our own deadline then, which is always safe
+    }
+}
+
+// Our own Master_Down_Timer ran out. If a master was heard, the dataplane has seen every advert
+// since (only changes are reported): it says whether the master really went silent.
+void RouterDriver::master_down_due(Nanos now) {
+    if (machine_.state() == fsm::State::Backup && machine_.master()) {
+        std::optional<Nanos> kernel_deadline;
+        try {
+            kernel_deadline = host_.kernel_master_down_at();
+        } catch (const std::exception& e) {
+            fail(e.what(), now);
+        }
+        if (kernel_deadline && *kernel_deadline > now) {
+            machine_.hold_master_down(*kernel_deadline);
+            kernel_watching_ = kernel_timer_armed(now);  // XDP may have got its timer since
+            return;
+        }
+    }
+    apply(machine_.tick(now), now);
 }
 
 void RouterDriver::on_master_down(Nanos now) {
@@ -126,7 +154,10 @@ std::optional<Nanos> RouterDriver::next_deadline() const {
 
 void RouterDriver::on_timer(Nanos now) {
     if (retry_at_ && now >= *retry_at_) reconcile(now);
-    if (const auto due = own_master_down_or_advert(); due && now >= *due) apply(machine_.tick(now), now);
+    if (const auto due = own_master_down_or_advert(); due && now >= *due) {
+        if (machine_.master_down_deadline() && now >= *machine_.master_down_deadline()) master_down_due(now);
+        else apply(machine_.tick(now), now);
+    }
     if (const auto at = machine_.preempt_allowed_at(); !kernel_preempt_ && at && now >= *at) {
         kernel_preempt_ = true;  // from now on a worse master no longer holds the kernel timer
         guarded([&] { publish(); }, now);

@@ -142,6 +142,10 @@ Actions Machine::tick(Nanos now) {
     return {};
 }
 
+void Machine::hold_master_down(Nanos until) {
+    if (state_ == State::Backup && master_down_at_ && until > *master_down_at_) master_down_at_ = until;
+}
+
 void Machine::reconfigure(const Config& config, Nanos now) {
     const bool interval_changed = config.adver_int_cs != config_.adver_int_cs;
     config_ = config;
