@@ -43,4 +43,13 @@ struct FloodOptions {
 };
 int run_flood(const FloodOptions& o);
 
+struct MassOptions {
+    std::vector<int> instances{1, 100, 1000};  // at most 1000: four segments of VIPs
+    unsigned repeats = 3;                      // per count and daemon
+    int interval_ms = 100;
+    int probe_spacing_us = 20;  // the client's requests: one per VIP per round, this far apart
+    bool json = false;
+};
+int run_mass(const MassOptions& o);
+
 }  // namespace xvrrp::bench

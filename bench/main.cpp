@@ -41,6 +41,13 @@ int main(int argc, char** argv) {
     flood->add_option("--interval", fl.interval_ms, "advert interval in ms")->check(CLI::Range(10, 1000));
     flood->add_option("--phase", fl.phase_s, "seconds captured per phase")->check(CLI::Range(1u, 60u));
     flood->add_option("--repeats", fl.repeats, "quiet and flooded phases each")->check(CLI::Range(1u, 20u));
+    MassOptions ms;
+    auto* mass = app.add_subcommand("mass", "mass failover: when the last of N VIPs answers from the backup, xvrrpd and keepalived");
+    mass->add_flag("--json", ms.json, "print one JSON object instead of the table");
+    mass->add_option("--instances", ms.instances, "instance counts (1,100,1000)")->delimiter(',')->check(CLI::Range(1, 1000));
+    mass->add_option("--repeats", ms.repeats, "runs per count and daemon")->check(CLI::Range(1u, 20u));
+    mass->add_option("--interval", ms.interval_ms, "advert interval in ms")->check(CLI::Range(10, 1000));
+    mass->add_option("--probe-spacing", ms.probe_spacing_us, "us between the client's requests (1 / rate)")->check(CLI::Range(5, 1000));
     CLI11_PARSE(app, argc, argv);
 
     if (::geteuid() != 0) {
@@ -58,5 +65,6 @@ int main(int argc, char** argv) {
     if (scale->parsed()) return run_scale(sc);
     if (flood->parsed()) return run_flood(fl);
     if (startup->parsed()) return run_startup(st);
+    if (mass->parsed()) return run_mass(ms);
     return run_failover(f);
 }

@@ -67,6 +67,10 @@ void VrrpLab::join(Netns& ns, const std::string& ifname, const std::string& port
 
 void VrrpLab::rejoin(int i, int segment) { join(router(i), "vr" + std::to_string(segment), port_name(i, segment), segment); }
 
+void VrrpLab::join_client(int segment) {
+    join(*client_, "eth" + std::to_string(segment), "pcs" + std::to_string(segment), segment);
+}
+
 VrrpLab::~VrrpLab() {
     if (ping_pid_ > 0) {
         ::kill(ping_pid_, SIGKILL);

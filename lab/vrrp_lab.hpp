@@ -74,6 +74,8 @@ public:
 
     // Router i's interface on segment k again, after a test deleted it (veth to the bridge, up, no address).
     void rejoin(int i, int segment);
+    // The client on segment k too, as eth<k> (up, no address); it is on segment 0 (eth0) from the start.
+    void join_client(int segment);
 
     static bool wait_until(const std::function<bool()>& done, std::chrono::milliseconds limit);
 
