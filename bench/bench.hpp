@@ -25,8 +25,12 @@ struct FailoverOptions {
 int run_failover(const FailoverOptions& o);
 
 struct ScaleOptions {
-    std::vector<int> instances{1, 50, 250, 1000};
+    std::vector<int> intervals{100, 10};            // advert intervals, ms
+    std::vector<int> instances{1, 100, 1000, 4000};  // at most 64 segments
+    int max_at_10ms = 1000;                          // larger counts are measured at 100 ms only
+    unsigned repeats = 3;   // per count, interval and daemon; the daemons in a random order each time
     unsigned window_s = 10;  // CPU is measured over this long, after convergence
+    unsigned seed = 0;       // of the daemon order; 0: a random one (printed)
     bool xvrrpd_only = false;
     bool json = false;
 };

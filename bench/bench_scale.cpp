@@ -1,7 +1,14 @@
-// bench/run.sh scale: N instances at 10 ms adverts (IPv6 VIPs from
-// 2001:db8::/32, up to 250 VRIDs per segment, one bridge per segment), master
-// on r1, backup on r2: CPU seconds per second of each daemon, xvrrpd and
-// keepalived side by side in the same run.
+// bench/run.sh scale: N instances (IPv6 VIPs from 2001:db8::/32, up to 250 VRIDs per segment, one
+// bridge per segment), master on r1, backup on r2, xvrrpd and keepalived in a random order in each
+// repeat. Three readings of the same window:
+//  - each daemon process: CPU time of all its threads (schedstat, ns), a figure above the thread
+//    count is flagged as impossible rather than reported;
+//  - the whole machine, from /proc/stat: on veth a send runs the receivers' path (bridge, the
+//    other routers' XDP) inline, so a per-process figure moves work between sender and receiver;
+//    the machine's total cannot. The lab's own background (measured for half a window after the
+//    daemons stop) is taken off;
+//  - the frames r1 put on the wire (its bridge ports' counters) against the adverts due.
+#include <dirent.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -10,6 +17,7 @@
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <sstream>
 #include <thread>
 
@@ -25,8 +33,6 @@ using namespace xvrrp::test;
 using namespace std::chrono_literals;
 using nlohmann::json;
 
-constexpr int kIntervalMs = 10;
-
 std::string ifname(int idx) { return "vr" + std::to_string(idx / kVridsPerSegment); }
 int vrid(int idx) { return idx % kVridsPerSegment + 1; }
 std::string vip(int idx) {
@@ -35,7 +41,7 @@ std::string vip(int idx) {
     return buf;
 }
 
-json xvrrpd_config(const VrrpLab& lab, int router, int priority, int n, int interval_ms = kIntervalMs) {
+json xvrrpd_config(const VrrpLab& lab, int router, int priority, int n, int interval_ms) {
     json c = lab.config(router, priority, interval_ms);
     c["interfaces"] = json::object();
     c["instances"] = json::array();
@@ -46,34 +52,71 @@ json xvrrpd_config(const VrrpLab& lab, int router, int priority, int n, int inte
     return c;
 }
 
-std::string keepalived_config(int priority, int n) {
+std::string keepalived_config(int priority, int n, int interval_ms) {
     std::ostringstream c;
     c << "global_defs {\n  router_id scale\n  enable_script_security\n}\n";
+    char interval[16];
+    std::snprintf(interval, sizeof(interval), "%g", interval_ms / 1000.0);
     for (int i = 0; i < n; ++i)
         c << "vrrp_instance vr" << i << " {\n  version 3\n  state BACKUP\n  interface " << ifname(i)
-          << "\n  virtual_router_id " << vrid(i) << "\n  priority " << priority
-          << "\n  advert_int 0.01\n  virtual_ipaddress {\n    " << vip(i) << "\n  }\n}\n";
+          << "\n  virtual_router_id " << vrid(i) << "\n  priority " << priority << "\n  advert_int " << interval
+          << "\n  virtual_ipaddress {\n    " << vip(i) << "\n  }\n}\n";
     return c.str();
 }
 
-// utime and stime of a process, in seconds.
-struct Cpu {
-    double user = 0, sys = 0;
+// CPU time of a process: every thread's run time (schedstat, in ns, exact) and, from
+// /proc/PID/stat, the share of it spent in the kernel.
+struct ProcessCpu {
+    double seconds = 0;     // all threads, user + kernel
+    double sys_share = 0;   // stime / (utime + stime), tick-sampled
+    int threads = 0;
 };
-Cpu cpu_times(pid_t pid) {
+ProcessCpu process_cpu(pid_t pid) {
+    ProcessCpu cpu;
+    const std::string task_dir = "/proc/" + std::to_string(pid) + "/task";
+    if (DIR* dir = ::opendir(task_dir.c_str())) {
+        while (const dirent* e = ::readdir(dir)) {
+            if (e->d_name[0] == '.') continue;
+            std::ifstream in(task_dir + "/" + e->d_name + "/schedstat");
+            unsigned long long run_ns = 0;
+            if (in >> run_ns) {
+                cpu.seconds += static_cast<double>(run_ns) / 1e9;
+                ++cpu.threads;
+            }
+        }
+        ::closedir(dir);
+    }
     std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
     std::string text((std::istreambuf_iterator<char>(in)), {});
     const auto close = text.rfind(')');
-    if (close == std::string::npos) return {};
+    if (close == std::string::npos) return cpu;
     std::istringstream rest(text.substr(close + 2));
     std::string field;
-    unsigned long utime = 0, stime = 0;
+    double utime = 0, stime = 0;
     for (int i = 3; i <= 15 && rest >> field; ++i) {
-        if (i == 14) utime = std::stoul(field);
-        if (i == 15) stime = std::stoul(field);
+        if (i == 14) utime = std::stod(field);
+        if (i == 15) stime = std::stod(field);
     }
+    cpu.sys_share = utime + stime > 0 ? stime / (utime + stime) : 0;
+    return cpu;
+}
+
+// The whole machine's busy and total time, in seconds of CPU, from /proc/stat's first line.
+struct SystemCpu {
+    double busy = 0, steal = 0;
+};
+SystemCpu system_cpu() {
+    std::ifstream in("/proc/stat");
+    std::string label;
+    in >> label;  // "cpu"
+    std::vector<double> f;
+    double v = 0;
+    for (int i = 0; i < 8 && in >> v; ++i) f.push_back(v);
+    f.resize(8, 0);
     const double hz = static_cast<double>(::sysconf(_SC_CLK_TCK));
-    return {static_cast<double>(utime) / hz, static_cast<double>(stime) / hz};
+    // user nice system idle iowait irq softirq steal: busy is all but idle and iowait; steal
+    // (time the hypervisor ran someone else) is reported apart, not counted as ours.
+    return {(f[0] + f[1] + f[2] + f[5] + f[6]) / hz, f[7] / hz};
 }
 
 pid_t keepalived_vrrp_child(const VrrpLab& lab, int i) {
@@ -81,13 +124,6 @@ pid_t keepalived_vrrp_child(const VrrpLab& lab, int i) {
     std::ifstream(lab.dir() + "/ka-r" + std::to_string(i) + "-vrrp.pid") >> child;
     return child;
 }
-
-struct Load {
-    double master = -1, backup = -1;  // CPU seconds per second
-    double master_sys = -1;           // of which in the kernel (sending, and what the send runs inline)
-    double sent_per_s = -1;           // frames r1 actually put on the wire (adverts, a few announcements)
-    int masters_on_r1 = 0;
-};
 
 // Frames router 1 sent, as its bridge ports counted them.
 std::uint64_t sent_by_r1(VrrpLab& lab, int segments) {
@@ -113,79 +149,175 @@ int count_masters(VrrpLab& lab, int router, int n, bool keepalived) {
     return found;
 }
 
-Load measure(bool keepalived, int n, std::chrono::seconds window) {
+// One window's readings; CPU figures in cores (CPU seconds per second).
+struct Load {
+    double master = 0, backup = 0;
+    double master_sys_share = 0;
+    int master_threads = 0, backup_threads = 0;
+    double system = 0;       // the whole machine while the pair runs, minus the idle lab
+    double idle_system = 0;  // the same lab after the daemons stopped
+    double steal = 0;
+    double sent_per_s = 0, due_per_s = 0;
+    int masters_on_r1 = 0, masters_on_r2 = 0;
+    bool converged = false;
+    bool impossible = false;  // a process above its thread count, or the machine above its CPUs
+};
+
+Load measure(bool keepalived, int n, int interval_ms, std::chrono::seconds window) {
     VrrpLab lab(2, segments_for(n));
+    const double cpus = static_cast<double>(std::thread::hardware_concurrency());
+    Load load;
     for (int r : {1, 2}) {
         const int priority = r == 1 ? 150 : 100;
-        if (keepalived) lab.start_keepalived(r, keepalived_config(priority, n));
-        else lab.start(r, xvrrpd_config(lab, r, priority, n));
+        if (keepalived) lab.start_keepalived(r, keepalived_config(priority, n, interval_ms));
+        else lab.start(r, xvrrpd_config(lab, r, priority, n, interval_ms));
     }
-    Load load;
-    // Converged: every instance master on r1, none on r2.
-    VrrpLab::wait_until([&] { return count_masters(lab, 1, n, keepalived) == n && count_masters(lab, 2, n, keepalived) == 0; },
-                        60s);
-    std::this_thread::sleep_for(2s);
-    load.masters_on_r1 = count_masters(lab, 1, n, keepalived);
+    // Converged: every instance master on r1, none on r2. A pair that never gets there is
+    // measured all the same and reported as such.
+    load.converged = VrrpLab::wait_until(
+        [&] { return count_masters(lab, 1, n, keepalived) == n && count_masters(lab, 2, n, keepalived) == 0; }, 60s);
+    // Past the announcements' second burst (keepalived's garp_master_delay, 5 s): the window
+    // measures the steady state.
+    std::this_thread::sleep_for(6s);
     const pid_t master = keepalived ? keepalived_vrrp_child(lab, 1) : lab.pid(1);
     const pid_t backup = keepalived ? keepalived_vrrp_child(lab, 2) : lab.pid(2);
-    const Cpu m0 = cpu_times(master), b0 = cpu_times(backup);
+    const ProcessCpu m0 = process_cpu(master), b0 = process_cpu(backup);
+    const SystemCpu s0 = system_cpu();
     const std::uint64_t sent0 = sent_by_r1(lab, segments_for(n));
     const auto t0 = std::chrono::steady_clock::now();
     std::this_thread::sleep_for(window);
+    const ProcessCpu m1 = process_cpu(master), b1 = process_cpu(backup);
+    const SystemCpu s1 = system_cpu();
+    const std::uint64_t sent1 = sent_by_r1(lab, segments_for(n));
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    const Cpu m1 = cpu_times(master), b1 = cpu_times(backup);
-    load.sent_per_s = static_cast<double>(sent_by_r1(lab, segments_for(n)) - sent0) / secs;
-    load.master = (m1.user + m1.sys - m0.user - m0.sys) / secs;
-    load.master_sys = (m1.sys - m0.sys) / secs;
-    load.backup = (b1.user + b1.sys - b0.user - b0.sys) / secs;
-    if (keepalived) {
-        lab.kill_keepalived(1);
-        lab.kill_keepalived(2);
+    load.masters_on_r1 = count_masters(lab, 1, n, keepalived);
+    load.masters_on_r2 = count_masters(lab, 2, n, keepalived);
+    load.sent_per_s = static_cast<double>(sent1 - sent0) / secs;
+    load.due_per_s = n * 1000.0 / interval_ms;
+    load.master = (m1.seconds - m0.seconds) / secs;
+    load.master_sys_share = m1.sys_share;
+    load.backup = (b1.seconds - b0.seconds) / secs;
+    load.master_threads = m1.threads;
+    load.backup_threads = b1.threads;
+    const double system = (s1.busy - s0.busy) / secs;
+    load.steal = (s1.steal - s0.steal) / secs;
+    // The process's threads could not have run longer than the window each, nor the machine on
+    // more CPUs than it has (5% allowed for the readings' own granularity).
+    load.impossible = m1.threads == 0 || b1.threads == 0 || load.master > 1.05 * m1.threads ||
+                      load.backup > 1.05 * b1.threads || system > 1.05 * cpus;
+    // The same lab with the daemons gone, settled: what the machine does without them.
+    for (int r : {1, 2}) {
+        if (keepalived) {
+            lab.kill_keepalived(r);
+        } else {
+            lab.signal(r, SIGTERM);
+            lab.wait_exit(r, 10s);
+        }
     }
+    std::this_thread::sleep_for(2s);
+    const SystemCpu i0 = system_cpu();
+    const auto idle_t0 = std::chrono::steady_clock::now();
+    std::this_thread::sleep_for(window / 2);
+    const double idle_secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - idle_t0).count();
+    load.idle_system = (system_cpu().busy - i0.busy) / idle_secs;
+    load.system = system - load.idle_system;
     return load;
+}
+
+json to_json(const Load& l) {
+    return {{"master_cpu", l.master}, {"master_sys_share", l.master_sys_share}, {"master_threads", l.master_threads},
+            {"backup_cpu", l.backup}, {"backup_threads", l.backup_threads}, {"system_cpu", l.system},
+            {"idle_lab_cpu", l.idle_system}, {"steal", l.steal}, {"sent_per_s", l.sent_per_s},
+            {"due_per_s", l.due_per_s}, {"masters_on_r1", l.masters_on_r1}, {"masters_on_r2", l.masters_on_r2},
+            {"converged", l.converged}, {"impossible", l.impossible}};
+}
+
+// Median with the spread over the repeats: "median (min-max)".
+std::string spread(const std::vector<double>& v, double scale, const char* fmt) {
+    const Summary s = summarize(v);
+    char med[32], lo[32], hi[32], out[112];
+    std::snprintf(med, sizeof(med), fmt, s.median * scale);
+    std::snprintf(lo, sizeof(lo), fmt, s.min * scale);
+    std::snprintf(hi, sizeof(hi), fmt, s.max * scale);
+    std::snprintf(out, sizeof(out), "%s (%s-%s)", med, lo, hi);
+    return out;
 }
 
 }  // namespace
 
 int run_scale(const ScaleOptions& o) {
     json rows = json::array();
+    std::mt19937 rng(o.seed);
     try {
-        for (int n : o.instances) {
-            const Load x = measure(false, n, std::chrono::seconds(o.window_s));
-            const Load k = o.xvrrpd_only ? Load{} : measure(true, n, std::chrono::seconds(o.window_s));
-            rows.push_back({{"instances", n}, {"segments", segments_for(n)},
-                            {"xvrrpd", {{"master_cpu", x.master}, {"master_sys", x.master_sys}, {"backup_cpu", x.backup},
-                                        {"master_sent_per_s", x.sent_per_s},
-                                        {"converged", x.masters_on_r1}}},
-                            {"keepalived", {{"master_cpu", k.master}, {"master_sys", k.master_sys}, {"backup_cpu", k.backup},
-                                            {"master_sent_per_s", k.sent_per_s},
-                                            {"converged", k.masters_on_r1}}}});
-            if (!o.json)
-                std::fprintf(stderr, "N=%d done\n", n);
+        for (int interval : o.intervals) {
+            for (int n : o.instances) {
+                if (interval < 100 && n > o.max_at_10ms) continue;
+                json runs = json::array();
+                for (unsigned rep = 0; rep < o.repeats; ++rep) {
+                    std::vector<bool> order{false, true};
+                    if (o.xvrrpd_only) order = {false};
+                    std::shuffle(order.begin(), order.end(), rng);
+                    json run = json::object();
+                    for (bool keepalived : order) {
+                        const Load l = measure(keepalived, n, interval, std::chrono::seconds(o.window_s));
+                        run[keepalived ? "keepalived" : "xvrrpd"] = to_json(l);
+                        std::fprintf(stderr,
+                                     "%d ms N=%d run %u %s: master %.2f%% backup %.3f%% system %.1f%% (idle lab %.1f%%) "
+                                     "sent %.0f/%.0f /s%s%s\n",
+                                     interval, n, rep + 1, keepalived ? "keepalived" : "xvrrpd", 100 * l.master,
+                                     100 * l.backup, 100 * l.system, 100 * l.idle_system, l.sent_per_s, l.due_per_s,
+                                     l.converged ? "" : " NOT CONVERGED", l.impossible ? " IMPOSSIBLE READING" : "");
+                    }
+                    runs.push_back(run);
+                }
+                rows.push_back({{"interval_ms", interval}, {"instances", n}, {"segments", segments_for(n)}, {"runs", runs}});
+            }
         }
     } catch (const std::exception& e) {
         std::cerr << "bench scale: " << e.what() << "\n";
         return 1;
     }
     if (o.json) {
-        std::cout << json{{"advert_interval_ms", kIntervalMs}, {"window_s", o.window_s}, {"scale", rows}}.dump(2) << "\n";
+        std::cout << json{{"window_s", o.window_s}, {"repeats", o.repeats}, {"seed", o.seed},
+                          {"cpus", std::thread::hardware_concurrency()}, {"scale", rows}}
+                         .dump(2)
+                  << "\n";
         return 0;
     }
-    std::printf("Controller CPU at 10 ms adverts, %u s window (share of one core, user+kernel; master r1, backup r2)\n",
-                o.window_s);
-    std::printf("%5s %4s | %8s %7s %9s %7s | %8s %7s %9s %7s | %9s %9s\n", "N", "segs", "x master", "kernel",
-                "sent/s", "backup", "k master", "kernel", "sent/s", "backup", "CPU ratio", "per frame");
+    std::printf("Controller cost, %u s windows, %u runs, seed %u: median (min-max) over the runs; CPU in %% of one core\n",
+                o.window_s, o.repeats, o.seed);
+    std::printf("per advert: CPU microseconds per frame actually sent; system: the whole machine minus the idle lab\n");
     for (const auto& r : rows) {
-        const auto& x = r["xvrrpd"];
-        const auto& k = r["keepalived"];
-        const double xm = x["master_cpu"], km = k["master_cpu"], xs = x["master_sent_per_s"], ks = k["master_sent_per_s"];
-        std::printf("%5d %4d | %7.2f%% %6.2f%% %9.0f %6.2f%% | %7.2f%% %6.2f%% %9.0f %6.2f%% | %8.2fx %8.2fx\n",
-                    r["instances"].get<int>(), r["segments"].get<int>(), 100 * xm, 100 * x["master_sys"].get<double>(), xs,
-                    100 * x["backup_cpu"].get<double>(), 100 * km, 100 * k["master_sys"].get<double>(), ks,
-                    100 * k["backup_cpu"].get<double>(), km > 0 ? xm / km : 0.0,
-                    km > 0 && ks > 0 && xs > 0 ? (xm / xs) / (km / ks) : 0.0);
+        std::printf("\n%d ms adverts, N = %d (%d segments)\n", r["interval_ms"].get<int>(), r["instances"].get<int>(),
+                    r["segments"].get<int>());
+        std::printf("  %-10s %-22s %-22s %-22s %-22s %-22s %-22s %s\n", "daemon", "master %", "backup %", "system %",
+                    "sent / due %", "master us/advert", "system us/advert", "flags");
+        for (const char* d : {"xvrrpd", "keepalived"}) {
+            std::vector<double> master, backup, system, sent, master_per, system_per;
+            int unconverged = 0, impossible = 0;
+            for (const auto& run : r["runs"]) {
+                if (!run.contains(d)) continue;
+                const json& l = run[d];
+                const double s = l["sent_per_s"].get<double>();
+                master.push_back(l["master_cpu"]);
+                backup.push_back(l["backup_cpu"]);
+                system.push_back(l["system_cpu"]);
+                sent.push_back(s / l["due_per_s"].get<double>());
+                master_per.push_back(s > 0 ? l["master_cpu"].get<double>() / s : 0);
+                system_per.push_back(s > 0 ? l["system_cpu"].get<double>() / s : 0);
+                unconverged += !l["converged"].get<bool>();
+                impossible += l["impossible"].get<bool>();
+            }
+            if (master.empty()) continue;
+            std::string flags;
+            if (unconverged) flags += std::to_string(unconverged) + " not converged ";
+            if (impossible) flags += std::to_string(impossible) + " impossible readings";
+            std::printf("  %-10s %-22s %-22s %-22s %-22s %-22s %-22s %s\n", d, spread(master, 100, "%.2f").c_str(),
+                        spread(backup, 100, "%.3f").c_str(), spread(system, 100, "%.1f").c_str(),
+                        spread(sent, 100, "%.1f").c_str(), spread(master_per, 1e6, "%.2f").c_str(),
+                        spread(system_per, 1e6, "%.2f").c_str(), flags.c_str());
+        }
     }
-    std::printf("CPU ratio: xvrrpd master / keepalived master; per frame: the same per frame actually sent.\n");
     return 0;
 }
 

@@ -5,8 +5,10 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <iostream>
+#include <random>
 
 #include "bench.hpp"
+#include "lab.hpp"
 
 int main(int argc, char** argv) {
     using namespace xvrrp::bench;
@@ -25,11 +27,15 @@ int main(int argc, char** argv) {
     failover->add_flag("--json", f.json, "print one JSON object instead of the table");
     failover->add_option("--runs", f.runs, "runs per implementation and interval")->check(CLI::Range(1u, 100u));
     ScaleOptions sc;
-    auto* scale = app.add_subcommand("scale", "controller CPU with N instances at 10 ms adverts, xvrrpd and keepalived");
+    auto* scale = app.add_subcommand("scale", "controller and machine CPU with N instances, xvrrpd and keepalived");
     scale->add_flag("--json", sc.json, "print one JSON object instead of the table");
-    scale->add_option("--instances", sc.instances, "instance counts to measure")->check(CLI::Range(1, 1000));
+    scale->add_option("--interval", sc.intervals, "advert intervals in ms (100,10)")->delimiter(',')->check(CLI::Range(10, 1000));
+    scale->add_option("--instances", sc.instances, "instance counts (1,100,1000,4000)")->delimiter(',')->check(CLI::Range(1, 16000));
+    scale->add_option("--max-at-10ms", sc.max_at_10ms, "largest count measured below 100 ms")->check(CLI::Range(1, 16000));
+    scale->add_option("--repeats", sc.repeats, "runs per count, interval and daemon")->check(CLI::Range(1u, 20u));
     scale->add_flag("--xvrrpd-only", sc.xvrrpd_only, "skip keepalived (quick runs; no ratio)");
     scale->add_option("--window", sc.window_s, "seconds of CPU measurement")->check(CLI::Range(1u, 120u));
+    scale->add_option("--seed", sc.seed, "seed of the daemon order (0: random)");
     StartupOptions st;
     auto* startup = app.add_subcommand("startup", "start-up and reload time with N instances");
     startup->add_flag("--json", st.json, "print one JSON object instead of the table");
@@ -54,6 +60,8 @@ int main(int argc, char** argv) {
         std::cerr << "bench: needs root (BPF and network namespaces)\n";
         return 2;
     }
+    // A benchmark stopped with ^C or kill leaves no namespace or mount behind.
+    xvrrp::test::install_signal_cleanup();
     if (xdp->parsed()) {
         // BPF_PROG_TEST_RUN's ingress device is lo of a namespace of our own.
         if (::unshare(CLONE_NEWNET) != 0) {
@@ -62,7 +70,10 @@ int main(int argc, char** argv) {
         }
         return run_xdp(x);
     }
-    if (scale->parsed()) return run_scale(sc);
+    if (scale->parsed()) {
+        if (sc.seed == 0) sc.seed = std::random_device{}();
+        return run_scale(sc);
+    }
     if (flood->parsed()) return run_flood(fl);
     if (startup->parsed()) return run_startup(st);
     if (mass->parsed()) return run_mass(ms);

@@ -11,7 +11,13 @@
 
 #include <array>
 #include <atomic>
+#include <csignal>
 #include <cstdio>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
 #include <stdexcept>
 
 #include "xvrrp/error.hpp"
@@ -38,12 +44,84 @@ std::string unique_name(const std::string& prefix) {
     return n.substr(0, 15);
 }
 
+namespace {
+struct MadeByLabs {
+    std::mutex mutex;
+    std::set<std::string> namespaces;
+    std::map<std::string, std::string> mounts;  // mount point -> folder to remove
+};
+MadeByLabs& made_by_labs() {
+    static MadeByLabs made;
+    return made;
+}
+int signal_pipe[2] = {-1, -1};
+
+void on_fatal_signal(int sig) {
+    const unsigned char byte = static_cast<unsigned char>(sig);
+    [[maybe_unused]] const auto n = ::write(signal_pipe[1], &byte, 1);
+}
+
+void remove_everything_and_exit(int sig) {
+    auto& made = made_by_labs();
+    const std::lock_guard lock(made.mutex);
+    for (const auto& ns : made.namespaces) {
+        sh_status("ip netns pids " + ns + " | xargs -r kill -KILL");
+        sh_status("ip netns del " + ns);
+    }
+    for (const auto& [mount_point, dir] : made.mounts) {
+        sh_status("umount " + mount_point);
+        std::error_code ec;
+        std::filesystem::remove_all(dir, ec);
+    }
+    std::fprintf(stderr, "stopped by signal %d: %zu namespaces and %zu mounts removed\n", sig, made.namespaces.size(),
+                 made.mounts.size());
+    ::_exit(128 + sig);
+}
+}  // namespace
+
+void install_signal_cleanup() {
+    if (signal_pipe[0] >= 0) return;
+    if (::pipe2(signal_pipe, O_CLOEXEC) != 0) throw std::runtime_error("pipe for signal cleanup failed");
+    std::thread([] {
+        unsigned char sig = 0;
+        while (::read(signal_pipe[0], &sig, 1) != 1) {}
+        remove_everything_and_exit(sig);
+    }).detach();
+    struct sigaction sa {};
+    sa.sa_handler = on_fatal_signal;
+    sa.sa_flags = SA_RESTART;
+    ::sigemptyset(&sa.sa_mask);
+    for (int sig : {SIGINT, SIGTERM, SIGHUP}) ::sigaction(sig, &sa, nullptr);
+}
+
+void track_lab_mount(const std::string& mount_point, const std::string& dir) {
+    auto& made = made_by_labs();
+    const std::lock_guard lock(made.mutex);
+    made.mounts[mount_point] = dir;
+}
+
+void untrack_lab_mount(const std::string& mount_point) {
+    auto& made = made_by_labs();
+    const std::lock_guard lock(made.mutex);
+    made.mounts.erase(mount_point);
+}
+
 Netns::Netns(const std::string& prefix) : name_(unique_name(prefix)) {
+    {
+        auto& made = made_by_labs();
+        const std::lock_guard lock(made.mutex);
+        made.namespaces.insert(name_);
+    }
     sh("ip netns add " + name_);
     sh("ip -n " + name_ + " link set lo up");
 }
 
-Netns::~Netns() { sh_status("ip netns del " + name_); }
+Netns::~Netns() {
+    sh_status("ip netns del " + name_);
+    auto& made = made_by_labs();
+    const std::lock_guard lock(made.mutex);
+    made.namespaces.erase(name_);
+}
 
 std::string Netns::exec(const std::string& cmd) const { return sh("ip netns exec " + name_ + " " + cmd); }
 

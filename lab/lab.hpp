@@ -22,6 +22,13 @@ int sh_status(const std::string& cmd);
 // A per-process unique name: prefix + pid + counter, at most 15 characters.
 std::string unique_name(const std::string& prefix);
 
+// Destructors remove what a lab made, but a benchmark stopped by a signal runs none. Namespaces
+// and the labs' own mounts are also recorded here; after install_signal_cleanup(), SIGINT, SIGTERM
+// or SIGHUP kills the processes in them, removes them all and exits (128 + the signal).
+void install_signal_cleanup();
+void track_lab_mount(const std::string& mount_point, const std::string& dir);
+void untrack_lab_mount(const std::string& mount_point);
+
 class Netns {
 public:
     explicit Netns(const std::string& prefix);

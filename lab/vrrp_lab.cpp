@@ -28,6 +28,7 @@ VrrpLab::VrrpLab(int routers, int segments) : dir_("/tmp/" + unique_name("xvt-la
     // Pins live in a bpffs of the lab's own, mounted where every namespace sees it, so a
     // killed daemon's pinned XDP link stays attached (as on a real host) and nothing
     // reaches the host's /sys/fs/bpf.
+    track_lab_mount(bpffs_, dir_);
     sh("mount -t bpf bpf " + bpffs_);
     bridge_ = std::make_unique<Netns>("xvt-sw");
     client_ = std::make_unique<Netns>("xvt-c");
@@ -92,6 +93,7 @@ VrrpLab::~VrrpLab() {
     sh_status("umount " + bpffs_);
     std::error_code ec;
     std::filesystem::remove_all(dir_, ec);
+    untrack_lab_mount(bpffs_);
 }
 
 nlohmann::json VrrpLab::config(int i, int priority, int interval_ms) const {
