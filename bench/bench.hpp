@@ -56,6 +56,7 @@ struct MassOptions {
     unsigned repeats = 3;                      // per count and daemon
     int interval_ms = 100;
     int probe_spacing_us = 50;  // after the cut, the client's requests this far apart (20,000 a second)
+    bool xvrrpd_only = false;
     bool json = false;
 };
 int run_mass(const MassOptions& o);

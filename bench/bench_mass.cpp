@@ -179,7 +179,9 @@ int run_mass(const MassOptions& o) {
             Row row{n, {}, {}};
             for (unsigned rep = 0; rep < o.repeats; ++rep) {
                 const bool keepalived_first = rng() % 2;
-                for (bool keepalived : {keepalived_first, !keepalived_first}) {
+                std::vector<bool> order{keepalived_first, !keepalived_first};
+                if (o.xvrrpd_only) order = {false};
+                for (bool keepalived : order) {
                     const Outcome out = one_run(keepalived, n, o.interval_ms, std::chrono::microseconds(o.probe_spacing_us), rng);
                     const int d = keepalived ? 1 : 0;
                     if (!out.converged || out.early) ++row.not_converged[d];

@@ -119,6 +119,18 @@ SystemCpu system_cpu() {
     return {(f[0] + f[1] + f[2] + f[5] + f[6]) / hz, f[7] / hz};
 }
 
+// Waits (at most 20 s) until the machine is nearly idle for a second: deleting a lab's namespaces
+// goes on in a kernel worker after `ip netns del` returns, and it must not land in the next
+// measurement.
+void wait_for_quiet_machine() {
+    const auto limit = std::chrono::steady_clock::now() + 20s;
+    while (std::chrono::steady_clock::now() < limit) {
+        const SystemCpu s0 = system_cpu();
+        std::this_thread::sleep_for(1s);
+        if (system_cpu().busy - s0.busy < 0.05) return;
+    }
+}
+
 pid_t keepalived_vrrp_child(const VrrpLab& lab, int i) {
     pid_t child = 0;
     std::ifstream(lab.dir() + "/ka-r" + std::to_string(i) + "-vrrp.pid") >> child;
@@ -167,6 +179,7 @@ Load measure(bool keepalived, int n, int interval_ms, std::chrono::seconds windo
     VrrpLab lab(2, segments_for(n));
     const double cpus = static_cast<double>(std::thread::hardware_concurrency());
     Load load;
+    wait_for_quiet_machine();
     for (int r : {1, 2}) {
         const int priority = r == 1 ? 150 : 100;
         if (keepalived) lab.start_keepalived(r, keepalived_config(priority, n, interval_ms));
@@ -214,7 +227,7 @@ Load measure(bool keepalived, int n, int interval_ms, std::chrono::seconds windo
             lab.wait_exit(r, 10s);
         }
     }
-    std::this_thread::sleep_for(2s);
+    wait_for_quiet_machine();
     const SystemCpu i0 = system_cpu();
     const auto idle_t0 = std::chrono::steady_clock::now();
     std::this_thread::sleep_for(window / 2);

@@ -12,6 +12,8 @@
 #include <cstring>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <numeric>
+#include <random>
 #include <thread>
 
 #include "arp_gen.skel.h"
@@ -34,13 +36,13 @@ using GenSkel = SkeletonPtr<arp_gen_bpf, arp_gen_bpf__destroy>;
 
 using Options = xvrrp::bench::XdpOptions;
 
-// Median of per-run means over several BPF_PROG_TEST_RUN calls.
-double ns_per_packet(int prog_fd, const Bytes& frame, const Options& o) {
-    std::vector<double> v;
-    for (unsigned r = 0; r < o.rounds; ++r)
-        v.push_back(static_cast<double>(xdp_test_run(prog_fd, frame, 1, o.repeat).duration_ns));
-    std::sort(v.begin(), v.end());
-    return v[v.size() / 2];
+// Nanoseconds per run of one BPF_PROG_TEST_RUN call with o.repeat runs, by the wall clock: the
+// kernel's own figure is a whole number of ns, too coarse beside a 7 ns floor; the call's
+// set-up, spread over millions of runs, adds well under 0.01 ns.
+double one_call_ns(int prog_fd, const Bytes& frame, const Options& o) {
+    const auto t0 = std::chrono::steady_clock::now();
+    xdp_test_run(prog_fd, frame, 1, o.repeat);
+    return std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count() / o.repeat;
 }
 
 void expect_verdict(int prog_fd, const Bytes& frame, int verdict, const char* what) {
@@ -63,12 +65,15 @@ ReplaySkel open_replay(const Dataplane& dp) {
     return s;
 }
 
+// One figure per path: its calls' median and spread (ns per packet).
+using xvrrp::bench::Summary;
+
 struct PathFigures {
-    double empty, pass, advert, arp, arp_restore, ns, ns_restore;
-    double vip_lookup, inst_lookup, clock;  // building blocks
+    Summary empty, pass, advert, arp, arp_restore, ns, ns_restore;
+    Summary vip_lookup, inst_lookup, inst_hash_lookup, clock;  // building blocks
 };
 
-PathFigures measure_paths(const Options& o) {
+PathFigures measure_paths(const Options& o, std::mt19937& rng) {
     Dataplane dp(DataplaneOptions{.pin_root = ""});
     configure_world(dp, 1);
     PassProgram empty;
@@ -80,35 +85,65 @@ PathFigures measure_paths(const Options& o) {
     if (ns.size() != 86) throw std::runtime_error("NS fixture is not 86 bytes");
 
     ReplaySkel replay = open_replay(dp);
+    // The kernel hash map the instance directory replaced, holding the same instance, so the
+    // two lookups are compared in the same run.
+    const xvrrp_inst_key probe_key{.ifindex = 1, .vrid = 1, .family = XVRRP_AF_INET};
+    const xvrrp_inst probe_inst = make_inst(3, XVRRP_STATE_BACKUP, kRouterIp);
+    check_libbpf(bpf_map_update_elem(bpf_map__fd(replay->maps.bench_inst_hash), &probe_key, &probe_inst, BPF_ANY),
+                 "fill bench_inst_hash");
     const int replay_arp = bpf_program__fd(replay->progs.replay_arp);
     const int replay_ns = bpf_program__fd(replay->progs.replay_ns);
+    auto use_frame = [&](const Bytes& f) { std::memcpy(replay->bss->replay_frame, f.data(), f.size()); };
 
     // Each path must be the path we think it is, on every repeat.
     expect_verdict(empty.prog_fd(), udp, XDP_PASS, "empty program");
     expect_verdict(dp.prog_fd(), udp, XDP_PASS, "pass-through");
     expect_verdict(dp.prog_fd(), adv, XDP_DROP, "VRRP advert");
-    std::memcpy(replay->bss->replay_frame, arp.data(), arp.size());
+    use_frame(arp);
     expect_verdict(replay_arp, arp, XDP_TX, "ARP reply");
-    PathFigures f{};
-    f.arp = ns_per_packet(replay_arp, arp, o);
-    f.arp_restore = ns_per_packet(bpf_program__fd(replay->progs.restore_arp_only), arp, o);
-    std::memcpy(replay->bss->replay_frame, ns.data(), ns.size());
+    use_frame(ns);
     expect_verdict(replay_ns, ns, XDP_TX, "NA reply");
-    f.ns = ns_per_packet(replay_ns, ns, o);
-    f.ns_restore = ns_per_packet(bpf_program__fd(replay->progs.restore_ns_only), ns, o);
-
     expect_verdict(bpf_program__fd(replay->progs.block_vip_lookup), arp, XDP_PASS, "VIP lookup hit");
-    f.vip_lookup = ns_per_packet(bpf_program__fd(replay->progs.block_vip_lookup), arp, o);
     expect_verdict(bpf_program__fd(replay->progs.block_inst_lookup), arp, XDP_PASS, "instance lookup hit");
-    f.inst_lookup = ns_per_packet(bpf_program__fd(replay->progs.block_inst_lookup), arp, o);
-    f.clock = ns_per_packet(bpf_program__fd(replay->progs.block_clock), arp, o);
+    expect_verdict(bpf_program__fd(replay->progs.block_inst_hash_lookup), arp, XDP_PASS, "instance hash lookup hit");
 
+    struct Case {
+        Summary* out;
+        int prog;
+        const Bytes* frame;
+        const Bytes* replay = nullptr;  // copied into the replay programs' frame first
+        std::vector<double> samples{};
+    };
+    PathFigures f{};
+    std::vector<Case> cases{
+        {&f.empty, empty.prog_fd(), &udp},
+        {&f.pass, dp.prog_fd(), &udp},
+        {&f.advert, dp.prog_fd(), &adv},
+        {&f.arp, replay_arp, &arp, &arp},
+        {&f.arp_restore, bpf_program__fd(replay->progs.restore_arp_only), &arp, &arp},
+        {&f.ns, replay_ns, &ns, &ns},
+        {&f.ns_restore, bpf_program__fd(replay->progs.restore_ns_only), &ns, &ns},
+        {&f.vip_lookup, bpf_program__fd(replay->progs.block_vip_lookup), &arp},
+        {&f.inst_lookup, bpf_program__fd(replay->progs.block_inst_lookup), &arp},
+        {&f.inst_hash_lookup, bpf_program__fd(replay->progs.block_inst_hash_lookup), &arp},
+        {&f.clock, bpf_program__fd(replay->progs.block_clock), &arp},
+    };
+    // Rounds interleave the paths in a new random order each time, so a drift of the machine
+    // (another tenant, frequency) spreads over all of them instead of landing on one.
     const auto valid_before = dp.stats()[XVRRP_STAT_ADVERT_VALID].packets;
-    f.empty = ns_per_packet(empty.prog_fd(), udp, o);
-    f.pass = ns_per_packet(dp.prog_fd(), udp, o);
-    f.advert = ns_per_packet(dp.prog_fd(), adv, o);
+    std::vector<std::size_t> order(cases.size());
+    for (unsigned r = 0; r < o.rounds; ++r) {
+        std::iota(order.begin(), order.end(), 0);
+        std::shuffle(order.begin(), order.end(), rng);
+        for (std::size_t i : order) {
+            Case& c = cases[i];
+            if (c.replay) use_frame(*c.replay);
+            c.samples.push_back(one_call_ns(c.prog, *c.frame, o));
+        }
+    }
     if (dp.stats()[XVRRP_STAT_ADVERT_VALID].packets - valid_before < std::uint64_t{o.repeat} * o.rounds)
         throw std::runtime_error("adverts were not all counted valid");
+    for (Case& c : cases) *c.out = xvrrp::bench::summarize(c.samples);
     return f;
 }
 
@@ -206,22 +241,25 @@ RateFigures measure_arp_rate(const Options& o) {
             *std::min_element(kernel_share.begin(), kernel_share.end())};
 }
 
-void print_table(const PathFigures& p, const RateFigures& r, const Options& o) {
-    std::printf("XDP paths, BPF_PROG_TEST_RUN, median of %u runs x %u repeats (ns per packet)\n", o.rounds, o.repeat);
-    std::printf("%-34s %9s %9s %8s\n", "path", "ns/pkt", "x empty", "target");
-    auto row = [&](const char* name, double ns, const char* target) {
-        std::printf("%-34s %9.1f %9.2f %8s\n", name, ns, ns / p.empty, target);
+void print_table(const PathFigures& p, const RateFigures& r, const Options& o, unsigned seed) {
+    std::printf("XDP paths, BPF_PROG_TEST_RUN, %u rounds x %u repeats, paths interleaved in random order (seed %u)\n",
+                o.rounds, o.repeat, seed);
+    std::printf("%-34s %9s %17s %9s %8s\n", "path", "ns/pkt", "min-max", "x empty", "target");
+    auto row = [&](const char* name, const Summary& s, const char* target) {
+        std::printf("%-34s %9.2f %8.2f-%-8.2f %9.2f %8s\n", name, s.median, s.min, s.max, s.median / p.empty.median, target);
     };
     row("empty XDP_PASS program (floor)", p.empty, "");
     row("pass-through IPv4 UDP", p.pass, "<=1.3");
     row("VRRPv3 advert (checksum, state)", p.advert, "<=3.0");
     row("ARP request -> reply (XDP_TX)*", p.arp, "<=2.0");
     row("IPv6 NS -> NA (XDP_TX)*", p.ns, "<=2.0");
-    std::printf("* includes restoring the request before each run: %.1f ns (ARP), %.1f ns (NS) alone\n",
-                p.arp_restore, p.ns_restore);
-    std::printf("building blocks over the floor: VIP table lookup %.1f ns, instance hash lookup %.1f ns, "
-                "bpf_ktime_get_ns() %.1f ns\n",
-                p.vip_lookup - p.empty, p.inst_lookup - p.empty, p.clock - p.empty);
+    std::printf("* includes restoring the request before each run: %.2f ns (ARP), %.2f ns (NS) alone\n",
+                p.arp_restore.median, p.ns_restore.median);
+    const double floor = p.empty.median;
+    std::printf("building blocks over the floor: VIP table lookup %.2f ns, instance directory lookup %.2f ns "
+                "(a kernel hash lookup of the same instance: %.2f ns), bpf_ktime_get_ns() %.2f ns\n",
+                p.vip_lookup.median - floor, p.inst_lookup.median - floor, p.inst_hash_lookup.median - floor,
+                p.clock.median - floor);
     std::printf("\nARP answer rate, %u requests x %u rounds on one veth pair (median)\n", o.arp_requests, o.arp_rounds);
     std::printf("%-34s %12s %10s\n", "responder", "answers/s", "answered");
     std::printf("%-34s %12.0f %9.2f%%\n", "xvrrp XDP", r.xdp_pps, 100 * r.xdp_answered);
@@ -229,19 +267,26 @@ void print_table(const PathFigures& p, const RateFigures& r, const Options& o) {
     std::printf("%-34s %12.2f %10s\n", "ratio XDP / kernel (target >= 5)", r.xdp_pps / r.kernel_pps, "");
 }
 
-nlohmann::json to_json(const PathFigures& p, const RateFigures& r, const Options& o) {
+nlohmann::json to_json(const Summary& s) {
+    return {{"median", s.median}, {"min", s.min}, {"max", s.max}, {"n", s.n}};
+}
+
+nlohmann::json to_json(const PathFigures& p, const RateFigures& r, const Options& o, unsigned seed) {
+    const double floor = p.empty.median;
     return {
         {"repeat", o.repeat},
         {"rounds", o.rounds},
-        {"empty_ns", p.empty},
-        {"ns_per_packet", {{"pass_ipv4_udp", p.pass}, {"vrrp_advert", p.advert}, {"arp_reply", p.arp},
-                           {"na_reply", p.ns}}},
-        {"ratio_to_empty", {{"pass_ipv4_udp", p.pass / p.empty}, {"vrrp_advert", p.advert / p.empty},
-                            {"arp_reply", p.arp / p.empty}, {"na_reply", p.ns / p.empty}}},
-        {"restore_ns", {{"arp", p.arp_restore}, {"ns", p.ns_restore}}},
-        {"building_blocks_ns_over_floor", {{"vip_table_lookup", p.vip_lookup - p.empty},
-                                           {"instance_hash_lookup", p.inst_lookup - p.empty},
-                                           {"ktime_get_ns", p.clock - p.empty}}},
+        {"seed", seed},
+        {"empty_ns", to_json(p.empty)},
+        {"ns_per_packet", {{"pass_ipv4_udp", to_json(p.pass)}, {"vrrp_advert", to_json(p.advert)},
+                           {"arp_reply", to_json(p.arp)}, {"na_reply", to_json(p.ns)}}},
+        {"ratio_to_empty", {{"pass_ipv4_udp", p.pass.median / floor}, {"vrrp_advert", p.advert.median / floor},
+                            {"arp_reply", p.arp.median / floor}, {"na_reply", p.ns.median / floor}}},
+        {"restore_ns", {{"arp", p.arp_restore.median}, {"ns", p.ns_restore.median}}},
+        {"building_blocks_ns_over_floor", {{"vip_table_lookup", p.vip_lookup.median - floor},
+                                           {"instance_directory_lookup", p.inst_lookup.median - floor},
+                                           {"instance_hash_lookup", p.inst_hash_lookup.median - floor},
+                                           {"ktime_get_ns", p.clock.median - floor}}},
         {"arp_rate", {{"requests", o.arp_requests}, {"xdp_answers_per_s", r.xdp_pps},
                       {"kernel_answers_per_s", r.kernel_pps}, {"xdp_answered_share", r.xdp_answered},
                       {"kernel_answered_share", r.kernel_answered}, {"ratio", r.xdp_pps / r.kernel_pps}}},
@@ -254,12 +299,14 @@ namespace xvrrp::bench {
 
 int run_xdp(const XdpOptions& o) {
     try {
-        const PathFigures paths = measure_paths(o);
+        const unsigned seed = std::random_device{}();
+        std::mt19937 rng(seed);
+        const PathFigures paths = measure_paths(o, rng);
         const RateFigures rate = measure_arp_rate(o);
         if (o.json)
-            std::cout << to_json(paths, rate, o).dump(2) << "\n";
+            std::cout << to_json(paths, rate, o, seed).dump(2) << "\n";
         else
-            print_table(paths, rate, o);
+            print_table(paths, rate, o, seed);
     } catch (const std::exception& e) {
         std::cerr << "bench xdp: " << e.what() << "\n";
         return 1;

@@ -53,6 +53,7 @@ int main(int argc, char** argv) {
     mass->add_option("--instances", ms.instances, "instance counts (1,100,1000)")->delimiter(',')->check(CLI::Range(1, 1000));
     mass->add_option("--repeats", ms.repeats, "runs per count and daemon")->check(CLI::Range(1u, 20u));
     mass->add_option("--interval", ms.interval_ms, "advert interval in ms")->check(CLI::Range(10, 1000));
+    mass->add_flag("--xvrrpd-only", ms.xvrrpd_only, "skip keepalived (quick runs, profiling)");
     mass->add_option("--probe-spacing", ms.probe_spacing_us, "us between the client's requests (1 / rate)")->check(CLI::Range(5, 1000));
     CLI11_PARSE(app, argc, argv);
 

@@ -2,9 +2,11 @@
 # The one entry point for every benchmark: bench/run.sh SUBCOMMAND [--json] [options]
 #   xdp       ns per packet of each XDP path beside the empty program, and the ARP
 #             answer rate of XDP against the kernel's own ARP on one veth pair
-#   failover  longest client ping gap when the master's link is cut, xvrrpd and
-#             keepalived at 1 s, 100 ms and 10 ms adverts
-#   scale     controller CPU with N instances at 10 ms adverts, xvrrpd and keepalived
+#   failover  the master's link cut at a random phase, 20 runs per interval (1 s, 100 ms,
+#             10 ms) and daemon: the client's longest ping gap, and the backup's takeover
+#             above the protocol floor from a capture, xvrrpd and keepalived
+#   scale     CPU of each daemon and of the whole machine with N instances (up to 4000 at
+#             100 ms adverts, 1000 at 10 ms), adverts sent against due, xvrrpd and keepalived
 #   flood     lateness of one segment's adverts while another segment is flooded
 #   startup   start-up and reload time with N instances (1000 and 4000)
 #   mass      mass failover: when the last of N VIPs (1, 100, 1000) answers from the

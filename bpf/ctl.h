@@ -6,6 +6,7 @@
 #include "parsing.h"
 
 #include "maps.h"
+#include "table.h"
 
 /* A controller that stopped refreshing its heartbeat owns nothing. */
 static __always_inline int controller_alive(__u64 now)
@@ -51,20 +52,11 @@ static __always_inline int vip_key_equal(const struct xvrrp_vip_key *a, const st
 	return x[0] == y[0] && x[1] == y[1] && x[2] == y[2];
 }
 
-/* Linear probing from the home bucket, up to XVRRP_VIP_PROBES buckets or an empty one. */
 static __always_inline struct xvrrp_vip *vip_lookup(const struct xvrrp_vip_key *key)
 {
-	__u32 home = xvrrp_vip_hash(key);
-
-	for (__u32 i = 0; i < XVRRP_VIP_PROBES; i++) {
-		__u32 idx = (home + i) & (XVRRP_VIP_BUCKETS - 1);
-		struct xvrrp_vip_bucket *b = bpf_map_lookup_elem(&xvrrp_vip, &idx);
-		if (!b || b->state == XVRRP_BUCKET_EMPTY)
-			return NULL;
-		if (b->state == XVRRP_BUCKET_USED && vip_key_equal(&b->key, key))
-			return &b->vip;
-	}
-	return NULL;
+	struct xvrrp_vip_bucket *b = table_find(struct xvrrp_vip_bucket, xvrrp_vip, XVRRP_VIP_BUCKETS,
+						XVRRP_VIP_PROBES, xvrrp_vip_hash(key), key, vip_key_equal);
+	return b ? &b->vip : NULL;
 }
 
 static __always_inline int vip_answerable(const struct xvrrp_vip *vip)

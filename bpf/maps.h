@@ -7,14 +7,25 @@
 #include <bpf/bpf_helpers.h>
 #include "xvrrp/abi.h"
 
-/* Instance configuration (controller writes). */
+/* Instances: the directory from key to configuration, and the configurations, two per slot
+ * (controller writes both through mmap; see struct xvrrp_inst_bucket). */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, XVRRP_MAX_INSTANCES);
-	__type(key, struct xvrrp_inst_key);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XVRRP_INST_BUCKETS);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct xvrrp_inst_bucket);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xvrrp_inst_dir SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2 * XVRRP_MAX_INSTANCES);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32); /* 2 x slot + which copy */
 	__type(value, struct xvrrp_inst);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} xvrrp_inst SEC(".maps");
+} xvrrp_inst_cfg SEC(".maps");
 
 /* What we last saw of each instance's master, and its master-down timer (XDP writes). */
 struct {
@@ -25,10 +36,11 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } xvrrp_peer SEC(".maps");
 
-/* VIPs: an open-addressed table the controller fills (see struct xvrrp_vip_bucket). */
+/* VIPs: an open-addressed table the controller fills through mmap (see struct xvrrp_vip_bucket). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, XVRRP_VIP_BUCKETS);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__type(key, __u32);
 	__type(value, struct xvrrp_vip_bucket);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);

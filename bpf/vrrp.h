@@ -15,6 +15,7 @@
 
 #include "addr.h"
 #include "csum.h"
+#include "inst.h"
 #include "maps.h"
 #include "stats.h"
 
@@ -105,7 +106,7 @@ static int master_down_cb(void *map, __u32 *slot, struct xvrrp_peer *peer)
 	}
 	peer->flags &= ~XVRRP_PEER_F_TIMER_ARMED;
 
-	struct xvrrp_inst *inst = bpf_map_lookup_elem(&xvrrp_inst, &peer->inst);
+	struct xvrrp_inst *inst = inst_lookup(&peer->inst);
 	if (!inst || inst->state != XVRRP_STATE_BACKUP || inst->slot != *slot)
 		return 0;
 	INST_COUNT(*slot, master_down);
@@ -219,7 +220,7 @@ static __always_inline int handle_vrrp(struct xdp_md *ctx, struct vrrp_ip *ip, v
 	/* A VRID we run no instance for on this interface and VLAN belongs to someone else
 	 * (keepalived or another daemon on this host): the stack gets it, whatever it holds. */
 	ip->key.vrid = vh->vrid;
-	struct xvrrp_inst *inst = bpf_map_lookup_elem(&xvrrp_inst, &ip->key);
+	struct xvrrp_inst *inst = inst_lookup(&ip->key);
 	if (!inst)
 		return count_exit(ctx, XVRRP_STAT_ADVERT_UNKNOWN_VRID, XDP_PASS);
 	const struct xvrrp_inst_key *key = &ip->key;

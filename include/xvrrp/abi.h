@@ -19,7 +19,8 @@ extern "C" {
 #endif
 
 /* Map names, as pinned under <pin root>/ (15 characters at most). */
-#define XVRRP_MAP_INSTANCES "xvrrp_inst"
+#define XVRRP_MAP_INSTANCES "xvrrp_inst_dir"
+#define XVRRP_MAP_INSTANCE_CONFIGS "xvrrp_inst_cfg"
 #define XVRRP_MAP_PEERS "xvrrp_peer"
 #define XVRRP_MAP_VIPS "xvrrp_vip"
 #define XVRRP_MAP_CONTROL "xvrrp_ctl"
@@ -31,6 +32,12 @@ extern "C" {
 #define XVRRP_MAP_TX "xvrrp_tx"
 
 #define XVRRP_MAX_INSTANCES 8192
+/* Instances are found through a directory like the VIP table (an open-addressed table in an
+ * array map, struct xvrrp_inst_bucket): a kernel hash lookup cost 22-25 ns of the advert path,
+ * the directory's probe a few. A load of 1/4 keeps probe sequences short for every numbering
+ * the tests try. */
+#define XVRRP_INST_BUCKETS 32768
+#define XVRRP_INST_PROBES 16
 /* VIPs live in an open-addressed table in an array map: a lookup is a few
  * inlined array reads instead of a kernel hash lookup, which costs more than
  * the whole rest of the ARP path. Power of two; probes are bounded. Linear
@@ -113,10 +120,34 @@ struct xvrrp_inst {
 	 * the dataplane had already seen before the change. */
 	__u32 generation;
 	/* Index of this instance in the peer and counter arrays (assigned by the
-	 * controller), so the hot path does one hash lookup and then array reads. */
+	 * controller), so the hot path does one directory probe and then array reads. */
 	__u32 slot;
 	__u8 primary_addr[16]; /* our primary address on the interface (tie-break) */
 	__u8 auth_data[8];     /* VRRPv2 PASS authentication */
+	struct xvrrp_inst_key key; /* whose configuration this is (for people reading bpftool) */
+};
+
+/* Buckets of the open-addressed tables (VIPs, the instance directory). */
+enum xvrrp_bucket_state {
+	XVRRP_BUCKET_EMPTY = 0,   /* ends a probe sequence */
+	XVRRP_BUCKET_USED = 1,
+	XVRRP_BUCKET_DELETED = 2, /* a tombstone: probing goes on past it */
+};
+
+/*
+ * One bucket of the instance directory (array xvrrp_inst_dir, XVRRP_INST_BUCKETS entries,
+ * mmapped by the controller). config indexes the configurations (array xvrrp_inst_cfg): slot s
+ * owns entries 2s and 2s+1. A change is written whole into the entry not in use, then config is
+ * switched to it with one 32-bit store, so XDP reads one configuration, old or new, never half
+ * of each (a hash map gave that by replacing its element; an array written in place would not).
+ * A reader holds the entry for one program run; the controller writes that entry again only a
+ * whole further change later. Buckets are inserted with state written last, removed by marking
+ * them deleted, and never moved.
+ */
+struct xvrrp_inst_bucket {
+	struct xvrrp_inst_key key;
+	__u32 config; /* index in xvrrp_inst_cfg: 2 x slot + which copy */
+	__u32 state;  /* enum xvrrp_bucket_state */
 };
 
 enum xvrrp_peer_flags {
@@ -170,12 +201,6 @@ struct xvrrp_vip {
 	__u32 slot;   /* owning instance's slot, for its counters */
 };
 
-enum xvrrp_bucket_state {
-	XVRRP_BUCKET_EMPTY = 0,   /* ends a probe sequence */
-	XVRRP_BUCKET_USED = 1,
-	XVRRP_BUCKET_DELETED = 2, /* a tombstone: probing goes on past it */
-};
-
 /*
  * One bucket of the VIP table (array xvrrp_vip, XVRRP_VIP_BUCKETS entries).
  * The controller never moves an entry, and changes a live one in two steps
@@ -211,6 +236,18 @@ static inline __u32 xvrrp_hash_word(__u32 h, __u32 k)
 	return h * 5 + 0xe6546b64u;
 }
 
+/* MurmurHash3's finaliser, over a key of len bytes. */
+static inline __u32 xvrrp_hash_finish(__u32 h, __u32 len)
+{
+	h ^= len;
+	h ^= h >> 16;
+	h *= 0x85ebca6bu;
+	h ^= h >> 13;
+	h *= 0xc2b2ae35u;
+	h ^= h >> 16;
+	return h;
+}
+
 /*
  * Home bucket of a key; the same code runs in XDP and in the controller.
  * MurmurHash3's word mixing and finaliser: every input bit reaches every
@@ -226,13 +263,16 @@ static inline __u32 xvrrp_vip_hash(const struct xvrrp_vip_key *k)
 	h = xvrrp_hash_word(h, xvrrp_load32(k->addr + 4));
 	h = xvrrp_hash_word(h, xvrrp_load32(k->addr + 8));
 	h = xvrrp_hash_word(h, xvrrp_load32(k->addr + 12));
-	h ^= 24;
-	h ^= h >> 16;
-	h *= 0x85ebca6bu;
-	h ^= h >> 13;
-	h *= 0xc2b2ae35u;
-	h ^= h >> 16;
-	return h;
+	return xvrrp_hash_finish(h, 24);
+}
+
+/* Home bucket of an instance key in the directory (struct xvrrp_inst_bucket). */
+static inline __u32 xvrrp_inst_hash(__u32 ifindex, __u16 vlan, __u8 vrid, __u8 family)
+{
+	__u32 h = 0;
+	h = xvrrp_hash_word(h, ifindex);
+	h = xvrrp_hash_word(h, (__u32)vlan | (__u32)vrid << 16 | (__u32)family << 24);
+	return xvrrp_hash_finish(h, 8);
 }
 
 /*

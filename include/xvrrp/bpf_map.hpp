@@ -4,13 +4,17 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cstdint>
 #include <cstring>
 #include <optional>
 #include <span>
 #include <string>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "xvrrp/error.hpp"
@@ -108,6 +112,52 @@ private:
     int fd_;
     std::string name_;
     std::size_t cpus_ = 1;
+};
+
+// An array map made with BPF_F_MMAPABLE, mapped into the controller: reads and writes are
+// memory accesses, no system call. Owns the mapping (the map belongs to the skeleton).
+template <class Value>
+class MappedArray {
+    static_assert(std::is_trivially_copyable_v<Value> && sizeof(Value) % 8 == 0,
+                  "the kernel lays out mmapable array values 8-byte aligned");
+
+public:
+    MappedArray() = default;
+    MappedArray(int fd, std::size_t entries, const std::string& name) : entries_(entries) {
+        void* p = ::mmap(nullptr, bytes(), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        if (p == MAP_FAILED) throw_errno(errno, "mmap " + name);
+        values_ = static_cast<Value*>(p);
+    }
+    MappedArray(MappedArray&& other) noexcept
+        : values_(std::exchange(other.values_, nullptr)), entries_(std::exchange(other.entries_, 0)) {}
+    MappedArray& operator=(MappedArray&& other) noexcept {
+        if (this != &other) {
+            unmap();
+            values_ = std::exchange(other.values_, nullptr);
+            entries_ = std::exchange(other.entries_, 0);
+        }
+        return *this;
+    }
+    MappedArray(const MappedArray&) = delete;
+    MappedArray& operator=(const MappedArray&) = delete;
+    ~MappedArray() { unmap(); }
+
+    [[nodiscard]] std::size_t size() const { return entries_; }
+    [[nodiscard]] Value& operator[](std::size_t i) { return values_[i]; }
+    [[nodiscard]] const Value& operator[](std::size_t i) const { return values_[i]; }
+    [[nodiscard]] std::span<Value> all() { return {values_, entries_}; }
+
+private:
+    [[nodiscard]] std::size_t bytes() const {
+        const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+        return (entries_ * sizeof(Value) + page - 1) / page * page;
+    }
+    void unmap() noexcept {
+        if (values_) ::munmap(values_, bytes());
+        values_ = nullptr;
+    }
+    Value* values_ = nullptr;
+    std::size_t entries_ = 0;
 };
 
 }  // namespace xvrrp

@@ -12,7 +12,9 @@
 #include <vector>
 
 #include "xvrrp/abi.h"
+#include "xvrrp/bpf_map.hpp"
 #include "xvrrp/counters.hpp"
+#include "xvrrp/open_table.hpp"
 #include "xvrrp/unique_fd.hpp"
 
 struct xvrrp_bpf;
@@ -139,12 +141,17 @@ private:
     DataplaneOptions options_;
     std::unique_ptr<xvrrp_bpf, SkelDeleter> skel_;
     // Instance slots no instance holds, lowest last: a new instance takes one in O(1). Built
-    // from the (possibly pinned) instance map when the dataplane is opened.
+    // from the (possibly pinned) instance directory when the dataplane is opened.
     std::vector<std::uint32_t> free_slots_;
-    struct Unmap {
-        void operator()(xvrrp_tx* p) const noexcept;
-    };
-    std::unique_ptr<xvrrp_tx, Unmap> tx_;  // xvrrp_tx, XVRRP_MAX_INSTANCES entries, shared with XDP
+    // Shared with XDP through mmap: the advert fail-safe, the instance directory, the
+    // instances' configurations (two per slot) and the VIP table, read and written without a
+    // system call.
+    MappedArray<xvrrp_tx> tx_;
+    MappedArray<xvrrp_inst_bucket> inst_dir_;
+    MappedArray<xvrrp_inst> inst_cfg_;
+    MappedArray<xvrrp_vip_bucket> vips_;
+    [[nodiscard]] TablePlace find_instance(const xvrrp_inst_key& key) const;
+    [[nodiscard]] TablePlace find_vip(const xvrrp_vip_key& key) const;
 };
 
 // Creates the pin root (mounting bpffs at /sys/fs/bpf first when it lives there and none is).

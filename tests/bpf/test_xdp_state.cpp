@@ -462,6 +462,144 @@ TEST_F(XdpState, InstanceSlotsForEightThousandRoutersReusedAfterRemoval) {
     EXPECT_EQ(dp_->set_instance(inst_key(99, 1), inst), freed);
 }
 
+// ---- the instance directory (struct xvrrp_inst_bucket) ----
+
+// Instance keys as users number them. XDP can run only on a device of this namespace (lo), so
+// the numbering XDP is asked about puts many instances on lo through VLANs.
+xvrrp_inst_key on_lo_by_vlan(unsigned i) {
+    return inst_key(kIfindex, static_cast<std::uint8_t>((i / 2) % 250 + 1), i % 2 ? Family::V6 : Family::V4,
+                    static_cast<std::uint16_t>(100 + i / 500));
+}
+xvrrp_inst_key interfaces_by_vrid(unsigned i) {  // bench/bench_scale.cpp: 250 VRIDs on each of many interfaces
+    return inst_key(2 + i / 500, static_cast<std::uint8_t>((i / 2) % 250 + 1), i % 2 ? Family::V6 : Family::V4);
+}
+xvrrp_inst_key container_ifindexes(unsigned i) {  // large, scattered ifindexes, one instance each
+    std::mt19937 rng(0x1f00u + i);
+    return inst_key(16'384 + rng() % 1'000'000 * 8 + i % 8, static_cast<std::uint8_t>(rng() % 255 + 1));
+}
+
+struct KeyNumbering {
+    const char* name;
+    xvrrp_inst_key (*nth)(unsigned);
+};
+
+class InstanceCapacity : public XdpState, public ::testing::WithParamInterface<KeyNumbering> {};
+
+TEST_P(InstanceCapacity, MaxInstancesFitAndAreFound) {
+    dp_->clear();
+    const auto nth = GetParam().nth;
+    std::set<std::uint32_t> slots;
+    for (unsigned i = 0; i < XVRRP_MAX_INSTANCES; ++i) {
+        const auto key = nth(i);
+        const auto& primary = key.family == XVRRP_AF_INET6 ? kRouterIp6 : kRouterIp;
+        ASSERT_NO_THROW(slots.insert(dp_->set_instance(key, make_inst(3, XVRRP_STATE_BACKUP, primary))))
+            << GetParam().name << ": instance " << i << " did not fit";
+    }
+    EXPECT_EQ(slots.size(), static_cast<std::size_t>(XVRRP_MAX_INSTANCES));
+    for (unsigned i = 0; i < XVRRP_MAX_INSTANCES; i += 7) {
+        const auto key = nth(i);
+        const auto inst = dp_->instance(key);
+        ASSERT_TRUE(inst) << i;
+        EXPECT_EQ(std::memcmp(&inst->key, &key, sizeof(key)), 0) << i;
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(Numberings, InstanceCapacity,
+                         ::testing::Values(KeyNumbering{"vlans_on_one_interface", on_lo_by_vlan},
+                                           KeyNumbering{"interfaces_by_vrid", interfaces_by_vrid},
+                                           KeyNumbering{"container_ifindexes", container_ifindexes}),
+                         [](const auto& info) { return std::string(info.param.name); });
+
+// What the controller placed, XDP finds: every 61st of 8,192 instances on VLANs of lo takes a
+// valid advert (and only its own counter moves).
+TEST_F(XdpState, XdpFindsEveryInstanceOfAFullDirectory) {
+    dp_->clear();
+    for (unsigned i = 0; i < XVRRP_MAX_INSTANCES; ++i) {
+        const auto key = on_lo_by_vlan(i);
+        dp_->set_instance(key, make_inst(3, XVRRP_STATE_BACKUP, key.family == XVRRP_AF_INET6 ? kRouterIp6 : kRouterIp));
+    }
+    for (unsigned i = 0; i < XVRRP_MAX_INSTANCES; i += 61) {
+        const auto key = on_lo_by_vlan(i);
+        const bool v6 = key.family == XVRRP_AF_INET6;
+        auto a = v6 ? advert6(key.vrid) : advert(key.vrid);
+        const Bytes frame = advert_frame(a, v6 ? kPeerIp6 : kPeerIp, {VlanTag{key.vlan}});
+        ASSERT_EQ(verdict_name(run(frame)), "XDP_DROP") << i;
+        const auto stats = dp_->instance_stats(key);
+        ASSERT_TRUE(stats);
+        EXPECT_EQ(stats->adverts_valid, 1u) << "instance " << i << " (VLAN " << key.vlan << ", VRID " << int(key.vrid) << ")";
+    }
+}
+
+// A change is written whole into the copy XDP is not reading, then the directory switches to it:
+// the copy in use before still holds the old configuration, whole.
+TEST_F(XdpState, AChangedInstanceSwitchesToItsOtherCopy) {
+    const auto key = inst_key(kIfindex, kVridV3);
+    MappedArray<xvrrp_inst_bucket> dir(dp_->map_fd(XVRRP_MAP_INSTANCES), XVRRP_INST_BUCKETS, "dir");
+    MappedArray<xvrrp_inst> cfg(dp_->map_fd(XVRRP_MAP_INSTANCE_CONFIGS), 2 * XVRRP_MAX_INSTANCES, "cfg");
+    auto bucket_of = [&]() -> const xvrrp_inst_bucket* {
+        for (const auto& b : dir.all())
+            if (b.state == XVRRP_BUCKET_USED && std::memcmp(&b.key, &key, sizeof(key)) == 0) return &b;
+        return nullptr;
+    };
+    const xvrrp_inst_bucket* bucket = bucket_of();
+    ASSERT_TRUE(bucket);
+    const std::uint32_t slot = dp_->instance(key)->slot;
+    std::uint32_t before = bucket->config;
+    EXPECT_EQ(before / 2, slot);
+    for (std::uint8_t priority : {110, 120, 130}) {
+        auto inst = *dp_->instance(key);
+        const std::uint8_t old_priority = inst.priority;
+        inst.priority = priority;
+        EXPECT_EQ(dp_->set_instance(key, inst), slot) << "a change keeps the slot";
+        EXPECT_EQ(bucket->config, before ^ 1u) << "switched to the other copy of slot " << slot;
+        EXPECT_EQ(cfg[bucket->config].priority, priority);
+        EXPECT_EQ(cfg[before].priority, old_priority) << "the copy a reader may still hold is the old one, whole";
+        before = bucket->config;
+    }
+    // And XDP reads the new one: an advert between the old and new priority now loses to us...
+    auto inst = *dp_->instance(key);
+    inst.state = XVRRP_STATE_MASTER;
+    dp_->set_instance(key, inst);
+    drain_types();
+    run(advert_frame(advert(kVridV3, 125)));
+    EXPECT_EQ(drain_types(), std::vector<std::uint8_t>{XVRRP_EV_LOWER}) << "priority 125 against our 130";
+}
+
+// Removal leaves a tombstone: keys further along the same probe sequence are still found by
+// the controller and by XDP, and the next insert reuses the tombstone.
+TEST_F(XdpState, RemovedInstancesLeaveTheOthersOfTheirProbeSequenceReachable) {
+    dp_->clear();
+    // VRIDs on VLANs of lo whose home bucket is the same.
+    const auto target = inst_key(kIfindex, 9, Family::V4, 200);
+    const std::uint32_t home = xvrrp_inst_hash(target.ifindex, target.vlan, target.vrid, target.family);
+    std::vector<xvrrp_inst_key> same_home{target};
+    for (std::uint32_t vlan = 201; vlan < 4095 && same_home.size() < 3; ++vlan)
+        for (unsigned vrid = 1; vrid <= 255 && same_home.size() < 3; ++vrid) {
+            const auto k = inst_key(kIfindex, static_cast<std::uint8_t>(vrid), Family::V4, static_cast<std::uint16_t>(vlan));
+            if ((xvrrp_inst_hash(k.ifindex, k.vlan, k.vrid, k.family) & (XVRRP_INST_BUCKETS - 1)) ==
+                (home & (XVRRP_INST_BUCKETS - 1)))
+                same_home.push_back(k);
+        }
+    ASSERT_EQ(same_home.size(), 3u) << "no three keys share a home bucket";
+    for (const auto& k : same_home) dp_->set_instance(k, make_inst(3, XVRRP_STATE_BACKUP, kRouterIp));
+    ASSERT_TRUE(dp_->remove_instance(same_home[0]));
+    EXPECT_FALSE(dp_->instance(same_home[0]));
+    for (std::size_t i = 1; i < same_home.size(); ++i) {
+        const auto& k = same_home[i];
+        ASSERT_TRUE(dp_->instance(k)) << i;
+        ASSERT_EQ(verdict_name(run(advert_frame(advert(k.vrid), kPeerIp, {VlanTag{k.vlan}}))), "XDP_DROP") << i;
+        EXPECT_EQ(dp_->instance_stats(k)->adverts_valid, 1u) << "XDP found key " << i << " past the tombstone";
+    }
+    // The removed key's adverts are someone else's now: passed to the stack.
+    EXPECT_EQ(verdict_name(run(advert_frame(advert(target.vrid), kPeerIp, {VlanTag{target.vlan}}))), "XDP_PASS");
+    // Inserted again, it takes the tombstone (its home bucket) back.
+    dp_->set_instance(target, make_inst(3, XVRRP_STATE_BACKUP, kRouterIp));
+    MappedArray<xvrrp_inst_bucket> dir(dp_->map_fd(XVRRP_MAP_INSTANCES), XVRRP_INST_BUCKETS, "dir");
+    const auto& b = dir[home & (XVRRP_INST_BUCKETS - 1)];
+    EXPECT_EQ(b.state, static_cast<std::uint32_t>(XVRRP_BUCKET_USED));
+    EXPECT_EQ(std::memcmp(&b.key, &target, sizeof(target)), 0);
+}
+
 TEST_F(XdpState, ContainerHostIfindexesWork) {
     // ifindex far above 16,384: instance, VIP and virtual MAC entries, and ARP answered there.
     constexpr unsigned kBig = 70'000;

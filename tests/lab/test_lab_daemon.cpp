@@ -141,7 +141,7 @@ TEST_F(DaemonLab, SigtermResignsWithPriorityZeroAndCleansUp) {
     EXPECT_GE(counter(lab_->status(2), "adverts_priority_zero"), 1u);
     EXPECT_EQ(lab_->router(1).exec("ip addr show dev vr0").find("192.0.2.100"), std::string::npos) << "VIP removed";
     EXPECT_EQ(lab_->router(1).exec("ip link show vr0").find("xdp"), std::string::npos) << "XDP detached";
-    EXPECT_FALSE(std::filesystem::exists(lab_->pin_root(1) + "/xvrrp_inst")) << "maps unpinned";
+    EXPECT_FALSE(std::filesystem::exists(lab_->pin_root(1) + "/" XVRRP_MAP_INSTANCES)) << "maps unpinned";
 }
 
 TEST_F(DaemonLab, SighupWithABrokenConfigChangesNothing) {

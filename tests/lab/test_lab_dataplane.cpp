@@ -3,10 +3,13 @@
 // virtual MAC, an unowned VIP left on the interface never announced, a real
 // advert frame reaching the ring buffer, detach on scope exit, and the pinned
 // maps as bpftool shows them.
+#include <bpf/bpf.h>
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <filesystem>
+#include <nlohmann/json.hpp>
+#include <optional>
 
 #include "lab.hpp"
 #include "privileged.hpp"
@@ -16,8 +19,15 @@
 
 using namespace xvrrp;
 using namespace xvrrp::test;
+using nlohmann::json;
 
 namespace {
+
+// A 32-bit array key as bpftool takes it: four bytes, little-endian.
+std::string le32_bytes(std::uint32_t v) {
+    return std::to_string(v & 0xff) + " " + std::to_string((v >> 8) & 0xff) + " " + std::to_string((v >> 16) & 0xff) +
+           " " + std::to_string(v >> 24);
+}
 
 // A private bpffs instance mounted for the test, so nothing is pinned in the host's /sys/fs/bpf.
 class PrivateBpffs {
@@ -167,18 +177,61 @@ TEST(PinnedMaps, BpftoolPrintsNamedFields) {
         Dataplane dp(DataplaneOptions{.pin_root = root});
         dp.set_instance(inst_key(7, 42), make_inst(3, XVRRP_STATE_BACKUP, kRouterIp));
         EXPECT_TRUE(std::filesystem::exists(root + "/" XVRRP_MAP_INSTANCES));
-        const auto dump = sh("bpftool map dump pinned " + root + "/" XVRRP_MAP_INSTANCES);
+        // The directory names the configuration in use; the configuration says whose it is.
+        const auto slot = dp.instance(inst_key(7, 42))->slot;
+        const auto dir = json::parse(sh("bpftool -j map dump pinned " + root + "/" XVRRP_MAP_INSTANCES));
+        std::optional<unsigned> config;
+        for (const auto& e : dir)
+            if (e["formatted"]["value"]["state"] == XVRRP_BUCKET_USED) {
+                EXPECT_EQ(e["formatted"]["value"]["key"]["vrid"], 42) << e.dump();
+                config = e["formatted"]["value"]["config"].get<unsigned>();
+            }
+        ASSERT_TRUE(config) << "no bucket in use";
+        EXPECT_EQ(*config / 2, slot);
+        const auto cfg = sh("bpftool map lookup pinned " + root + "/" XVRRP_MAP_INSTANCE_CONFIGS + " key " +
+                            le32_bytes(*config));
         for (const char* field : {"\"vrid\": 42", "\"priority\": 100", "\"adver_int_cs\": 100", "\"state\": 1"})
-            EXPECT_NE(dump.find(field), std::string::npos) << field << " in\n" << dump;
+            EXPECT_NE(cfg.find(field), std::string::npos) << field << " in\n" << cfg;
         const auto stats = sh("bpftool map dump pinned " + root + "/" XVRRP_MAP_STATS);
         EXPECT_NE(stats.find("\"packets\""), std::string::npos) << stats;
 
         // A second Dataplane re-uses the pinned maps: the instance is still there.
         Dataplane again(DataplaneOptions{.pin_root = root});
         EXPECT_TRUE(again.instance(inst_key(7, 42)));
+        EXPECT_NE(again.set_instance(inst_key(7, 43), make_inst(3, XVRRP_STATE_BACKUP, kRouterIp)), slot)
+            << "the slot in use is not handed out again";
         again.unpin();
     }
     EXPECT_FALSE(std::filesystem::exists(root)) << "unpin removes the maps and the folder";
+}
+
+// An upgrade finds maps pinned by a version whose layout differs: the load must not fail on
+// them ("couldn't reuse pinned map"); they are replaced, the compatible ones re-used.
+TEST(PinnedMaps, AMapOfAnotherLayoutIsReplacedNotFatal) {
+    XVRRP_REQUIRE_ROOT();
+    PrivateBpffs fs;
+    const std::string root = fs.dir() + "/xvrrp";
+    {
+        Dataplane first(DataplaneOptions{.pin_root = root});
+        first.set_instance(inst_key(7, 42), make_inst(3, XVRRP_STATE_BACKUP, kRouterIp));
+    }
+    // The VIP table as an older version pinned it: a hash map, another value.
+    ASSERT_EQ(::unlink((root + "/" XVRRP_MAP_VIPS).c_str()), 0);
+    const UniqueFd old(bpf_map_create(BPF_MAP_TYPE_HASH, XVRRP_MAP_VIPS, 24, 12, 64, nullptr));
+    ASSERT_GE(old.get(), 0);
+    ASSERT_EQ(bpf_obj_pin(old.get(), (root + "/" XVRRP_MAP_VIPS).c_str()), 0);
+
+    Dataplane upgraded(DataplaneOptions{.pin_root = root});
+    EXPECT_TRUE(upgraded.instance(inst_key(7, 42))) << "the compatible maps were re-used";
+    upgraded.set_vip(vip_key(7, kVipOwned), make_vip(kRouterMac, true), inst_key(7, 42));
+    EXPECT_TRUE(upgraded.vip(vip_key(7, kVipOwned)));
+    const UniqueFd pinned(bpf_obj_get((root + "/" XVRRP_MAP_VIPS).c_str()));
+    bpf_map_info info{};
+    __u32 len = sizeof(info);
+    ASSERT_EQ(bpf_obj_get_info_by_fd(pinned.get(), &info, &len), 0);
+    EXPECT_EQ(info.type, static_cast<__u32>(BPF_MAP_TYPE_ARRAY)) << "the new table is pinned in its place";
+    EXPECT_EQ(info.value_size, sizeof(xvrrp_vip_bucket));
+    upgraded.unpin();
 }
 
 }  // namespace

@@ -20,9 +20,13 @@ using xvrrp::parse_mac;
 
 namespace {
 
+// Instances in the pinned directory, as bpftool shows them: the buckets in use.
 std::size_t pinned_instances(VrrpLab& lab, int i) {
-    const std::string out = lab.router(i).exec("bpftool -j map dump pinned " + lab.pin_root(i) + "/xvrrp_inst");
-    return json::parse(out).size();
+    const std::string out = lab.router(i).exec("bpftool -j map dump pinned " + lab.pin_root(i) + "/" XVRRP_MAP_INSTANCES);
+    std::size_t used = 0;
+    for (const auto& entry : json::parse(out))
+        used += entry["formatted"]["value"]["state"] == XVRRP_BUCKET_USED;
+    return used;
 }
 
 // A second xvrrpd with the same pin root or control socket refuses and touches nothing: the

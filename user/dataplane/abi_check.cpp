@@ -6,7 +6,7 @@
 
 static_assert(sizeof(xvrrp_inst_key) == 8);
 static_assert(offsetof(xvrrp_inst_key, vrid) == 6 && offsetof(xvrrp_inst_key, family) == 7);
-static_assert(sizeof(xvrrp_inst) == 40);
+static_assert(sizeof(xvrrp_inst) == 48 && offsetof(xvrrp_inst, key) == 40);
 static_assert(offsetof(xvrrp_inst, primary_addr) == 16 && offsetof(xvrrp_inst, auth_data) == 32);
 static_assert(offsetof(xvrrp_inst, slot) == 12);
 static_assert(sizeof(xvrrp_peer) == 88);
@@ -22,4 +22,7 @@ static_assert(sizeof(xvrrp_inst_stats) == 11 * 8);
 static_assert(sizeof(xvrrp_event) == 40 && offsetof(xvrrp_event, addr) == 24);
 static_assert(sizeof(xvrrp_vip_bucket) == 40 && offsetof(xvrrp_vip_bucket, state) == 36);
 static_assert((XVRRP_VIP_BUCKETS & (XVRRP_VIP_BUCKETS - 1)) == 0, "power of two");
+static_assert(sizeof(xvrrp_inst_bucket) == 16 && offsetof(xvrrp_inst_bucket, config) == 8);
+static_assert((XVRRP_INST_BUCKETS & (XVRRP_INST_BUCKETS - 1)) == 0, "power of two");
+static_assert(XVRRP_INST_BUCKETS >= 4 * XVRRP_MAX_INSTANCES, "a load of 1/4 at most");
 static_assert(sizeof(xvrrp_vmac) == 72 && offsetof(xvrrp_vmac, owned) == 8);

@@ -1,5 +1,7 @@
 #include "xvrrp/dataplane.hpp"
 
+#include "xvrrp/open_table.hpp"
+
 #include <linux/if_link.h>
 #include <linux/magic.h>
 #include <sys/mman.h>
@@ -187,15 +189,39 @@ void TcAttachment::detach() {
 
 void Dataplane::SkelDeleter::operator()(xvrrp_bpf* s) const noexcept { xvrrp_bpf__destroy(s); }
 
-void Dataplane::Unmap::operator()(xvrrp_tx* p) const noexcept { ::munmap(p, XVRRP_MAX_INSTANCES * sizeof(xvrrp_tx)); }
-
 void Dataplane::set_advert_silence(std::uint32_t slot, std::uint64_t silence_ns) {
-    if (slot < XVRRP_MAX_INSTANCES) __atomic_store_n(&tx_.get()[slot].silence_ns, silence_ns, __ATOMIC_RELAXED);
+    if (slot < XVRRP_MAX_INSTANCES) __atomic_store_n(&tx_[slot].silence_ns, silence_ns, __ATOMIC_RELAXED);
 }
 
 void Dataplane::advert_sent(std::uint32_t slot, std::uint64_t monotonic_ns) {
-    if (slot < XVRRP_MAX_INSTANCES) __atomic_store_n(&tx_.get()[slot].last_sent_ns, monotonic_ns, __ATOMIC_RELAXED);
+    if (slot < XVRRP_MAX_INSTANCES) __atomic_store_n(&tx_[slot].last_sent_ns, monotonic_ns, __ATOMIC_RELAXED);
 }
+
+namespace {
+// A map pinned by an earlier version with another layout would fail the load ("couldn't reuse
+// pinned map") and keep the daemon down after an upgrade. What it holds describes a world the
+// new daemon clears anyway (one daemon per pin root, the lock sees to that), so it is unpinned
+// and made anew; an old XDP link keeps its own reference until the new program replaces it.
+void unpin_incompatible_maps(bpf_object* obj) {
+    bpf_map* map = nullptr;
+    bpf_object__for_each_map(map, obj) {
+        const char* path = bpf_map__pin_path(map);
+        if (!path) continue;
+        const int fd = bpf_obj_get(path);
+        if (fd < 0) continue;
+        const UniqueFd pinned(fd);
+        bpf_map_info info{};
+        __u32 len = sizeof(info);
+        if (bpf_obj_get_info_by_fd(fd, &info, &len) != 0) continue;
+        if (info.type == static_cast<__u32>(bpf_map__type(map)) && info.key_size == bpf_map__key_size(map) &&
+            info.value_size == bpf_map__value_size(map) && info.max_entries == bpf_map__max_entries(map) &&
+            info.map_flags == bpf_map__map_flags(map))
+            continue;
+        spdlog::warn("pinned map {} has another layout (left by another version): replacing it", path);
+        if (::unlink(path) != 0) throw_errno(errno, std::string("unpin ") + path);
+    }
+}
+}  // namespace
 
 Dataplane::Dataplane(DataplaneOptions options) : options_(std::move(options)) {
     const bool pinned = !options_.pin_root.empty();
@@ -209,17 +235,20 @@ Dataplane::Dataplane(DataplaneOptions options) : options_(std::move(options)) {
         bpf_map* map = nullptr;
         bpf_object__for_each_map(map, skel_->obj) bpf_map__set_pin_path(map, nullptr);
     }
+    unpin_incompatible_maps(skel_->obj);
     check_libbpf(xvrrp_bpf__load(skel_.get()), "load xvrrp XDP program (see the verifier log above)");
 
-    void* tx = ::mmap(nullptr, XVRRP_MAX_INSTANCES * sizeof(xvrrp_tx), PROT_READ | PROT_WRITE, MAP_SHARED,
-                      bpf_map__fd(skel_->maps.xvrrp_tx), 0);
-    if (tx == MAP_FAILED) throw_errno(errno, "mmap " XVRRP_MAP_TX);
-    tx_.reset(static_cast<xvrrp_tx*>(tx));
+    tx_ = MappedArray<xvrrp_tx>(bpf_map__fd(skel_->maps.xvrrp_tx), XVRRP_MAX_INSTANCES, XVRRP_MAP_TX);
+    inst_dir_ = MappedArray<xvrrp_inst_bucket>(bpf_map__fd(skel_->maps.xvrrp_inst_dir), XVRRP_INST_BUCKETS,
+                                               XVRRP_MAP_INSTANCES);
+    inst_cfg_ = MappedArray<xvrrp_inst>(bpf_map__fd(skel_->maps.xvrrp_inst_cfg), 2 * XVRRP_MAX_INSTANCES,
+                                        XVRRP_MAP_INSTANCE_CONFIGS);
+    vips_ = MappedArray<xvrrp_vip_bucket>(bpf_map__fd(skel_->maps.xvrrp_vip), XVRRP_VIP_BUCKETS, XVRRP_MAP_VIPS);
 
+    // Slots the (possibly pinned) directory holds are taken; the rest are free, lowest last.
     std::vector<bool> used(XVRRP_MAX_INSTANCES, false);
-    auto instances = view<BpfMap<xvrrp_inst_key, xvrrp_inst>>(skel_->maps.xvrrp_inst);
-    for (const auto& k : instances.keys())
-        if (const auto v = instances.get(k); v && v->slot < XVRRP_MAX_INSTANCES) used[v->slot] = true;
+    for (const auto& b : inst_dir_.all())
+        if (b.state == XVRRP_BUCKET_USED && b.config / 2 < XVRRP_MAX_INSTANCES) used[b.config / 2] = true;
     for (std::uint32_t slot = XVRRP_MAX_INSTANCES; slot-- > 0;)
         if (!used[slot]) free_slots_.push_back(slot);
 }
@@ -251,56 +280,44 @@ int Dataplane::map_fd(std::string_view name) const {
 }
 
 namespace {
-using InstanceMap = BpfMap<xvrrp_inst_key, xvrrp_inst>;
 using PeerArray = BpfMap<std::uint32_t, xvrrp_peer>;
 using InstStatsArray = PerCpuMap<std::uint32_t, xvrrp_inst_stats>;
-using VipTable = BpfMap<std::uint32_t, xvrrp_vip_bucket>;
 
-bool same_key(const xvrrp_vip_key& a, const xvrrp_vip_key& b) { return std::memcmp(&a, &b, sizeof(a)) == 0; }
-
-std::uint32_t bucket_index(std::uint32_t home, std::uint32_t probe) {
-    return (home + probe) & (XVRRP_VIP_BUCKETS - 1);
-}
-
-struct VipPlace {
-    std::optional<std::uint32_t> found;  // bucket holding the key
-    std::optional<std::uint32_t> free;   // first reusable bucket on the probe sequence
-};
-
-// Walks the probe sequence exactly as the XDP lookup does.
-VipPlace find_vip(const VipTable& table, const xvrrp_vip_key& key) {
-    VipPlace place;
-    const std::uint32_t home = xvrrp_vip_hash(&key);
-    for (std::uint32_t i = 0; i < XVRRP_VIP_PROBES; ++i) {
-        const std::uint32_t idx = bucket_index(home, i);
-        const auto b = table.get(idx);
-        if (!b) break;
-        if (b->state == XVRRP_BUCKET_USED && same_key(b->key, key)) {
-            place.found = idx;
-            return place;
-        }
-        if (b->state != XVRRP_BUCKET_USED && !place.free) place.free = idx;
-        if (b->state == XVRRP_BUCKET_EMPTY) break;
-    }
-    return place;
-}
 }  // namespace
 
+TablePlace Dataplane::find_instance(const xvrrp_inst_key& key) const {
+    return find_in_table<XVRRP_INST_BUCKETS, XVRRP_INST_PROBES>(
+        [&](std::uint32_t idx) { return &inst_dir_[idx]; }, key,
+        xvrrp_inst_hash(key.ifindex, key.vlan, key.vrid, key.family));
+}
+
 std::uint32_t Dataplane::set_instance(const xvrrp_inst_key& key, xvrrp_inst inst) {
-    auto instances = view<InstanceMap>(skel_->maps.xvrrp_inst);
-    const auto existing = instances.get(key);
-    if (existing) {
-        inst.slot = existing->slot;
-    } else {
-        if (free_slots_.empty()) throw std::length_error("all " + std::to_string(XVRRP_MAX_INSTANCES) + " instance slots are in use");
-        inst.slot = free_slots_.back();
-        // Zeroing the slot also cancels a timer a previous owner left there.
-        view<PeerArray>(skel_->maps.xvrrp_peer).put(inst.slot, xvrrp_peer{});
-        view<InstStatsArray>(skel_->maps.xvrrp_istats).put_all(inst.slot, xvrrp_inst_stats{});
-        set_advert_silence(inst.slot, 0);
+    const TablePlace place = find_instance(key);
+    inst.key = key;
+    if (place.found) {
+        // The whole change into the copy XDP is not reading, then one store switches to it.
+        xvrrp_inst_bucket& bucket = inst_dir_[*place.found];
+        const std::uint32_t spare = bucket.config ^ 1u;
+        inst.slot = bucket.config / 2;
+        inst_cfg_[spare] = inst;
+        __atomic_store_n(&bucket.config, spare, __ATOMIC_RELEASE);
+        return inst.slot;
     }
-    instances.put(key, inst);
-    if (!existing) free_slots_.pop_back();  // taken only once the instance is in
+    if (free_slots_.empty()) throw std::length_error("all " + std::to_string(XVRRP_MAX_INSTANCES) + " instance slots are in use");
+    if (!place.free)
+        throw std::length_error("instance directory: no free bucket within " + std::to_string(XVRRP_INST_PROBES) +
+                                " probes of this instance's home bucket");
+    inst.slot = free_slots_.back();
+    // Zeroing the slot also cancels a timer a previous owner left there.
+    view<PeerArray>(skel_->maps.xvrrp_peer).put(inst.slot, xvrrp_peer{});
+    view<InstStatsArray>(skel_->maps.xvrrp_istats).put_all(inst.slot, xvrrp_inst_stats{});
+    set_advert_silence(inst.slot, 0);
+    inst_cfg_[2 * inst.slot] = inst;
+    xvrrp_inst_bucket& bucket = inst_dir_[*place.free];
+    bucket.key = key;
+    bucket.config = 2 * inst.slot;
+    __atomic_store_n(&bucket.state, std::uint32_t{XVRRP_BUCKET_USED}, __ATOMIC_RELEASE);  // visible only now
+    free_slots_.pop_back();
     return inst.slot;
 }
 
@@ -323,56 +340,63 @@ void Dataplane::remove_unicast_peer(const xvrrp_inst_key& key, const std::array<
 }
 
 bool Dataplane::remove_instance(const xvrrp_inst_key& key) {
-    auto instances = view<InstanceMap>(skel_->maps.xvrrp_inst);
-    const auto inst = instances.get(key);
-    if (!inst) return false;
-    instances.erase(key);
-    view<PeerArray>(skel_->maps.xvrrp_peer).put(inst->slot, xvrrp_peer{});
-    if (inst->slot < XVRRP_MAX_INSTANCES) free_slots_.push_back(inst->slot);
+    const TablePlace place = find_instance(key);
+    if (!place.found) return false;
+    xvrrp_inst_bucket& bucket = inst_dir_[*place.found];
+    const std::uint32_t slot = bucket.config / 2;
+    __atomic_store_n(&bucket.state, std::uint32_t{XVRRP_BUCKET_DELETED}, __ATOMIC_RELEASE);  // a tombstone
+    view<PeerArray>(skel_->maps.xvrrp_peer).put(slot, xvrrp_peer{});
+    if (slot < XVRRP_MAX_INSTANCES) free_slots_.push_back(slot);
     return true;
 }
+
+TablePlace Dataplane::find_vip(const xvrrp_vip_key& key) const {
+    return find_in_table<XVRRP_VIP_BUCKETS, XVRRP_VIP_PROBES>([&](std::uint32_t idx) { return &vips_[idx]; }, key,
+                                                              xvrrp_vip_hash(&key));
+}
+
+namespace {
+// The byte XDP tests before answering: one store, seen old or new.
+void set_vip_flags(xvrrp_vip_bucket& b, std::uint8_t flags) { __atomic_store_n(&b.vip.flags, flags, __ATOMIC_RELEASE); }
+}  // namespace
 
 void Dataplane::set_vip(const xvrrp_vip_key& key, xvrrp_vip vip, const xvrrp_inst_key& owner) {
     const auto inst = instance(owner);
     if (!inst) throw std::invalid_argument("VIP for an instance that is not in the dataplane");
     vip.slot = inst->slot;
     vip.vrid = owner.vrid;
-    auto table = view<VipTable>(skel_->maps.xvrrp_vip);
-    const VipPlace place = find_vip(table, key);
-    xvrrp_vip_bucket bucket{.key = key, .vip = vip, .state = XVRRP_BUCKET_USED};
+    const TablePlace place = find_vip(key);
     if (place.found) {
-        // A change of flags alone is one byte a reader sees old or new; a change of MAC or
-        // owner goes through unowned, so no reader answers with half of each.
-        const auto old = table.get(*place.found);
-        if (old && (std::memcmp(old->vip.mac, vip.mac, sizeof(vip.mac)) != 0 || old->vip.slot != vip.slot)) {
-            auto unowned = bucket;
-            unowned.vip.flags = 0;
-            table.put(*place.found, unowned);
+        // A change of flags alone is one byte; a change of MAC or owner goes through unowned,
+        // so no reader answers with half of each.
+        xvrrp_vip_bucket& b = vips_[*place.found];
+        if (std::memcmp(b.vip.mac, vip.mac, sizeof(vip.mac)) != 0 || b.vip.slot != vip.slot || b.vip.vrid != vip.vrid) {
+            set_vip_flags(b, 0);
+            std::memcpy(b.vip.mac, vip.mac, sizeof(vip.mac));
+            b.vip.vrid = vip.vrid;
+            b.vip.slot = vip.slot;
         }
-        table.put(*place.found, bucket);
+        set_vip_flags(b, vip.flags);
         return;
     }
     if (!place.free)
         throw std::length_error("VIP table: no free bucket within " + std::to_string(XVRRP_VIP_PROBES) +
                                 " probes of this address's home bucket");
-    // Two steps, so a racing reader never sees the key with flags it should not have.
-    bucket.vip.flags = 0;
-    table.put(*place.free, bucket);
-    if (vip.flags) {
-        bucket.vip.flags = vip.flags;
-        table.put(*place.free, bucket);
-    }
+    // The key goes in unowned and becomes visible with its state; only then may it be owned.
+    xvrrp_vip_bucket& b = vips_[*place.free];
+    b.key = key;
+    b.vip = vip;
+    b.vip.flags = 0;
+    __atomic_store_n(&b.state, std::uint32_t{XVRRP_BUCKET_USED}, __ATOMIC_RELEASE);
+    set_vip_flags(b, vip.flags);
 }
 
 bool Dataplane::remove_vip(const xvrrp_vip_key& key) {
-    auto table = view<VipTable>(skel_->maps.xvrrp_vip);
-    const VipPlace place = find_vip(table, key);
+    const TablePlace place = find_vip(key);
     if (!place.found) return false;
-    auto bucket = *table.get(*place.found);
-    bucket.vip.flags = 0;  // first unowned, then gone; the key stays as a tombstone
-    table.put(*place.found, bucket);
-    bucket.state = XVRRP_BUCKET_DELETED;
-    table.put(*place.found, bucket);
+    xvrrp_vip_bucket& b = vips_[*place.found];
+    set_vip_flags(b, 0);  // first unowned, then gone; the key stays as a tombstone
+    __atomic_store_n(&b.state, std::uint32_t{XVRRP_BUCKET_DELETED}, __ATOMIC_RELEASE);
     return true;
 }
 
@@ -399,14 +423,15 @@ void Dataplane::set_vmac_owned(unsigned ifindex, std::uint8_t family, std::uint8
 void Dataplane::clear() {
     auto peers = view<UnicastPeerMap>(skel_->maps.xvrrp_upeer);
     for (const auto& k : peers.keys()) peers.erase(k);
-    auto instances = view<InstanceMap>(skel_->maps.xvrrp_inst);
-    for (const auto& k : instances.keys()) remove_instance(k);
+    for (const auto& b : inst_dir_.all())
+        if (b.state == XVRRP_BUCKET_USED) remove_instance(b.key);
+    for (auto& b : inst_dir_.all()) __atomic_store_n(&b.state, std::uint32_t{XVRRP_BUCKET_EMPTY}, __ATOMIC_RELEASE);
     auto vmacs = view<VmacMap>(skel_->maps.xvrrp_vmac);
     for (const auto ifindex : vmacs.keys()) vmacs.erase(ifindex);
-    auto table = view<VipTable>(skel_->maps.xvrrp_vip);
-    for (std::uint32_t i = 0; i < XVRRP_VIP_BUCKETS; ++i) {
-        const auto b = table.get(i);
-        if (b && b->state != XVRRP_BUCKET_EMPTY) table.put(i, xvrrp_vip_bucket{});
+    for (auto& b : vips_.all()) {
+        if (b.state == XVRRP_BUCKET_EMPTY) continue;
+        set_vip_flags(b, 0);
+        __atomic_store_n(&b.state, std::uint32_t{XVRRP_BUCKET_EMPTY}, __ATOMIC_RELEASE);
     }
 }
 
@@ -416,14 +441,15 @@ void Dataplane::set_heartbeat(std::uint64_t monotonic, std::uint64_t timeout_ns)
 }
 
 std::optional<xvrrp_inst> Dataplane::instance(const xvrrp_inst_key& key) const {
-    return view<InstanceMap>(skel_->maps.xvrrp_inst).get(key);
+    const TablePlace place = find_instance(key);
+    if (!place.found) return std::nullopt;
+    return inst_cfg_[__atomic_load_n(&inst_dir_[*place.found].config, __ATOMIC_ACQUIRE)];
 }
 
 std::optional<xvrrp_vip> Dataplane::vip(const xvrrp_vip_key& key) const {
-    auto table = view<VipTable>(skel_->maps.xvrrp_vip);
-    const VipPlace place = find_vip(table, key);
+    const TablePlace place = find_vip(key);
     if (!place.found) return std::nullopt;
-    return table.get(*place.found)->vip;
+    return vips_[*place.found].vip;
 }
 
 std::optional<xvrrp_peer> Dataplane::peer(const xvrrp_inst_key& key) const {
