@@ -670,6 +670,11 @@ struct Daemon::Impl {
                             {"advert_interval_ms", in.advert_interval_ms},
                             {"master", master},
                             {"vips", vips},
+                            // BACKUP: whose Master_Down_Timer watches the master. "controller" while XDP
+                            // has no kernel timer for the peer yet (the kernel may refuse one; it is retried).
+                            {"master_down_timer", d.state() != fsm::State::Backup ? "none"
+                                                  : d.kernel_watching()      ? "kernel"
+                                                                             : "controller"},
                             {"transitions", d.transitions()},
                             {"seconds_since_transition", d.transitions() ? (now - d.last_transition()) / 1e9 : 0.0},
                             {"tx_errors", r.host.tx_errors()},
