@@ -73,7 +73,10 @@ struct Outcome {
     bool converged = false;
     std::size_t answered = 0;    // VIPs that answered from r2
     std::size_t early = 0;       // of which before the cut
-    double last_ms = -1, median_ms = -1;  // after the cut
+    double last_ms = -1, median_ms = -1;  // after the cut, when the answers arrived
+    // The last VIP's takeover bracketed by the requests (vip_probe.hpp): it answered every VIP's
+    // request sent at last_asked_ms, and not all of those sent at last_unanswered_ms.
+    double last_asked_ms = -1, last_unanswered_ms = -1;
 };
 
 Outcome one_run(bool keepalived, int n, int interval_ms, std::chrono::microseconds spacing, std::mt19937& rng) {
@@ -135,8 +138,9 @@ Outcome one_run(bool keepalived, int n, int interval_ms, std::chrono::microsecon
     std::this_thread::sleep_for(std::chrono::milliseconds(static_cast<int>(2 * mdi_ms)) + 500ms);
 
     std::vector<std::optional<SteadyTime>> from_backup;
+    std::vector<ProbeBracket> brackets;
     const auto limit = std::chrono::milliseconds(static_cast<int>(mdi_ms)) + 30s;  // keepalived at N = 1000 takes seconds
-    std::jthread probe([&] { from_backup = probe_vips(lab.client(), from_r2, targets, limit, spacing); });  // joined on any exit
+    std::jthread probe([&] { from_backup = probe_vips(lab.client(), from_r2, targets, limit, spacing, &brackets); });  // joined on any exit
     std::this_thread::sleep_for(50ms + std::chrono::microseconds(std::uniform_int_distribution<int>(0, interval_ms * 1000)(rng)));
     const std::string cut = lab.dir() + "/cut.batch";  // every segment in one command
     {
@@ -155,6 +159,14 @@ Outcome one_run(bool keepalived, int n, int interval_ms, std::chrono::microsecon
     const Summary s = summarize(after);
     out.last_ms = s.max;
     out.median_ms = s.median;
+    auto ms_after_cut = [&](const std::optional<SteadyTime>& t) {
+        return t ? std::max(0.0, std::chrono::duration<double, std::milli>(*t - cut_at).count()) : 0.0;
+    };
+    for (std::size_t i = 0; i < brackets.size(); ++i) {
+        if (!from_backup[i]) continue;
+        out.last_asked_ms = std::max(out.last_asked_ms, ms_after_cut(brackets[i].asked));
+        out.last_unanswered_ms = std::max(out.last_unanswered_ms, ms_after_cut(brackets[i].unanswered));
+    }
     if (std::getenv("XVRRP_MASS_DEBUG")) {  // the spread of the answers, every 5 %
         std::sort(after.begin(), after.end());
         for (std::size_t i = 0; i < after.size(); i += std::max<std::size_t>(1, after.size() / 20)) std::cerr << after[i] << " ";
@@ -170,6 +182,7 @@ int run_mass(const MassOptions& o) {
     struct Row {
         int n;
         std::vector<double> last[2], median[2];  // [0] xvrrpd, [1] keepalived
+        std::vector<double> asked[2], unanswered[2];  // the last VIP's bracket
         std::size_t incomplete[2] = {0, 0}, not_converged[2] = {0, 0};
     };
     std::vector<Row> rows;
@@ -188,11 +201,15 @@ int run_mass(const MassOptions& o) {
                     else if (out.answered < static_cast<std::size_t>(n)) ++row.incomplete[d];
                     else {
                         row.last[d].push_back(out.last_ms);
+                        row.asked[d].push_back(out.last_asked_ms);
+                        row.unanswered[d].push_back(out.last_unanswered_ms);
                         row.median[d].push_back(out.median_ms);
                     }
-                    std::fprintf(stderr, "N %d %s: %s, %zu/%d VIPs from the backup (%zu before the cut), last %.1f ms, median %.1f ms after the cut\n",
+                    std::fprintf(stderr, "N %d %s: %s, %zu/%d VIPs from the backup (%zu before the cut), last %.1f ms "
+                                 "(answering between %.1f and %.1f ms), median %.1f ms after the cut\n",
                                  n, keepalived ? "keepalived" : "xvrrpd", out.converged ? "converged" : "NEVER CONVERGED",
-                                 out.answered, n, out.early, out.last_ms, out.median_ms);
+                                 out.answered, n, out.early, out.last_ms, out.last_unanswered_ms, out.last_asked_ms,
+                                 out.median_ms);
                 }
             }
             rows.push_back(row);
@@ -211,6 +228,9 @@ int run_mass(const MassOptions& o) {
             out.push_back({{"instances", r.n}, {"segments", segments_for(r.n)},
                            {"xvrrpd_last_vip", sj(r.last[0])}, {"keepalived_last_vip", sj(r.last[1])},
                            {"xvrrpd_median_vip", sj(r.median[0])}, {"keepalived_median_vip", sj(r.median[1])},
+                           {"xvrrpd_last_vip_asked", sj(r.asked[0])}, {"keepalived_last_vip_asked", sj(r.asked[1])},
+                           {"xvrrpd_last_vip_unanswered", sj(r.unanswered[0])},
+                           {"keepalived_last_vip_unanswered", sj(r.unanswered[1])},
                            {"xvrrpd_runs_missing_vips", r.incomplete[0]}, {"keepalived_runs_missing_vips", r.incomplete[1]},
                            {"xvrrpd_runs_not_converged", r.not_converged[0]},
                            {"keepalived_runs_not_converged", r.not_converged[1]}});
@@ -225,13 +245,16 @@ int run_mass(const MassOptions& o) {
                 "when the last (and the median) VIP answered from the backup, ms after the cut; %u runs each;\n"
                 "the client's requests %d us apart\n",
                 o.interval_ms, mdi_ms, o.repeats, o.probe_spacing_us);
-    std::printf("%6s %-11s %28s %28s %s\n", "N", "daemon", "last VIP median/p95/max", "median VIP median/p95/max", "runs left out");
+    std::printf("last VIP bracket: it answered the requests sent at 'by', not all of those sent at 'not at'\n");
+    std::printf("%6s %-11s %28s %22s %28s %s\n", "N", "daemon", "last VIP median/p95/max", "bracket (medians)",
+                "median VIP median/p95/max", "runs left out");
     for (const Row& r : rows)
         for (int d : {0, 1}) {
+            if (r.last[d].empty() && r.incomplete[d] == 0 && r.not_converged[d] == 0) continue;
             const Summary l = summarize(r.last[d]), m = summarize(r.median[d]);
-            std::printf("%6d %-11s %8.1f /%8.1f /%8.1f %8.1f /%8.1f /%8.1f   %zu missing VIPs, %zu not converged or two masters\n", r.n,
-                        d ? "keepalived" : "xvrrpd", l.median, l.p95, l.max, m.median, m.p95, m.max, r.incomplete[d],
-                        r.not_converged[d]);
+            std::printf("%6d %-11s %8.1f /%8.1f /%8.1f   not at %6.1f, by %6.1f %8.1f /%8.1f /%8.1f   %zu missing VIPs, %zu not converged or two masters\n",
+                        r.n, d ? "keepalived" : "xvrrpd", l.median, l.p95, l.max, summarize(r.unanswered[d]).median,
+                        summarize(r.asked[d]).median, m.median, m.p95, m.max, r.incomplete[d], r.not_converged[d]);
         }
     return 0;
 }

@@ -61,7 +61,7 @@ std::optional<std::pair<IpAddress, Mac>> answer_in(const std::uint8_t* f, std::s
 
 std::vector<std::optional<SteadyTime>> probe_vips(const test::Netns& client, const std::vector<ProbeSegment>& segments,
                                                   const std::vector<ProbeTarget>& targets, std::chrono::milliseconds limit,
-                                                  std::chrono::microseconds spacing) {
+                                                  std::chrono::microseconds spacing, std::vector<ProbeBracket>* brackets) {
     std::vector<UniqueFd> fds;
     {
         test::NetnsScope in(client);
@@ -84,6 +84,7 @@ std::vector<std::optional<SteadyTime>> probe_vips(const test::Netns& client, con
         index[{t.segment, t.vip}] = i;
     }
     std::vector<std::optional<SteadyTime>> answered(targets.size());
+    std::vector<ProbeBracket> sent(targets.size());  // the last two requests of each target
     std::vector<std::size_t> pending(targets.size());
     for (std::size_t i = 0; i < pending.size(); ++i) pending[i] = i;
 
@@ -94,6 +95,8 @@ std::vector<std::optional<SteadyTime>> probe_vips(const test::Netns& client, con
     while (!pending.empty() && std::chrono::steady_clock::now() < end) {
         for (const std::size_t i : pending) {
             const Bytes& r = requests[i];
+            sent[i].unanswered = sent[i].asked;
+            sent[i].asked = std::chrono::steady_clock::now();
             ::send(fds[static_cast<std::size_t>(targets[i].segment)].get(), r.data(), r.size(), MSG_DONTWAIT);  // a full queue: next round
         }
         const auto round = std::clamp<std::chrono::microseconds>(spacing * static_cast<long>(pending.size()), 2ms, 50ms);
@@ -113,6 +116,7 @@ std::vector<std::optional<SteadyTime>> probe_vips(const test::Netns& client, con
         }
         std::erase_if(pending, [&](std::size_t i) { return answered[i].has_value(); });
     }
+    if (brackets) *brackets = std::move(sent);
     return answered;
 }
 

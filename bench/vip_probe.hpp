@@ -28,10 +28,19 @@ struct ProbeSegment {
 
 using SteadyTime = std::chrono::steady_clock::time_point;
 
+// When a target started answering, bracketed by the requests: the one it answered left at
+// `asked` (so it answered by then), the one before that went unanswered (so not yet at
+// `unanswered`). Rounds of many requests are tens of ms apart; the arrival of the answer alone
+// would date a takeover up to one round late.
+struct ProbeBracket {
+    std::optional<SteadyTime> unanswered, asked;
+};
+
 // Probes until every target has been answered from its segment's `want` MAC, or until limit.
-// Per target, when that answer arrived (none if never).
+// Per target, when that answer arrived (none if never); with brackets, also when it was asked.
 std::vector<std::optional<SteadyTime>> probe_vips(const test::Netns& client, const std::vector<ProbeSegment>& segments,
                                                   const std::vector<ProbeTarget>& targets, std::chrono::milliseconds limit,
-                                                  std::chrono::microseconds spacing = std::chrono::microseconds(20));
+                                                  std::chrono::microseconds spacing = std::chrono::microseconds(20),
+                                                  std::vector<ProbeBracket>* brackets = nullptr);
 
 }  // namespace xvrrp::bench
