@@ -171,6 +171,21 @@ TEST(VrrpFsm, MasterSendsAdvertsOnItsTimer) {
     EXPECT_EQ(m.next_deadline(), kT0 + 2 * kSec);
 }
 
+// A loop that always wakes a little late must not send fewer adverts than due: 100 a second at
+// 10 ms, whatever the lateness below one interval; a whole interval behind, no catch-up burst.
+TEST(VrrpFsm, MasterKeepsItsAdvertRateWhenWokenLate) {
+    Machine m(v3(255, 1));  // 10 ms
+    m.startup(kT0);
+    constexpr Nanos kLate = 100'000;  // 0.1 ms
+    int sent = 0;
+    for (int i = 0; i < 1000 && *m.adver_deadline() < kT0 + kSec; ++i)
+        sent += static_cast<int>(m.tick(*m.adver_deadline() + kLate).size());
+    EXPECT_EQ(sent, 99) << "adverts in the first second after the one sent at start-up";
+    const Nanos stalled = *m.adver_deadline() + 35'000'000;  // a 35 ms stall
+    EXPECT_EQ(m.tick(stalled).size(), 1u);
+    EXPECT_EQ(m.adver_deadline(), stalled + 10'000'000) << "one advert, then a fresh grid from now";
+}
+
 TEST(VrrpFsm, MasterAnswersPriorityZeroAtOnce) {
     Machine m(v3(255));
     m.startup(kT0);

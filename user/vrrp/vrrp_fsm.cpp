@@ -136,7 +136,11 @@ Actions Machine::tick(Nanos now) {
     if (state_ == State::Backup && master_down_at_ && now >= *master_down_at_)
         return become_master(now, master_ ? "master down" : "no master");
     if (state_ == State::Master && adver_at_ && now >= *adver_at_) {
-        adver_at_ = now + Nanos{config_.adver_int_cs} * kNsPerCs;
+        // On the grid of the first advert: a loop that wakes 0.1 ms late each time would
+        // otherwise send 1% fewer adverts at 10 ms. A whole interval behind, it starts afresh
+        // from now instead of sending the missed ones in a burst.
+        const Nanos interval = Nanos{config_.adver_int_cs} * kNsPerCs;
+        adver_at_ = *adver_at_ + interval > now ? *adver_at_ + interval : now + interval;
         return {SendAdvert{config_.priority}};
     }
     return {};
