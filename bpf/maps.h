@@ -27,14 +27,24 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } xvrrp_inst_cfg SEC(".maps");
 
-/* What we last saw of each instance's master, and its master-down timer (XDP writes). */
+/* What we last saw of each instance's master (XDP writes, the controller reads through mmap). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, XVRRP_MAX_INSTANCES);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__type(key, __u32); /* instance slot */
 	__type(value, struct xvrrp_peer);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } xvrrp_peer SEC(".maps");
+
+/* Each instance's master-down timer, at the same slot (an array holding timers cannot be mmapped). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XVRRP_MAX_INSTANCES);
+	__type(key, __u32); /* instance slot */
+	__type(value, struct xvrrp_peer_timer);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xvrrp_peer_tmr SEC(".maps");
 
 /* VIPs: an open-addressed table the controller fills through mmap (see struct xvrrp_vip_bucket). */
 struct {

@@ -95,13 +95,16 @@ static __always_inline void emit_event(const struct xvrrp_inst_key *key, __u32 s
 }
 
 /* Runs in softirq context about once per Master_Down_Interval while adverts flow. */
-static int master_down_cb(void *map, __u32 *slot, struct xvrrp_peer *peer)
+static int master_down_cb(void *map, __u32 *slot, struct xvrrp_peer_timer *t)
 {
 	__u64 now = bpf_ktime_get_ns();
+	struct xvrrp_peer *peer = bpf_map_lookup_elem(&xvrrp_peer, slot);
 
 	count_stat(XVRRP_STAT_TIMER_FIRED, 0);
+	if (!peer)
+		return 0;
 	if (now < peer->down_deadline_ns) {
-		bpf_timer_start(&peer->down_timer, peer->down_deadline_ns - now, 0);
+		bpf_timer_start(&t->timer, peer->down_deadline_ns - now, 0);
 		return 0;
 	}
 	peer->flags &= ~XVRRP_PEER_F_TIMER_ARMED;
@@ -115,37 +118,43 @@ static int master_down_cb(void *map, __u32 *slot, struct xvrrp_peer *peer)
 }
 
 /*
- * bpf_timer_init allocates, and can fail (-ENOMEM in a burst of first adverts for hundreds of
- * peers, on 6.18); -EBUSY means another CPU initialised it first. The INIT and ARMED flags are
- * set only for what really happened, so a failure is retried by the next advert (an interval
- * later) instead of leaving a peer without a timer for good.
+ * bpf_timer_init allocates, and can fail: 6.18 allocates it with kmalloc_nolock, which here gives
+ * a few hundred timers and then -ENOMEM, in a burst or spread out. -EBUSY means another CPU
+ * initialised it first. The INIT and ARMED flags are set only for what really happened, so a
+ * failure is retried by the next advert instead of leaving a peer without a timer for good; the
+ * controller watches the deadline of a peer without one (it reads xvrrp_peer through mmap).
  */
-static __always_inline int master_down_timer_ready(struct xvrrp_peer *peer)
+static __always_inline struct xvrrp_peer_timer *master_down_timer(struct xvrrp_peer *peer, __u32 slot)
 {
+	struct xvrrp_peer_timer *t = bpf_map_lookup_elem(&xvrrp_peer_tmr, &slot);
+
+	if (!t)
+		return 0;
 	if (peer->flags & XVRRP_PEER_F_TIMER_INIT)
-		return 1;
-	long err = bpf_timer_init(&peer->down_timer, &xvrrp_peer, CLOCK_MONOTONIC);
+		return t;
+	long err = bpf_timer_init(&t->timer, &xvrrp_peer_tmr, CLOCK_MONOTONIC);
 	if (err && err != -EBUSY)
 		goto fail;
-	if (bpf_timer_set_callback(&peer->down_timer, master_down_cb))
+	if (bpf_timer_set_callback(&t->timer, master_down_cb))
 		goto fail;
 	peer->flags |= XVRRP_PEER_F_TIMER_INIT;
-	return 1;
+	return t;
 fail:
 	count_stat(XVRRP_STAT_TIMER_ERRORS, 0);
 	return 0;
 }
 
-static __always_inline void arm_master_down(struct xvrrp_peer *peer, __u64 now, int restart)
+static __always_inline void arm_master_down(struct xvrrp_peer *peer, __u32 slot, __u64 now, int restart)
 {
-	if (!master_down_timer_ready(peer))
+	if (!restart && (peer->flags & XVRRP_PEER_F_TIMER_ARMED))
+		return; /* the callback re-arms itself at the deadline this advert moved */
+	struct xvrrp_peer_timer *t = master_down_timer(peer, slot);
+	if (!t)
 		return;
-	if (restart || !(peer->flags & XVRRP_PEER_F_TIMER_ARMED)) {
-		peer->flags |= XVRRP_PEER_F_TIMER_ARMED;
-		if (bpf_timer_start(&peer->down_timer, peer->down_deadline_ns - now, 0)) {
-			peer->flags &= ~XVRRP_PEER_F_TIMER_ARMED;
-			count_stat(XVRRP_STAT_TIMER_ERRORS, 0);
-		}
+	peer->flags |= XVRRP_PEER_F_TIMER_ARMED;
+	if (bpf_timer_start(&t->timer, peer->down_deadline_ns - now, 0)) {
+		peer->flags &= ~XVRRP_PEER_F_TIMER_ARMED;
+		count_stat(XVRRP_STAT_TIMER_ERRORS, 0);
 	}
 }
 
@@ -309,13 +318,13 @@ static __always_inline int handle_vrrp(struct xdp_md *ctx, struct vrrp_ip *ip, v
 		INST_COUNT(slot, adverts_prio_zero);
 		if (changed) {
 			peer->down_deadline_ns = now + skew_ns(inst, adver_int_cs);
-			arm_master_down(peer, now, 1);
+			arm_master_down(peer, slot, now, 1);
 		}
 	} else if (!(inst->flags & XVRRP_INST_F_PREEMPT) || priority >= inst->priority ||
 		   !(peer->flags & XVRRP_PEER_F_TIMER_ARMED)) {
 		/* A preemptable master starts the clock but never holds it back. */
 		peer->down_deadline_ns = now + master_down_ns(inst, adver_int_cs);
-		arm_master_down(peer, now, 0);
+		arm_master_down(peer, slot, now, 0);
 	}
 
 	if (changed && event_allowed(peer, slot, now)) {

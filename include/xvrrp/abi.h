@@ -22,6 +22,7 @@ extern "C" {
 #define XVRRP_MAP_INSTANCES "xvrrp_inst_dir"
 #define XVRRP_MAP_INSTANCE_CONFIGS "xvrrp_inst_cfg"
 #define XVRRP_MAP_PEERS "xvrrp_peer"
+#define XVRRP_MAP_PEER_TIMERS "xvrrp_peer_tmr"
 #define XVRRP_MAP_VIPS "xvrrp_vip"
 #define XVRRP_MAP_CONTROL "xvrrp_ctl"
 #define XVRRP_MAP_STATS "xvrrp_stats"
@@ -157,10 +158,12 @@ enum xvrrp_peer_flags {
 };
 
 /*
- * What the dataplane last saw from the current master of an instance,
- * written by XDP only; array xvrrp_peer indexed by the instance's slot. The master-down timer lives here: it is armed by the
- * first advert and re-armed lazily from its own callback, so adverts cost a
- * store and the timer fires about once per Master_Down_Interval.
+ * What the dataplane last saw from the current master of an instance, written by XDP only;
+ * array xvrrp_peer indexed by the instance's slot, mmapped by the controller, which reads a
+ * backup's deadline with a load, not a system call. The master-down timer is in xvrrp_peer_timer
+ * at the same slot (the kernel maps no array that holds a timer): armed by the first advert and
+ * re-armed lazily from its own callback, so adverts cost a store and the timer fires about once
+ * per Master_Down_Interval.
  */
 struct xvrrp_peer {
 	__u64 last_advert_ns;   /* bpf_ktime_get_ns() of the last valid advert */
@@ -175,7 +178,11 @@ struct xvrrp_peer {
 	__u64 event_window_ns;  /* start of the current rate-limit window */
 	__u32 window_events;    /* change events sent in it */
 	__u32 pad;
-	struct bpf_timer down_timer;
+};
+
+/* An instance's master-down timer (array xvrrp_peer_timer, indexed by slot like xvrrp_peer). */
+struct xvrrp_peer_timer {
+	struct bpf_timer timer;
 };
 
 /* One virtual address on one interface (VLAN). */

@@ -144,13 +144,15 @@ private:
     // from the (possibly pinned) instance directory when the dataplane is opened.
     std::vector<std::uint32_t> free_slots_;
     // Shared with XDP through mmap: the advert fail-safe, the instance directory, the
-    // instances' configurations (two per slot) and the VIP table, read and written without a
+
     // system call.
     MappedArray<xvrrp_tx> tx_;
     MappedArray<xvrrp_inst_bucket> inst_dir_;
     MappedArray<xvrrp_inst> inst_cfg_;
     MappedArray<xvrrp_vip_bucket> vips_;
+    MappedArray<xvrrp_peer> peers_;
     [[nodiscard]] TablePlace find_instance(const xvrrp_inst_key& key) const;
+    void reset_peer(std::uint32_t slot);
     [[nodiscard]] TablePlace find_vip(const xvrrp_vip_key& key) const;
 };
 

@@ -233,8 +233,12 @@ protected:
     void SetUp() override {
         XVRRP_REQUIRE_ROOT();
         // Fresh peer state: every advert is the first from its sender, and no timer is left running.
+        BpfMap<std::uint32_t, xvrrp_peer_timer> timers(dp_->map_fd(XVRRP_MAP_PEER_TIMERS), XVRRP_MAP_PEER_TIMERS);
         BpfMap<std::uint32_t, xvrrp_peer> peers(dp_->map_fd(XVRRP_MAP_PEERS), XVRRP_MAP_PEERS);
-        for (std::uint32_t slot = 0; slot < 8; ++slot) peers.put(slot, xvrrp_peer{});
+        for (std::uint32_t slot = 0; slot < 8; ++slot) {
+            timers.put(slot, xvrrp_peer_timer{});
+            peers.put(slot, xvrrp_peer{});
+        }
         ring_->consume();
         events_.clear();
     }

@@ -9,9 +9,10 @@ static_assert(offsetof(xvrrp_inst_key, vrid) == 6 && offsetof(xvrrp_inst_key, fa
 static_assert(sizeof(xvrrp_inst) == 48 && offsetof(xvrrp_inst, key) == 40);
 static_assert(offsetof(xvrrp_inst, primary_addr) == 16 && offsetof(xvrrp_inst, auth_data) == 32);
 static_assert(offsetof(xvrrp_inst, slot) == 12);
-static_assert(sizeof(xvrrp_peer) == 88);
+static_assert(sizeof(xvrrp_peer) == 72);
 static_assert(offsetof(xvrrp_peer, addr) == 32 && offsetof(xvrrp_peer, inst) == 48 &&
-              offsetof(xvrrp_peer, event_window_ns) == 56 && offsetof(xvrrp_peer, down_timer) == 72);
+              offsetof(xvrrp_peer, event_window_ns) == 56);
+static_assert(sizeof(xvrrp_peer_timer) == 16);
 static_assert(sizeof(xvrrp_upeer_key) == 24 && offsetof(xvrrp_upeer_key, addr) == 8);
 static_assert(sizeof(xvrrp_vip_key) == 24 && offsetof(xvrrp_vip_key, addr) == 8);
 static_assert(sizeof(xvrrp_vip) == 12 && offsetof(xvrrp_vip, slot) == 8);

@@ -244,6 +244,7 @@ Dataplane::Dataplane(DataplaneOptions options) : options_(std::move(options)) {
     inst_cfg_ = MappedArray<xvrrp_inst>(bpf_map__fd(skel_->maps.xvrrp_inst_cfg), 2 * XVRRP_MAX_INSTANCES,
                                         XVRRP_MAP_INSTANCE_CONFIGS);
     vips_ = MappedArray<xvrrp_vip_bucket>(bpf_map__fd(skel_->maps.xvrrp_vip), XVRRP_VIP_BUCKETS, XVRRP_MAP_VIPS);
+    peers_ = MappedArray<xvrrp_peer>(bpf_map__fd(skel_->maps.xvrrp_peer), XVRRP_MAX_INSTANCES, XVRRP_MAP_PEERS);
 
     // Slots the (possibly pinned) directory holds are taken; the rest are free, lowest last.
     std::vector<bool> used(XVRRP_MAX_INSTANCES, false);
@@ -280,7 +281,7 @@ int Dataplane::map_fd(std::string_view name) const {
 }
 
 namespace {
-using PeerArray = BpfMap<std::uint32_t, xvrrp_peer>;
+using PeerTimerArray = BpfMap<std::uint32_t, xvrrp_peer_timer>;
 using InstStatsArray = PerCpuMap<std::uint32_t, xvrrp_inst_stats>;
 
 }  // namespace
@@ -308,8 +309,7 @@ std::uint32_t Dataplane::set_instance(const xvrrp_inst_key& key, xvrrp_inst inst
         throw std::length_error("instance directory: no free bucket within " + std::to_string(XVRRP_INST_PROBES) +
                                 " probes of this instance's home bucket");
     inst.slot = free_slots_.back();
-    // Zeroing the slot also cancels a timer a previous owner left there.
-    view<PeerArray>(skel_->maps.xvrrp_peer).put(inst.slot, xvrrp_peer{});
+    reset_peer(inst.slot);
     view<InstStatsArray>(skel_->maps.xvrrp_istats).put_all(inst.slot, xvrrp_inst_stats{});
     set_advert_silence(inst.slot, 0);
     inst_cfg_[2 * inst.slot] = inst;
@@ -339,14 +339,23 @@ void Dataplane::remove_unicast_peer(const xvrrp_inst_key& key, const std::array<
     view<UnicastPeerMap>(skel_->maps.xvrrp_upeer).erase(upeer_key(key, addr));
 }
 
+// The timer first: writing its entry cancels and frees a timer a previous owner left there, so
+// no callback sees the peer entry being zeroed.
+void Dataplane::reset_peer(std::uint32_t slot) {
+    view<PeerTimerArray>(skel_->maps.xvrrp_peer_tmr).put(slot, xvrrp_peer_timer{});
+    peers_[slot] = xvrrp_peer{};
+}
+
 bool Dataplane::remove_instance(const xvrrp_inst_key& key) {
     const TablePlace place = find_instance(key);
     if (!place.found) return false;
     xvrrp_inst_bucket& bucket = inst_dir_[*place.found];
     const std::uint32_t slot = bucket.config / 2;
     __atomic_store_n(&bucket.state, std::uint32_t{XVRRP_BUCKET_DELETED}, __ATOMIC_RELEASE);  // a tombstone
-    view<PeerArray>(skel_->maps.xvrrp_peer).put(slot, xvrrp_peer{});
-    if (slot < XVRRP_MAX_INSTANCES) free_slots_.push_back(slot);
+    if (slot < XVRRP_MAX_INSTANCES) {
+        reset_peer(slot);
+        free_slots_.push_back(slot);
+    }
     return true;
 }
 
@@ -454,8 +463,12 @@ std::optional<xvrrp_vip> Dataplane::vip(const xvrrp_vip_key& key) const {
 
 std::optional<xvrrp_peer> Dataplane::peer(const xvrrp_inst_key& key) const {
     const auto inst = instance(key);
-    if (!inst) return std::nullopt;
-    return view<PeerArray>(skel_->maps.xvrrp_peer).get(inst->slot);
+    if (!inst || inst->slot >= XVRRP_MAX_INSTANCES) return std::nullopt;
+    // XDP may be writing it: each 8-byte field is read whole, the entry as a whole may mix two
+    // adverts (fields are read one by one where that matters: deadline, flags).
+    xvrrp_peer p;
+    std::memcpy(&p, &peers_[inst->slot], sizeof(p));
+    return p;
 }
 
 StatsArray Dataplane::stats() const {
