@@ -539,7 +539,8 @@ struct Daemon::Impl {
         flush_frames();
         for (const std::uint32_t id : touched) {
             const auto it = routers.find(id);
-            if (it != routers.end()) timers.set(id, it->second->driver.next_deadline());
+            if (it != routers.end())
+                timers.set(id, it->second->driver.next_deadline(), it->second->driver.may_run_early_by());
         }
         touched.clear();
         if (const auto next = timers.next()) timer.arm_at(*next);

@@ -13,7 +13,11 @@
 // - BACKUP after an advert, when the kernel has no timer armed for the peer (bpf_timer_init can
 //   fail for lack of memory; XDP retries on later adverts): the state machine's own deadline, and
 //   when it runs out the dataplane's deadline is read: adverts that came meanwhile (which XDP
-//   counts without reporting) hold it off until then. One map read per Master_Down_Interval.
+//   counts without reporting) hold it off until then. One read of mmapped memory per
+//   Master_Down_Interval, and it may be done up to half an advert interval early
+//   (may_run_early_by): a look can only postpone the deadline, never bring it forward, so
+//   the loop serves the backups whose deadlines fall in one window with one wake-up. A look
+//   that finds the master quiet closes the window: the state machine then acts at its own deadline.
 // - Preemption of a worse master: XDP preempts by itself (the PREEMPT flag: it ignores a
 //   lower-priority advert, so its timer runs out) unless preempt_delay is set. Then the worse
 //   master holds the kernel timer like any other until the state machine allows preemption
@@ -85,6 +89,9 @@ public:
 
     // The earliest time on_timer has work; none when only an event can move the router.
     [[nodiscard]] std::optional<Nanos> next_deadline() const;
+    // How long before next_deadline() on_timer may run to the same effect (see above); 0 for
+    // anything that must run on time.
+    [[nodiscard]] Nanos may_run_early_by() const;
 
     [[nodiscard]] fsm::State state() const { return machine_.state(); }
     [[nodiscard]] bool fault() const { return link_down_; }
@@ -129,6 +136,7 @@ private:
     std::string error_;               // the last action that failed, until a retry works
     std::optional<Nanos> retry_at_;
     std::optional<ProcessedAdvert> processed_;  // the last advert acted on, for the resync
+    std::optional<Nanos> looked_early_for_;     // the master-down deadline an early look found the master quiet for
 };
 
 // The settings of an instance's router on one address family.

@@ -396,6 +396,62 @@ TEST(RouterDriver, AKernelTimerArmedLaterTakesOverAtOurNextDeadline) {
     EXPECT_FALSE(d.driver.next_deadline());
 }
 
+// The loop may run a polling backup up to half an advert interval early, so that many share a
+// wake-up: a look then can only postpone the deadline, and one that finds the master quiet
+// leaves the takeover at the state machine's own deadline, not a moment before.
+TEST(RouterDriver, AnEarlyLookPostponesOrWaitsButNeverTakesOverEarly) {
+    Driver d(instance(100));
+    ON_CALL(d.host, kernel_timer_armed()).WillByDefault(::testing::Return(false));  // kept across verify()
+    EXPECT_CALL(d.host, write_instance(State::Backup, true));
+    d.driver.start(true, kT0);
+    EXPECT_EQ(d.driver.may_run_early_by(), 0u) << "no master heard: our own timer, on time";
+    d.driver.on_advert(advert(200), kT0 + 1 * kMs);
+    const Nanos due = kT0 + 1 * kMs + kMasterDown;
+    ASSERT_EQ(d.driver.next_deadline(), due);
+    ASSERT_EQ(d.driver.may_run_early_by(), 50 * kMs) << "half the master's 100 ms interval";
+
+    // Before the window: nothing is read.
+    d.driver.on_timer(due - 51 * kMs);
+    d.verify();
+    // In it, with adverts still coming: the dataplane's later deadline is taken, the window reopens.
+    EXPECT_CALL(d.host, kernel_master_down_at()).WillOnce(::testing::Return(due + 90 * kMs));
+    d.driver.on_timer(due - 40 * kMs);
+    EXPECT_EQ(d.driver.state(), State::Backup);
+    EXPECT_EQ(d.driver.next_deadline(), due + 90 * kMs);
+    EXPECT_EQ(d.driver.may_run_early_by(), 50 * kMs);
+    d.verify();
+
+    // The master went quiet: a look early finds the same deadline; no takeover, and the window
+    // closes so that we are not asked again before the deadline.
+    EXPECT_CALL(d.host, kernel_master_down_at()).WillOnce(::testing::Return(due + 90 * kMs));
+    d.driver.on_timer(due + 60 * kMs);
+    EXPECT_EQ(d.driver.state(), State::Backup) << "never before our own deadline";
+    EXPECT_EQ(d.driver.next_deadline(), due + 90 * kMs);
+    EXPECT_EQ(d.driver.may_run_early_by(), 0u);
+    d.driver.on_timer(due + 70 * kMs);  // asked again early anyway: nothing happens, nothing is read
+    d.verify();
+
+    EXPECT_CALL(d.host, kernel_master_down_at()).WillOnce(::testing::Return(due + 90 * kMs));
+    EXPECT_CALL(d.host, write_instance(State::Master, true));
+    EXPECT_CALL(d.host, take_vips(_, _));
+    EXPECT_CALL(d.host, send_advert(100));
+    EXPECT_CALL(d.host, announce());
+    d.driver.on_timer(due + 90 * kMs);
+    EXPECT_EQ(d.driver.state(), State::Master);
+    EXPECT_EQ(d.driver.may_run_early_by(), 0u) << "a master's adverts run on time";
+}
+
+// A backup the kernel's timer watches has no deadline of ours at all, so nothing to run early.
+TEST(RouterDriver, OnlyABackupThatPollsTheDataplaneMayRunEarly) {
+    Driver d(instance(100));
+    EXPECT_CALL(d.host, write_instance(State::Backup, true));
+    d.driver.start(true, kT0);
+    d.driver.on_advert(advert(200), kT0 + 1 * kMs);
+    EXPECT_TRUE(d.driver.kernel_watching());
+    EXPECT_EQ(d.driver.may_run_early_by(), 0u);
+    EXPECT_FALSE(d.driver.next_deadline());
+}
+
 TEST(RouterDriver, FactsForTheResyncFollowWhatWasActedOn) {
     Driver d(instance(100));
     EXPECT_CALL(d.host, write_instance(State::Backup, true));

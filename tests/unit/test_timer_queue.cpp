@@ -44,5 +44,41 @@ TEST(TimerQueue, EqualDeadlinesAllFire) {
     EXPECT_EQ(q.size(), 333u);
 }
 
+// A key that may run early is handed out with whatever is due once its window is open, but never
+// wakes the loop before its own deadline.
+TEST(TimerQueue, AKeyMayRunEarlyInsideItsWindowButDoesNotWakeTheLoopEarly) {
+    TimerQueue q;
+    q.set(1, 1000);
+    q.set(2, 1040, 50);  // may run from 990
+    q.set(3, 1100, 50);  // from 1050
+    EXPECT_EQ(q.next(), 1000u) << "the loop wakes at the earliest deadline, not at a window";
+    EXPECT_TRUE(q.pop_due(989).empty());
+    EXPECT_EQ(q.pop_due(1000), (std::vector<TimerQueue::Key>{2, 1})) << "2's window opened at 990";
+    EXPECT_EQ(q.next(), 1100u);
+    EXPECT_EQ(q.deadline(3), 1100u);
+    q.set(3, 1100);  // the window closed: due at its deadline only
+    EXPECT_TRUE(q.pop_due(1099).empty());
+    EXPECT_EQ(q.pop_due(1100), (std::vector<TimerQueue::Key>{3}));
+    q.set(4, 30, 100);  // a window reaching back past zero opens at zero
+    EXPECT_EQ(q.pop_due(0), (std::vector<TimerQueue::Key>{4}));
+    EXPECT_EQ(q.size(), 0u);
+}
+
+// With windows, many keys whose deadlines are spread over time share wake-ups: the count of
+// wake-ups is bounded by the span over the window, not by the number of keys.
+TEST(TimerQueue, WindowsGatherSpreadDeadlinesIntoFewWakeUps) {
+    TimerQueue q;
+    constexpr TimerQueue::Nanos kWindow = 50;
+    for (TimerQueue::Key k = 0; k < 1000; ++k) q.set(k, 1000 + k, kWindow);  // one per ns over 1000 ns
+    std::size_t wakeups = 0, handed = 0;
+    while (const auto at = q.next()) {
+        ++wakeups;
+        handed += q.pop_due(*at).size();
+    }
+    EXPECT_EQ(handed, 1000u);
+    EXPECT_LE(wakeups, 1000 / kWindow + 1);
+    EXPECT_GE(wakeups, 1000 / (kWindow + 1));
+}
+
 }  // namespace
 }  // namespace xvrrp

@@ -110,9 +110,11 @@ bool RouterDriver::kernel_timer_armed(Nanos now) {
     }
 }
 
-// Our own Master_Down_Timer ran out. If a master was heard, the dataplane has seen every advert
-// since (only changes are reported): it says whether the master really went silent.
+// Our own Master_Down_Timer ran out, or is about to (an early look, see may_run_early_by). If a
+// master was heard, the dataplane has seen every advert since (only changes are reported): it
+// says whether the master really went silent.
 void RouterDriver::master_down_due(Nanos now) {
+    const Nanos deadline = machine_.master_down_deadline().value_or(now);
     if (machine_.state() == fsm::State::Backup && machine_.master()) {
         std::optional<Nanos> kernel_deadline;
         try {
@@ -120,13 +122,25 @@ void RouterDriver::master_down_due(Nanos now) {
         } catch (const std::exception& e) {
             fail(e.what(), now);
         }
-        if (kernel_deadline && *kernel_deadline > now) {
+        if (kernel_deadline && *kernel_deadline > std::max(now, deadline)) {
             machine_.hold_master_down(*kernel_deadline);
             kernel_watching_ = kernel_timer_armed(now);  // XDP may have got its timer since
             return;
         }
     }
+    if (now < deadline) {  // early, and the master quiet since: act at our own deadline
+        looked_early_for_ = deadline;
+        return;
+    }
     apply(machine_.tick(now), now);
+}
+
+Nanos RouterDriver::may_run_early_by() const {
+    const auto deadline = machine_.master_down_deadline();
+    if (machine_.state() != fsm::State::Backup || !machine_.master() || kernel_watching_ || link_down_ || !deadline ||
+        looked_early_for_ == deadline || next_deadline() != deadline)
+        return 0;
+    return Nanos{machine_.master()->adver_int_cs} * fsm::kNsPerCs / 2;
 }
 
 void RouterDriver::on_master_down(Nanos now) {
@@ -154,7 +168,9 @@ std::optional<Nanos> RouterDriver::next_deadline() const {
 
 void RouterDriver::on_timer(Nanos now) {
     if (retry_at_ && now >= *retry_at_) reconcile(now);
-    if (const auto due = own_master_down_or_advert(); due && now >= *due) {
+    if (const auto early = may_run_early_by(); early && now + early >= *machine_.master_down_deadline()) {
+        master_down_due(now);
+    } else if (const auto due = own_master_down_or_advert(); due && now >= *due) {
         if (machine_.master_down_deadline() && now >= *machine_.master_down_deadline()) master_down_due(now);
         else apply(machine_.tick(now), now);
     }
