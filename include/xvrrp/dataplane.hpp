@@ -115,6 +115,8 @@ public:
     [[nodiscard]] std::optional<xvrrp_inst> instance(const xvrrp_inst_key& key) const;
     [[nodiscard]] std::optional<xvrrp_vip> vip(const xvrrp_vip_key& key) const;
     [[nodiscard]] std::optional<xvrrp_peer> peer(const xvrrp_inst_key& key) const;
+    // The same by the slot set_instance gave (a load, no lookup: a polling backup reads it often).
+    [[nodiscard]] xvrrp_peer peer_at(std::uint32_t slot) const;
     [[nodiscard]] StatsArray stats() const;
     [[nodiscard]] xvrrp_counter stat(xvrrp_stat which) const;
     [[nodiscard]] std::optional<xvrrp_inst_stats> instance_stats(const xvrrp_inst_key& key) const;

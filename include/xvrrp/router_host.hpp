@@ -81,7 +81,8 @@ private:
     std::vector<config::Vip> vips_;  // the instance's VIPs of this family
     xvrrp_inst_key key_{};
     std::uint32_t generation_ = 0;
-    std::uint32_t slot_ = 0;  // in the dataplane's per-instance arrays
+    std::uint32_t slot_ = kNoSlot;  // in the dataplane's per-instance arrays, once written
+    static constexpr std::uint32_t kNoSlot = XVRRP_MAX_INSTANCES;
     Bytes advert_cache_;      // the last multicast advert built, and its priority: a master
     int advert_cache_priority_ = -1;  // sends the same bytes every interval
     bool frames_queued_ = false;  // frames wait in the sender for this router

@@ -1,7 +1,10 @@
 // The loop's deadlines, one per key, earliest first. The loop arms its one timerfd at next() and
 // on expiry handles only the keys that are due, instead of asking every router on every wake-up.
 // Routers, the heartbeat, the resync and later check, script and notify timeouts all plug in by
-// key. Every operation is O(log n).
+// key. Every operation is O(log n), and none allocates once the queue has held as many keys:
+// two binary heaps (by deadline, by window start) holding the time they order by, so a sift
+// reads only the heap's own array, and each entry knowing its place in both, so a deadline moves
+// in place.
 //
 // A key may also say how much earlier its work may run to the same effect (early_by): the loop
 // still wakes at the earliest deadline, but then takes every key whose window has opened. A
@@ -12,9 +15,7 @@
 
 #include <cstdint>
 #include <optional>
-#include <set>
 #include <unordered_map>
-#include <utility>
 #include <vector>
 
 namespace xvrrp {
@@ -34,17 +35,33 @@ public:
     // Removes the keys that may run at now (deadline - early_by <= now; every key due is among
     // them) and returns them, earliest window first.
     std::vector<Key> pop_due(Nanos now);
-    [[nodiscard]] std::size_t size() const { return entries_.size(); }
+    [[nodiscard]] std::size_t size() const { return index_.size(); }
 
 private:
+    using Index = std::uint32_t;
     struct Entry {
+        Key key;
         Nanos at;
         Nanos from;
+        Index place[2];  // in heaps_[kByTime], heaps_[kByFrom]
     };
-    void erase(Key key, const Entry& e);
-    std::set<std::pair<Nanos, Key>> by_time_;  // by deadline
-    std::set<std::pair<Nanos, Key>> by_from_;  // by the start of the window
-    std::unordered_map<Key, Entry> entries_;
+    struct Node {
+        Nanos time;  // at or from, as the heap orders
+        Key key;     // ties by key, so that what is handed out together comes in a stable order
+        Index entry;
+        [[nodiscard]] bool before(const Node& o) const { return time != o.time ? time < o.time : key < o.key; }
+    };
+    enum Order { kByTime = 0, kByFrom = 1 };
+    void put(Order o, std::size_t place, const Node& n);
+    void sift_up(Order o, std::size_t place);
+    void sift_down(Order o, std::size_t place);
+    void fix(Order o, Index e);
+    void remove(Order o, Index e);
+    void erase(Index e);
+    std::vector<Entry> slots_;
+    std::vector<Index> free_;
+    std::unordered_map<Key, Index> index_;
+    std::vector<Node> heaps_[2];
 };
 
 }  // namespace xvrrp

@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <map>
+#include <random>
+
 namespace xvrrp {
 namespace {
 
@@ -78,6 +82,51 @@ TEST(TimerQueue, WindowsGatherSpreadDeadlinesIntoFewWakeUps) {
     EXPECT_EQ(handed, 1000u);
     EXPECT_LE(wakeups, 1000 / kWindow + 1);
     EXPECT_GE(wakeups, 1000 / (kWindow + 1));
+}
+
+// The heaps against a plain model: random sets, moves, cancels and pops, checked at every step.
+TEST(TimerQueue, AgreesWithASimpleModelUnderRandomUse) {
+    struct Want {
+        TimerQueue::Nanos at, from;
+    };
+    std::mt19937_64 rng(7);
+    TimerQueue q;
+    std::map<TimerQueue::Key, Want> model;
+    TimerQueue::Nanos now = 0;
+    for (int step = 0; step < 20000; ++step) {
+        const TimerQueue::Key key = rng() % 64;
+        switch (rng() % 4) {
+            case 0:
+            case 1: {
+                const TimerQueue::Nanos at = now + rng() % 1000, early = rng() % 3 ? 0 : rng() % 200;
+                q.set(key, at, early);
+                model[key] = Want{at, at > early ? at - early : 0};
+                break;
+            }
+            case 2:
+                q.cancel(key);
+                model.erase(key);
+                break;
+            default: {
+                now += rng() % 100;
+                std::vector<std::pair<std::pair<TimerQueue::Nanos, TimerQueue::Key>, TimerQueue::Key>> want;
+                for (const auto& [k, w] : model)
+                    if (w.from <= now) want.push_back({{w.from, k}, k});
+                std::sort(want.begin(), want.end());
+                std::vector<TimerQueue::Key> keys;
+                for (const auto& w : want) {
+                    keys.push_back(w.second);
+                    model.erase(w.second);
+                }
+                ASSERT_EQ(q.pop_due(now), keys) << "step " << step;
+            }
+        }
+        ASSERT_EQ(q.size(), model.size());
+        std::optional<TimerQueue::Nanos> next;
+        for (const auto& [k, w] : model) next = next ? std::min(*next, w.at) : w.at;
+        ASSERT_EQ(q.next(), next) << "step " << step;
+        if (model.count(key)) ASSERT_EQ(q.deadline(key), model[key].at);
+    }
 }
 
 }  // namespace

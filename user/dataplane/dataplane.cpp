@@ -464,10 +464,14 @@ std::optional<xvrrp_vip> Dataplane::vip(const xvrrp_vip_key& key) const {
 std::optional<xvrrp_peer> Dataplane::peer(const xvrrp_inst_key& key) const {
     const auto inst = instance(key);
     if (!inst || inst->slot >= XVRRP_MAX_INSTANCES) return std::nullopt;
-    // XDP may be writing it: each 8-byte field is read whole, the entry as a whole may mix two
-    // adverts (fields are read one by one where that matters: deadline, flags).
-    xvrrp_peer p;
-    std::memcpy(&p, &peers_[inst->slot], sizeof(p));
+    return peer_at(inst->slot);
+}
+
+// XDP may be writing it: each 8-byte field is read whole, the entry as a whole may mix two adverts.
+xvrrp_peer Dataplane::peer_at(std::uint32_t slot) const {
+    xvrrp_peer p{};
+    if (slot >= XVRRP_MAX_INSTANCES) return p;
+    std::memcpy(&p, &peers_[slot], sizeof(p));
     return p;
 }
 

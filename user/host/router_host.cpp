@@ -159,14 +159,14 @@ void KernelRouterHost::announce() {
 }
 
 std::optional<Nanos> KernelRouterHost::kernel_master_down_at() {
-    const auto peer = ports_.dp.peer(key_);
-    if (!peer || !peer->adverts) return std::nullopt;
-    return peer->down_deadline_ns;
+    if (slot_ == kNoSlot) return std::nullopt;
+    const xvrrp_peer peer = ports_.dp.peer_at(slot_);
+    if (!peer.adverts) return std::nullopt;
+    return peer.down_deadline_ns;
 }
 
 bool KernelRouterHost::kernel_timer_armed() {
-    const auto peer = ports_.dp.peer(key_);
-    return peer && (peer->flags & XVRRP_PEER_F_TIMER_ARMED);
+    return slot_ != kNoSlot && (ports_.dp.peer_at(slot_).flags & XVRRP_PEER_F_TIMER_ARMED);
 }
 
 // A refused frame is this router's problem alone: counted, and logged when the reason changes.
