@@ -125,7 +125,9 @@ TEST(TimerQueue, AgreesWithASimpleModelUnderRandomUse) {
         std::optional<TimerQueue::Nanos> next;
         for (const auto& [k, w] : model) next = next ? std::min(*next, w.at) : w.at;
         ASSERT_EQ(q.next(), next) << "step " << step;
-        if (model.count(key)) ASSERT_EQ(q.deadline(key), model[key].at);
+        if (model.count(key)) {
+            ASSERT_EQ(q.deadline(key), model[key].at);
+        }
     }
 }
 
