@@ -160,7 +160,7 @@ enum xvrrp_peer_flags {
 /*
  * What the dataplane last saw from the current master of an instance, written by XDP only;
  * array xvrrp_peer indexed by the instance's slot, mmapped by the controller, which reads a
- * backup's deadline with a load, not a system call. The master-down timer is in xvrrp_peer_timer
+ * backup's deadline with a load, not a system call. The master-down timer is in xvrrp_peer_tmr
  * at the same slot (the kernel maps no array that holds a timer): armed by the first advert and
  * re-armed lazily from its own callback, so adverts cost a store and the timer fires about once
  * per Master_Down_Interval.
@@ -180,7 +180,7 @@ struct xvrrp_peer {
 	__u32 pad;
 };
 
-/* An instance's master-down timer (array xvrrp_peer_timer, indexed by slot like xvrrp_peer). */
+/* An instance's master-down timer (array xvrrp_peer_tmr, indexed by slot like xvrrp_peer). */
 struct xvrrp_peer_timer {
 	struct bpf_timer timer;
 };
