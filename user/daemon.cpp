@@ -90,6 +90,7 @@ struct Daemon::Impl {
     mutable std::map<std::string, std::optional<unsigned>> ifindex_memo;
     FrameSender frames;
     UnicastSender unicast;
+    MasterDownSweep sweep{[this](std::uint32_t slot) { return dp.peer_at(slot); }};
     NetlinkWatch netlink_watch;
     TimerFd timer;
     UniqueFd signals;
@@ -101,7 +102,7 @@ struct Daemon::Impl {
     std::map<std::uint32_t, std::unique_ptr<Router>> routers;
     std::unordered_map<std::uint64_t, std::uint32_t> router_by_key;
     // Keys below kFirstRouterTimer are the daemon's own timers; a router's key is its id.
-    enum : TimerQueue::Key { kHeartbeatTimer = 1, kResyncTimer, kPendingTimer, kFirstRouterTimer = 16 };
+    enum : TimerQueue::Key { kHeartbeatTimer = 1, kResyncTimer, kPendingTimer, kSweepTimer, kFirstRouterTimer = 16 };
     std::uint32_t next_router_id = kFirstRouterTimer;
     TimerQueue timers;
     // Routers something happened to since the timer was last armed: their deadlines are renewed.
@@ -230,7 +231,7 @@ struct Daemon::Impl {
         return *primary;
     }
 
-    HostPorts ports() { return HostPorts{.dp = dp, .rtnl = rtnl, .frames = frames, .unicast = unicast}; }
+    HostPorts ports() { return HostPorts{.dp = dp, .rtnl = rtnl, .frames = frames, .unicast = unicast, .sweep = sweep}; }
 
     std::unique_ptr<Router> make_router(const config::Instance& in, Family f) {
         const unsigned ifindex = attachments.at(in.interface).ifindex();
@@ -519,6 +520,14 @@ struct Daemon::Impl {
                 case kPendingTimer:
                     if (instances_pending) start_pending(now);
                     break;
+                case kSweepTimer:
+                    for (const std::uint32_t id : sweep.due(now)) {
+                        const auto it = routers.find(id);
+                        if (it == routers.end() || !it->second->driver.kernel_watching()) continue;
+                        it->second->driver.on_master_down(now);  // as if the kernel's timer had run out
+                        touched.push_back(id);
+                    }
+                    break;
                 default:
                     if (const auto it = routers.find(static_cast<std::uint32_t>(key)); it != routers.end()) {
                         it->second->driver.on_timer(now);
@@ -540,9 +549,10 @@ struct Daemon::Impl {
         for (const std::uint32_t id : touched) {
             const auto it = routers.find(id);
             if (it != routers.end())
-                timers.set(id, it->second->driver.next_deadline(), it->second->driver.may_run_early_by());
+                timers.set(id, it->second->driver.next_deadline());
         }
         touched.clear();
+        timers.set(kSweepTimer, sweep.next());
         if (const auto next = timers.next()) timer.arm_at(*next);
     }
 

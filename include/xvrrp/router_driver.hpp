@@ -6,18 +6,16 @@
 //
 // Master down has one authority at a time, and this class decides which:
 // - MASTER, INIT, FAULT, or BACKUP before any advert was heard: the state machine's own deadline.
-// - BACKUP after an advert reset Master_Down_Timer: the dataplane's per-peer bpf_timer, which XDP
-//   re-arms on every advert without waking us (kernel_watching). Its MASTER_DOWN event, or a
-//   resync that finds one missed, is delivered with on_master_down(); the state machine's own
-//   deadline is then not armed, so nothing fires twice.
-// - BACKUP after an advert, when the kernel has no timer armed for the peer (bpf_timer_init can
-//   fail for lack of memory; XDP retries on later adverts): the state machine's own deadline, and
-//   when it runs out the dataplane's deadline is read: adverts that came meanwhile (which XDP
-//   counts without reporting) hold it off until then. One read of mmapped memory per
-//   Master_Down_Interval, and it may be done up to half an advert interval early
-//   (may_run_early_by): a look can only postpone the deadline, never bring it forward, so
-//   the loop serves the backups whose deadlines fall in one window with one wake-up. A look
-//   that finds the master quiet closes the window: the state machine then acts at its own deadline.
+// - BACKUP after an advert reset Master_Down_Timer: the dataplane's deadline for the peer, which
+//   XDP pushes on with every advert without waking us (kernel_watching). Its per-peer bpf_timer
+//   reports the silence as a MASTER_DOWN event; where the kernel gave no timer (bpf_timer_init
+//   fails for lack of memory past a few hundred on 6.18), the daemon's sweep of the peer entries
+//   reports it at the same deadline (master_down_sweep.hpp). Either, or a resync that finds one
+//   missed, is delivered with on_master_down(); the state machine's own deadline is then not
+//   armed, so nothing fires twice.
+// - BACKUP after an advert when neither can watch (the host failed): the state machine's own
+//   deadline, and when it runs out the dataplane's deadline is read: adverts that came meanwhile
+//   (which XDP counts without reporting) hold it off until then.
 // - Preemption of a worse master: XDP preempts by itself (the PREEMPT flag: it ignores a
 //   lower-priority advert, so its timer runs out) unless preempt_delay is set. Then the worse
 //   master holds the kernel timer like any other until the state machine allows preemption
@@ -59,9 +57,12 @@ public:
     virtual void send_advert(std::uint8_t priority) = 0;
     virtual void announce() = 0;  // gratuitous ARP / unsolicited NA for every VIP
     // The dataplane's view of the master: when it declares it down (the last advert that counts
-    // + Master_Down_Interval), and whether its kernel timer is armed to say so. Read, not written.
+    // + Master_Down_Interval). Read, not written.
     virtual std::optional<Nanos> kernel_master_down_at() = 0;
-    virtual bool kernel_timer_armed() = 0;
+    // Asks that the master's silence be reported (on_master_down) as the dataplane sees it: by
+    // its kernel timer, or where it has none by the daemon's sweep of the peer entries. False
+    // when neither can (no master in the entry): the driver's own deadline then.
+    virtual bool watch_master_down(Nanos now) = 0;
 };
 
 class RouterDriver {
@@ -89,9 +90,6 @@ public:
 
     // The earliest time on_timer has work; none when only an event can move the router.
     [[nodiscard]] std::optional<Nanos> next_deadline() const;
-    // How long before next_deadline() on_timer may run to the same effect (see above); 0 for
-    // anything that must run on time.
-    [[nodiscard]] Nanos may_run_early_by() const;
 
     [[nodiscard]] fsm::State state() const { return machine_.state(); }
     [[nodiscard]] bool fault() const { return link_down_; }
@@ -118,7 +116,7 @@ private:
     void guarded(Work&& work, Nanos now);
     void reconcile(Nanos now);
     void master_down_due(Nanos now);
-    bool kernel_timer_armed(Nanos now);
+    bool watch_master_down(Nanos now);
     [[nodiscard]] std::optional<Nanos> own_master_down_or_advert() const;
     [[nodiscard]] bool preempts_in_kernel() const;
 
@@ -136,7 +134,6 @@ private:
     std::string error_;               // the last action that failed, until a retry works
     std::optional<Nanos> retry_at_;
     std::optional<ProcessedAdvert> processed_;  // the last advert acted on, for the resync
-    std::optional<Nanos> looked_early_for_;     // the master-down deadline an early look found the master quiet for
 };
 
 // The settings of an instance's router on one address family.

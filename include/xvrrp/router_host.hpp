@@ -8,6 +8,7 @@
 
 #include "xvrrp/config.hpp"
 #include "xvrrp/dataplane.hpp"
+#include "xvrrp/master_down_sweep.hpp"
 #include "xvrrp/netlink.hpp"
 #include "xvrrp/router_driver.hpp"
 #include "xvrrp/sender.hpp"
@@ -20,6 +21,7 @@ struct HostPorts {
     Rtnl& rtnl;
     FrameSender& frames;
     UnicastSender& unicast;
+    MasterDownSweep& sweep;  // watches the masters no kernel timer watches
 };
 
 // What a router is on this machine, fixed for its life (a change restarts the router).
@@ -45,7 +47,7 @@ public:
     void send_advert(std::uint8_t priority) override;
     void announce() override;
     std::optional<Nanos> kernel_master_down_at() override;
-    bool kernel_timer_armed() override;
+    bool watch_master_down(Nanos now) override;
 
     // Entries the router needs before it starts (peers, VIPs not owned); removes addresses a
     // daemon that died left behind.

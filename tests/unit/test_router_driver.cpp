@@ -27,7 +27,7 @@ public:
     MOCK_METHOD(void, send_advert, (std::uint8_t priority), (override));
     MOCK_METHOD(void, announce, (), (override));
     MOCK_METHOD(std::optional<Nanos>, kernel_master_down_at, (), (override));
-    MOCK_METHOD(bool, kernel_timer_armed, (), (override));
+    MOCK_METHOD(bool, watch_master_down, (Nanos), (override));
 };
 
 constexpr Nanos kMs = 1'000'000;
@@ -54,13 +54,13 @@ fsm::Advert advert(std::uint8_t priority, const IpAddress& src = kPeer) {
 struct Driver {
     explicit Driver(const config::Instance& in) : driver(router_settings(in, Family::V4, kOurs), host) {
         // The kernel's timer is armed unless a test says otherwise.
-        ON_CALL(host, kernel_timer_armed()).WillByDefault(::testing::Return(true));
-        EXPECT_CALL(host, kernel_timer_armed()).Times(::testing::AnyNumber());
+        ON_CALL(host, watch_master_down(::testing::_)).WillByDefault(::testing::Return(true));
+        EXPECT_CALL(host, watch_master_down(::testing::_)).Times(::testing::AnyNumber());
     }
     // Checks and clears what was expected so far (the kernel timer stays allowed).
     void verify() {
         Mock::VerifyAndClearExpectations(&host);
-        EXPECT_CALL(host, kernel_timer_armed()).Times(::testing::AnyNumber());
+        EXPECT_CALL(host, watch_master_down(::testing::_)).Times(::testing::AnyNumber());
     }
     StrictMock<MockHost> host;
     RouterDriver driver;
@@ -354,12 +354,12 @@ TEST(RouterDriver, TheFailSafeWindowEndsBeforeABackupCanTakeOver) {
     }
 }
 
-// bpf_timer_init can fail (-ENOMEM when hundreds of peers are first heard at once): then our own
-// timer runs, and at its deadline the dataplane's deadline, moved by every advert XDP saw without
-// reporting it, decides.
+// When neither the kernel's timer nor the daemon's sweep can watch the master (the host failed):
+// our own timer runs, and at its deadline the dataplane's deadline, moved by every advert XDP saw
+// without reporting it, decides.
 TEST(RouterDriver, WithoutAKernelTimerOurOwnDeadlineAsksTheDataplane) {
     Driver d(instance(100));
-    EXPECT_CALL(d.host, kernel_timer_armed()).WillRepeatedly(::testing::Return(false));
+    EXPECT_CALL(d.host, watch_master_down(::testing::_)).WillRepeatedly(::testing::Return(false));
     EXPECT_CALL(d.host, write_instance(State::Backup, true));
     d.driver.start(true, kT0);
     d.driver.on_advert(advert(200), kT0 + 1 * kMs);
@@ -383,72 +383,16 @@ TEST(RouterDriver, WithoutAKernelTimerOurOwnDeadlineAsksTheDataplane) {
     EXPECT_EQ(d.driver.state(), State::Master);
 }
 
-TEST(RouterDriver, AKernelTimerArmedLaterTakesOverAtOurNextDeadline) {
+TEST(RouterDriver, AWatchThatWorksLaterTakesOverAtOurNextDeadline) {
     Driver d(instance(100));
-    EXPECT_CALL(d.host, kernel_timer_armed()).WillOnce(::testing::Return(false)).WillRepeatedly(::testing::Return(true));
+    EXPECT_CALL(d.host, watch_master_down(::testing::_)).WillOnce(::testing::Return(false)).WillRepeatedly(::testing::Return(true));
     EXPECT_CALL(d.host, write_instance(State::Backup, true));
     d.driver.start(true, kT0);
     d.driver.on_advert(advert(200), kT0 + 1 * kMs);
     const Nanos due = kT0 + 1 * kMs + kMasterDown;
     EXPECT_CALL(d.host, kernel_master_down_at()).WillOnce(::testing::Return(due + 100 * kMs));
     d.driver.on_timer(due);
-    EXPECT_TRUE(d.driver.kernel_watching()) << "XDP's retry got a timer: it watches from now on";
-    EXPECT_FALSE(d.driver.next_deadline());
-}
-
-// The loop may run a polling backup up to half an advert interval early, so that many share a
-// wake-up: a look then can only postpone the deadline, and one that finds the master quiet
-// leaves the takeover at the state machine's own deadline, not a moment before.
-TEST(RouterDriver, AnEarlyLookPostponesOrWaitsButNeverTakesOverEarly) {
-    Driver d(instance(100));
-    ON_CALL(d.host, kernel_timer_armed()).WillByDefault(::testing::Return(false));  // kept across verify()
-    EXPECT_CALL(d.host, write_instance(State::Backup, true));
-    d.driver.start(true, kT0);
-    EXPECT_EQ(d.driver.may_run_early_by(), 0u) << "no master heard: our own timer, on time";
-    d.driver.on_advert(advert(200), kT0 + 1 * kMs);
-    const Nanos due = kT0 + 1 * kMs + kMasterDown;
-    ASSERT_EQ(d.driver.next_deadline(), due);
-    ASSERT_EQ(d.driver.may_run_early_by(), 50 * kMs) << "half the master's 100 ms interval";
-
-    // Before the window: nothing is read.
-    d.driver.on_timer(due - 51 * kMs);
-    d.verify();
-    // In it, with adverts still coming: the dataplane's later deadline is taken, the window reopens.
-    EXPECT_CALL(d.host, kernel_master_down_at()).WillOnce(::testing::Return(due + 90 * kMs));
-    d.driver.on_timer(due - 40 * kMs);
-    EXPECT_EQ(d.driver.state(), State::Backup);
-    EXPECT_EQ(d.driver.next_deadline(), due + 90 * kMs);
-    EXPECT_EQ(d.driver.may_run_early_by(), 50 * kMs);
-    d.verify();
-
-    // The master went quiet: a look early finds the same deadline; no takeover, and the window
-    // closes so that we are not asked again before the deadline.
-    EXPECT_CALL(d.host, kernel_master_down_at()).WillOnce(::testing::Return(due + 90 * kMs));
-    d.driver.on_timer(due + 60 * kMs);
-    EXPECT_EQ(d.driver.state(), State::Backup) << "never before our own deadline";
-    EXPECT_EQ(d.driver.next_deadline(), due + 90 * kMs);
-    EXPECT_EQ(d.driver.may_run_early_by(), 0u);
-    d.driver.on_timer(due + 70 * kMs);  // asked again early anyway: nothing happens, nothing is read
-    d.verify();
-
-    EXPECT_CALL(d.host, kernel_master_down_at()).WillOnce(::testing::Return(due + 90 * kMs));
-    EXPECT_CALL(d.host, write_instance(State::Master, true));
-    EXPECT_CALL(d.host, take_vips(_, _));
-    EXPECT_CALL(d.host, send_advert(100));
-    EXPECT_CALL(d.host, announce());
-    d.driver.on_timer(due + 90 * kMs);
-    EXPECT_EQ(d.driver.state(), State::Master);
-    EXPECT_EQ(d.driver.may_run_early_by(), 0u) << "a master's adverts run on time";
-}
-
-// A backup the kernel's timer watches has no deadline of ours at all, so nothing to run early.
-TEST(RouterDriver, OnlyABackupThatPollsTheDataplaneMayRunEarly) {
-    Driver d(instance(100));
-    EXPECT_CALL(d.host, write_instance(State::Backup, true));
-    d.driver.start(true, kT0);
-    d.driver.on_advert(advert(200), kT0 + 1 * kMs);
-    EXPECT_TRUE(d.driver.kernel_watching());
-    EXPECT_EQ(d.driver.may_run_early_by(), 0u);
+    EXPECT_TRUE(d.driver.kernel_watching()) << "the dataplane's deadline is watched from now on";
     EXPECT_FALSE(d.driver.next_deadline());
 }
 

@@ -62,6 +62,7 @@ void KernelRouterHost::install() {
 }
 
 void KernelRouterHost::forget() {
+    ports_.sweep.unwatch(id_.id);
     for (const auto& v : vips_) ports_.dp.remove_vip(vip_key(id_.ifindex, v.address));
     for (const auto& p : unicast_peers()) ports_.dp.remove_unicast_peer(key_, p.bytes);
     ports_.dp.remove_instance(key_);
@@ -165,8 +166,8 @@ std::optional<Nanos> KernelRouterHost::kernel_master_down_at() {
     return peer.down_deadline_ns;
 }
 
-bool KernelRouterHost::kernel_timer_armed() {
-    return slot_ != kNoSlot && (ports_.dp.peer_at(slot_).flags & XVRRP_PEER_F_TIMER_ARMED);
+bool KernelRouterHost::watch_master_down(Nanos now) {
+    return slot_ != kNoSlot && ports_.sweep.watch(id_.id, slot_, now);
 }
 
 // A refused frame is this router's problem alone: counted, and logged when the reason changes.

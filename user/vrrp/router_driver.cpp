@@ -97,22 +97,21 @@ void RouterDriver::on_advert(const fsm::Advert& a, Nanos now) {
     // An advert that fed Master_Down_Timer feeds the dataplane's too, which watches from now on;
     // one the state machine discarded (a worse master we preempt) leaves our own deadline.
     if (machine_.state() == fsm::State::Backup && machine_.master_down_deadline() != deadline_before)
-        kernel_watching_ = kernel_timer_armed(now);
+        kernel_watching_ = watch_master_down(now);
     apply(actions, now);
 }
 
-bool RouterDriver::kernel_timer_armed(Nanos now) {
+bool RouterDriver::watch_master_down(Nanos now) {
     try {
-        return host_.kernel_timer_armed();
+        return host_.watch_master_down(now);
     } catch (const std::exception& e) {
         fail(e.what(), now);
         return false;  // our own deadline then, which is always safe
     }
 }
 
-// Our own Master_Down_Timer ran out, or is about to (an early look, see may_run_early_by). If a
-// master was heard, the dataplane has seen every advert since (only changes are reported): it
-// says whether the master really went silent.
+// Our own Master_Down_Timer ran out. If a master was heard, the dataplane has seen every advert
+// since (only changes are reported): it says whether the master really went silent.
 void RouterDriver::master_down_due(Nanos now) {
     const Nanos deadline = machine_.master_down_deadline().value_or(now);
     if (machine_.state() == fsm::State::Backup && machine_.master()) {
@@ -124,23 +123,11 @@ void RouterDriver::master_down_due(Nanos now) {
         }
         if (kernel_deadline && *kernel_deadline > std::max(now, deadline)) {
             machine_.hold_master_down(*kernel_deadline);
-            kernel_watching_ = kernel_timer_armed(now);  // XDP may have got its timer since
+            kernel_watching_ = watch_master_down(now);  // the entry may hold a master again
             return;
         }
     }
-    if (now < deadline) {  // early, and the master quiet since: act at our own deadline
-        looked_early_for_ = deadline;
-        return;
-    }
     apply(machine_.tick(now), now);
-}
-
-Nanos RouterDriver::may_run_early_by() const {
-    const auto deadline = machine_.master_down_deadline();
-    if (machine_.state() != fsm::State::Backup || !machine_.master() || kernel_watching_ || link_down_ || !deadline ||
-        looked_early_for_ == deadline || next_deadline() != deadline)
-        return 0;
-    return Nanos{machine_.master()->adver_int_cs} * fsm::kNsPerCs / 2;
 }
 
 void RouterDriver::on_master_down(Nanos now) {
@@ -168,9 +155,7 @@ std::optional<Nanos> RouterDriver::next_deadline() const {
 
 void RouterDriver::on_timer(Nanos now) {
     if (retry_at_ && now >= *retry_at_) reconcile(now);
-    if (const auto early = may_run_early_by(); early && now + early >= *machine_.master_down_deadline()) {
-        master_down_due(now);
-    } else if (const auto due = own_master_down_or_advert(); due && now >= *due) {
+    if (const auto due = own_master_down_or_advert(); due && now >= *due) {
         if (machine_.master_down_deadline() && now >= *machine_.master_down_deadline()) master_down_due(now);
         else apply(machine_.tick(now), now);
     }
