@@ -681,11 +681,13 @@ struct Daemon::Impl {
                             {"advert_interval_ms", in.advert_interval_ms},
                             {"master", master},
                             {"vips", vips},
-                            // BACKUP: whose Master_Down_Timer watches the master. "controller" while XDP
-                            // has no kernel timer for the peer yet (the kernel may refuse one; it is retried).
+                            // BACKUP: who watches the master's silence: XDP's kernel timer, the
+                            // daemon's sweep of the peer entries where the kernel gave no timer, or
+                            // the router's own deadline ("controller") before either could.
                             {"master_down_timer", d.state() != fsm::State::Backup ? "none"
-                                                  : d.kernel_watching()      ? "kernel"
-                                                                             : "controller"},
+                                                  : !d.kernel_watching()     ? "controller"
+                                                  : r.host.kernel_timer_armed() ? "kernel"
+                                                                                : "sweep"},
                             {"transitions", d.transitions()},
                             {"seconds_since_transition", d.transitions() ? (now - d.last_transition()) / 1e9 : 0.0},
                             {"tx_errors", r.host.tx_errors()},

@@ -48,6 +48,8 @@ public:
     void announce() override;
     std::optional<Nanos> kernel_master_down_at() override;
     bool watch_master_down(Nanos now) override;
+    // Whether XDP holds a kernel timer for the master (else the daemon's sweep watches it).
+    [[nodiscard]] bool kernel_timer_armed() const;
 
     // Entries the router needs before it starts (peers, VIPs not owned); removes addresses a
     // daemon that died left behind.

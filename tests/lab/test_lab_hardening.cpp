@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <thread>
 
@@ -511,7 +512,7 @@ TEST_F(KernelSilenceLab, XdpDetachedUnderALiveMasterTheKernelNeverAnswersForAVip
 // Many routers fail over at once. With hundreds of peers the kernel could not give every one a
 // master-down timer (bpf_timer_init -ENOMEM on 6.18), XDP marked them armed all the same, and the
 // routers without a timer took over only at the controller's 5 s resync (found by bench mass).
-// Now a router whose peer has no timer keeps its own deadline and asks the dataplane at it.
+// Now the daemon's sweep of the peer entries watches the masters that have no kernel timer.
 TEST_F(TwoSegmentLab, EveryRouterTakesOverWhenTheMasterOfFiveHundredDies) {
     constexpr int kInstances = 500;  // 250 VRIDs on each segment, IPv6 VIPs, 100 ms adverts
     auto config_for = [&](int router, int priority) {
@@ -539,7 +540,11 @@ TEST_F(TwoSegmentLab, EveryRouterTakesOverWhenTheMasterOfFiveHundredDies) {
     ASSERT_TRUE(VrrpLab::wait_until([&] { return count(1, "MASTER") == kInstances && count(2, "BACKUP") == kInstances; }, 30s));
     std::this_thread::sleep_for(1s);  // every backup has heard its master for a while
     const json before = lab_->status(2);
-    std::cout << "r2: " << before["dataplane"].value("timer_errors", 0) << " master-down timers the kernel could not give\n";
+    std::map<std::string, int> watchers;
+    for (const auto& i : before["instances"]) ++watchers[i.value("master_down_timer", "")];
+    std::cout << "r2: " << before["dataplane"].value("timer_errors", 0) << " master-down timers the kernel could not give; "
+              << watchers["kernel"] << " masters watched by kernel timers, " << watchers["sweep"] << " by the sweep\n";
+    EXPECT_EQ(watchers["kernel"] + watchers["sweep"], kInstances) << "every master watched, none left to polling";
 
     lab_->signal(1, SIGKILL);
     // Master_Down_Interval is 361 ms; the resync that used to rescue the rest comes every 5 s.

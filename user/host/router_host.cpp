@@ -166,6 +166,10 @@ std::optional<Nanos> KernelRouterHost::kernel_master_down_at() {
     return peer.down_deadline_ns;
 }
 
+bool KernelRouterHost::kernel_timer_armed() const {
+    return slot_ != kNoSlot && (ports_.dp.peer_at(slot_).flags & XVRRP_PEER_F_TIMER_ARMED);
+}
+
 bool KernelRouterHost::watch_master_down(Nanos now) {
     return slot_ != kNoSlot && ports_.sweep.watch(id_.id, slot_, now);
 }
