@@ -5,8 +5,8 @@
 // (down_deadline_ns, pushed on by every advert without waking anyone): this class reads it.
 //
 // Watching costs a load per backup per sweep, and nothing per advert: a sweep every `period`
-// (the shortest advertised interval among the watched, so a healthy master never comes near its
-// deadline between two sweeps) reads every watched entry; one whose deadline falls before the next
+// (Master_Down_Interval less one advert interval of the fastest master watched, so a healthy
+// master never comes near its deadline between two sweeps) reads every watched entry; one whose deadline falls before the next
 // sweep goes on an exact timer at that deadline, where it is read again. A deadline that passed
 // is reported once and the entry dropped: the driver takes it like the kernel's MASTER_DOWN event
 // and asks to be watched again when it next hears an advert. An entry whose kernel timer got

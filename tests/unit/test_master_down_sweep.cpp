@@ -62,7 +62,7 @@ TEST(MasterDownSweep, ASilentMasterIsReportedAtItsDeadlineOnce) {
     MasterDownSweep sweep(peers.reader());
     peers.advert(3, kT0, 100 * kMs);
     ASSERT_TRUE(sweep.watch(16, 3, kT0));
-    EXPECT_EQ(sweep.period(), 100 * kMs) << "the master's interval sets the pace";
+    EXPECT_EQ(sweep.period(), 200 * kMs) << "Master_Down_Interval less an interval: the master's pace";
     const Nanos deadline = kT0 + 300 * kMs;
     std::vector<Nanos> wakeups;
     std::vector<MasterDownSweep::Id> reported;
@@ -78,7 +78,7 @@ TEST(MasterDownSweep, ASilentMasterIsReportedAtItsDeadlineOnce) {
     }
     EXPECT_EQ(reported, std::vector<MasterDownSweep::Id>{16});
     EXPECT_EQ(sweep.size(), 0u) << "dropped once reported: the driver watches again on the next advert";
-    EXPECT_LE(wakeups.size(), 4u) << "sweeps at 100 and 200 ms, the deadline at 300";
+    EXPECT_LE(wakeups.size(), 2u) << "a sweep at 200 ms, the deadline at 300";
 }
 
 TEST(MasterDownSweep, AnEarlierDeadlineFromANewIntervalIsReadWhenWatchedAgain) {
@@ -90,12 +90,10 @@ TEST(MasterDownSweep, AnEarlierDeadlineFromANewIntervalIsReadWhenWatchedAgain) {
     // The master now advertises every 10 ms (an event: the driver watches again).
     peers.advert(0, kT0 + 5 * kMs, 10 * kMs);
     ASSERT_TRUE(sweep.watch(16, 0, kT0 + 5 * kMs));
-    EXPECT_EQ(sweep.period(), 10 * kMs);
-    EXPECT_EQ(sweep.next(), kT0 + 15 * kMs) << "the next sweep comes at the new, shorter pace";
-    EXPECT_TRUE(sweep.due(kT0 + 15 * kMs).empty());
-    EXPECT_EQ(sweep.next(), kT0 + 25 * kMs) << "deadline 35 ms, next sweep 25 ms: swept first";
+    EXPECT_EQ(sweep.period(), 20 * kMs);
+    EXPECT_EQ(sweep.next(), kT0 + 25 * kMs) << "the next sweep comes at the new, faster pace";
     EXPECT_TRUE(sweep.due(kT0 + 25 * kMs).empty());
-    EXPECT_EQ(sweep.next(), kT0 + 35 * kMs) << "the deadline is due before the sweep at 35: exact";
+    EXPECT_EQ(sweep.next(), kT0 + 35 * kMs) << "the deadline (35 ms) comes before the next sweep (45): exact";
     EXPECT_EQ(sweep.due(kT0 + 35 * kMs), std::vector<MasterDownSweep::Id>{16});
 }
 
@@ -166,7 +164,7 @@ TEST(MasterDownSweep, RandomMastersAreReportedAtTheirDeadlinesAndOnlyThen) {
             << "slot " << slot << ": at its deadline (last advert + 3 intervals)";
     // Sweeps at 10 ms while a 10 ms master lives (at most ~5 s of them), plus one exact wake-up
     // per death: far fewer than the adverts.
-    EXPECT_LE(wakeups, 5000 / 10 + 100 + masters.size());
+    EXPECT_LE(wakeups, 5000 / 20 + 100 + masters.size());
     EXPECT_LE(peers.reads, (wakeups + 1) * masters.size()) << "a load per watched master per wake-up at most";
 }
 

@@ -8,9 +8,16 @@ namespace {
 
 constexpr MasterDownSweep::Nanos kNsPerCs = 10'000'000;
 
-MasterDownSweep::Nanos advert_interval(const xvrrp_peer& p) {
-    return std::clamp(MasterDownSweep::Nanos{p.adver_int_cs} * kNsPerCs, MasterDownSweep::kMinPeriod,
-                      MasterDownSweep::kMaxPeriod);
+// How long a sweep may wait for this master: after the master's last advert before a sweep
+// (at most one interval back), its deadline is at least Master_Down_Interval - interval ahead, so
+// a healthy master is never put on the exact timer. Master_Down_Interval is the entry's deadline
+// less its last advert, as XDP computed it.
+MasterDownSweep::Nanos pace(const xvrrp_peer& p) {
+    const MasterDownSweep::Nanos interval = MasterDownSweep::Nanos{p.adver_int_cs} * kNsPerCs;
+    const MasterDownSweep::Nanos down_interval =
+        p.down_deadline_ns > p.last_advert_ns ? p.down_deadline_ns - p.last_advert_ns : 0;
+    const MasterDownSweep::Nanos pace = down_interval > 2 * interval ? down_interval - interval : interval;
+    return std::clamp(pace, MasterDownSweep::kMinPeriod, MasterDownSweep::kMaxPeriod);
 }
 
 }  // namespace
@@ -31,8 +38,8 @@ bool MasterDownSweep::watch(Id id, std::uint32_t slot, Nanos now) {
         at_.emplace(id, entries_.size());
         entries_.push_back(Entry{.id = id, .slot = slot});
     }
-    // A shorter interval sweeps sooner from now on (the next sweep may come closer, never later).
-    period_ = std::min(period_, advert_interval(p));
+    // A faster master sweeps sooner from now on (the next sweep may come closer, never later).
+    period_ = std::min(period_, pace(p));
     next_sweep_ = std::min(next_sweep_, now + period_);
     soon_.cancel(id);
     if (p.down_deadline_ns <= next_sweep_) soon_.set(id, p.down_deadline_ns);
@@ -61,7 +68,7 @@ MasterDownSweep::Verdict MasterDownSweep::look(Id id, std::uint32_t slot, Nanos 
     if (p.flags & XVRRP_PEER_F_TIMER_ARMED || !p.adverts) return Verdict::Drop;
     if (p.down_deadline_ns <= now) return Verdict::Down;
     if (p.down_deadline_ns <= next_sweep_) soon_.set(id, p.down_deadline_ns);
-    if (interval) *interval = advert_interval(p);
+    if (interval) *interval = pace(p);
     return Verdict::Keep;
 }
 
