@@ -102,7 +102,9 @@ struct Daemon::Impl {
     std::map<std::uint32_t, std::unique_ptr<Router>> routers;
     std::unordered_map<std::uint64_t, std::uint32_t> router_by_key;
     // Keys below kFirstRouterTimer are the daemon's own timers; a router's key is its id.
-    enum : TimerQueue::Key { kHeartbeatTimer = 1, kResyncTimer, kPendingTimer, kSweepTimer, kFirstRouterTimer = 16 };
+    enum : TimerQueue::Key {
+        kHeartbeatTimer = 1, kResyncTimer, kPendingTimer, kSweepTimer, kControlTimer, kFirstRouterTimer = 16
+    };
     std::uint32_t next_router_id = kFirstRouterTimer;
     TimerQueue timers;
     // Routers something happened to since the timer was last armed: their deadlines are renewed.
@@ -502,7 +504,6 @@ struct Daemon::Impl {
 
     // Only what is due: the routers whose deadline has come, and the daemon's own timers.
     void on_timer(Nanos now) {
-        control->expire(now);
         for (const TimerQueue::Key key : timers.pop_due(now)) {
             switch (key) {
                 case kHeartbeatTimer: {
@@ -520,6 +521,7 @@ struct Daemon::Impl {
                 case kPendingTimer:
                     if (instances_pending) start_pending(now);
                     break;
+                case kControlTimer: control->expire(now); break;
                 case kSweepTimer:
                     for (const std::uint32_t id : sweep.due(now)) {
                         const auto it = routers.find(id);
@@ -553,6 +555,7 @@ struct Daemon::Impl {
         }
         touched.clear();
         timers.set(kSweepTimer, sweep.next());
+        if (control) timers.set(kControlTimer, control->next_expiry());
         if (const auto next = timers.next()) timer.arm_at(*next);
     }
 

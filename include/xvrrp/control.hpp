@@ -38,6 +38,8 @@ public:
 
     // Closes clients past their deadline; the earliest deadline left, if any.
     std::optional<std::uint64_t> expire(std::uint64_t now_ns);
+    // When expire() next has work: the earliest client deadline (a scan of the few clients).
+    [[nodiscard]] std::optional<std::uint64_t> next_expiry() const;
     [[nodiscard]] std::size_t clients() const { return clients_.size(); }
 
     // The reply to one request line (for tests without a socket).

@@ -2,6 +2,10 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
 #include <fstream>
 #include <functional>
 #include <thread>
@@ -257,6 +261,41 @@ TEST_F(DaemonLab, RestoresAVipDeletedWhileMasterAndReportsStatus) {
     EXPECT_EQ(s["instances"][1]["family"], "IPv6");
     EXPECT_TRUE(s["dataplane"].contains("arp_replied"));
     EXPECT_NE(sh_status(std::string(XVRRPCTL_PATH) + " -s " + lab_->dir() + "/nothing.sock status"), 0);
+}
+
+// Control clients that connect and never ask fill the daemon's slots (16); the loop's timer closes
+// each at its deadline (5 s) without any other wake-up needed, and the socket answers again. The
+// election goes on meanwhile.
+TEST_F(DaemonLab, SilentControlClientsAreClosedAtTheirDeadline) {
+    lab_->start(1, lab_->config(1, 150));
+    ASSERT_TRUE(becomes(1, "MASTER"));
+    std::vector<int> silent;
+    for (int i = 0; i < 16; ++i) {
+        const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        ASSERT_GE(fd, 0);
+        sockaddr_un addr{};
+        addr.sun_family = AF_UNIX;
+        const std::string path = lab_->socket(1);
+        std::snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", path.c_str());
+        ASSERT_EQ(::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)), 0);
+        silent.push_back(fd);
+    }
+    std::this_thread::sleep_for(200ms);
+    EXPECT_TRUE(lab_->status(1).is_null()) << "every slot taken: a 17th client is refused";
+    const auto t0 = std::chrono::steady_clock::now();
+    int closed = 0;
+    for (const int fd : silent) {
+        timeval tv{.tv_sec = 8, .tv_usec = 0};
+        ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+        char c;
+        closed += ::recv(fd, &c, 1, 0) == 0;
+        ::close(fd);
+    }
+    const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    EXPECT_EQ(closed, 16) << "each silent client closed by the daemon";
+    EXPECT_LT(waited, 7.0) << "at the 5 s deadline, not later";
+    EXPECT_TRUE(VrrpLab::wait_until([&] { return !lab_->status(1).is_null(); }, 2s)) << "the socket answers again";
+    EXPECT_EQ(lab_->state(1), "MASTER");
 }
 
 }  // namespace

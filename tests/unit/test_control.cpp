@@ -69,6 +69,8 @@ TEST(Control, SilentAndSlowClientsAreBoundedAndExpire) {
         UniqueFd silent1 = connect_to(path), silent2 = connect_to(path), refused = connect_to(path);
         for (int i = 0; i < 5; ++i) loop.run_once(10);
         EXPECT_EQ(server.clients(), 2u);
+        ASSERT_TRUE(server.next_expiry()) << "the loop's timer is armed for them";
+        EXPECT_LE(*server.next_expiry(), monotonic_ns() + 50'000'000);
         EXPECT_EQ(::recv(refused.get(), buf, sizeof(buf), 0), 0) << "closed at once";
 
         // Their deadline passes: closed, and the next expiry is none.

@@ -141,16 +141,20 @@ void ControlServer::close_client(int fd) {
 }
 
 std::optional<std::uint64_t> ControlServer::expire(std::uint64_t now_ns) {
-    std::optional<std::uint64_t> next;
     for (auto it = clients_.begin(); it != clients_.end();) {
         if (now_ns >= it->second.deadline) {
             loop_.remove(it->first);
             it = clients_.erase(it);
-            continue;
+        } else {
+            ++it;
         }
-        next = next ? std::min(*next, it->second.deadline) : it->second.deadline;
-        ++it;
     }
+    return next_expiry();
+}
+
+std::optional<std::uint64_t> ControlServer::next_expiry() const {
+    std::optional<std::uint64_t> next;
+    for (const auto& [fd, c] : clients_) next = next ? std::min(*next, c.deadline) : c.deadline;
     return next;
 }
 
