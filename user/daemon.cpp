@@ -91,6 +91,7 @@ struct Daemon::Impl {
     FrameSender frames;
     UnicastSender unicast;
     MasterDownSweep sweep{[this](std::uint32_t slot) { return dp.peer_at(slot); }};
+    AddressQueue addresses;
     NetlinkWatch netlink_watch;
     TimerFd timer;
     UniqueFd signals;
@@ -233,7 +234,8 @@ struct Daemon::Impl {
         return *primary;
     }
 
-    HostPorts ports() { return HostPorts{.dp = dp, .rtnl = rtnl, .frames = frames, .unicast = unicast, .sweep = sweep}; }
+    HostPorts ports() { return HostPorts{.dp = dp, .rtnl = rtnl, .frames = frames, .unicast = unicast, .sweep = sweep,
+                         .addresses = addresses}; }
 
     std::unique_ptr<Router> make_router(const config::Instance& in, Family f) {
         const unsigned ifindex = attachments.at(in.interface).ifindex();
@@ -465,6 +467,25 @@ struct Daemon::Impl {
         }
     }
 
+    // Carries out the routers' address changes; a router whose change failed is in its error
+    // state (retried every second, like any failed action). Only after every router's ownership
+    // and frames: see AddressQueue.
+    bool apply_addresses() {
+        if (addresses.empty()) return true;
+        const auto failed = addresses.apply(rtnl);
+        const Nanos now = monotonic_ns();
+        for (const auto& f : failed) {
+            const auto it = routers.find(f.router);
+            if (it == routers.end()) {
+                spdlog::warn("{} (for a router that stopped meanwhile)", f.what);
+                continue;
+            }
+            it->second->driver.fail(f.what, now);
+            touched.push_back(f.router);
+        }
+        return failed.empty();
+    }
+
     // ---- inputs ----
 
     Router* find(const xvrrp_inst_key& k) {
@@ -545,9 +566,11 @@ struct Daemon::Impl {
         timers.set(kHeartbeatTimer, now + (timeout ? timeout / 4 : 1'000'000'000));
     }
 
-    // After every handler: frames out, then the timer armed once, at the earliest deadline.
+    // After every handler: frames out, then addresses, then the timer armed once, at the earliest
+    // deadline.
     void after_work() {
         flush_frames();
+        apply_addresses();
         for (const std::uint32_t id : touched) {
             const auto it = routers.find(id);
             if (it != routers.end())
@@ -604,6 +627,9 @@ struct Daemon::Impl {
         const auto tx_errors_before = total_tx_errors();
         for (auto& [id, r] : routers) step(r->label() + " stop", [&] { stop_router(*r, now); });
         step("resign", [&] { flush_frames(); });
+        step("remove the VIPs", [&] {
+            if (!apply_addresses()) throw std::runtime_error("some VIP addresses could not be removed");
+        });
         if (total_tx_errors() != tx_errors_before) {
             spdlog::error("shutting down: some resignations were refused by the kernel: backups wait for Master_Down_Interval");
             exit_status = 1;

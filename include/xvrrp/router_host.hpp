@@ -4,6 +4,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <string>
 #include <vector>
 
 #include "xvrrp/config.hpp"
@@ -15,6 +17,37 @@
 
 namespace xvrrp {
 
+// The routers' address changes, carried out once every router has had its turn: a takeover sets
+// ownership in the dataplane at once (XDP answers for the VIP from then on) and queues its
+// addresses here, so the last of a thousand routers taking over together does not wait for 999
+// netlink round trips before its ownership. Kept in order, so a release after a take (or a
+// router replaced by another) ends as the last asked.
+class AddressQueue {
+public:
+    struct Change {
+        std::uint32_t router;
+        unsigned ifindex;
+        IpAddress address;
+        std::uint8_t prefix_len;
+        bool add;
+    };
+    struct Failure {
+        std::uint32_t router;
+        std::string what;
+    };
+    using Applier = std::function<void(const Change&)>;  // throws on failure
+    void add(std::uint32_t router, unsigned ifindex, const IpAddress& a, std::uint8_t prefix_len);
+    void remove(std::uint32_t router, unsigned ifindex, const IpAddress& a, std::uint8_t prefix_len);
+    // Carries out what is queued, in order; a change that fails is reported for its router and
+    // the rest go on.
+    std::vector<Failure> apply(const Applier& change);
+    std::vector<Failure> apply(Rtnl& rtnl);  // by netlink
+    [[nodiscard]] bool empty() const { return pending_.empty(); }
+
+private:
+    std::vector<Change> pending_;
+};
+
 // The daemon's shared handles, which every router's host uses.
 struct HostPorts {
     Dataplane& dp;
@@ -22,6 +55,7 @@ struct HostPorts {
     FrameSender& frames;
     UnicastSender& unicast;
     MasterDownSweep& sweep;  // watches the masters no kernel timer watches
+    AddressQueue& addresses;
 };
 
 // What a router is on this machine, fixed for its life (a change restarts the router).
@@ -60,7 +94,8 @@ public:
     void reconfigured(const config::Instance& next);
     // The frame sender's report on what this router queued since the last flush.
     void frames_flushed(const std::vector<int>& refused_errors, Nanos now);
-    // Restores VIPs missing from the interface while MASTER (present: the interface's addresses).
+    // Restores VIPs missing from the interface while MASTER (present: the interface's addresses);
+    // queued like every address change.
     void restore_addresses(const std::vector<IpAddress>& present);
 
     [[nodiscard]] const RouterIdentity& identity() const { return id_; }

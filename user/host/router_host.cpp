@@ -26,6 +26,35 @@ xvrrp_vip_key vip_key(unsigned ifindex, const IpAddress& a) {
     return k;
 }
 
+void AddressQueue::add(std::uint32_t router, unsigned ifindex, const IpAddress& a, std::uint8_t prefix_len) {
+    pending_.push_back(Change{.router = router, .ifindex = ifindex, .address = a, .prefix_len = prefix_len, .add = true});
+}
+
+void AddressQueue::remove(std::uint32_t router, unsigned ifindex, const IpAddress& a, std::uint8_t prefix_len) {
+    pending_.push_back(Change{.router = router, .ifindex = ifindex, .address = a, .prefix_len = prefix_len, .add = false});
+}
+
+std::vector<AddressQueue::Failure> AddressQueue::apply(const Applier& change) {
+    std::vector<Failure> failed;
+    std::vector<Change> changes;
+    changes.swap(pending_);  // whatever a failure report queues waits for the next pass
+    for (const Change& c : changes) {
+        try {
+            change(c);
+        } catch (const std::exception& e) {
+            failed.push_back(Failure{.router = c.router, .what = e.what()});
+        }
+    }
+    return failed;
+}
+
+std::vector<AddressQueue::Failure> AddressQueue::apply(Rtnl& rtnl) {
+    return apply([&rtnl](const Change& c) {
+        if (c.add) rtnl.add_address(c.ifindex, c.address, c.prefix_len);
+        else rtnl.remove_address(c.ifindex, c.address, c.prefix_len);
+    });
+}
+
 KernelRouterHost::KernelRouterHost(HostPorts ports, RouterIdentity identity) : ports_(ports), id_(std::move(identity)) {
     for (const auto& v : id_.cfg.vips)
         if (v.address.family == id_.family) vips_.push_back(v);
@@ -57,7 +86,7 @@ void KernelRouterHost::install() {
     for (const auto& p : unicast_peers()) ports_.dp.add_unicast_peer(key_, p.bytes);
     for (const auto& v : vips_) {
         ports_.dp.set_vip(vip_key(id_.ifindex, v.address), vip_entry(false), key_);
-        ports_.rtnl.remove_address(id_.ifindex, v.address, v.prefix_len);  // left by a daemon that died
+        ports_.addresses.remove(id_.id, id_.ifindex, v.address, v.prefix_len);  // left by a daemon that died
     }
 }
 
@@ -102,14 +131,14 @@ void KernelRouterHost::take_vips(Nanos now, Nanos silence) {
     }
     for (const auto& v : vips_) {
         ports_.dp.set_vip(vip_key(id_.ifindex, v.address), vip_entry(true), key_);
-        if (holds_addresses()) ports_.rtnl.add_address(id_.ifindex, v.address, v.prefix_len);
+        if (holds_addresses()) ports_.addresses.add(id_.id, id_.ifindex, v.address, v.prefix_len);
     }
 }
 
 void KernelRouterHost::release_vips() {
     for (const auto& v : vips_) {
         ports_.dp.set_vip(vip_key(id_.ifindex, v.address), vip_entry(false), key_);
-        ports_.rtnl.remove_address(id_.ifindex, v.address, v.prefix_len);
+        ports_.addresses.remove(id_.id, id_.ifindex, v.address, v.prefix_len);
     }
     if (id_.cfg.mac == config::MacMode::Virtual) {
         ports_.dp.set_vmac_owned(id_.ifindex, static_cast<std::uint8_t>(id_.family), id_.cfg.vrid, false);
@@ -193,7 +222,7 @@ void KernelRouterHost::restore_addresses(const std::vector<IpAddress>& present) 
     for (const auto& v : vips_) {
         if (std::find(present.begin(), present.end(), v.address) != present.end()) continue;
         spdlog::warn("{} {} was removed while MASTER: restoring it", id_.label, v.address.to_string());
-        ports_.rtnl.add_address(id_.ifindex, v.address, v.prefix_len);
+        ports_.addresses.add(id_.id, id_.ifindex, v.address, v.prefix_len);
     }
 }
 
