@@ -133,6 +133,7 @@ private:
     bool link_down_ = false;
     std::string error_;               // the last action that failed, until a retry works
     std::optional<Nanos> retry_at_;
+    std::optional<Nanos> confirm_at_;  // a retry went through: recovered unless a failure comes first
     std::optional<ProcessedAdvert> processed_;  // the last advert acted on, for the resync
 };
 

@@ -266,6 +266,29 @@ TEST(RouterDriver, AFailingHostCallIsRetriedEverySecondAndTheRestStillRuns) {
     EXPECT_CALL(d.host, take_vips(kT0 + 1000 * kMs, _)).WillOnce(Throw(std::runtime_error("still")));
     EXPECT_CALL(d.host, take_vips(kT0 + 2000 * kMs, _));
     for (Nanos t = kT0; t <= kT0 + 2000 * kMs; t += 10 * kMs) d.driver.on_timer(t);
+    EXPECT_EQ(d.driver.error(), "still") << "recovery is confirmed at the next call, if no failure came first";
+    EXPECT_EQ(d.driver.next_deadline(), kT0 + 2000 * kMs) << "and that call is due at once";
+    d.driver.on_timer(kT0 + 2000 * kMs);
+    EXPECT_EQ(d.driver.error(), "");
+}
+
+// A retry's host call returns, but its deferred part (the address changes, carried out once every
+// router has had its turn) fails: still in error, retried a second later, never "recovered".
+TEST(RouterDriver, ARetryWhoseDeferredPartFailsHasNotRecovered) {
+    Driver d(instance(100));
+    EXPECT_CALL(d.host, write_instance(State::Backup, true));
+    d.driver.start(true, kT0);
+    d.driver.on_advert(advert(200), kT0 + 1 * kMs);
+    d.driver.fail("remove 192.0.2.100: Permission denied", kT0);
+    EXPECT_CALL(d.host, release_vips()).Times(2);
+    d.driver.on_timer(kT0 + 1000 * kMs);
+    EXPECT_EQ(d.driver.error(), "remove 192.0.2.100: Permission denied") << "not recovered before its deferred part ran";
+    d.driver.fail("remove 192.0.2.100: Permission denied", kT0 + 1000 * kMs);  // the queue's report
+    EXPECT_EQ(d.driver.next_deadline(), kT0 + 2000 * kMs) << "no confirmation pending: the next retry";
+    d.driver.on_timer(kT0 + 1500 * kMs);
+    EXPECT_EQ(d.driver.error(), "remove 192.0.2.100: Permission denied");
+    d.driver.on_timer(kT0 + 2000 * kMs);  // this time it works
+    d.driver.on_timer(kT0 + 2000 * kMs);
     EXPECT_EQ(d.driver.error(), "");
 }
 
@@ -278,6 +301,7 @@ TEST(RouterDriver, AFailedRetryOfABackupReleasesAgain) {
     EXPECT_EQ(d.driver.next_deadline(), kT0 + 1000 * kMs);
     EXPECT_CALL(d.host, release_vips());
     d.driver.on_timer(kT0 + 1000 * kMs);
+    d.driver.on_timer(kT0 + 1000 * kMs);  // confirmed: no failure came meanwhile
     EXPECT_EQ(d.driver.error(), "");
 }
 

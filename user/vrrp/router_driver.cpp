@@ -64,6 +64,7 @@ void RouterDriver::fail(const std::string& what, Nanos now) {
     if (what != error_) spdlog::error("{} {} (retrying every second)", settings_.label, what);
     error_ = what;
     retry_at_ = now + kRetryPeriod;
+    confirm_at_.reset();  // a retry whose deferred part failed has not recovered
 }
 
 void RouterDriver::publish() { host_.write_instance(machine_.state(), kernel_preempt_); }
@@ -150,10 +151,16 @@ std::optional<Nanos> RouterDriver::next_deadline() const {
     if (announce_left_) earliest(next, next_announce_);
     earliest(next, next_refresh_);
     earliest(next, retry_at_);
+    earliest(next, confirm_at_);
     return next;
 }
 
 void RouterDriver::on_timer(Nanos now) {
+    if (confirm_at_ && now >= *confirm_at_) {
+        confirm_at_.reset();
+        spdlog::info("{} recovered from: {}", settings_.label, error_);
+        error_.clear();
+    }
     if (retry_at_ && now >= *retry_at_) reconcile(now);
     if (const auto due = own_master_down_or_advert(); due && now >= *due) {
         if (machine_.master_down_deadline() && now >= *machine_.master_down_deadline()) master_down_due(now);
@@ -188,14 +195,15 @@ void RouterDriver::reconfigure(RouterSettings settings, Nanos now) {
     }, now);
 }
 
-// Puts the VIPs where the state says they belong (idempotent): the retry after an error.
+// Puts the VIPs where the state says they belong (idempotent): the retry after an error. Part of
+// it may be carried out after this returns (the host's address changes wait until every router
+// has had its turn) and fail then: recovery is confirmed at the next call, if no failure came.
 void RouterDriver::reconcile(Nanos now) {
     retry_at_.reset();
     try {
         if (machine_.state() == fsm::State::Master && !link_down_) host_.take_vips(now, advert_silence());
         else host_.release_vips();
-        spdlog::info("{} recovered from: {}", settings_.label, error_);
-        error_.clear();
+        confirm_at_ = now;
     } catch (const std::exception& e) {
         fail(e.what(), now);
     }
