@@ -470,8 +470,8 @@ struct Daemon::Impl {
     // Carries out the routers' address changes; a router whose change failed is in its error
     // state (retried every second, like any failed action). Only after every router's ownership
     // and frames: see AddressQueue.
-    bool apply_addresses() {
-        if (addresses.empty()) return true;
+    void apply_addresses() {
+        if (addresses.empty()) return;
         const auto failed = addresses.apply(rtnl);
         const Nanos now = monotonic_ns();
         for (const auto& f : failed) {
@@ -483,7 +483,6 @@ struct Daemon::Impl {
             it->second->driver.fail(f.what, now);
             touched.push_back(f.router);
         }
-        return failed.empty();
     }
 
     // ---- inputs ----
@@ -627,8 +626,12 @@ struct Daemon::Impl {
         const auto tx_errors_before = total_tx_errors();
         for (auto& [id, r] : routers) step(r->label() + " stop", [&] { stop_router(*r, now); });
         step("resign", [&] { flush_frames(); });
+        // Not through the drivers: nothing will retry, so each failure is said here.
         step("remove the VIPs", [&] {
-            if (!apply_addresses()) throw std::runtime_error("some VIP addresses could not be removed");
+            for (const auto& f : addresses.apply(rtnl)) {
+                spdlog::error("shutting down: {}", f.what);
+                exit_status = 1;
+            }
         });
         if (total_tx_errors() != tx_errors_before) {
             spdlog::error("shutting down: some resignations were refused by the kernel: backups wait for Master_Down_Interval");

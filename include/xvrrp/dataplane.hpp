@@ -115,7 +115,7 @@ public:
     [[nodiscard]] std::optional<xvrrp_inst> instance(const xvrrp_inst_key& key) const;
     [[nodiscard]] std::optional<xvrrp_vip> vip(const xvrrp_vip_key& key) const;
     [[nodiscard]] std::optional<xvrrp_peer> peer(const xvrrp_inst_key& key) const;
-    // The same by the slot set_instance gave (a load, no lookup: a polling backup reads it often).
+    // The same by the slot set_instance gave (a load, no lookup: the master-down sweep reads it often).
     [[nodiscard]] xvrrp_peer peer_at(std::uint32_t slot) const;
     [[nodiscard]] StatsArray stats() const;
     [[nodiscard]] xvrrp_counter stat(xvrrp_stat which) const;
