@@ -8,6 +8,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "xvrrp/dataplane.hpp"
@@ -46,6 +47,39 @@ struct Announce {                  // gratuitous ARP / unsolicited NA on becomin
     bool operator==(const Announce&) const = default;
 };
 
+// A tracker (keepalived's track_interface, vrrp_script, track_file and the checker's checks):
+// something watched that moves the priority of the instances that use it, or puts them in FAULT.
+enum class TrackerKind { Interface, Script, File, Tcp };
+std::string_view to_string(TrackerKind k);
+
+struct Tracker {
+    TrackerKind kind = TrackerKind::Script;
+    std::uint32_t interval_ms = 1000;
+    std::uint32_t timeout_ms = 1000;  // a check not finished by then failed (default: the interval)
+    std::uint32_t rise = 1;           // consecutive results to change state
+    std::uint32_t fall = 1;
+    bool init_fail = false;  // starts down
+    int weight = 0;          // for uses that give none (file: 1)
+    // interface
+    std::string interface;
+    std::uint32_t down_delay_ms = 0, up_delay_ms = 0;
+    // script
+    std::vector<std::string> command;  // argv; exit 0 succeeds
+    // file
+    std::string path;
+    // tcp
+    std::optional<IpAddress> address;
+    std::uint16_t port = 0;
+    bool operator==(const Tracker&) const = default;
+};
+
+struct TrackUse {
+    std::string tracker;
+    int weight = 0;  // the use's, or else the tracker's
+    bool reverse = false;
+    bool operator==(const TrackUse&) const = default;
+};
+
 struct Instance {
     std::string name;
     std::string interface;
@@ -66,6 +100,8 @@ struct Instance {
     std::uint8_t down_timer_adverts = 3;
     bool v3_checksum_as_v2 = false;
     Announce announce;
+    std::vector<TrackUse> track;
+    bool track_primary = true;  // the interface down (no carrier, or admin down) is FAULT
 
     [[nodiscard]] bool has_family(Family f) const;
     [[nodiscard]] std::uint16_t adver_int_cs() const { return static_cast<std::uint16_t>(advert_interval_ms / 10); }
@@ -91,6 +127,7 @@ struct Config {
     Global global;
     std::map<std::string, InterfaceOptions> interfaces;  // only where not default
     std::vector<Instance> instances;
+    std::map<std::string, Tracker> trackers;
 
     [[nodiscard]] InterfaceOptions interface_options(const std::string& ifname) const;
     bool operator==(const Config&) const = default;

@@ -5,7 +5,8 @@
 // path is unit-tested against a fake host (tests/unit/test_router_driver.cpp).
 //
 // Master down has one authority at a time, and this class decides which:
-// - MASTER, INIT, FAULT, or BACKUP before any advert was heard: the state machine's own deadline.
+// - MASTER, or BACKUP before any advert was heard: the state machine's own deadline (none in INIT
+//   and FAULT).
 // - BACKUP after an advert reset Master_Down_Timer: the dataplane's deadline for the peer, which
 //   XDP pushes on with every advert without waking us (kernel_watching). Its per-peer bpf_timer
 //   reports the silence as a MASTER_DOWN event; where the kernel gave no timer (bpf_timer_init
@@ -26,6 +27,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "xvrrp/config.hpp"
 #include "xvrrp/resync.hpp"
@@ -36,10 +38,19 @@ namespace xvrrp {
 using fsm::Nanos;
 
 struct RouterSettings {
-    fsm::Config fsm;
+    fsm::Config fsm;  // with the base priority; the state machine runs on the effective one
     config::Announce announce;
     std::string label;      // "(name)" or "(name/v6)", as logs show the router
     std::string interface;  // for the logs
+    bool track_primary = true;  // the interface down is FAULT
+};
+
+// What the router's trackers say (tracking.hpp): the sum of their priority deltas, and why it
+// must be in FAULT (none: it may serve).
+struct Tracking {
+    int delta = 0;
+    std::vector<std::string> faults;
+    bool operator==(const Tracking&) const = default;
 };
 
 // The effects of one router's decisions. Any call may throw: the driver then puts the router in
@@ -47,8 +58,9 @@ struct RouterSettings {
 class RouterHost {
 public:
     virtual ~RouterHost() = default;
-    // The dataplane's entry for the instance: its state and whether XDP preempts worse masters.
-    virtual void write_instance(fsm::State state, bool kernel_preempt) = 0;
+    // The dataplane's entry for the instance: its state, effective priority and whether XDP
+    // preempts worse masters.
+    virtual void write_instance(fsm::State state, std::uint8_t priority, bool kernel_preempt) = 0;
     // Ownership on (idempotent): XDP answers for the VIPs, whose fail-safe silences them once no
     // advert has left for `silence`, counted from `now`; the addresses where the instance holds them.
     virtual void take_vips(Nanos now, Nanos silence) = 0;
@@ -75,9 +87,12 @@ public:
     void start(bool link_up, Nanos now);
     // Stops it: a master resigns (priority 0) and releases its VIPs.
     void stop(Nanos now);
-    // Carrier or admin state of the interface: down is FAULT (no adverts, VIPs released); up
-    // again starts over as BACKUP.
+    // Carrier or admin state of the interface: down is FAULT (no adverts, VIPs released) unless
+    // track_primary is off; up again starts over as BACKUP.
     void set_link(bool up, Nanos now);
+    // The trackers' verdict: a new effective priority goes to the state machine, the dataplane
+    // entry and the next advert, without a transition; a fault reason is FAULT until none is left.
+    void set_tracking(Tracking tracking, Nanos now);
     void on_advert(const fsm::Advert& advert, Nanos now);
     // The dataplane's master-down timer ran out (an event, or a resync that found one missed).
     void on_master_down(Nanos now);
@@ -92,8 +107,13 @@ public:
     [[nodiscard]] std::optional<Nanos> next_deadline() const;
 
     [[nodiscard]] fsm::State state() const { return machine_.state(); }
-    [[nodiscard]] bool fault() const { return link_down_; }
-    [[nodiscard]] std::string_view state_name() const { return link_down_ ? "FAULT" : fsm::to_string(machine_.state()); }
+    [[nodiscard]] bool fault() const { return machine_.state() == fsm::State::Fault; }
+    [[nodiscard]] std::string_view state_name() const { return fsm::to_string(machine_.state()); }
+    // Why it is in FAULT, or would be once started (the interface, the trackers).
+    [[nodiscard]] std::vector<std::string> fault_reasons() const;
+    [[nodiscard]] std::uint8_t base_priority() const { return settings_.fsm.priority; }
+    [[nodiscard]] std::uint8_t priority() const { return machine_.config().priority; }
+    [[nodiscard]] const Tracking& tracking() const { return tracking_; }
     [[nodiscard]] const std::string& error() const { return error_; }
     [[nodiscard]] std::uint64_t transitions() const { return transitions_; }
     [[nodiscard]] Nanos last_transition() const { return last_transition_; }
@@ -119,6 +139,8 @@ private:
     bool watch_master_down(Nanos now);
     [[nodiscard]] std::optional<Nanos> own_master_down_or_advert() const;
     [[nodiscard]] bool preempts_in_kernel() const;
+    [[nodiscard]] fsm::Config machine_config() const;  // the settings at the effective priority
+    void update_fault(Nanos now);
 
     RouterSettings settings_;
     RouterHost& host_;
@@ -130,7 +152,9 @@ private:
     std::optional<Nanos> next_refresh_;
     std::uint64_t transitions_ = 0;
     Nanos last_transition_ = 0;
+    bool started_ = false;
     bool link_down_ = false;
+    Tracking tracking_;
     std::string error_;               // the last action that failed, until a retry works
     std::optional<Nanos> retry_at_;
     std::optional<Nanos> confirm_at_;  // a retry went through: recovered unless a failure comes first

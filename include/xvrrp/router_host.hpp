@@ -74,7 +74,7 @@ class KernelRouterHost final : public RouterHost {
 public:
     KernelRouterHost(HostPorts ports, RouterIdentity identity);
 
-    void write_instance(fsm::State state, bool kernel_preempt) override;
+    void write_instance(fsm::State state, std::uint8_t priority, bool kernel_preempt) override;
     void take_vips(Nanos now, Nanos silence) override;
     void release_vips() override;
     void set_advert_silence(Nanos silence) override;

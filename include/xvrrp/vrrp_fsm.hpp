@@ -1,5 +1,6 @@
 // The VRRP state machine of RFC 9568 section 6 (VRRPv3; RFC 3768 for v2):
-// Initialize, Backup and Active (MASTER, as users see it). Pure: events and
+// Initialize, Backup and Active (MASTER, as users see it), and keepalived's FAULT
+// (the interface is down or a tracker says the router must not serve). Pure: events and
 // the current time go in, actions come out; timers are deadlines the caller
 // arms, so it is tested without a kernel or a clock.
 #pragma once
@@ -16,7 +17,7 @@ namespace xvrrp::fsm {
 
 using Nanos = std::uint64_t;  // CLOCK_MONOTONIC nanoseconds
 
-enum class State : std::uint8_t { Initialize, Backup, Master };
+enum class State : std::uint8_t { Initialize, Backup, Master, Fault };
 std::string_view to_string(State s);
 
 constexpr std::uint8_t kOwnerPriority = 255;
@@ -60,6 +61,11 @@ public:
 
     Actions startup(Nanos now);
     Actions shutdown(Nanos now);
+    // FAULT: a master resigns (one priority-0 advert) and releases its VIPs; no adverts, no
+    // timers, adverts heard are ignored until recover().
+    Actions fault(Nanos now);
+    // Out of FAULT as at startup: BACKUP, or MASTER at once for the address owner.
+    Actions recover(Nanos now);
     Actions advert(const Advert& a, Nanos now);
     // Carries out every timer due at now (Adver_Timer, Master_Down_Timer).
     Actions tick(Nanos now);
@@ -87,6 +93,7 @@ public:
 private:
     Actions become_master(Nanos now, std::string_view reason);
     Actions become_backup(Nanos now, const Advert& from, std::string_view reason);
+    Actions stand_down(State to, std::string_view reason);
     void learn_master(const Advert& a);
     bool beats_us(const Advert& a) const;
     bool preempt_now(Nanos now) const;

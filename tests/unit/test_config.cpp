@@ -334,3 +334,94 @@ TEST(Config, EveryProblemInsideOneInstanceIsReported) {
         EXPECT_EQ(msg.find("advert_interval_ms"), std::string::npos) << "not judged without a version\n" << msg;
     }
 }
+
+namespace {
+
+json with_trackers() {
+    json j = minimal();
+    j["trackers"] = json::parse(R"({
+      "web":  {"type": "tcp", "address": "198.51.100.1", "port": 80, "interval_ms": 500, "fall": 2},
+      "chk":  {"type": "script", "command": ["/bin/true"], "weight": -20},
+      "prio": {"type": "file", "path": "/run/xvrrp/prio"},
+      "up":   {"type": "interface", "name": "eth1", "down_delay_ms": 100}
+    })");
+    j["instances"][0]["track"] = json::parse(R"(["chk", {"tracker": "web", "weight": 10, "reverse": true}, "prio", "up"])");
+    return j;
+}
+
+TEST(Config, TrackersParseWithTheirDefaultsAndTheUsesResolveWeights) {
+    const Config c = parse(with_trackers().dump());
+    ASSERT_EQ(c.trackers.size(), 4u);
+    const Tracker& web = c.trackers.at("web");
+    EXPECT_EQ(web.kind, TrackerKind::Tcp);
+    EXPECT_EQ(web.timeout_ms, 500u) << "the timeout defaults to the interval";
+    EXPECT_EQ(web.fall, 2u);
+    EXPECT_EQ(web.rise, 1u);
+    EXPECT_EQ(c.trackers.at("prio").weight, 1) << "a file's weight defaults to 1";
+    EXPECT_EQ(c.trackers.at("up").interface, "eth1");
+    const auto& uses = c.instances[0].track;
+    ASSERT_EQ(uses.size(), 4u);
+    EXPECT_EQ(uses[0], (TrackUse{"chk", -20, false})) << "the tracker's weight when the use gives none";
+    EXPECT_EQ(uses[1], (TrackUse{"web", 10, true}));
+    EXPECT_EQ(uses[2], (TrackUse{"prio", 1, false}));
+    EXPECT_TRUE(c.instances[0].track_primary);
+}
+
+TEST(Config, TrackerMistakesAreNamed) {
+    json j = with_trackers();
+    j["instances"][0]["track"][0] = "nope";
+    EXPECT_REJECTED(j, "instances[0].track[0]", "no tracker named \"nope\"");
+
+    j = with_trackers();
+    j["instances"][0]["track"][1] = "chk";
+    EXPECT_REJECTED(j, "instances[0].track[1]", "listed twice");
+
+    j = with_trackers();
+    j["instances"][0]["track"][1]["weight"] = 254;
+    EXPECT_REJECTED(j, "instances[0].track[1].weight", "must be -253-253 for a tcp tracker");
+
+    j = with_trackers();
+    j["instances"][0]["priority"] = 255;
+    j["instances"][0]["track"] = json::parse(R"(["up", {"tracker": "web", "weight": -10}])");
+    EXPECT_REJECTED(j, "instances[0].track[1].weight", "priority 255 never changes");
+
+    j = with_trackers();
+    j["trackers"]["web"]["address"] = "web.example";
+    EXPECT_REJECTED(j, "trackers.web.address", "not an IPv4 or IPv6 address");
+
+    j = with_trackers();
+    j["trackers"]["chk"]["command"] = "/bin/true";
+    EXPECT_REJECTED(j, "trackers.chk.command", "non-empty array of strings");
+
+    j = with_trackers();
+    j["trackers"]["prio"]["path"] = "relative/prio";
+    EXPECT_REJECTED(j, "trackers.prio.path", "absolute path");
+
+    j = with_trackers();
+    j["trackers"]["chk"]["weight"] = -254;
+    EXPECT_REJECTED(j, "trackers.chk.weight", "must be -253-253");
+
+    j = with_trackers();
+    j["trackers"]["web"]["type"] = "bfd";
+    EXPECT_REJECTED(j, "trackers.web.type", "must be \"interface\", \"script\", \"file\" or \"tcp\"");
+
+    j = with_trackers();
+    j["trackers"]["web"]["prot"] = 80;
+    EXPECT_REJECTED(j, "trackers.web.prot", "unknown key");
+}
+
+TEST(Config, AnOwnerMayTrackWithWeightZero) {
+    json j = with_trackers();
+    j["instances"][0]["priority"] = 255;
+    j["instances"][0]["track"] = json::parse(R"([{"tracker": "chk", "weight": 0}, "up"])");
+    const Config c = parse(j.dump());
+    EXPECT_EQ(c.instances[0].track[0].weight, 0);
+}
+
+TEST(Config, AFileTrackerTakesWeightsTo254) {
+    json j = with_trackers();
+    j["instances"][0]["track"] = json::parse(R"([{"tracker": "prio", "weight": -254}])");
+    EXPECT_EQ(parse(j.dump()).instances[0].track[0].weight, -254);
+}
+
+}  // namespace

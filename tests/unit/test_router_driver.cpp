@@ -20,7 +20,7 @@ using ::testing::Throw;
 
 class MockHost : public RouterHost {
 public:
-    MOCK_METHOD(void, write_instance, (State state, bool kernel_preempt), (override));
+    MOCK_METHOD(void, write_instance, (State state, std::uint8_t priority, bool kernel_preempt), (override));
     MOCK_METHOD(void, take_vips, (Nanos now, Nanos silence), (override));
     MOCK_METHOD(void, release_vips, (), (override));
     MOCK_METHOD(void, set_advert_silence, (Nanos silence), (override));
@@ -71,9 +71,9 @@ constexpr Nanos kMasterDown = 300 * kMs + 156 * 100 * kMs / 256;
 
 TEST(RouterDriver, StartsAsBackupAndBecomesMasterWhenItsOwnTimerRunsOut) {
     Driver d(instance(100));
-    EXPECT_CALL(d.host, write_instance(State::Initialize, true));
+    EXPECT_CALL(d.host, write_instance(State::Initialize, _, true));
     d.driver.publish();
-    EXPECT_CALL(d.host, write_instance(State::Backup, true));
+    EXPECT_CALL(d.host, write_instance(State::Backup, _, true));
     d.driver.start(true, kT0);
     EXPECT_EQ(d.driver.state_name(), "BACKUP");
     EXPECT_EQ(d.driver.next_deadline(), kT0 + kMasterDown) << "no advert heard: the state machine's own timer";
@@ -81,7 +81,7 @@ TEST(RouterDriver, StartsAsBackupAndBecomesMasterWhenItsOwnTimerRunsOut) {
 
     {
         InSequence order;  // the entry first, then ownership, the advert, the announcements
-        EXPECT_CALL(d.host, write_instance(State::Master, true));
+        EXPECT_CALL(d.host, write_instance(State::Master, _, true));
         EXPECT_CALL(d.host, take_vips(kT0 + kMasterDown, d.driver.advert_silence()));
         EXPECT_CALL(d.host, send_advert(100));
         EXPECT_CALL(d.host, announce());  // the first of the burst, at once (delay 0)
@@ -94,7 +94,7 @@ TEST(RouterDriver, StartsAsBackupAndBecomesMasterWhenItsOwnTimerRunsOut) {
 
 TEST(RouterDriver, TheAnnouncementBurstRepeatsAtItsIntervalAndAdvertsKeepTheirs) {
     Driver d(instance(255));  // the owner: MASTER at once
-    EXPECT_CALL(d.host, write_instance(State::Master, true));
+    EXPECT_CALL(d.host, write_instance(State::Master, _, true));
     EXPECT_CALL(d.host, take_vips(kT0, _));
     EXPECT_CALL(d.host, send_advert(255));
     d.driver.start(true, kT0);
@@ -109,7 +109,7 @@ TEST(RouterDriver, TheAnnouncementBurstRepeatsAtItsIntervalAndAdvertsKeepTheirs)
 
 TEST(RouterDriver, AHeardAdvertHandsMasterDownToTheKernelTimer) {
     Driver d(instance(100));
-    EXPECT_CALL(d.host, write_instance(State::Backup, true));
+    EXPECT_CALL(d.host, write_instance(State::Backup, _, true));
     d.driver.start(true, kT0);
     d.driver.on_advert(advert(200), kT0 + 10 * kMs);
     EXPECT_TRUE(d.driver.kernel_watching());
@@ -117,7 +117,7 @@ TEST(RouterDriver, AHeardAdvertHandsMasterDownToTheKernelTimer) {
     ASSERT_TRUE(d.driver.master());
     EXPECT_EQ(d.driver.master()->priority, 200);
 
-    EXPECT_CALL(d.host, write_instance(State::Master, true));
+    EXPECT_CALL(d.host, write_instance(State::Master, _, true));
     EXPECT_CALL(d.host, take_vips(_, _));
     EXPECT_CALL(d.host, send_advert(100));
     d.driver.on_master_down(kT0 + 2'000 * kMs);  // the kernel's MASTER_DOWN event
@@ -127,10 +127,10 @@ TEST(RouterDriver, AHeardAdvertHandsMasterDownToTheKernelTimer) {
 
 TEST(RouterDriver, AKernelMasterDownAMomentEarlyStillTransitions) {
     Driver d(instance(100));
-    EXPECT_CALL(d.host, write_instance(State::Backup, true));
+    EXPECT_CALL(d.host, write_instance(State::Backup, _, true));
     d.driver.start(true, kT0);
     d.driver.on_advert(advert(200), kT0);
-    EXPECT_CALL(d.host, write_instance(State::Master, true));
+    EXPECT_CALL(d.host, write_instance(State::Master, _, true));
     EXPECT_CALL(d.host, take_vips(_, _));
     EXPECT_CALL(d.host, send_advert(100));
     d.driver.on_master_down(kT0 + 1 * kMs);  // before the state machine's deadline
@@ -139,7 +139,7 @@ TEST(RouterDriver, AKernelMasterDownAMomentEarlyStillTransitions) {
 
 TEST(RouterDriver, AWorseMasterIsPreemptedByOurOwnTimerNotTheKernels) {
     Driver d(instance(100));
-    EXPECT_CALL(d.host, write_instance(State::Backup, true));
+    EXPECT_CALL(d.host, write_instance(State::Backup, _, true));
     d.driver.start(true, kT0);
     d.driver.on_advert(advert(50), kT0 + 10 * kMs);  // discarded: we preempt it
     EXPECT_FALSE(d.driver.kernel_watching());
@@ -151,19 +151,19 @@ TEST(RouterDriver, PreemptDelayLetsTheKernelPreemptOnlyOnceItHasPassed) {
     in.preempt_delay_ms = 1000;
     Driver d(in);
     EXPECT_FALSE(d.driver.kernel_preempt());
-    EXPECT_CALL(d.host, write_instance(State::Backup, false));
+    EXPECT_CALL(d.host, write_instance(State::Backup, _, false));
     d.driver.start(true, kT0);
     d.driver.on_advert(advert(50), kT0 + 10 * kMs);
     EXPECT_TRUE(d.driver.kernel_watching()) << "within the delay a worse master holds the timer like any other";
     EXPECT_EQ(d.driver.next_deadline(), kT0 + 1010 * kMs) << "the moment the delay has passed";
 
-    EXPECT_CALL(d.host, write_instance(State::Backup, true));
+    EXPECT_CALL(d.host, write_instance(State::Backup, _, true));
     d.driver.on_timer(kT0 + 1010 * kMs);
     EXPECT_TRUE(d.driver.kernel_preempt());
     EXPECT_FALSE(d.driver.next_deadline());
 
     // A better master resets it on the next transition: a new BACKUP starts without the flag.
-    EXPECT_CALL(d.host, write_instance(State::Master, false));
+    EXPECT_CALL(d.host, write_instance(State::Master, _, false));
     EXPECT_CALL(d.host, take_vips(_, _));
     EXPECT_CALL(d.host, send_advert(100));
     d.driver.on_master_down(kT0 + 2000 * kMs);
@@ -174,7 +174,7 @@ TEST(RouterDriver, AMasterYieldsToABetterOneAndStopsAnnouncing) {
     auto in = instance(100);
     in.announce.refresh_ms = 1000;
     Driver d(in);
-    EXPECT_CALL(d.host, write_instance(_, _)).Times(2);
+    EXPECT_CALL(d.host, write_instance(_, _, _)).Times(2);
     EXPECT_CALL(d.host, take_vips(_, _));
     EXPECT_CALL(d.host, send_advert(100));
     EXPECT_CALL(d.host, announce());
@@ -185,7 +185,7 @@ TEST(RouterDriver, AMasterYieldsToABetterOneAndStopsAnnouncing) {
 
     {
         InSequence order;
-        EXPECT_CALL(d.host, write_instance(State::Backup, true));
+        EXPECT_CALL(d.host, write_instance(State::Backup, _, true));
         EXPECT_CALL(d.host, release_vips());
     }
     const Nanos yielded = kT0 + kMasterDown + 1 * kMs;
@@ -201,7 +201,7 @@ TEST(RouterDriver, AMasterYieldsToABetterOneAndStopsAnnouncing) {
 
 TEST(RouterDriver, AMasterAnswersAWorseAdvertAtOnceWithAnAdvertAndAnnouncements) {
     Driver d(instance(255));
-    EXPECT_CALL(d.host, write_instance(_, _));
+    EXPECT_CALL(d.host, write_instance(_, _, _));
     EXPECT_CALL(d.host, take_vips(_, _));
     EXPECT_CALL(d.host, send_advert(255)).Times(2);
     d.driver.start(true, kT0);
@@ -218,7 +218,7 @@ TEST(RouterDriver, AMasterAnswersAWorseAdvertAtOnceWithAnAdvertAndAnnouncements)
 
 TEST(RouterDriver, LinkDownIsFaultLinkUpStartsOverAsBackup) {
     Driver d(instance(255));
-    EXPECT_CALL(d.host, write_instance(State::Master, true));
+    EXPECT_CALL(d.host, write_instance(State::Master, _, true));
     EXPECT_CALL(d.host, take_vips(_, _));
     EXPECT_CALL(d.host, send_advert(255));
     d.driver.start(true, kT0);
@@ -226,14 +226,14 @@ TEST(RouterDriver, LinkDownIsFaultLinkUpStartsOverAsBackup) {
         InSequence order;  // resign, release, then the entry
         EXPECT_CALL(d.host, send_advert(0));
         EXPECT_CALL(d.host, release_vips());
-        EXPECT_CALL(d.host, write_instance(State::Initialize, true));
+        EXPECT_CALL(d.host, write_instance(State::Fault, _, true));
     }
     d.driver.set_link(false, kT0 + 10 * kMs);
     EXPECT_EQ(d.driver.state_name(), "FAULT");
     EXPECT_FALSE(d.driver.next_deadline()) << "no adverts, no announcements in FAULT";
     d.driver.set_link(false, kT0 + 20 * kMs);  // the same news again: nothing
 
-    EXPECT_CALL(d.host, write_instance(State::Master, true));  // the owner starts as MASTER
+    EXPECT_CALL(d.host, write_instance(State::Master, _, true));  // the owner starts as MASTER
     EXPECT_CALL(d.host, take_vips(_, _));
     EXPECT_CALL(d.host, send_advert(255));
     d.driver.set_link(true, kT0 + 30 * kMs);
@@ -242,17 +242,18 @@ TEST(RouterDriver, LinkDownIsFaultLinkUpStartsOverAsBackup) {
 
 TEST(RouterDriver, StartingOnADownLinkWaitsInFaultWithoutAWord) {
     Driver d(instance(100));
-    d.driver.start(false, kT0);  // StrictMock: no host call at all
+    EXPECT_CALL(d.host, write_instance(State::Fault, _, true));  // and nothing sent (StrictMock)
+    d.driver.start(false, kT0);
     EXPECT_EQ(d.driver.state_name(), "FAULT");
     EXPECT_FALSE(d.driver.next_deadline());
-    EXPECT_CALL(d.host, write_instance(State::Backup, true));
+    EXPECT_CALL(d.host, write_instance(State::Backup, _, true));
     d.driver.set_link(true, kT0 + 1 * kMs);
     EXPECT_EQ(d.driver.state_name(), "BACKUP");
 }
 
 TEST(RouterDriver, AFailingHostCallIsRetriedEverySecondAndTheRestStillRuns) {
     Driver d(instance(255));
-    EXPECT_CALL(d.host, write_instance(State::Master, true));
+    EXPECT_CALL(d.host, write_instance(State::Master, _, true));
     EXPECT_CALL(d.host, take_vips(kT0, _)).WillOnce(Throw(std::runtime_error("netlink: No such device")));
     EXPECT_CALL(d.host, send_advert(255));  // the advert still goes out
     d.driver.start(true, kT0);
@@ -276,7 +277,7 @@ TEST(RouterDriver, AFailingHostCallIsRetriedEverySecondAndTheRestStillRuns) {
 // router has had its turn) fails: still in error, retried a second later, never "recovered".
 TEST(RouterDriver, ARetryWhoseDeferredPartFailsHasNotRecovered) {
     Driver d(instance(100));
-    EXPECT_CALL(d.host, write_instance(State::Backup, true));
+    EXPECT_CALL(d.host, write_instance(State::Backup, _, true));
     d.driver.start(true, kT0);
     d.driver.on_advert(advert(200), kT0 + 1 * kMs);
     d.driver.fail("remove 192.0.2.100: Permission denied", kT0);
@@ -294,7 +295,7 @@ TEST(RouterDriver, ARetryWhoseDeferredPartFailsHasNotRecovered) {
 
 TEST(RouterDriver, AFailedRetryOfABackupReleasesAgain) {
     Driver d(instance(100));
-    EXPECT_CALL(d.host, write_instance(State::Backup, true));
+    EXPECT_CALL(d.host, write_instance(State::Backup, _, true));
     d.driver.start(true, kT0);
     d.driver.on_advert(advert(200), kT0 + 1 * kMs);  // the kernel watches the master: no deadline of ours
     d.driver.fail("could not restore 192.0.2.100", kT0);
@@ -307,7 +308,7 @@ TEST(RouterDriver, AFailedRetryOfABackupReleasesAgain) {
 
 TEST(RouterDriver, AReloadChangesPriorityWithoutATransition) {
     Driver d(instance(255));
-    EXPECT_CALL(d.host, write_instance(_, _));
+    EXPECT_CALL(d.host, write_instance(_, _, _));
     EXPECT_CALL(d.host, take_vips(_, _));
     EXPECT_CALL(d.host, send_advert(255));
     d.driver.start(true, kT0);
@@ -320,7 +321,7 @@ TEST(RouterDriver, AReloadChangesPriorityWithoutATransition) {
     {
         InSequence order;
         EXPECT_CALL(d.host, set_advert_silence(3000 * kMs - 5 * kMs));
-        EXPECT_CALL(d.host, write_instance(State::Master, true));
+        EXPECT_CALL(d.host, write_instance(State::Master, _, true));
     }
     drv.reconfigure(router_settings(next, Family::V4, kOurs), kT0 + 10 * kMs);
     EXPECT_EQ(drv.transitions(), 1u) << "no transition";
@@ -330,18 +331,18 @@ TEST(RouterDriver, AReloadChangesPriorityWithoutATransition) {
 
 TEST(RouterDriver, AReloadOfABackupClosesTheFailSafeWindow) {
     Driver d(instance(100));
-    EXPECT_CALL(d.host, write_instance(State::Backup, true));
+    EXPECT_CALL(d.host, write_instance(State::Backup, _, true));
     d.driver.start(true, kT0);
     auto next = instance(90);
     next.preempt = false;
     EXPECT_CALL(d.host, set_advert_silence(0));
-    EXPECT_CALL(d.host, write_instance(State::Backup, false));
+    EXPECT_CALL(d.host, write_instance(State::Backup, _, false));
     d.driver.reconfigure(router_settings(next, Family::V4, kOurs), kT0 + 10 * kMs);
 }
 
 TEST(RouterDriver, StopResignsWithPriorityZero) {
     Driver d(instance(255));
-    EXPECT_CALL(d.host, write_instance(_, _));
+    EXPECT_CALL(d.host, write_instance(_, _, _));
     EXPECT_CALL(d.host, take_vips(_, _));
     EXPECT_CALL(d.host, send_advert(255));
     d.driver.start(true, kT0);
@@ -349,7 +350,7 @@ TEST(RouterDriver, StopResignsWithPriorityZero) {
         InSequence order;
         EXPECT_CALL(d.host, send_advert(0));
         EXPECT_CALL(d.host, release_vips());
-        EXPECT_CALL(d.host, write_instance(State::Initialize, true));
+        EXPECT_CALL(d.host, write_instance(State::Initialize, _, true));
     }
     d.driver.stop(kT0 + 10 * kMs);
     EXPECT_EQ(d.driver.state_name(), "INIT");
@@ -361,7 +362,7 @@ TEST(RouterDriver, RefreshReannouncesWhileMaster) {
     in.announce.repeat = 0;
     in.announce.refresh_ms = 500;
     Driver d(in);
-    EXPECT_CALL(d.host, write_instance(_, _));
+    EXPECT_CALL(d.host, write_instance(_, _, _));
     EXPECT_CALL(d.host, take_vips(_, _));
     EXPECT_CALL(d.host, send_advert(255)).Times(::testing::AnyNumber());
     d.driver.start(true, kT0);
@@ -384,7 +385,7 @@ TEST(RouterDriver, TheFailSafeWindowEndsBeforeABackupCanTakeOver) {
 TEST(RouterDriver, WithoutAKernelTimerOurOwnDeadlineAsksTheDataplane) {
     Driver d(instance(100));
     EXPECT_CALL(d.host, watch_master_down(::testing::_)).WillRepeatedly(::testing::Return(false));
-    EXPECT_CALL(d.host, write_instance(State::Backup, true));
+    EXPECT_CALL(d.host, write_instance(State::Backup, _, true));
     d.driver.start(true, kT0);
     d.driver.on_advert(advert(200), kT0 + 1 * kMs);
     EXPECT_FALSE(d.driver.kernel_watching());
@@ -399,7 +400,7 @@ TEST(RouterDriver, WithoutAKernelTimerOurOwnDeadlineAsksTheDataplane) {
 
     // Then they stopped: the dataplane's deadline has passed too.
     EXPECT_CALL(d.host, kernel_master_down_at()).WillOnce(::testing::Return(due + 250 * kMs));
-    EXPECT_CALL(d.host, write_instance(State::Master, true));
+    EXPECT_CALL(d.host, write_instance(State::Master, _, true));
     EXPECT_CALL(d.host, take_vips(_, _));
     EXPECT_CALL(d.host, send_advert(100));
     EXPECT_CALL(d.host, announce());
@@ -410,7 +411,7 @@ TEST(RouterDriver, WithoutAKernelTimerOurOwnDeadlineAsksTheDataplane) {
 TEST(RouterDriver, AWatchThatWorksLaterTakesOverAtOurNextDeadline) {
     Driver d(instance(100));
     EXPECT_CALL(d.host, watch_master_down(::testing::_)).WillOnce(::testing::Return(false)).WillRepeatedly(::testing::Return(true));
-    EXPECT_CALL(d.host, write_instance(State::Backup, true));
+    EXPECT_CALL(d.host, write_instance(State::Backup, _, true));
     d.driver.start(true, kT0);
     d.driver.on_advert(advert(200), kT0 + 1 * kMs);
     const Nanos due = kT0 + 1 * kMs + kMasterDown;
@@ -422,7 +423,7 @@ TEST(RouterDriver, AWatchThatWorksLaterTakesOverAtOurNextDeadline) {
 
 TEST(RouterDriver, FactsForTheResyncFollowWhatWasActedOn) {
     Driver d(instance(100));
-    EXPECT_CALL(d.host, write_instance(State::Backup, true));
+    EXPECT_CALL(d.host, write_instance(State::Backup, _, true));
     d.driver.start(true, kT0);
     d.driver.on_advert(advert(200), kT0 + 5 * kMs);
     const RouterFacts f = d.driver.facts();
@@ -432,6 +433,104 @@ TEST(RouterDriver, FactsForTheResyncFollowWhatWasActedOn) {
     EXPECT_EQ(f.processed->priority, 200);
     EXPECT_EQ(f.processed->src, kPeer);
     EXPECT_EQ(f.state_since, kT0);
+}
+
+}  // namespace
+}  // namespace xvrrp
+
+namespace xvrrp {
+namespace {
+
+TEST(RouterDriver, WithoutTrackPrimaryALinkDownIsNoFault) {
+    auto in = instance(100);
+    in.track_primary = false;
+    Driver d(in);
+    EXPECT_CALL(d.host, write_instance(State::Backup, _, true));
+    d.driver.start(false, kT0);
+    EXPECT_EQ(d.driver.state_name(), "BACKUP");
+    d.driver.set_link(true, kT0 + kMs);
+    d.driver.set_link(false, kT0 + 2 * kMs);  // StrictMock: nothing happens
+    EXPECT_TRUE(d.driver.fault_reasons().empty());
+}
+
+TEST(RouterDriver, TrackersMoveTheEffectivePriorityWithoutATransition) {
+    Driver d(instance(100));
+    EXPECT_CALL(d.host, write_instance(State::Backup, 100, true));
+    d.driver.start(true, kT0);
+    d.verify();
+    EXPECT_CALL(d.host, write_instance(State::Backup, 80, true));  // the kernel entry follows
+    d.driver.set_tracking(Tracking{.delta = -20}, kT0 + kMs);
+    EXPECT_EQ(d.driver.priority(), 80);
+    EXPECT_EQ(d.driver.base_priority(), 100);
+    EXPECT_EQ(d.driver.transitions(), 1u);
+    d.driver.set_tracking(Tracking{.delta = -20}, kT0 + 2 * kMs);  // the same: nothing written
+    d.verify();
+    // Master down: the advert carries the effective priority.
+    EXPECT_CALL(d.host, announce()).Times(::testing::AnyNumber());
+    EXPECT_CALL(d.host, write_instance(State::Master, 80, true));
+    EXPECT_CALL(d.host, take_vips(_, _));
+    EXPECT_CALL(d.host, send_advert(80));
+    d.driver.on_timer(kT0 + kMasterDown);  // a lower priority never puts off a running timer
+    EXPECT_EQ(d.driver.state(), State::Master);
+    d.verify();
+    EXPECT_CALL(d.host, write_instance(State::Master, 254, true));
+    d.driver.set_tracking(Tracking{.delta = 200}, kT0 + 500 * kMs);
+    EXPECT_EQ(d.driver.priority(), 254) << "no tracker lifts anyone to 255";
+    d.verify();
+    EXPECT_CALL(d.host, write_instance(State::Master, 1, true));
+    d.driver.set_tracking(Tracking{.delta = -200}, kT0 + 510 * kMs);
+    EXPECT_EQ(d.driver.priority(), 1);
+}
+
+TEST(RouterDriver, TheOwnersPriorityNeverMoves) {
+    Driver d(instance(255));
+    EXPECT_CALL(d.host, write_instance(State::Master, 255, true));
+    EXPECT_CALL(d.host, take_vips(_, _));
+    EXPECT_CALL(d.host, send_advert(255));
+    d.driver.start(true, kT0);
+    d.driver.set_tracking(Tracking{.delta = -100}, kT0 + kMs);  // StrictMock: no write
+    EXPECT_EQ(d.driver.priority(), 255);
+}
+
+TEST(RouterDriver, ATrackerFaultResignsAndItsEndStartsOver) {
+    Driver d(instance(100));
+    EXPECT_CALL(d.host, write_instance(State::Backup, _, true));
+    d.driver.start(true, kT0);
+    EXPECT_CALL(d.host, write_instance(State::Master, _, true));
+    EXPECT_CALL(d.host, take_vips(_, _));
+    EXPECT_CALL(d.host, send_advert(100));
+    EXPECT_CALL(d.host, announce());
+    d.driver.on_timer(kT0 + kMasterDown);
+    d.verify();
+    {
+        InSequence order;  // one priority-0 advert, the VIPs released, then the entry
+        EXPECT_CALL(d.host, send_advert(0));
+        EXPECT_CALL(d.host, release_vips());
+        EXPECT_CALL(d.host, write_instance(State::Fault, _, true));
+    }
+    d.driver.set_tracking(Tracking{.faults = {"tracker web is down"}}, kT0 + kMasterDown + 10 * kMs);
+    EXPECT_EQ(d.driver.state_name(), "FAULT");
+    EXPECT_FALSE(d.driver.next_deadline()) << "no adverts in FAULT";
+    d.driver.on_advert(advert(50), kT0 + kMasterDown + 20 * kMs);  // ignored
+    d.verify();
+    // The link going down and up again while a tracker still says FAULT changes nothing.
+    d.driver.set_link(false, kT0 + kMasterDown + 30 * kMs);
+    d.driver.set_link(true, kT0 + kMasterDown + 40 * kMs);
+    EXPECT_EQ(d.driver.state_name(), "FAULT");
+    ASSERT_EQ(d.driver.fault_reasons(), std::vector<std::string>{"tracker web is down"});
+    // Cleared: BACKUP, as at startup.
+    EXPECT_CALL(d.host, write_instance(State::Backup, _, true));
+    d.driver.set_tracking(Tracking{}, kT0 + kMasterDown + 50 * kMs);
+    EXPECT_EQ(d.driver.state_name(), "BACKUP");
+    EXPECT_EQ(d.driver.next_deadline(), kT0 + kMasterDown + 50 * kMs + kMasterDown);
+}
+
+TEST(RouterDriver, TrackingSetBeforeStartDecidesHowItStarts) {
+    Driver d(instance(100));
+    d.driver.set_tracking(Tracking{.delta = 0, .faults = {"tracker web is down"}}, kT0);  // not started: no call
+    EXPECT_CALL(d.host, write_instance(State::Fault, _, true));
+    d.driver.start(true, kT0);
+    EXPECT_EQ(d.driver.state_name(), "FAULT");
 }
 
 }  // namespace

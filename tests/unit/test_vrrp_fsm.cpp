@@ -328,3 +328,53 @@ TEST(VrrpFsm, AMasterAnswersWorseAdvertsAtOnceAtMostOncePerSecond) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(VrrpFsm, AMasterEnteringFaultResignsOnceAndReleases) {
+    Machine m(v3());
+    m.startup(kT0);
+    m.tick(kT0 + m.master_down_interval());
+    ASSERT_EQ(m.state(), State::Master);
+    const Actions a = m.fault(kT0 + 5 * kSec);
+    EXPECT_EQ(kinds(a), (std::vector<std::size_t>{kSend, kRelease, kTransition}));
+    EXPECT_EQ(std::get<SendAdvert>(a[0]).priority, 0);
+    EXPECT_EQ(std::get<Transition>(a[2]).to, State::Fault);
+    EXPECT_EQ(m.state(), State::Fault);
+    EXPECT_FALSE(m.next_deadline()) << "no adverts in FAULT";
+    EXPECT_TRUE(m.fault(kT0 + 6 * kSec).empty()) << "already there";
+    EXPECT_TRUE(m.advert(from(50), kT0 + 7 * kSec).empty()) << "adverts are ignored in FAULT";
+    EXPECT_TRUE(m.tick(kT0 + 100 * kSec).empty());
+}
+
+TEST(VrrpFsm, LeavingFaultGoesToBackupAsAtStartup) {
+    Machine m(v3());
+    m.startup(kT0);
+    const Actions in = m.fault(kT0 + kSec);
+    EXPECT_EQ(kinds(in), std::vector<std::size_t>{kTransition}) << "a backup sends nothing";
+    const Actions out = m.recover(kT0 + 2 * kSec);
+    ASSERT_EQ(kinds(out), std::vector<std::size_t>{kTransition});
+    EXPECT_EQ(std::get<Transition>(out[0]).from, State::Fault);
+    EXPECT_EQ(std::get<Transition>(out[0]).to, State::Backup);
+    EXPECT_EQ(m.master_down_deadline(), kT0 + 2 * kSec + m.master_down_interval());
+    EXPECT_TRUE(m.recover(kT0 + 3 * kSec).empty()) << "not in FAULT";
+}
+
+TEST(VrrpFsm, TheOwnerLeavesFaultAsMaster) {
+    Machine m(v3(255));
+    m.startup(kT0);
+    m.fault(kT0 + kSec);
+    const Actions out = m.recover(kT0 + 2 * kSec);
+    EXPECT_EQ(kinds(out), (std::vector<std::size_t>{kTransition, kTake, kSend, kAnnounce}));
+    EXPECT_EQ(m.state(), State::Master);
+}
+
+TEST(VrrpFsm, FaultFromInitAndShutdownFromFault) {
+    Machine m(v3());
+    EXPECT_EQ(kinds(m.fault(kT0)), std::vector<std::size_t>{kTransition});
+    const Actions out = m.shutdown(kT0 + kSec);
+    ASSERT_EQ(kinds(out), std::vector<std::size_t>{kTransition}) << "nothing to resign";
+    EXPECT_EQ(m.state(), State::Initialize);
+}
+
+}  // namespace

@@ -1,5 +1,8 @@
 #include "xvrrp/config.hpp"
 
+#include "xvrrp/tracking.hpp"
+#include "xvrrp/vrrp_fsm.hpp"
+
 #include <algorithm>
 #include <fstream>
 #include <functional>
@@ -180,10 +183,99 @@ Announce announce(const json& j, const std::string& path) {
     return a;
 }
 
+bool is_absolute_path(const std::string& p) { return !p.empty() && p[0] == '/'; }
+
+Tracker tracker(const json& j, const std::string& path, Problems& problems) {
+    Object o(j, path);
+    Tracker t;
+    const std::string type = o.string("type", std::nullopt);
+    if (type == "interface") t.kind = TrackerKind::Interface;
+    else if (type == "script") t.kind = TrackerKind::Script;
+    else if (type == "file") t.kind = TrackerKind::File;
+    else if (type == "tcp") t.kind = TrackerKind::Tcp;
+    else throw ConfigError(o.at("type"), "must be \"interface\", \"script\", \"file\" or \"tcp\", got \"" + type + "\"");
+    problems.guard([&] { t.interval_ms = static_cast<std::uint32_t>(o.integer("interval_ms", 10, 3'600'000, 1000)); });
+    problems.guard([&] { t.timeout_ms = static_cast<std::uint32_t>(o.integer("timeout_ms", 10, 3'600'000, t.interval_ms)); });
+    problems.guard([&] { t.rise = static_cast<std::uint32_t>(o.integer("rise", 1, 1000, 1)); });
+    problems.guard([&] { t.fall = static_cast<std::uint32_t>(o.integer("fall", 1, 1000, 1)); });
+    problems.guard([&] { t.init_fail = o.boolean("init_fail", false); });
+    const bool file = t.kind == TrackerKind::File;
+    const int max = file ? track::kMaxFileWeight : track::kMaxWeight;
+    problems.guard([&] { t.weight = static_cast<int>(o.integer("weight", -max, max, file ? 1 : 0)); });
+    switch (t.kind) {
+        case TrackerKind::Interface:
+            problems.guard([&] {
+                t.interface = o.string("name", std::nullopt);
+                if (!is_interface_name(t.interface)) throw ConfigError(o.at("name"), "not an interface name: \"" + t.interface + "\"");
+            });
+            problems.guard([&] { t.down_delay_ms = static_cast<std::uint32_t>(o.integer("down_delay_ms", 0, 3'600'000, 0)); });
+            problems.guard([&] { t.up_delay_ms = static_cast<std::uint32_t>(o.integer("up_delay_ms", 0, 3'600'000, 0)); });
+            break;
+        case TrackerKind::Script:
+            problems.guard([&] {
+                const json& cmd = o.value("command");
+                if (!cmd.is_array() || cmd.empty())
+                    throw ConfigError(o.at("command"), "must be a non-empty array of strings (argv), got " + type_name(cmd));
+                for (std::size_t i = 0; i < cmd.size(); ++i)
+                    t.command.push_back(as_string(cmd[i], o.at("command") + "[" + std::to_string(i) + "]"));
+                if (t.command[0].empty()) throw ConfigError(o.at("command") + "[0]", "must name the program");
+            });
+            break;
+        case TrackerKind::File:
+            problems.guard([&] {
+                t.path = o.string("path", std::nullopt);
+                if (!is_absolute_path(t.path)) throw ConfigError(o.at("path"), "must be an absolute path");
+            });
+            break;
+        case TrackerKind::Tcp:
+            problems.guard([&] { t.address = address(o.value("address"), o.at("address")); });
+            problems.guard([&] { t.port = static_cast<std::uint16_t>(o.integer("port", 1, 65535, std::nullopt)); });
+            break;
+    }
+    o.finish(problems);
+    return t;
+}
+
+// One entry of an instance's "track": "name" or {"tracker": "name", "weight": w, "reverse": bool}.
+// Trackers by name; nullopt where the definition has a problem (reported where it stands).
+using ParsedTrackers = std::map<std::string, std::optional<Tracker>>;
+struct Reported {};  // a problem already counted: skip, say nothing more
+
+TrackUse track_use(const json& j, const std::string& path, const ParsedTrackers& trackers, std::uint8_t priority) {
+    TrackUse use;
+    std::optional<std::int64_t> weight;
+    std::string weight_path = path;
+    if (j.is_string()) {
+        use.tracker = j.get<std::string>();
+    } else {
+        Object o(j, path);
+        use.tracker = o.string("tracker", std::nullopt);
+        if (o.has("weight")) {
+            weight_path = o.at("weight");
+            weight = o.integer("weight", -track::kMaxFileWeight, track::kMaxFileWeight, std::nullopt);
+        }
+        use.reverse = o.boolean("reverse", false);
+        o.finish();
+    }
+    const auto it = trackers.find(use.tracker);
+    if (it == trackers.end()) throw ConfigError(path, "no tracker named \"" + use.tracker + "\" under \"trackers\"");
+    if (!it->second) throw Reported{};  // the tracker's own problem was reported
+    const Tracker& t = *it->second;
+    const int max = t.kind == TrackerKind::File ? track::kMaxFileWeight : track::kMaxWeight;
+    if (weight && (*weight < -max || *weight > max))
+        throw ConfigError(weight_path, "must be " + std::to_string(-max) + "-" + std::to_string(max) + " for a " +
+                                           std::string(to_string(t.kind)) + " tracker, got " + std::to_string(*weight));
+    use.weight = weight ? static_cast<int>(*weight) : t.weight;
+    if (priority == fsm::kOwnerPriority && use.weight != 0)
+        throw ConfigError(weight_path, "the address owner's priority 255 never changes: only weight 0 (FAULT) applies to it");
+    return use;
+}
+
 // Every problem of one instance, not only the first: each independent setting is its own step,
 // and a check that needs an earlier setting runs only when that one was good. An instance with
 // any problem is left out (nullopt), so the checks across instances see only good ones.
-std::optional<Instance> instance(const json& j, const std::string& path, Problems& problems) {
+std::optional<Instance> instance(const json& j, const std::string& path, const ParsedTrackers& trackers,
+                                 Problems& problems) {
     const std::size_t before = problems.size();
     std::optional<Object> parsed;
     problems.guard([&] { parsed.emplace(j, path); });
@@ -204,7 +296,11 @@ std::optional<Instance> instance(const json& j, const std::string& path, Problem
         in.version = static_cast<std::uint8_t>(o.integer("version", 2, 3, 3));
         version_ok = true;
     });
-    problems.guard([&] { in.priority = static_cast<std::uint8_t>(o.integer("priority", 1, 255, 100)); });
+    bool priority_ok = false;
+    problems.guard([&] {
+        in.priority = static_cast<std::uint8_t>(o.integer("priority", 1, 255, 100));
+        priority_ok = true;
+    });
 
     if (!version_ok) o.skip("advert_interval_ms");
     if (version_ok) problems.guard([&] {
@@ -318,8 +414,25 @@ std::optional<Instance> instance(const json& j, const std::string& path, Problem
     problems.guard([&] {
         if (o.has("announce")) in.announce = announce(o.value("announce"), o.at("announce"));
     });
+    bool skipped_use = false;  // a use of a tracker with a problem: the instance is not good either
+    if (!priority_ok) o.skip("track");
+    if (priority_ok) problems.guard([&] {
+        o.array("track", [&](const json& v, const std::string& p) {
+            problems.guard([&] {
+                try {
+                    TrackUse use = track_use(v, p, trackers, in.priority);
+                    for (const auto& u : in.track)
+                        if (u.tracker == use.tracker) throw ConfigError(p, "tracker \"" + use.tracker + "\" is listed twice");
+                    in.track.push_back(std::move(use));
+                } catch (const Reported&) {
+                    skipped_use = true;
+                }
+            });
+        });
+    });
+    problems.guard([&] { in.track_primary = o.boolean("track_primary", true); });
     o.finish(problems);
-    if (problems.size() != before) return std::nullopt;
+    if (problems.size() != before || skipped_use) return std::nullopt;
     return in;
 }
 
@@ -387,6 +500,16 @@ void check_across_instances(const Config& c, const std::vector<std::string>& pat
 
 }  // namespace
 
+std::string_view to_string(TrackerKind k) {
+    switch (k) {
+        case TrackerKind::Interface: return "interface";
+        case TrackerKind::Script: return "script";
+        case TrackerKind::File: return "file";
+        case TrackerKind::Tcp: return "tcp";
+    }
+    return "?";
+}
+
 bool Instance::has_family(Family f) const {
     return std::any_of(vips.begin(), vips.end(), [f](const Vip& v) { return v.address.family == f; });
 }
@@ -427,12 +550,28 @@ Config parse(const std::string& json_text) {
             c.interfaces[name] = interface_options(v, p);
         });
     });
+    ParsedTrackers trackers;
+    if (root.has("trackers")) problems.guard([&] {
+        const json& ts = root.value("trackers");
+        if (!ts.is_object()) throw ConfigError("trackers", "must be an object keyed by tracker name, got " + type_name(ts));
+        for (const auto& [name, v] : ts.items()) {
+            trackers[name];
+            problems.guard([&] {
+                if (name.empty()) throw ConfigError("trackers", "a tracker name must not be empty");
+                const std::size_t before = problems.size();
+                Tracker t = tracker(v, "trackers." + name, problems);
+                if (problems.size() == before) trackers[name] = std::move(t);
+            });
+        }
+    });
+    for (const auto& [name, t] : trackers)
+        if (t) c.trackers.emplace(name, *t);
     std::vector<std::string> paths;
     bool listed = false;
     problems.guard([&] {
         root.array("instances", [&](const json& v, const std::string& p) {
             listed = true;
-            if (auto in = instance(v, p, problems)) {
+            if (auto in = instance(v, p, trackers, problems)) {
                 c.instances.push_back(std::move(*in));
                 paths.push_back(p);
             }

@@ -14,6 +14,7 @@ xvrrp_state dataplane_state(fsm::State s) {
         case fsm::State::Initialize: return XVRRP_STATE_INIT;
         case fsm::State::Backup: return XVRRP_STATE_BACKUP;
         case fsm::State::Master: return XVRRP_STATE_MASTER;
+        case fsm::State::Fault: return XVRRP_STATE_INIT;  // answers nothing, takes no adverts
     }
     return XVRRP_STATE_INIT;
 }
@@ -102,12 +103,12 @@ void KernelRouterHost::reconfigured(const config::Instance& next) {
     advert_cache_priority_ = -1;  // the interval is in the frame too
 }
 
-void KernelRouterHost::write_instance(fsm::State state, bool kernel_preempt) {
+void KernelRouterHost::write_instance(fsm::State state, std::uint8_t priority, bool kernel_preempt) {
     const auto& in = id_.cfg;
     const bool unicast = !unicast_peers().empty();
     xvrrp_inst i{};
     i.version = in.version;
-    i.priority = in.priority;
+    i.priority = priority;
     i.state = static_cast<std::uint8_t>(dataplane_state(state));
     i.flags = static_cast<std::uint8_t>(
         (id_.pass_adverts ? XVRRP_INST_F_PASS_ADVERTS : 0) | (in.v3_checksum_as_v2 ? XVRRP_INST_F_V3_CSUM_AS_V2 : 0) |

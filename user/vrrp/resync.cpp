@@ -6,7 +6,8 @@ namespace xvrrp {
 
 std::optional<xvrrp_event> missed_event(const xvrrp_inst_key& key, const xvrrp_peer& peer, const RouterFacts& facts,
                                         Family family, fsm::Nanos now) {
-    if (facts.state == fsm::State::Initialize || peer.adverts == 0) return std::nullopt;
+    if (facts.state == fsm::State::Initialize || facts.state == fsm::State::Fault || peer.adverts == 0)
+        return std::nullopt;  // adverts mean nothing there
     xvrrp_event e{};
     e.inst = key;
     e.priority = peer.priority;

@@ -3,6 +3,8 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+
+#include "xvrrp/tracking.hpp"
 #include <variant>
 
 namespace xvrrp {
@@ -29,11 +31,47 @@ RouterSettings router_settings(const config::Instance& in, Family family, const 
                            .primary = primary},
         .announce = in.announce,
         .label = "(" + in.name + (family == Family::V6 ? "/v6" : "") + ")",
-        .interface = in.interface};
+        .interface = in.interface,
+        .track_primary = in.track_primary};
 }
 
 RouterDriver::RouterDriver(RouterSettings settings, RouterHost& host)
     : settings_(std::move(settings)), host_(host), machine_(settings_.fsm), kernel_preempt_(preempts_in_kernel()) {}
+
+fsm::Config RouterDriver::machine_config() const {
+    fsm::Config c = settings_.fsm;
+    c.priority = track::effective_priority(settings_.fsm.priority, tracking_.delta);
+    return c;
+}
+
+std::vector<std::string> RouterDriver::fault_reasons() const {
+    std::vector<std::string> out;
+    if (link_down_ && settings_.track_primary) out.push_back(settings_.interface + " is down");
+    out.insert(out.end(), tracking_.faults.begin(), tracking_.faults.end());
+    return out;
+}
+
+// Into FAULT while there is a reason, out of it (as at startup) once none is left.
+void RouterDriver::update_fault(Nanos now) {
+    if (!started_) return;
+    const auto reasons = fault_reasons();
+    if (!reasons.empty() && machine_.state() != fsm::State::Fault) apply(machine_.fault(now), now);
+    else if (reasons.empty() && machine_.state() == fsm::State::Fault) apply(machine_.recover(now), now);
+}
+
+void RouterDriver::set_tracking(Tracking tracking, Nanos now) {
+    if (tracking == tracking_) return;
+    const std::uint8_t before = priority();
+    tracking_ = std::move(tracking);
+    const fsm::Config next = machine_config();
+    if (next.priority != before) {
+        spdlog::info("{} effective priority {} -> {} (base {}, trackers {:+})", settings_.label, before, next.priority,
+                     settings_.fsm.priority, tracking_.delta);
+        machine_.reconfigure(next, now);
+        guarded([&] { publish(); }, now);
+    }
+    update_fault(now);
+}
 
 // Without preempt_delay the dataplane may preempt a worse master on its own.
 bool RouterDriver::preempts_in_kernel() const { return settings_.fsm.preempt && settings_.fsm.preempt_delay == 0; }
@@ -67,26 +105,27 @@ void RouterDriver::fail(const std::string& what, Nanos now) {
     confirm_at_.reset();  // a retry whose deferred part failed has not recovered
 }
 
-void RouterDriver::publish() { host_.write_instance(machine_.state(), kernel_preempt_); }
+void RouterDriver::publish() { host_.write_instance(machine_.state(), priority(), kernel_preempt_); }
 
 void RouterDriver::start(bool link_up, Nanos now) {
     link_down_ = !link_up;
-    if (link_down_) spdlog::warn("{} Entering FAULT STATE ({} is down)", settings_.label, settings_.interface);
-    else apply(machine_.startup(now), now);
+    started_ = true;
+    if (fault_reasons().empty()) apply(machine_.startup(now), now);
+    else update_fault(now);
 }
 
-void RouterDriver::stop(Nanos now) { apply(machine_.shutdown(now), now); }
+void RouterDriver::stop(Nanos now) {
+    started_ = false;
+    apply(machine_.shutdown(now), now);
+}
 
 void RouterDriver::set_link(bool up, Nanos now) {
     if (up != link_down_) return;  // no change
     link_down_ = !up;
-    if (up) {
-        spdlog::info("{} {} is up again: leaving FAULT", settings_.label, settings_.interface);
-        apply(machine_.startup(now), now);
-    } else {
-        spdlog::warn("{} Entering FAULT STATE ({} is down)", settings_.label, settings_.interface);
-        apply(machine_.shutdown(now), now);
-    }
+    if (settings_.track_primary)
+        spdlog::log(up ? spdlog::level::info : spdlog::level::warn, "{} {} is {}", settings_.label, settings_.interface,
+                    up ? "up again" : "down");
+    update_fault(now);
 }
 
 void RouterDriver::on_advert(const fsm::Advert& a, Nanos now) {
@@ -140,7 +179,6 @@ void RouterDriver::on_master_down(Nanos now) {
 
 // The state machine's deadline, unless the dataplane's timer watches the master for us.
 std::optional<Nanos> RouterDriver::own_master_down_or_advert() const {
-    if (link_down_) return std::nullopt;
     if (machine_.state() == fsm::State::Backup && kernel_watching_) return std::nullopt;
     return machine_.next_deadline();
 }
@@ -183,7 +221,7 @@ void RouterDriver::on_timer(Nanos now) {
 
 void RouterDriver::reconfigure(RouterSettings settings, Nanos now) {
     settings_ = std::move(settings);
-    machine_.reconfigure(settings_.fsm, now);
+    machine_.reconfigure(machine_config(), now);
     kernel_preempt_ = preempts_in_kernel();
     const bool master = machine_.state() == fsm::State::Master;
     if (master)
@@ -193,6 +231,7 @@ void RouterDriver::reconfigure(RouterSettings settings, Nanos now) {
         host_.set_advert_silence(master ? advert_silence() : 0);
         publish();
     }, now);
+    update_fault(now);  // track_primary may have changed
 }
 
 // Puts the VIPs where the state says they belong (idempotent): the retry after an error. Part of
@@ -201,7 +240,7 @@ void RouterDriver::reconfigure(RouterSettings settings, Nanos now) {
 void RouterDriver::reconcile(Nanos now) {
     retry_at_.reset();
     try {
-        if (machine_.state() == fsm::State::Master && !link_down_) host_.take_vips(now, advert_silence());
+        if (machine_.state() == fsm::State::Master) host_.take_vips(now, advert_silence());
         else host_.release_vips();
         confirm_at_ = now;
     } catch (const std::exception& e) {
@@ -216,7 +255,13 @@ void RouterDriver::apply(const fsm::Actions& actions, Nanos now) {
 }
 
 void RouterDriver::act(const fsm::Transition& t, Nanos now) {
-    spdlog::info("{} Entering {} STATE ({})", settings_.label, fsm::to_string(t.to), t.reason);
+    if (t.to == fsm::State::Fault) {
+        std::string why;
+        for (const auto& r : fault_reasons()) why += (why.empty() ? "" : ", ") + r;
+        spdlog::warn("{} Entering FAULT STATE ({})", settings_.label, why);
+    } else {
+        spdlog::info("{} Entering {} STATE ({})", settings_.label, fsm::to_string(t.to), t.reason);
+    }
     ++transitions_;
     last_transition_ = now;
     kernel_watching_ = false;

@@ -9,6 +9,7 @@ std::string_view to_string(State s) {
         case State::Initialize: return "INIT";
         case State::Backup: return "BACKUP";
         case State::Master: return "MASTER";
+        case State::Fault: return "FAULT";
     }
     return "?";
 }
@@ -82,22 +83,46 @@ Actions Machine::startup(Nanos now) {
     return {Transition{State::Initialize, State::Backup, "startup"}};
 }
 
-Actions Machine::shutdown(Nanos) {
+// Leaves BACKUP or MASTER for a state without timers; a master resigns, so that backups take
+// over after Skew_Time only.
+Actions Machine::stand_down(State to, std::string_view reason) {
     const State from = state_;
-    if (from == State::Initialize) return {};
-    state_ = State::Initialize;
+    state_ = to;
     master_down_at_.reset();
     adver_at_.reset();
     master_.reset();
     lower_since_.reset();
-    if (from == State::Master)  // resign: backups take over after Skew_Time only
-        return {SendAdvert{0}, ReleaseVips{}, Transition{from, State::Initialize, "shutdown"}};
-    return {Transition{from, State::Initialize, "shutdown"}};
+    if (from == State::Master) return {SendAdvert{0}, ReleaseVips{}, Transition{from, to, reason}};
+    return {Transition{from, to, reason}};
+}
+
+Actions Machine::shutdown(Nanos) {
+    if (state_ == State::Initialize) return {};
+    return stand_down(State::Initialize, "shutdown");
+}
+
+Actions Machine::fault(Nanos) {
+    if (state_ == State::Fault) return {};
+    return stand_down(State::Fault, "fault");
+}
+
+Actions Machine::recover(Nanos now) {
+    if (state_ != State::Fault) return {};
+    state_ = State::Initialize;
+    Actions out = startup(now);
+    // One transition, FAULT to where startup went.
+    for (auto& a : out)
+        if (auto* t = std::get_if<Transition>(&a)) {
+            t->from = State::Fault;
+            t->reason = "fault cleared";
+        }
+    return out;
 }
 
 Actions Machine::advert(const Advert& a, Nanos now) {
     switch (state_) {
         case State::Initialize:
+        case State::Fault:
             return {};
         case State::Backup:
             if (a.priority == 0) {
