@@ -39,7 +39,7 @@ nlohmann::json request(const std::string& path, const nlohmann::json& req) {
 }
 
 void print_table(const nlohmann::json& s) {
-    std::printf("%-16s %-5s %-10s %4s %2s %-7s %4s %-26s %5s %9s %9s %6s\n", "INSTANCE", "AF", "INTERFACE", "VRID", "V",
+    std::printf("%-16s %-5s %-10s %4s %2s %-7s %-8s %-26s %5s %9s %9s %6s\n", "INSTANCE", "AF", "INTERFACE", "VRID", "V",
                 "STATE", "PRIO", "MASTER", "TRANS", "ARP-ANS", "ADVERTS", "TX-ERR");
     for (const auto& i : s.at("instances")) {
         std::string master = "-";
@@ -48,12 +48,32 @@ void print_table(const nlohmann::json& s) {
                                                       : i["master"]["address"].get<std::string>() + " (" +
                                                             std::to_string(i["master"]["priority"].get<int>()) + ")";
         const auto& c = i.at("counters");
-        std::printf("%-16s %-5s %-10s %4d %2d %-7s %4d %-26s %5llu %9llu %9llu %6llu\n", i["name"].get<std::string>().c_str(),
+        // Effective priority, and the base where trackers moved it: "80/100".
+        std::string prio = std::to_string(i["priority"].get<int>());
+        if (i.value("base_priority", i["priority"].get<int>()) != i["priority"].get<int>())
+            prio += "/" + std::to_string(i["base_priority"].get<int>());
+        std::printf("%-16s %-5s %-10s %4d %2d %-7s %-8s %-26s %5llu %9llu %9llu %6llu\n", i["name"].get<std::string>().c_str(),
                     i["family"].get<std::string>().c_str(), i["interface"].get<std::string>().c_str(), i["vrid"].get<int>(),
-                    i["version"].get<int>(), i["state"].get<std::string>().c_str(), i["priority"].get<int>(), master.c_str(),
+                    i["version"].get<int>(), i["state"].get<std::string>().c_str(), prio.c_str(), master.c_str(),
                     i["transitions"].get<unsigned long long>(),
                     c.value("arp_replied", 0ULL) + c.value("ns_replied", 0ULL), c.value("adverts_valid", 0ULL),
                     i.value("tx_errors", 0ULL));
+        if (i.contains("fault_reasons"))
+            for (const auto& why : i["fault_reasons"]) std::printf("    FAULT: %s\n", why.get<std::string>().c_str());
+        if (i.contains("track"))
+            for (const auto& t : i["track"])
+                std::printf("    track %-14s weight %4d%s  %s\n", t["tracker"].get<std::string>().c_str(), t["weight"].get<int>(),
+                            t["reverse"].get<bool>() ? " reverse" : "",
+                            t["fault"].get<bool>() ? "FAULT" : ("delta " + std::to_string(t["delta"].get<int>())).c_str());
+    }
+    if (s.contains("trackers") && !s["trackers"].empty()) {
+        std::printf("\n%-16s %-9s %-5s %8s %8s  %s\n", "TRACKER", "TYPE", "STATE", "CHECKS", "FAILED", "LAST");
+        for (const auto& t : s["trackers"])
+            std::printf("%-16s %-9s %-5s %8llu %8llu  %s\n", t["name"].get<std::string>().c_str(),
+                        t["type"].get<std::string>().c_str(),
+                        t["type"] == "file" ? std::to_string(t["value"].get<long long>()).c_str() : (t["up"].get<bool>() ? "up" : "down"),
+                        t["checks"].get<unsigned long long>(), t["failures"].get<unsigned long long>(),
+                        t["detail"].get<std::string>().c_str());
     }
 }
 

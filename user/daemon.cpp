@@ -29,6 +29,9 @@
 #include "xvrrp/router_host.hpp"
 #include "xvrrp/sender.hpp"
 #include "xvrrp/timer_queue.hpp"
+#include "xvrrp/tracker_set.hpp"
+#include "xvrrp/tracking.hpp"
+#include "xvrrp/process_runner.hpp"
 #include "xvrrp/vrrp_fsm.hpp"
 
 namespace xvrrp {
@@ -91,6 +94,14 @@ struct Daemon::Impl {
     FrameSender frames;
     UnicastSender unicast;
     MasterDownSweep sweep{[this](std::uint32_t slot) { return dp.peer_at(slot); }};
+    ProcessRunner runner{loop};
+    TrackerSet trackers{TrackerSet::Ports{.loop = loop,
+                                          .runner = runner,
+                                          .link_up = [this](const std::string& ifname) {
+                                              const auto i = rtnl.ifindex(ifname);
+                                              return i && rtnl.link_up(*i);
+                                          }},
+                        [this](const std::string& name, Nanos now) { tracker_changed(name, now); }};
     AddressQueue addresses;
     NetlinkWatch netlink_watch;
     TimerFd timer;
@@ -104,7 +115,8 @@ struct Daemon::Impl {
     std::unordered_map<std::uint64_t, std::uint32_t> router_by_key;
     // Keys below kFirstRouterTimer are the daemon's own timers; a router's key is its id.
     enum : TimerQueue::Key {
-        kHeartbeatTimer = 1, kResyncTimer, kPendingTimer, kSweepTimer, kControlTimer, kFirstRouterTimer = 16
+        kHeartbeatTimer = 1, kResyncTimer, kPendingTimer, kSweepTimer, kControlTimer, kTrackerTimer, kProcessTimer,
+        kFirstRouterTimer = 16
     };
     std::uint32_t next_router_id = kFirstRouterTimer;
     TimerQueue timers;
@@ -138,26 +150,31 @@ struct Daemon::Impl {
         loop.add(netlink_watch.fd(), guarded("netlink", [this] { on_netlink(); }));
         control = std::make_unique<ControlServer>(loop, cfg.global.control_socket, cfg.global.control_group,
                                                   [this](const json& request) { return command(request); });
+        loop.set_after_each([this] { after_each_handler(); });
         after_work();
     }
 
     // Runtime errors never end the daemon: a handler that throws is logged, and the loop's
     // bookkeeping (frames, timer) runs all the same; if even that fails, the timer retries soon.
     EventLoop::Handler guarded(const char* what, std::function<void()> work) {
-        return [this, what, work = std::move(work)] {
+        return [what, work = std::move(work)] {
             try {
                 work();
             } catch (const std::exception& e) {
                 spdlog::error("{}: {} (carrying on)", what, e.what());
             }
-            try {
-                after_work();
-            } catch (const std::exception& e) {
-                spdlog::error("after {}: {} (retrying in 100 ms)", what, e.what());
-                timer.arm_at(monotonic_ns() + 100'000'000);  // and every router is looked at again
-                for (const auto& [id, r] : routers) touched.push_back(id);
-            }
         };
+    }
+
+    // After every handler of the loop, the daemon's own and the trackers' and processes'.
+    void after_each_handler() {
+        try {
+            after_work();
+        } catch (const std::exception& e) {
+            spdlog::error("after a wake-up: {} (retrying in 100 ms)", e.what());
+            timer.arm_at(monotonic_ns() + 100'000'000);  // and every router is looked at again
+            for (const auto& [id, r] : routers) touched.push_back(id);
+        }
     }
 
     // ---- configuration ----
@@ -270,6 +287,7 @@ struct Daemon::Impl {
         }
         router_by_key[packed(r.host.key())] = r.id();
         routers.emplace(r.id(), std::move(rp));
+        r.driver.set_tracking(tracking_for(r.cfg()), now);
         r.driver.start(link_up, now);
         touched.push_back(r.id());
     }
@@ -286,9 +304,39 @@ struct Daemon::Impl {
         timers.cancel(r.id());
     }
 
+    // ---- trackers ----
+
+    // What the instance's trackers say now.
+    Tracking tracking_for(const config::Instance& in) const {
+        Tracking t;
+        for (const auto& use : in.track) {
+            const track::Effect e = trackers.effect(use);
+            t.delta += e.delta;
+            if (e.fault) t.faults.push_back(trackers.fault_reason(use));
+        }
+        return t;
+    }
+
+    void tracker_changed(const std::string& name, Nanos now) {
+        for (auto& [id, r] : routers) {
+            const auto& uses = r->cfg().track;
+            if (std::none_of(uses.begin(), uses.end(), [&](const config::TrackUse& u) { return u.tracker == name; }))
+                continue;
+            try {
+                r->driver.set_tracking(tracking_for(r->cfg()), now);
+            } catch (const std::exception& e) {
+                spdlog::error("{} tracker {}: {}", r->label(), name, e.what());
+            }
+            touched.push_back(id);
+        }
+    }
+
     // Applies a (new) configuration: unchanged instances are left alone.
     void apply_config(const config::Config& next, Nanos now, bool tolerant = false) {
         AddressTablePass pass(*this);
+        // Trackers first: routers start (or are reconfigured) with what they say. Unchanged
+        // trackers keep their state; a router whose uses did not change sees no difference.
+        trackers.configure(next.trackers, now);
         // By name, not by a search per router: thousands of instances made that O(N^2).
         std::unordered_map<std::string_view, const config::Instance*> by_name;
         for (const auto& in : next.instances) by_name.emplace(in.name, &in);
@@ -333,6 +381,11 @@ struct Daemon::Impl {
         }
         if (instances_pending) timers.set(kPendingTimer, now + kPendingRetry);
         detach_unused(next);
+        // A changed tracker definition (reset state) or changed uses: each router re-evaluated.
+        for (auto& [id, r] : routers) {
+            r->driver.set_tracking(tracking_for(r->cfg()), now);
+            touched.push_back(id);
+        }
     }
 
     // Priority, timers, preemption and announcements change through the state machine; what
@@ -347,6 +400,8 @@ struct Daemon::Impl {
         same.preempt_delay_ms = old.preempt_delay_ms;
         same.down_timer_adverts = old.down_timer_adverts;
         same.announce = old.announce;
+        same.track = old.track;
+        same.track_primary = old.track_primary;
         return same == old;
     }
 
@@ -423,6 +478,7 @@ struct Daemon::Impl {
         const NetlinkChanges changes = netlink_watch.drain();
         const Nanos now = monotonic_ns();
         for (const LinkChange& c : changes.links) {
+            if (!c.name.empty()) trackers.on_link(c.name, c.up && !c.deleted, now);
             if (c.deleted) {
                 interface_deleted(c.ifindex);
                 continue;
@@ -542,6 +598,8 @@ struct Daemon::Impl {
                     if (instances_pending) start_pending(now);
                     break;
                 case kControlTimer: control->expire(now); break;
+                case kTrackerTimer: trackers.on_timer(now); break;
+                case kProcessTimer: runner.on_timer(now); break;
                 case kSweepTimer:
                     for (const std::uint32_t id : sweep.due(now)) {
                         const auto it = routers.find(id);
@@ -578,6 +636,8 @@ struct Daemon::Impl {
         touched.clear();
         timers.set(kSweepTimer, sweep.next());
         if (control) timers.set(kControlTimer, control->next_expiry());
+        timers.set(kTrackerTimer, trackers.next_deadline());
+        timers.set(kProcessTimer, runner.next_deadline());
         if (const auto next = timers.next()) timer.arm_at(*next);
     }
 
@@ -681,6 +741,17 @@ struct Daemon::Impl {
 
     // ---- status ----
 
+    // Each tracker an instance uses, and what it does to it now.
+    json track_status(const config::Instance& in) const {
+        json out = json::array();
+        for (const auto& use : in.track) {
+            const track::Effect e = trackers.effect(use);
+            out.push_back({{"tracker", use.tracker}, {"weight", use.weight}, {"reverse", use.reverse},
+                           {"delta", e.delta}, {"fault", e.fault}});
+        }
+        return out;
+    }
+
     json status() const {
         json out = json::object();
         json list = json::array();
@@ -693,7 +764,7 @@ struct Daemon::Impl {
             for (const auto& v : r.host.vips()) vips.push_back(v.address.to_string() + "/" + std::to_string(v.prefix_len));
             json master = nullptr;
             if (d.state() == fsm::State::Master)
-                master = {{"address", r.identity().primary.to_string()}, {"priority", in.priority}, {"self", true}};
+                master = {{"address", r.identity().primary.to_string()}, {"priority", d.priority()}, {"self", true}};
             else if (d.master())
                 master = {{"address", d.master()->src.to_string()},
                           {"priority", d.master()->priority},
@@ -709,7 +780,10 @@ struct Daemon::Impl {
                             {"version", in.version},
                             {"state", d.state_name()},
                             {"error", d.error()},
-                            {"priority", in.priority},
+                            {"priority", d.priority()},  // effective
+                            {"base_priority", d.base_priority()},
+                            {"fault_reasons", d.fault_reasons()},
+                            {"track", track_status(in)},
                             {"advert_interval_ms", in.advert_interval_ms},
                             {"master", master},
                             {"vips", vips},
@@ -727,6 +801,16 @@ struct Daemon::Impl {
                             {"counters", counters}});
         }
         out["instances"] = list;
+        json tracker_list = json::array();
+        for (const TrackerView& v : trackers.views())
+            tracker_list.push_back({{"name", v.name},
+                                    {"type", config::to_string(v.kind)},
+                                    {"up", v.up},
+                                    {"value", v.value},
+                                    {"detail", v.detail},
+                                    {"checks", v.checks},
+                                    {"failures", v.failures}});
+        out["trackers"] = tracker_list;
         json dataplane = json::object();
         const auto stats = dp.stats();
         for (std::uint32_t i = 0; i < XVRRP_STAT_MAX; ++i)

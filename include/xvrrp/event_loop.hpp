@@ -22,6 +22,8 @@ public:
     // Waits for other events on fd from now on (EPOLLOUT to finish a write).
     void modify(int fd, std::uint32_t events);
     void remove(int fd);
+    // Runs after every handler, whoever added it (the daemon's bookkeeping: frames, timers).
+    void set_after_each(Handler after) { after_each_ = std::move(after); }
 
     // Waits up to timeout_ms (-1: forever) and runs ready handlers; returns how many ran.
     int run_once(int timeout_ms);
@@ -33,6 +35,7 @@ private:
     UniqueFd epoll_;
     std::unordered_map<int, std::shared_ptr<Handler>> handlers_;
     bool stopped_ = false;
+    Handler after_each_;
 };
 
 // A monotonic timerfd for the loop: arm(), disarm(), ack() on expiry.

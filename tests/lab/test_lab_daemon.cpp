@@ -254,7 +254,7 @@ TEST_F(DaemonLab, RestoresAVipDeletedWhileMasterAndReportsStatus) {
 
     // xvrrpctl status: the table, and the JSON as xvrrpd sends it.
     const std::string table = sh(std::string(XVRRPCTL_PATH) + " -s " + lab_->socket(1) + " status");
-    EXPECT_NE(table.find("gateway          IPv4  vr0          51  3 MASTER   150 self"), std::string::npos) << table;
+    EXPECT_NE(table.find("gateway          IPv4  vr0          51  3 MASTER  150      self"), std::string::npos) << table;
     const json s = json::parse(sh(std::string(XVRRPCTL_PATH) + " -s " + lab_->socket(1) + " status --json"));
     ASSERT_EQ(s["instances"].size(), 2u);
     EXPECT_EQ(s["instances"][0]["advert_interval_ms"], 100);

@@ -45,6 +45,7 @@ int EventLoop::run_once(int timeout_ms) {
         if (it == handlers_.end()) continue;  // removed by an earlier handler this round
         auto handler = it->second;             // keeps it alive if the handler removes itself
         (*handler)();
+        if (after_each_) after_each_();
         ++ran;
     }
     return ran;

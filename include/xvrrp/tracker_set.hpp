@@ -1,0 +1,70 @@
+// The trackers at run time: each watches one thing and says up or down (or, for a file, a
+// number), never blocking the loop. Interface trackers hear the daemon's netlink link events;
+// scripts run through the ProcessRunner, one run in flight each; tcp checks are non-blocking
+// connects on the loop's epoll; files are re-read on inotify (and every interval, so a file whose
+// directory appears later is found). What a tracker's state does to an instance is tracking.hpp's.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "xvrrp/config.hpp"
+#include "xvrrp/event_loop.hpp"
+#include "xvrrp/process_runner.hpp"
+#include "xvrrp/tracking.hpp"
+
+namespace xvrrp {
+
+using Nanos = std::uint64_t;
+
+struct TrackerView {
+    std::string name;
+    config::TrackerKind kind;
+    bool up = true;
+    long long value = 0;  // file trackers
+    std::string detail;   // the last result ("exit 1", "connection refused", "eth1 is down")
+    std::uint64_t checks = 0, failures = 0;
+};
+
+class TrackerSet {
+public:
+    struct Ports {
+        EventLoop& loop;
+        ProcessRunner& runner;
+        std::function<bool(const std::string& ifname)> link_up;  // false when there is no such interface
+    };
+    // Called when a tracker's state (or a file's value) changed.
+    using Changed = std::function<void(const std::string& name, Nanos now)>;
+
+    TrackerSet(Ports ports, Changed changed);
+    ~TrackerSet();
+    TrackerSet(const TrackerSet&) = delete;
+    TrackerSet& operator=(const TrackerSet&) = delete;
+
+    // A tracker whose definition is unchanged keeps its state and its schedule (a reload never
+    // re-counts rise/fall); new ones start, removed ones stop.
+    void configure(const std::map<std::string, config::Tracker>& defs, Nanos now);
+    void on_link(const std::string& ifname, bool up, Nanos now);
+    [[nodiscard]] std::optional<Nanos> next_deadline() const;
+    void on_timer(Nanos now);
+
+    // What a use of a tracker does to an instance; an unknown tracker does nothing.
+    [[nodiscard]] track::Effect effect(const config::TrackUse& use) const;
+    // Why a use puts the instance in FAULT, for the logs and the status.
+    [[nodiscard]] std::string fault_reason(const config::TrackUse& use) const;
+    [[nodiscard]] std::vector<TrackerView> views() const;
+
+    class Check;  // one tracker's watcher (tracker_set.cpp)
+
+private:
+    Ports ports_;
+    Changed changed_;
+    std::map<std::string, std::unique_ptr<Check>> checks_;
+};
+
+}  // namespace xvrrp

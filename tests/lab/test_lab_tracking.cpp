@@ -1,0 +1,169 @@
+// Trackers in the lab: real scripts, files and TCP connects move the effective priority (the VIP
+// moves to the other router) or put a router in FAULT, and back.
+#include <sys/stat.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "daemon_lab.hpp"
+
+namespace xvrrp::test {
+namespace {
+
+using namespace std::chrono_literals;
+using json = nlohmann::json;
+
+// A directory of the test's own for the files its trackers watch, removed afterwards.
+class TrackDir {
+public:
+    TrackDir() {
+        char tmpl[] = "/tmp/xvrrp-track-XXXXXX";
+        if (!::mkdtemp(tmpl)) throw std::runtime_error("mkdtemp");
+        path_ = tmpl;
+    }
+    ~TrackDir() { std::filesystem::remove_all(path_); }
+    TrackDir(const TrackDir&) = delete;
+    TrackDir& operator=(const TrackDir&) = delete;
+    [[nodiscard]] std::string file(const std::string& name) const { return path_ + "/" + name; }
+    void write(const std::string& name, const std::string& text) const {
+        const std::string tmp = file(name) + ".tmp";
+        std::ofstream(tmp) << text;
+        std::filesystem::rename(tmp, file(name));  // as an operator's tool would: atomically
+    }
+    void remove(const std::string& name) const { std::filesystem::remove(file(name)); }
+
+private:
+    std::string path_;
+};
+
+using TrackingLab = DaemonLab;
+
+json instance_of(const json& status, const std::string& family = "IPv4") {
+    for (const auto& i : status["instances"])
+        if (i["family"] == family) return i;
+    return {};
+}
+
+TEST_F(TrackingLab, AFailingScriptLowersThePriorityAndTheVipMovesAndComesBack) {
+    TrackDir dir;
+    json c1 = lab_->config(1, 110);
+    c1["instances"][0]["vips"] = {"192.0.2.100/24"};
+    c1["trackers"] = {{"service", {{"type", "script"},
+                                   {"command", {"/bin/sh", "-c", "test ! -e " + dir.file("down")}},
+                                   {"interval_ms", 100},
+                                   {"weight", -20}}}};
+    c1["instances"][0]["track"] = {"service"};
+    json c2 = lab_->config(2, 100);
+    c2["instances"][0]["vips"] = {"192.0.2.100/24"};
+    lab_->start(1, c1);
+    lab_->start(2, c2);
+    ASSERT_TRUE(becomes(1, "MASTER") && becomes(2, "BACKUP"));
+
+    dir.write("down", "");  // 110 - 20 = 90 < 100: r2 preempts
+    EXPECT_TRUE(becomes(2, "MASTER"));
+    EXPECT_TRUE(becomes(1, "BACKUP"));
+    const json r1 = instance_of(lab_->status(1));
+    EXPECT_EQ(r1["priority"], 90);
+    EXPECT_EQ(r1["base_priority"], 110);
+    ASSERT_EQ(r1["track"].size(), 1u);
+    EXPECT_EQ(r1["track"][0]["delta"], -20);
+    EXPECT_TRUE(VrrpLab::wait_until([&] { return vip_holders(*lab_, 2) == 1; }, 2s));
+    EXPECT_TRUE(client_reaches_vip(*lab_));
+    const json r2 = instance_of(lab_->status(2));
+    EXPECT_EQ(r2["master"]["self"], true);
+
+    dir.remove("down");  // 110 again: r1 preempts back
+    EXPECT_TRUE(becomes(1, "MASTER"));
+    EXPECT_TRUE(becomes(2, "BACKUP"));
+    EXPECT_EQ(instance_of(lab_->status(1))["priority"], 110);
+    EXPECT_TRUE(VrrpLab::wait_until([&] { return vip_holders(*lab_, 2) == 1; }, 2s));
+}
+
+TEST_F(TrackingLab, AFileWithWeightZeroIsFaultAndItsClearingStartsOver) {
+    TrackDir dir;
+    dir.write("maintenance", "0\n");
+    json c1 = lab_->config(1, 150);
+    c1["trackers"] = {{"maintenance", {{"type", "file"}, {"path", dir.file("maintenance")}, {"weight", 0}}}};
+    c1["instances"][0]["track"] = {"maintenance"};
+    lab_->start(1, c1);
+    lab_->start(2, lab_->config(2, 100));
+    ASSERT_TRUE(becomes(1, "MASTER") && becomes(2, "BACKUP"));
+
+    dir.write("maintenance", "1\n");  // inotify: no polling interval to wait for
+    EXPECT_TRUE(becomes(1, "FAULT", 2s));
+    EXPECT_TRUE(becomes(2, "MASTER", 2s)) << "r1 resigned with priority 0: r2 takes over after its skew";
+    const json r1 = instance_of(lab_->status(1));
+    ASSERT_EQ(r1["fault_reasons"].size(), 1u);
+    EXPECT_NE(r1["fault_reasons"][0].get<std::string>().find("tracker maintenance reads 1"), std::string::npos)
+        << r1["fault_reasons"];
+    EXPECT_TRUE(VrrpLab::wait_until([&] { return vip_holders(*lab_, 2) == 1; }, 2s));
+    std::this_thread::sleep_for(500ms);  // five intervals: FAULT sends nothing, so r2 stays
+    EXPECT_EQ(lab_->state(1), "FAULT");
+    EXPECT_EQ(lab_->state(2), "MASTER");
+
+    dir.write("maintenance", "0\n");
+    EXPECT_TRUE(becomes(1, "MASTER", 3s)) << "out of FAULT as BACKUP, then preempts with 150";
+    EXPECT_TRUE(becomes(2, "BACKUP"));
+}
+
+TEST_F(TrackingLab, ATcpCheckHoldsFaultUntilSomethingListens) {
+    // r1 checks a port on its own address where nothing listens yet: refused, FAULT from the start.
+    json c1 = lab_->config(1, 150);
+    c1["trackers"] = {{"web", {{"type", "tcp"}, {"address", VrrpLab::router_ip(1)}, {"port", 8080}, {"interval_ms", 100}}}};
+    c1["instances"][0]["track"] = {"web"};
+    lab_->start(2, lab_->config(2, 100));
+    ASSERT_TRUE(becomes(2, "MASTER"));
+    lab_->start(1, c1);
+    EXPECT_TRUE(becomes(1, "FAULT", 3s));
+    std::this_thread::sleep_for(400ms);
+    EXPECT_EQ(lab_->state(2), "MASTER");
+    const json s = lab_->status(1);
+    ASSERT_EQ(s["trackers"].size(), 1u);
+    EXPECT_EQ(s["trackers"][0]["up"], false);
+    EXPECT_NE(s["trackers"][0]["detail"].get<std::string>().find("refused"), std::string::npos) << s["trackers"];
+
+    lab_->start_process(1, {"python3", "-c",
+                            "import socket,time\n"
+                            "s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+                            "s.bind(('" + VrrpLab::router_ip(1) + "', 8080)); s.listen(64)\n"
+                            "end=time.time()+60\n"
+                            "while time.time()<end:\n"
+                            "    s.settimeout(1)\n"
+                            "    try: s.accept()[0].close()\n"
+                            "    except OSError: pass\n"},
+                        "listener.log");
+    EXPECT_TRUE(becomes(1, "MASTER", 5s)) << "listening: up, out of FAULT, preempts with 150";
+    EXPECT_TRUE(becomes(2, "BACKUP"));
+}
+
+TEST_F(TrackingLab, AnInterfaceTrackerWithADelayAndAWeight) {
+    // A veth pair of r1's own (one command each: exec runs one command in the namespace).
+    lab_->router(1).exec("ip link add trk0 type veth peer name trk1");
+    lab_->router(1).exec("ip link set trk1 up");
+    lab_->router(1).exec("ip link set trk0 up");
+    json c1 = lab_->config(1, 110);
+    c1["trackers"] = {{"uplink", {{"type", "interface"}, {"name", "trk0"}, {"down_delay_ms", 300}}}};
+    c1["instances"][0]["track"] = {{{"tracker", "uplink"}, {"weight", -30}}};
+    lab_->start(1, c1);
+    lab_->start(2, lab_->config(2, 100));
+    ASSERT_TRUE(becomes(1, "MASTER") && becomes(2, "BACKUP"));
+
+    // A flap shorter than the delay changes nothing.
+    lab_->router(1).exec("ip link set trk0 down");
+    std::this_thread::sleep_for(100ms);
+    lab_->router(1).exec("ip link set trk0 up");
+    std::this_thread::sleep_for(600ms);
+    EXPECT_EQ(instance_of(lab_->status(1))["priority"], 110);
+    EXPECT_EQ(lab_->state(1), "MASTER");
+
+    lab_->router(1).exec("ip link set trk0 down");
+    EXPECT_TRUE(becomes(2, "MASTER", 3s)) << "80 < 100 once the delay has passed";
+    EXPECT_EQ(instance_of(lab_->status(1))["priority"], 80);
+    lab_->router(1).exec("ip link set trk0 up");
+    EXPECT_TRUE(becomes(1, "MASTER", 3s));
+}
+
+}  // namespace
+}  // namespace xvrrp::test

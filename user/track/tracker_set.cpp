@@ -1,0 +1,394 @@
+#include "xvrrp/tracker_set.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <spdlog/spdlog.h>
+#include <sys/epoll.h>
+#include <sys/inotify.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "xvrrp/error.hpp"
+
+namespace xvrrp {
+
+namespace {
+constexpr Nanos kNsPerMs = 1'000'000;
+}
+
+// The part every kind shares: the definition, rise/fall, the result the instances see.
+class TrackerSet::Check {
+public:
+    Check(std::string name, config::Tracker def, const Changed& changed)
+        : name_(std::move(name)), def_(std::move(def)), changed_(changed), rise_fall_(def_.rise, def_.fall, def_.init_fail) {}
+    virtual ~Check() = default;
+    Check(const Check&) = delete;
+    Check& operator=(const Check&) = delete;
+
+    virtual void start(Nanos now) = 0;
+    [[nodiscard]] virtual std::optional<Nanos> next_deadline() const = 0;
+    virtual void on_timer(Nanos now) = 0;
+    virtual void on_link(const std::string&, bool, Nanos) {}
+
+    [[nodiscard]] const config::Tracker& def() const { return def_; }
+    [[nodiscard]] TrackerView view() const {
+        return TrackerView{.name = name_, .kind = def_.kind, .up = up(), .value = value_, .detail = detail_,
+                           .checks = checks_, .failures = failures_};
+    }
+    [[nodiscard]] virtual bool up() const { return rise_fall_.up(); }
+    [[nodiscard]] long long value() const { return value_; }
+
+protected:
+    // One result of a check: counted through rise/fall.
+    void report(bool ok, std::string detail, Nanos now) {
+        ++checks_;
+        if (!ok) ++failures_;
+        detail_ = std::move(detail);
+        if (rise_fall_.feed(ok)) {
+            spdlog::log(ok ? spdlog::level::info : spdlog::level::warn, "tracker {} is {} ({})", name_,
+                        ok ? "up" : "down", detail_);
+            changed_(name_, now);
+        }
+    }
+    // A state set outright (interface trackers, after their delay).
+    void set_up(bool up, std::string detail, Nanos now) {
+        detail_ = std::move(detail);
+        if (up == up_now_) return;
+        up_now_ = up;
+        spdlog::log(up ? spdlog::level::info : spdlog::level::warn, "tracker {} is {} ({})", name_, up ? "up" : "down",
+                    detail_);
+        changed_(name_, now);
+    }
+    void set_value(long long v, Nanos now) {
+        ++checks_;
+        if (v == value_) return;
+        spdlog::info("tracker {} reads {} (was {})", name_, v, value_);
+        value_ = v;
+        detail_ = "reads " + std::to_string(v);
+        changed_(name_, now);
+    }
+    // Periodic checks: the first run spread over the interval by the name, so that many trackers
+    // do not all run at once.
+    [[nodiscard]] Nanos first_run(Nanos now) const {
+        const Nanos interval = Nanos{def_.interval_ms} * kNsPerMs;
+        return now + std::hash<std::string>{}(name_) % interval;
+    }
+    [[nodiscard]] Nanos interval() const { return Nanos{def_.interval_ms} * kNsPerMs; }
+    [[nodiscard]] Nanos timeout() const { return Nanos{def_.timeout_ms} * kNsPerMs; }
+
+    std::string name_;
+    config::Tracker def_;
+    bool up_now_ = true;  // interface trackers
+
+private:
+    const Changed& changed_;
+    track::RiseFall rise_fall_;
+    long long value_ = 0;
+    std::string detail_;
+    std::uint64_t checks_ = 0, failures_ = 0;
+};
+
+namespace {
+
+using Check = TrackerSet::Check;
+
+// An interface: up with carrier and admin up; a change counts once it has lasted its delay.
+class InterfaceCheck final : public Check {
+public:
+    InterfaceCheck(std::string name, config::Tracker def, const TrackerSet::Changed& changed, const TrackerSet::Ports& ports)
+        : Check(std::move(name), std::move(def), changed), ports_(ports) {}
+    void start(Nanos now) override {
+        const bool up = ports_.link_up(def_.interface);
+        up_now_ = up;
+        set_up(up, def_.interface + (up ? " is up" : " is down"), now);
+    }
+    [[nodiscard]] bool up() const override { return up_now_; }
+    void on_link(const std::string& ifname, bool up, Nanos now) override {
+        if (ifname != def_.interface) return;
+        if (up == up_now_) {
+            pending_.reset();  // a flap shorter than the delay
+            return;
+        }
+        const Nanos delay = Nanos{up ? def_.up_delay_ms : def_.down_delay_ms} * kNsPerMs;
+        if (!delay) return set_up(up, def_.interface + (up ? " is up" : " is down"), now);
+        pending_ = Pending{up, now + delay};
+    }
+    [[nodiscard]] std::optional<Nanos> next_deadline() const override {
+        return pending_ ? std::optional(pending_->at) : std::nullopt;
+    }
+    void on_timer(Nanos now) override {
+        if (!pending_ || now < pending_->at) return;
+        const bool up = pending_->up;
+        pending_.reset();
+        set_up(up, def_.interface + (up ? " is up" : " is down"), now);
+    }
+
+private:
+    struct Pending {
+        bool up;
+        Nanos at;
+    };
+    const TrackerSet::Ports& ports_;
+    std::optional<Pending> pending_;
+};
+
+// A command run every interval; exit 0 succeeds. A run still going when the next is due is
+// skipped; one that cannot start fails (said once, until it starts again).
+class ScriptCheck final : public Check {
+public:
+    ScriptCheck(std::string name, config::Tracker def, const TrackerSet::Changed& changed, ProcessRunner& runner)
+        : Check(std::move(name), std::move(def), changed), runner_(runner) {}
+    ~ScriptCheck() override = default;  // a run in flight ends on its own; its result goes nowhere
+    void start(Nanos now) override { next_run_ = first_run(now); }
+    [[nodiscard]] std::optional<Nanos> next_deadline() const override { return next_run_; }
+    void on_timer(Nanos now) override {
+        if (now < next_run_) return;
+        next_run_ = now + interval();
+        if (run_ && runner_.running(*run_)) return;  // one run in flight
+        try {
+            auto alive = alive_;
+            run_ = runner_.start(
+                ProcessSpec{.argv = def_.command, .timeout = std::chrono::milliseconds(def_.timeout_ms)},
+                [this, alive](ProcessRunner::Id, const ProcessResult& r) {
+                    if (!*alive) return;
+                    report(r.ok(), r.describe(), monotonic_now());
+                },
+                now);
+            cannot_run_ = false;
+        } catch (const std::exception& e) {
+            if (!cannot_run_) spdlog::error("tracker {}: cannot run {}: {}", name_, def_.command[0], e.what());
+            cannot_run_ = true;
+            report(false, std::string("cannot run: ") + e.what(), now);
+        }
+    }
+    void retire() { *alive_ = false; }
+
+private:
+    static Nanos monotonic_now() {
+        timespec t{};
+        ::clock_gettime(CLOCK_MONOTONIC, &t);
+        return Nanos(t.tv_sec) * 1'000'000'000 + Nanos(t.tv_nsec);
+    }
+    ProcessRunner& runner_;
+    Nanos next_run_ = 0;
+    std::optional<ProcessRunner::Id> run_;
+    bool cannot_run_ = false;
+    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // the result of a run outliving us is dropped
+};
+
+// A TCP connect every interval: connected within the timeout succeeds.
+class TcpCheck final : public Check {
+public:
+    TcpCheck(std::string name, config::Tracker def, const TrackerSet::Changed& changed, EventLoop& loop)
+        : Check(std::move(name), std::move(def), changed), loop_(loop) {}
+    ~TcpCheck() override { close(); }
+    void start(Nanos now) override { next_run_ = first_run(now); }
+    [[nodiscard]] std::optional<Nanos> next_deadline() const override {
+        return fd_ ? std::min(next_run_, deadline_) : next_run_;
+    }
+    void on_timer(Nanos now) override {
+        if (fd_ && now >= deadline_) {
+            close();
+            report(false, "timed out", now);
+        }
+        if (now < next_run_) return;
+        next_run_ = now + interval();
+        if (!fd_) connect(now);
+    }
+
+private:
+    void connect(Nanos now) {
+        const IpAddress& a = *def_.address;
+        sockaddr_storage ss{};
+        socklen_t len = 0;
+        if (a.family == Family::V4) {
+            auto* sin = reinterpret_cast<sockaddr_in*>(&ss);
+            sin->sin_family = AF_INET;
+            sin->sin_port = htons(def_.port);
+            std::memcpy(&sin->sin_addr, a.bytes.data(), 4);
+            len = sizeof(sockaddr_in);
+        } else {
+            auto* sin6 = reinterpret_cast<sockaddr_in6*>(&ss);
+            sin6->sin6_family = AF_INET6;
+            sin6->sin6_port = htons(def_.port);
+            std::memcpy(&sin6->sin6_addr, a.bytes.data(), 16);
+            len = sizeof(sockaddr_in6);
+        }
+        const int fd = ::socket(a.family == Family::V4 ? AF_INET : AF_INET6, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0) return report(false, std::string("socket: ") + std::strerror(errno), now);
+        fd_ = UniqueFd(fd);
+        if (::connect(fd, reinterpret_cast<sockaddr*>(&ss), len) == 0) {
+            close();
+            return report(true, "connected", now);
+        }
+        if (errno != EINPROGRESS) {
+            const int err = errno;
+            close();
+            return report(false, std::strerror(err), now);
+        }
+        deadline_ = now + timeout();
+        loop_.add(fd, [this] { finish(); }, EPOLLOUT);
+    }
+    void finish() {
+        int err = 0;
+        socklen_t len = sizeof(err);
+        if (::getsockopt(fd_.get(), SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+        close();
+        timespec t{};
+        ::clock_gettime(CLOCK_MONOTONIC, &t);
+        report(err == 0, err == 0 ? "connected" : std::strerror(err), Nanos(t.tv_sec) * 1'000'000'000 + Nanos(t.tv_nsec));
+    }
+    void close() {
+        if (!fd_) return;
+        loop_.remove(fd_.get());
+        fd_.reset();
+    }
+    EventLoop& loop_;
+    UniqueFd fd_;
+    Nanos next_run_ = 0, deadline_ = 0;
+};
+
+// A number in a file, re-read when inotify says the directory changed and every interval.
+class FileCheck final : public Check {
+public:
+    FileCheck(std::string name, config::Tracker def, const TrackerSet::Changed& changed, EventLoop& loop)
+        : Check(std::move(name), std::move(def), changed), loop_(loop) {}
+    ~FileCheck() override {
+        if (inotify_) loop_.remove(inotify_.get());
+    }
+    void start(Nanos now) override {
+        watch();
+        read(now);
+        next_read_ = now + interval();
+    }
+    [[nodiscard]] std::optional<Nanos> next_deadline() const override { return next_read_; }
+    void on_timer(Nanos now) override {
+        if (now < next_read_) return;
+        next_read_ = now + interval();
+        if (!watching_) watch();
+        read(now);
+    }
+
+private:
+    void watch() {
+        if (!inotify_) {
+            inotify_ = UniqueFd(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC));
+            if (!inotify_) return;
+            loop_.add(inotify_.get(), [this] { on_inotify(); });
+        }
+        const std::string dir = std::filesystem::path(def_.path).parent_path().string();
+        watching_ = ::inotify_add_watch(inotify_.get(), dir.c_str(),
+                                        IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE | IN_MODIFY |
+                                            IN_DELETE_SELF | IN_MOVE_SELF) >= 0;
+    }
+    void on_inotify() {
+        alignas(inotify_event) char buf[4096];
+        bool self_gone = false;
+        ssize_t n;
+        while ((n = ::read(inotify_.get(), buf, sizeof(buf))) > 0)
+            for (char* p = buf; p < buf + n;) {
+                const auto* ev = reinterpret_cast<const inotify_event*>(p);
+                if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED)) self_gone = true;
+                p += sizeof(inotify_event) + ev->len;
+            }
+        if (self_gone) watching_ = false;  // the directory went: watched again at the next interval
+        timespec t{};
+        ::clock_gettime(CLOCK_MONOTONIC, &t);
+        read(Nanos(t.tv_sec) * 1'000'000'000 + Nanos(t.tv_nsec));
+    }
+    void read(Nanos now) {
+        std::ifstream f(def_.path);
+        std::string text;
+        if (f) {
+            text.resize(64);
+            f.read(text.data(), static_cast<std::streamsize>(text.size()));
+            text.resize(static_cast<std::size_t>(f.gcount()));
+        }
+        set_value(track::parse_file_value(text), now);  // missing, empty or garbage: 0
+    }
+    EventLoop& loop_;
+    UniqueFd inotify_;
+    bool watching_ = false;
+    Nanos next_read_ = 0;
+};
+
+}  // namespace
+
+TrackerSet::TrackerSet(Ports ports, Changed changed) : ports_(std::move(ports)), changed_(std::move(changed)) {}
+
+TrackerSet::~TrackerSet() {
+    for (auto& [name, c] : checks_)
+        if (auto* s = dynamic_cast<ScriptCheck*>(c.get())) s->retire();
+}
+
+void TrackerSet::configure(const std::map<std::string, config::Tracker>& defs, Nanos now) {
+    for (auto it = checks_.begin(); it != checks_.end();) {
+        const auto d = defs.find(it->first);
+        if (d != defs.end() && d->second == it->second->def()) {
+            ++it;
+            continue;
+        }
+        if (auto* s = dynamic_cast<ScriptCheck*>(it->second.get())) s->retire();
+        it = checks_.erase(it);
+    }
+    for (const auto& [name, def] : defs) {
+        if (checks_.count(name)) continue;
+        std::unique_ptr<Check> c;
+        switch (def.kind) {
+            case config::TrackerKind::Interface: c = std::make_unique<InterfaceCheck>(name, def, changed_, ports_); break;
+            case config::TrackerKind::Script: c = std::make_unique<ScriptCheck>(name, def, changed_, ports_.runner); break;
+            case config::TrackerKind::Tcp: c = std::make_unique<TcpCheck>(name, def, changed_, ports_.loop); break;
+            case config::TrackerKind::File: c = std::make_unique<FileCheck>(name, def, changed_, ports_.loop); break;
+        }
+        Check& ref = *c;
+        checks_.emplace(name, std::move(c));
+        ref.start(now);
+    }
+}
+
+void TrackerSet::on_link(const std::string& ifname, bool up, Nanos now) {
+    for (auto& [name, c] : checks_) c->on_link(ifname, up, now);
+}
+
+std::optional<Nanos> TrackerSet::next_deadline() const {
+    std::optional<Nanos> next;
+    for (const auto& [name, c] : checks_)
+        if (const auto t = c->next_deadline(); t && (!next || *t < *next)) next = t;
+    return next;
+}
+
+void TrackerSet::on_timer(Nanos now) {
+    for (auto& [name, c] : checks_)
+        if (const auto t = c->next_deadline(); t && now >= *t) c->on_timer(now);
+}
+
+track::Effect TrackerSet::effect(const config::TrackUse& use) const {
+    const auto it = checks_.find(use.tracker);
+    if (it == checks_.end()) return {};
+    const Check& c = *it->second;
+    if (c.def().kind == config::TrackerKind::File) return track::file_effect(c.value(), use.weight, use.reverse);
+    return track::up_down_effect(use.weight, use.reverse, c.up());
+}
+
+std::string TrackerSet::fault_reason(const config::TrackUse& use) const {
+    const auto it = checks_.find(use.tracker);
+    if (it == checks_.end()) return "tracker " + use.tracker;
+    const TrackerView v = it->second->view();
+    if (v.kind == config::TrackerKind::File) return "tracker " + use.tracker + " reads " + std::to_string(v.value);
+    return "tracker " + use.tracker + " is " + (v.up ? "up (reversed)" : "down") +
+           (v.detail.empty() ? "" : ": " + v.detail);
+}
+
+std::vector<TrackerView> TrackerSet::views() const {
+    std::vector<TrackerView> out;
+    for (const auto& [name, c] : checks_) out.push_back(c->view());
+    return out;
+}
+
+}  // namespace xvrrp
