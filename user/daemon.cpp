@@ -5,6 +5,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -331,8 +332,19 @@ struct Daemon::Impl {
         }
     }
 
+    // A root daemon runs no script that someone else could replace (keepalived's script_security).
+    static void refuse_insecure_scripts(const config::Config& c) {
+        if (::geteuid() != 0) return;
+        for (const auto& [name, t] : c.trackers)
+            if (t.kind == config::TrackerKind::Script)
+                if (const auto why = insecure_program(t.command[0]))
+                    throw std::runtime_error("trackers." + name + ".command: refusing to run " + t.command[0] +
+                                             " as root: " + *why);
+    }
+
     // Applies a (new) configuration: unchanged instances are left alone.
     void apply_config(const config::Config& next, Nanos now, bool tolerant = false) {
+        if (!tolerant) refuse_insecure_scripts(next);
         AddressTablePass pass(*this);
         // Trackers first: routers start (or are reconfigured) with what they say. Unchanged
         // trackers keep their state; a router whose uses did not change sees no difference.

@@ -36,6 +36,13 @@ struct ProcessResult {
     [[nodiscard]] std::string describe() const;  // "exit 0", "killed by signal 9", "timed out"
 };
 
+// For a daemon running as root: why running `program` (argv[0], looked up in PATH when it has no
+// slash) would let someone else choose what runs as root: the file or a directory on its path is
+// owned by another user or writable by its group or by others (a sticky directory, /tmp, excepted,
+// since nobody can replace what is not theirs there). Nothing when it is safe; the check does not
+// resolve symlinks' targets beyond what stat follows.
+std::optional<std::string> insecure_program(const std::string& program);
+
 class ProcessRunner {
 public:
     using Id = std::uint64_t;

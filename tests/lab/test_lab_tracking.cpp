@@ -165,5 +165,28 @@ TEST_F(TrackingLab, AnInterfaceTrackerWithADelayAndAWeight) {
     EXPECT_TRUE(becomes(1, "MASTER", 3s));
 }
 
+TEST_F(TrackingLab, AReloadWithAScriptOthersCouldReplaceChangesNothing) {
+    TrackDir dir;
+    const std::string script = dir.file("check.sh");
+    std::ofstream(script) << "#!/bin/sh\nexit 1\n";
+    ::chmod(script.c_str(), 0755);
+    json c1 = lab_->config(1, 150);
+    lab_->start(1, c1);
+    lab_->start(2, lab_->config(2, 100));
+    ASSERT_TRUE(becomes(1, "MASTER") && becomes(2, "BACKUP"));
+
+    ::chmod(script.c_str(), 0777);  // anyone could put anything there, run as root
+    c1["trackers"] = {{"chk", {{"type", "script"}, {"command", {script}}, {"interval_ms", 100}, {"weight", 0}}}};
+    c1["instances"][0]["track"] = {"chk"};
+    lab_->write_config(1, c1);
+    lab_->signal(1, SIGHUP);
+    EXPECT_TRUE(VrrpLab::wait_until([&] { return lab_->log(1).find("refusing to run " + script) != std::string::npos; }, 3s))
+        << "the reload names the script and why";
+    EXPECT_NE(lab_->log(1).find(script + " is writable by anyone"), std::string::npos);
+    std::this_thread::sleep_for(500ms);  // had it run, exit 1 with weight 0 would be FAULT
+    EXPECT_EQ(lab_->state(1), "MASTER");
+    EXPECT_TRUE(lab_->status(1)["trackers"].empty()) << "the running configuration is kept whole";
+}
+
 }  // namespace
 }  // namespace xvrrp::test

@@ -4,7 +4,9 @@
 
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
@@ -143,6 +145,34 @@ TEST(ProcessRunner, DestroyingTheRunnerLeavesNothingRunning) {
         EXPECT_EQ(l.runner.next_deadline().has_value(), true);
     }
     EXPECT_TRUE(process_gone(pid));
+}
+
+}  // namespace
+}  // namespace xvrrp
+
+namespace xvrrp {
+namespace {
+
+TEST(InsecureProgram, APathOthersCanWriteIsNamed) {
+    if (::geteuid() != 0) GTEST_SKIP() << "ownership by root is part of the rule: run as root";
+    char tmpl[] = "/tmp/xvrrp-secure-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    const std::string dir = tmpl;
+    const std::string script = dir + "/check.sh";
+    std::ofstream(script) << "#!/bin/sh\nexit 0\n";
+    ::chmod(script.c_str(), 0755);
+    EXPECT_EQ(insecure_program(script), std::nullopt) << "root's own 0700 directory under sticky /tmp";
+    EXPECT_EQ(insecure_program("/bin/sh"), std::nullopt);
+    EXPECT_EQ(insecure_program("sh"), std::nullopt) << "found in PATH";
+    ::chmod(dir.c_str(), 0777);
+    EXPECT_EQ(insecure_program(script), dir + " is writable by anyone");
+    ::chmod(dir.c_str(), 0755);
+    ::chmod(script.c_str(), 0757);
+    EXPECT_EQ(insecure_program(script), script + " is writable by anyone");
+    ::chmod(script.c_str(), 0755);
+    ASSERT_EQ(::chown(script.c_str(), 65534, 0), 0);
+    EXPECT_EQ(insecure_program(script), script + " is owned by uid 65534, not root");
+    std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -8,7 +8,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sys/stat.h>
+
 #include <cerrno>
+#include <cstdlib>
+#include <filesystem>
 #include <system_error>
 
 #include "xvrrp/error.hpp"
@@ -51,6 +55,37 @@ std::string ProcessResult::describe() const {
         case Outcome::TimedOut: return "timed out";
     }
     return "?";
+}
+
+std::optional<std::string> insecure_program(const std::string& program) {
+    std::filesystem::path path = program;
+    if (program.find('/') == std::string::npos) {
+        const char* env = std::getenv("PATH");
+        std::string dirs = env ? env : "/usr/sbin:/usr/bin:/sbin:/bin";
+        std::optional<std::filesystem::path> found;
+        for (std::size_t start = 0; start <= dirs.size() && !found;) {
+            const std::size_t end = std::min(dirs.find(':', start), dirs.size());
+            const std::filesystem::path candidate = std::filesystem::path(dirs.substr(start, end - start)) / program;
+            if (::access(candidate.c_str(), X_OK) == 0) found = candidate;
+            start = end + 1;
+        }
+        if (!found) return std::nullopt;  // it cannot run at all: the check fails, said when it runs
+        path = *found;
+    }
+    if (path.is_relative()) path = std::filesystem::current_path() / path;
+    std::filesystem::path walked = "/";
+    std::vector<std::filesystem::path> steps{walked};
+    for (const auto& part : path.relative_path()) steps.push_back(walked /= part);
+    for (const auto& step : steps) {
+        struct stat st {};
+        if (::stat(step.c_str(), &st) != 0) return std::nullopt;  // missing: it fails when it runs
+        if (st.st_uid != 0) return step.string() + " is owned by uid " + std::to_string(st.st_uid) + ", not root";
+        const bool sticky_dir = S_ISDIR(st.st_mode) && (st.st_mode & S_ISVTX);
+        if ((st.st_mode & S_IWGRP) && st.st_gid != 0 && !sticky_dir)
+            return step.string() + " is writable by group " + std::to_string(st.st_gid);
+        if ((st.st_mode & S_IWOTH) && !sticky_dir) return step.string() + " is writable by anyone";
+    }
+    return std::nullopt;
 }
 
 ProcessRunner::ProcessRunner(EventLoop& loop) : loop_(loop) {}
