@@ -86,9 +86,21 @@ int main(int argc, char** argv) {
     bool as_json = false;
     auto* status = app.add_subcommand("status", "instances, states, masters and counters");
     status->add_flag("--json", as_json, "print xvrrpd's JSON as is");
+    std::string onoff, instance;
+    auto* maintenance = app.add_subcommand("maintenance", "take instances out of service (FAULT: resign with priority 0) or back");
+    maintenance->add_option("state", onoff, "on or off")->required()->check(CLI::IsMember({"on", "off"}));
+    maintenance->add_option("instance", instance, "one instance (default: all)");
     app.add_option("-s,--socket", socket_path, "xvrrpd's control socket");
     CLI11_PARSE(app, argc, argv);
     try {
+        if (maintenance->parsed()) {
+            nlohmann::json req = {{"command", "maintenance"}, {"on", onoff == "on"}};
+            if (!instance.empty()) req["instance"] = instance;
+            const nlohmann::json r = request(socket_path, req);
+            for (const auto& n : r["instances"])
+                std::printf("%s: maintenance %s\n", n.get<std::string>().c_str(), onoff.c_str());
+            return 0;
+        }
         const nlohmann::json status = request(socket_path, {{"command", "status"}});
         if (as_json) {
             std::cout << status.dump() << "\n";

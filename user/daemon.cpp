@@ -123,6 +123,7 @@ struct Daemon::Impl {
     TimerQueue timers;
     // Routers something happened to since the timer was last armed: their deadlines are renewed.
     std::vector<std::uint32_t> touched;
+    std::set<std::string> maintenance;  // instances an operator took out of service (xvrrpctl)
     // Instances configured but not running (their interface is gone or not ready): retried.
     bool instances_pending = false;
     // Lost events: a full resync from the peer entries when the ring's drop counter moves
@@ -310,6 +311,7 @@ struct Daemon::Impl {
     // What the instance's trackers say now.
     Tracking tracking_for(const config::Instance& in) const {
         Tracking t;
+        if (maintenance.count(in.name)) t.faults.emplace_back("maintenance (xvrrpctl)");
         for (const auto& use : in.track) {
             const track::Effect e = trackers.effect(use);
             t.delta += e.delta;
@@ -748,7 +750,37 @@ struct Daemon::Impl {
     json command(const json& request) {
         const std::string name = request["command"];
         if (name == "status") return status();
-        throw std::invalid_argument("unknown command \"" + name + "\" (known: status)");
+        if (name == "maintenance") return set_maintenance(request);
+        throw std::invalid_argument("unknown command \"" + name + "\" (known: status, maintenance)");
+    }
+
+    // {"command": "maintenance", "on": true, "instance": "gateway"} (no instance: all of them).
+    // An instance in maintenance is in FAULT: a master resigns with priority 0 and releases its
+    // VIPs, and none takes over until it is off again. Kept across reloads, not across restarts.
+    json set_maintenance(const json& request) {
+        if (!request.contains("on") || !request["on"].is_boolean())
+            throw std::invalid_argument("maintenance: \"on\" must be true or false");
+        const bool on = request["on"].get<bool>();
+        std::vector<std::string> names;
+        if (request.contains("instance")) {
+            const std::string in = request["instance"].get<std::string>();
+            if (std::none_of(cfg.instances.begin(), cfg.instances.end(), [&](const auto& i) { return i.name == in; }))
+                throw std::invalid_argument("maintenance: no instance named \"" + in + "\"");
+            names.push_back(in);
+        } else {
+            for (const auto& i : cfg.instances) names.push_back(i.name);
+        }
+        const Nanos now = monotonic_ns();
+        for (const auto& n : names) {
+            if (on ? maintenance.insert(n).second : maintenance.erase(n) > 0)
+                spdlog::info("({}) maintenance {} (xvrrpctl)", n, on ? "on: resigning" : "off");
+        }
+        for (auto& [id, r] : routers) {
+            if (std::find(names.begin(), names.end(), r->cfg().name) == names.end()) continue;
+            r->driver.set_tracking(tracking_for(r->cfg()), now);
+            touched.push_back(id);
+        }
+        return {{"maintenance", on}, {"instances", names}};
     }
 
     // ---- status ----

@@ -165,6 +165,23 @@ TEST_F(TrackingLab, AnInterfaceTrackerWithADelayAndAWeight) {
     EXPECT_TRUE(becomes(1, "MASTER", 3s));
 }
 
+TEST_F(TrackingLab, MaintenanceResignsAndTheBackupTakesOverAtOnce) {
+    lab_->start(1, lab_->config(1, 150, 1000));  // 1 s adverts: only a resignation is this quick
+    lab_->start(2, lab_->config(2, 100, 1000));
+    ASSERT_TRUE(becomes(1, "MASTER") && becomes(2, "BACKUP", 8s));
+    const auto ctl = std::string(XVRRPCTL_PATH) + " -s " + lab_->socket(1) + " maintenance ";
+    EXPECT_NE(sh_status(ctl + "on nosuch"), 0) << "an unknown instance is an error";
+    EXPECT_EQ(lab_->state(1), "MASTER");
+    EXPECT_NE(sh(ctl + "on gateway").find("gateway: maintenance on"), std::string::npos);
+    // A resignation: r2 waits Skew_Time (0.6 s); without the priority-0 advert it would wait
+    // Master_Down_Interval (3.6 s), past this limit.
+    EXPECT_TRUE(becomes(2, "MASTER", 2s));
+    EXPECT_EQ(lab_->state(1), "FAULT");
+    EXPECT_EQ(lab_->status(1)["instances"][0]["fault_reasons"][0], "maintenance (xvrrpctl)");
+    sh(ctl + "off");
+    EXPECT_TRUE(becomes(1, "MASTER", 8s)) << "back as BACKUP, then preempts with 150";
+}
+
 TEST_F(TrackingLab, AReloadWithAScriptOthersCouldReplaceChangesNothing) {
     TrackDir dir;
     const std::string script = dir.file("check.sh");
