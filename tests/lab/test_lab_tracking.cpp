@@ -182,6 +182,65 @@ TEST_F(TrackingLab, MaintenanceResignsAndTheBackupTakesOverAtOnce) {
     EXPECT_TRUE(becomes(1, "MASTER", 8s)) << "back as BACKUP, then preempts with 150";
 }
 
+// keepalived on r2 with the same check as a weighted vrrp_script (weight -20, like our tracker).
+std::string keepalived_tracking(int priority, const std::string& down_file) {
+    return "global_defs {\n  router_id r2\n  enable_script_security\n  script_user root\n}\n"
+           "vrrp_script chk {\n  script \"/usr/bin/test ! -e " + down_file + "\"\n  interval 1\n  weight -20\n"
+           "  rise 1\n  fall 1\n}\n"
+           "vrrp_instance gateway {\n  version 3\n  state BACKUP\n  interface vr0\n  virtual_router_id 51\n"
+           "  priority " + std::to_string(priority) + "\n  advert_int 0.1\n  track_script {\n    chk\n  }\n"
+           "  virtual_ipaddress {\n    192.0.2.100/24\n  }\n}\n";
+}
+
+json xvrrpd_tracking(VrrpLab& lab, int priority, const std::string& down_file) {
+    json c = lab.config(1, priority);
+    c["instances"][0]["vips"] = {"192.0.2.100/24"};
+    c["trackers"] = {{"chk", {{"type", "script"}, {"command", {"/usr/bin/test", "!", "-e", down_file}}, {"weight", -20}}}};
+    c["instances"][0]["track"] = {"chk"};
+    return c;
+}
+
+bool have_keepalived() { return std::system("command -v keepalived >/dev/null") == 0; }
+
+// The same failing check lowers keepalived's advertised priority and xvrrpd's by the same 20.
+TEST_F(TrackingLab, KeepalivedAndXvrrpdAdvertiseTheSameTrackedPriority) {
+    if (!have_keepalived()) GTEST_SKIP() << "keepalived is not installed";
+    TrackDir dir;
+    const std::string down = dir.file("down");
+    // keepalived (100, tracked) masters; xvrrpd (50) hears its priority.
+    lab_->start_keepalived(2, keepalived_tracking(100, down));
+    json c1 = lab_->config(1, 50);
+    c1["instances"][0]["vips"] = {"192.0.2.100/24"};
+    lab_->start(1, c1);
+    auto heard = [&] {
+        const json m = lab_->status(1)["instances"][0]["master"];
+        return m.is_object() ? m.value("priority", -1) : -1;
+    };
+    ASSERT_TRUE(VrrpLab::wait_until([&] { return heard() == 100; }, 8s)) << lab_->status(1);
+    dir.write("down", "");
+    EXPECT_TRUE(VrrpLab::wait_until([&] { return heard() == 80; }, 5s)) << "keepalived: 100 - 20";
+    EXPECT_EQ(lab_->state(1), "BACKUP");
+}
+
+TEST_F(TrackingLab, XvrrpdsTrackedPriorityIsWhatKeepalivedPreemptsOn) {
+    if (!have_keepalived()) GTEST_SKIP() << "keepalived is not installed";
+    TrackDir dir;
+    const std::string down = dir.file("down");
+    // xvrrpd (100, tracked) masters; keepalived (90, its own check passing) waits.
+    lab_->start(1, xvrrpd_tracking(*lab_, 100, down));
+    ASSERT_TRUE(becomes(1, "MASTER"));
+    lab_->start_keepalived(2, keepalived_tracking(90, dir.file("never")));
+    std::this_thread::sleep_for(1s);
+    ASSERT_EQ(lab_->state(1), "MASTER") << "90 does not preempt 100";
+    dir.write("down", "");  // xvrrpd: 100 - 20 = 80 < 90: keepalived preempts
+    EXPECT_TRUE(becomes(1, "BACKUP", 5s));
+    EXPECT_EQ(instance_of(lab_->status(1))["priority"], 80);
+    EXPECT_TRUE(VrrpLab::wait_until([&] { return lab_->log(2).find("(gateway) Entering MASTER STATE") != std::string::npos; }, 3s));
+    EXPECT_EQ(instance_of(lab_->status(1))["master"]["priority"], 90);
+    dir.remove("down");  // 100 again: xvrrpd preempts keepalived
+    EXPECT_TRUE(becomes(1, "MASTER", 5s));
+}
+
 TEST_F(TrackingLab, AReloadWithAScriptOthersCouldReplaceChangesNothing) {
     TrackDir dir;
     const std::string script = dir.file("check.sh");
