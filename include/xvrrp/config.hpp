@@ -49,7 +49,7 @@ struct Announce {                  // gratuitous ARP / unsolicited NA on becomin
 
 // A tracker (keepalived's track_interface, vrrp_script, track_file and the checker's checks):
 // something watched that moves the priority of the instances that use it, or puts them in FAULT.
-enum class TrackerKind { Interface, Script, File, Tcp };
+enum class TrackerKind { Interface, Script, File, Tcp, Icmp };
 std::string_view to_string(TrackerKind k);
 
 struct Tracker {
@@ -67,7 +67,7 @@ struct Tracker {
     std::vector<std::string> command;  // argv; exit 0 succeeds
     // file
     std::string path;
-    // tcp
+    // tcp, icmp
     std::optional<IpAddress> address;
     std::uint16_t port = 0;
     bool operator==(const Tracker&) const = default;

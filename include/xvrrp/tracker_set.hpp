@@ -1,7 +1,8 @@
 // The trackers at run time: each watches one thing and says up or down (or, for a file, a
 // number), never blocking the loop. Interface trackers hear the daemon's netlink link events;
 // scripts run through the ProcessRunner, one run in flight each; tcp checks are non-blocking
-// connects on the loop's epoll; files are re-read on inotify (and every interval, so a file whose
+// connects on the loop's epoll; icmp checks send echo requests from a raw socket of their own
+// (one per tracker for now, not one per family); files are re-read on inotify (and every interval, so a file whose
 // directory appears later is found). What a tracker's state does to an instance is tracking.hpp's.
 #pragma once
 

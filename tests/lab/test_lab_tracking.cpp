@@ -138,6 +138,29 @@ TEST_F(TrackingLab, ATcpCheckHoldsFaultUntilSomethingListens) {
     EXPECT_TRUE(becomes(2, "BACKUP"));
 }
 
+TEST_F(TrackingLab, AnIcmpCheckMovesTheVipWhenItsTargetStopsAnswering) {
+    // r1 (110) pings r2's IPv4 address, weight -20; r2 stops answering (its namespace's sysctl).
+    json c1 = lab_->config(1, 110);
+    c1["instances"][0]["vips"] = {"192.0.2.100/24"};
+    c1["trackers"] = {{"ping", {{"type", "icmp"}, {"address", VrrpLab::router_ip(2)}, {"interval_ms", 100}, {"fall", 2},
+                                {"weight", -20}}}};
+    c1["instances"][0]["track"] = {"ping"};
+    json c2 = lab_->config(2, 100);
+    c2["instances"][0]["vips"] = {"192.0.2.100/24"};
+    lab_->start(1, c1);
+    lab_->start(2, c2);
+    ASSERT_TRUE(becomes(1, "MASTER") && becomes(2, "BACKUP"));
+    ASSERT_TRUE(VrrpLab::wait_until([&] { return lab_->status(1)["trackers"][0]["checks"].get<int>() >= 3; }, 3s));
+    EXPECT_EQ(lab_->status(1)["trackers"][0]["up"], true) << lab_->status(1)["trackers"];
+    EXPECT_EQ(lab_->status(1)["trackers"][0]["failures"], 0);
+
+    lab_->router(2).exec("sysctl -qw net.ipv4.icmp_echo_ignore_all=1");  // r2's namespace only
+    EXPECT_TRUE(becomes(2, "MASTER", 3s)) << "110 - 20 = 90 < 100 after two missed replies";
+    EXPECT_EQ(lab_->status(1)["trackers"][0]["detail"], "no reply");
+    lab_->router(2).exec("sysctl -qw net.ipv4.icmp_echo_ignore_all=0");
+    EXPECT_TRUE(becomes(1, "MASTER", 3s));
+}
+
 TEST_F(TrackingLab, AnInterfaceTrackerWithADelayAndAWeight) {
     // A veth pair of r1's own (one command each: exec runs one command in the namespace).
     lab_->router(1).exec("ip link add trk0 type veth peer name trk1");

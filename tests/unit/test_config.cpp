@@ -403,7 +403,7 @@ TEST(Config, TrackerMistakesAreNamed) {
 
     j = with_trackers();
     j["trackers"]["web"]["type"] = "bfd";
-    EXPECT_REJECTED(j, "trackers.web.type", "must be \"interface\", \"script\", \"file\" or \"tcp\"");
+    EXPECT_REJECTED(j, "trackers.web.type", "must be \"interface\", \"script\", \"file\", \"tcp\" or \"icmp\"");
 
     j = with_trackers();
     j["trackers"]["web"]["prot"] = 80;

@@ -193,7 +193,8 @@ Tracker tracker(const json& j, const std::string& path, Problems& problems) {
     else if (type == "script") t.kind = TrackerKind::Script;
     else if (type == "file") t.kind = TrackerKind::File;
     else if (type == "tcp") t.kind = TrackerKind::Tcp;
-    else throw ConfigError(o.at("type"), "must be \"interface\", \"script\", \"file\" or \"tcp\", got \"" + type + "\"");
+    else if (type == "icmp") t.kind = TrackerKind::Icmp;
+    else throw ConfigError(o.at("type"), "must be \"interface\", \"script\", \"file\", \"tcp\" or \"icmp\", got \"" + type + "\"");
     problems.guard([&] { t.interval_ms = static_cast<std::uint32_t>(o.integer("interval_ms", 10, 3'600'000, 1000)); });
     problems.guard([&] { t.timeout_ms = static_cast<std::uint32_t>(o.integer("timeout_ms", 10, 3'600'000, t.interval_ms)); });
     problems.guard([&] { t.rise = static_cast<std::uint32_t>(o.integer("rise", 1, 1000, 1)); });
@@ -230,6 +231,9 @@ Tracker tracker(const json& j, const std::string& path, Problems& problems) {
         case TrackerKind::Tcp:
             problems.guard([&] { t.address = address(o.value("address"), o.at("address")); });
             problems.guard([&] { t.port = static_cast<std::uint16_t>(o.integer("port", 1, 65535, std::nullopt)); });
+            break;
+        case TrackerKind::Icmp:
+            problems.guard([&] { t.address = address(o.value("address"), o.at("address")); });
             break;
     }
     o.finish(problems);
@@ -506,6 +510,7 @@ std::string_view to_string(TrackerKind k) {
         case TrackerKind::Script: return "script";
         case TrackerKind::File: return "file";
         case TrackerKind::Tcp: return "tcp";
+        case TrackerKind::Icmp: return "icmp";
     }
     return "?";
 }

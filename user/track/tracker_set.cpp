@@ -98,6 +98,22 @@ namespace {
 
 using Check = TrackerSet::Check;
 
+socklen_t to_sockaddr(const IpAddress& a, std::uint16_t port, sockaddr_storage& ss) {
+    ss = {};
+    if (a.family == Family::V4) {
+        auto* sin = reinterpret_cast<sockaddr_in*>(&ss);
+        sin->sin_family = AF_INET;
+        sin->sin_port = htons(port);
+        std::memcpy(&sin->sin_addr, a.bytes.data(), 4);
+        return sizeof(sockaddr_in);
+    }
+    auto* sin6 = reinterpret_cast<sockaddr_in6*>(&ss);
+    sin6->sin6_family = AF_INET6;
+    sin6->sin6_port = htons(port);
+    std::memcpy(&sin6->sin6_addr, a.bytes.data(), 16);
+    return sizeof(sockaddr_in6);
+}
+
 // An interface: up with carrier and admin up; a change counts once it has lasted its delay.
 class InterfaceCheck final : public Check {
 public:
@@ -206,20 +222,7 @@ private:
     void connect(Nanos now) {
         const IpAddress& a = *def_.address;
         sockaddr_storage ss{};
-        socklen_t len = 0;
-        if (a.family == Family::V4) {
-            auto* sin = reinterpret_cast<sockaddr_in*>(&ss);
-            sin->sin_family = AF_INET;
-            sin->sin_port = htons(def_.port);
-            std::memcpy(&sin->sin_addr, a.bytes.data(), 4);
-            len = sizeof(sockaddr_in);
-        } else {
-            auto* sin6 = reinterpret_cast<sockaddr_in6*>(&ss);
-            sin6->sin6_family = AF_INET6;
-            sin6->sin6_port = htons(def_.port);
-            std::memcpy(&sin6->sin6_addr, a.bytes.data(), 16);
-            len = sizeof(sockaddr_in6);
-        }
+        const socklen_t len = to_sockaddr(a, def_.port, ss);
         const int fd = ::socket(a.family == Family::V4 ? AF_INET : AF_INET6, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         if (fd < 0) return report(false, std::string("socket: ") + std::strerror(errno), now);
         fd_ = UniqueFd(fd);
@@ -251,6 +254,106 @@ private:
     }
     EventLoop& loop_;
     UniqueFd fd_;
+    Nanos next_run_ = 0, deadline_ = 0;
+};
+
+// An ICMP echo every interval (no fork, no ping): a reply from the address within the timeout
+// succeeds. A raw socket per tracker, filtered to echo replies; each request carries the tracker's
+// id and a sequence number, so another tracker's or an old reply is not mistaken for this one's.
+class IcmpCheck final : public Check {
+public:
+    IcmpCheck(std::string name, config::Tracker def, const TrackerSet::Changed& changed, EventLoop& loop)
+        : Check(std::move(name), std::move(def), changed), loop_(loop),
+          id_(static_cast<std::uint16_t>(std::hash<std::string>{}(name_) ^ static_cast<std::size_t>(::getpid()))) {}
+    ~IcmpCheck() override {
+        if (fd_) loop_.remove(fd_.get());
+    }
+    void start(Nanos now) override { next_run_ = first_run(now); }
+    [[nodiscard]] std::optional<Nanos> next_deadline() const override {
+        return waiting_ ? std::min(next_run_, deadline_) : next_run_;
+    }
+    void on_timer(Nanos now) override {
+        if (waiting_ && now >= deadline_) {
+            waiting_ = false;
+            report(false, "no reply", now);
+        }
+        if (now < next_run_) return;
+        next_run_ = now + interval();
+        if (!waiting_) send(now);
+    }
+
+private:
+    bool v4() const { return def_.address->family == Family::V4; }
+    void open() {
+        const int fd = ::socket(v4() ? AF_INET : AF_INET6, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                                v4() ? IPPROTO_ICMP : IPPROTO_ICMPV6);
+        if (fd < 0) throw_errno(errno, "icmp socket");
+        fd_ = UniqueFd(fd);
+        if (v4()) {
+            std::uint32_t filter = ~(1u << 0);  // ICMP_FILTER: pass echo replies (type 0) only
+            ::setsockopt(fd, SOL_RAW, 1 /* ICMP_FILTER */, &filter, sizeof(filter));
+        }
+        loop_.add(fd, [this] { receive(); });
+    }
+    void send(Nanos now) {
+        try {
+            if (!fd_) open();
+        } catch (const std::exception& e) {
+            return report(false, e.what(), now);
+        }
+        std::uint8_t pkt[16] = {};
+        pkt[0] = v4() ? 8 : 128;  // echo request
+        pkt[4] = static_cast<std::uint8_t>(id_ >> 8);
+        pkt[5] = static_cast<std::uint8_t>(id_);
+        ++seq_;
+        pkt[6] = static_cast<std::uint8_t>(seq_ >> 8);
+        pkt[7] = static_cast<std::uint8_t>(seq_);
+        if (v4()) {  // ICMPv6's checksum the kernel fills in
+            std::uint32_t sum = 0;
+            for (std::size_t i = 0; i < sizeof(pkt); i += 2) sum += std::uint32_t(pkt[i]) << 8 | pkt[i + 1];
+            while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+            const auto c = static_cast<std::uint16_t>(~sum);
+            pkt[2] = static_cast<std::uint8_t>(c >> 8);
+            pkt[3] = static_cast<std::uint8_t>(c);
+        }
+        sockaddr_storage ss{};
+        const socklen_t len = to_sockaddr(*def_.address, 0, ss);
+        if (::sendto(fd_.get(), pkt, sizeof(pkt), 0, reinterpret_cast<sockaddr*>(&ss), len) < 0)
+            return report(false, std::string("send: ") + std::strerror(errno), now);
+        waiting_ = true;
+        deadline_ = now + timeout();
+    }
+    void receive() {
+        std::uint8_t buf[1500];
+        sockaddr_storage from{};
+        socklen_t flen = sizeof(from);
+        ssize_t n;
+        while ((n = ::recvfrom(fd_.get(), buf, sizeof(buf), 0, reinterpret_cast<sockaddr*>(&from), &flen)) > 0) {
+            flen = sizeof(from);
+            std::size_t off = 0;
+            if (v4()) off = std::size_t(buf[0] & 0x0f) * 4;  // a raw IPv4 socket gets the IP header
+            if (std::size_t(n) < off + 8) continue;
+            const std::uint8_t* icmp = buf + off;
+            if (icmp[0] != (v4() ? 0 : 129)) continue;  // echo reply
+            const auto id = static_cast<std::uint16_t>(icmp[4] << 8 | icmp[5]);
+            const auto seq = static_cast<std::uint16_t>(icmp[6] << 8 | icmp[7]);
+            if (id != id_ || seq != seq_ || !waiting_ || !from_target(from)) continue;
+            waiting_ = false;
+            timespec t{};
+            ::clock_gettime(CLOCK_MONOTONIC, &t);
+            report(true, "echo reply", Nanos(t.tv_sec) * 1'000'000'000 + Nanos(t.tv_nsec));
+        }
+    }
+    bool from_target(const sockaddr_storage& from) const {
+        const IpAddress& a = *def_.address;
+        if (v4()) return std::memcmp(&reinterpret_cast<const sockaddr_in&>(from).sin_addr, a.bytes.data(), 4) == 0;
+        return std::memcmp(&reinterpret_cast<const sockaddr_in6&>(from).sin6_addr, a.bytes.data(), 16) == 0;
+    }
+    EventLoop& loop_;
+    UniqueFd fd_;
+    std::uint16_t id_;
+    std::uint16_t seq_ = 0;
+    bool waiting_ = false;
     Nanos next_run_ = 0, deadline_ = 0;
 };
 
@@ -345,6 +448,7 @@ void TrackerSet::configure(const std::map<std::string, config::Tracker>& defs, N
             case config::TrackerKind::Script: c = std::make_unique<ScriptCheck>(name, def, changed_, ports_.runner); break;
             case config::TrackerKind::Tcp: c = std::make_unique<TcpCheck>(name, def, changed_, ports_.loop); break;
             case config::TrackerKind::File: c = std::make_unique<FileCheck>(name, def, changed_, ports_.loop); break;
+            case config::TrackerKind::Icmp: c = std::make_unique<IcmpCheck>(name, def, changed_, ports_.loop); break;
         }
         Check& ref = *c;
         checks_.emplace(name, std::move(c));
