@@ -20,7 +20,14 @@ namespace xvrrp {
 
 namespace {
 constexpr Nanos kNsPerMs = 1'000'000;
+
+// Results that arrive by a handler (an exit, a connect, a reply, inotify) are stamped here.
+Nanos now_ns() {
+    timespec t{};
+    ::clock_gettime(CLOCK_MONOTONIC, &t);
+    return Nanos(t.tv_sec) * 1'000'000'000 + Nanos(t.tv_nsec);
 }
+}  // namespace
 
 // The part every kind shares: the definition, rise/fall, the result the instances see.
 class TrackerSet::Check {
@@ -173,7 +180,7 @@ public:
                 ProcessSpec{.argv = def_.command, .timeout = std::chrono::milliseconds(def_.timeout_ms)},
                 [this, alive](ProcessRunner::Id, const ProcessResult& r) {
                     if (!*alive) return;
-                    report(r.ok(), r.describe(), monotonic_now());
+                    report(r.ok(), r.describe(), now_ns());
                 },
                 now);
             cannot_run_ = false;
@@ -186,11 +193,6 @@ public:
     void retire() { *alive_ = false; }
 
 private:
-    static Nanos monotonic_now() {
-        timespec t{};
-        ::clock_gettime(CLOCK_MONOTONIC, &t);
-        return Nanos(t.tv_sec) * 1'000'000'000 + Nanos(t.tv_nsec);
-    }
     ProcessRunner& runner_;
     Nanos next_run_ = 0;
     std::optional<ProcessRunner::Id> run_;
@@ -243,9 +245,7 @@ private:
         socklen_t len = sizeof(err);
         if (::getsockopt(fd_.get(), SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
         close();
-        timespec t{};
-        ::clock_gettime(CLOCK_MONOTONIC, &t);
-        report(err == 0, err == 0 ? "connected" : std::strerror(err), Nanos(t.tv_sec) * 1'000'000'000 + Nanos(t.tv_nsec));
+        report(err == 0, err == 0 ? "connected" : std::strerror(err), now_ns());
     }
     void close() {
         if (!fd_) return;
@@ -339,9 +339,7 @@ private:
             const auto seq = static_cast<std::uint16_t>(icmp[6] << 8 | icmp[7]);
             if (id != id_ || seq != seq_ || !waiting_ || !from_target(from)) continue;
             waiting_ = false;
-            timespec t{};
-            ::clock_gettime(CLOCK_MONOTONIC, &t);
-            report(true, "echo reply", Nanos(t.tv_sec) * 1'000'000'000 + Nanos(t.tv_nsec));
+            report(true, "echo reply", now_ns());
         }
     }
     bool from_target(const sockaddr_storage& from) const {
@@ -401,9 +399,7 @@ private:
                 p += sizeof(inotify_event) + ev->len;
             }
         if (self_gone) watching_ = false;  // the directory went: watched again at the next interval
-        timespec t{};
-        ::clock_gettime(CLOCK_MONOTONIC, &t);
-        read(Nanos(t.tv_sec) * 1'000'000'000 + Nanos(t.tv_nsec));
+        read(now_ns());
     }
     void read(Nanos now) {
         std::ifstream f(def_.path);
