@@ -286,7 +286,7 @@ private:
     bool v4() const { return def_.address->family == Family::V4; }
     void open() {
         const int fd = ::socket(v4() ? AF_INET : AF_INET6, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                                v4() ? IPPROTO_ICMP : IPPROTO_ICMPV6);
+                                v4() ? int{IPPROTO_ICMP} : int{IPPROTO_ICMPV6});
         if (fd < 0) throw_errno(errno, "icmp socket");
         fd_ = UniqueFd(fd);
         if (v4()) {
