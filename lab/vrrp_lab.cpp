@@ -133,6 +133,11 @@ void VrrpLab::start(int i, const nlohmann::json& cfg) {
 }
 
 void VrrpLab::start_process(int i, const std::vector<std::string>& argv, const std::string& log_name) {
+    // A daemon still running in this slot would outlive the lab untracked (and keep its namespace).
+    const pid_t old = pids_.at(static_cast<std::size_t>(i - 1));
+    if (old > 0 && ::waitpid(old, nullptr, WNOHANG) == 0)
+        throw std::logic_error("router " + std::to_string(i) + " still runs pid " + std::to_string(old) +
+                               ": stop it first, or use start_helper for a process beside it");
     pids_.at(static_cast<std::size_t>(i - 1)) = spawn(i, argv, log_name);
 }
 
@@ -161,7 +166,11 @@ void VrrpLab::start_keepalived(int i, const std::string& conf, const std::string
     const std::vector<std::string> argv{"keepalived", "-n", "-l", "-D", "--vrrp", "-f", base + ".conf",
                                         "-p", base + ".pid", "-r", base + "-vrrp.pid"};
     if (tag.empty()) return start_process(i, argv, "r" + std::to_string(i) + ".log");
-    extra_pids_.push_back(spawn(i, argv, "r" + std::to_string(i) + "-" + tag + ".log"));
+    start_helper(i, argv, "r" + std::to_string(i) + "-" + tag + ".log");
+}
+
+void VrrpLab::start_helper(int i, const std::vector<std::string>& argv, const std::string& log_name) {
+    extra_pids_.push_back(spawn(i, argv, log_name));
 }
 
 void VrrpLab::kill_keepalived(int i) {

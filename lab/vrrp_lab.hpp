@@ -45,7 +45,10 @@ public:
 
     void start(int i, const nlohmann::json& cfg);  // xvrrpd in router i's namespace
     [[nodiscard]] static std::string xvrrpd_path();
+    // Router i's daemon (xvrrpd or keepalived): the process signal(), wait_exit() and log() mean.
     void start_process(int i, const std::vector<std::string>& argv, const std::string& log_name);
+    // A process beside router i's daemon (a service a check probes): killed with the lab.
+    void start_helper(int i, const std::vector<std::string>& argv, const std::string& log_name);
     // keepalived (-n, VRRP only) in router i's namespace with this configuration text. With a tag it
     // is a second daemon beside the router's own (its own files; killed with the lab).
     void start_keepalived(int i, const std::string& conf, const std::string& tag = "");

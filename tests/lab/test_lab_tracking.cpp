@@ -124,7 +124,7 @@ TEST_F(TrackingLab, ATcpCheckHoldsFaultUntilSomethingListens) {
     EXPECT_EQ(s["trackers"][0]["up"], false);
     EXPECT_NE(s["trackers"][0]["detail"].get<std::string>().find("refused"), std::string::npos) << s["trackers"];
 
-    lab_->start_process(1, {"python3", "-c",
+    lab_->start_helper(1, {"python3", "-c",
                             "import socket,time\n"
                             "s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
                             "s.bind(('" + VrrpLab::router_ip(1) + "', 8080)); s.listen(64)\n"
