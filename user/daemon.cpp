@@ -336,12 +336,7 @@ struct Daemon::Impl {
 
     // A root daemon runs no script that someone else could replace (keepalived's script_security).
     static void refuse_insecure_scripts(const config::Config& c) {
-        if (::geteuid() != 0) return;
-        for (const auto& [name, t] : c.trackers)
-            if (t.kind == config::TrackerKind::Script)
-                if (const auto why = insecure_program(t.command[0]))
-                    throw std::runtime_error("trackers." + name + ".command: refusing to run " + t.command[0] +
-                                             " as root: " + *why);
+        if (const auto problems = insecure_scripts(c); !problems.empty()) throw std::runtime_error(problems.front());
     }
 
     // Applies a (new) configuration: unchanged instances are left alone.

@@ -8,6 +8,7 @@
 
 #include "xvrrp/config.hpp"
 #include "xvrrp/daemon.hpp"
+#include "xvrrp/tracker_set.hpp"
 
 int main(int argc, char** argv) {
     CLI::App app{"xvrrpd: VRRP (RFC 9568, RFC 3768) with an XDP dataplane"};
@@ -33,6 +34,12 @@ int main(int argc, char** argv) {
         return 1;
     }
     if (check) {
+        // What the file says and what a start would refuse on this machine (kept to what needs no
+        // interface: those are checked when the daemon starts).
+        if (const auto problems = xvrrp::insecure_scripts(config); !problems.empty()) {
+            for (const auto& p : problems) std::cerr << config_path << ": " << p << "\n";
+            return 1;
+        }
         std::cout << config_path << ": configuration is valid (" << config.instances.size() << " instances)\n";
         return 0;
     }

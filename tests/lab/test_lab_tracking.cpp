@@ -264,6 +264,25 @@ TEST_F(TrackingLab, XvrrpdsTrackedPriorityIsWhatKeepalivedPreemptsOn) {
     EXPECT_TRUE(becomes(1, "MASTER", 5s));
 }
 
+TEST_F(TrackingLab, CheckRefusesAScriptOthersCouldReplace) {
+    TrackDir dir;
+    const std::string script = dir.file("check.sh");
+    std::ofstream(script) << "#!/bin/sh\nexit 0\n";
+    ::chmod(script.c_str(), 0755);
+    json c = lab_->config(1, 150);
+    c["trackers"] = {{"chk", {{"type", "script"}, {"command", {script}}}}};
+    c["instances"][0]["track"] = {"chk"};
+    const std::string path = lab_->write_config(1, c);
+    const std::string check = VrrpLab::xvrrpd_path() + " -c " + path + " --check 2>&1";
+    EXPECT_EQ(sh_status(check), 0);
+    ::chmod(script.c_str(), 0777);
+    EXPECT_NE(sh_status(check), 0);
+    EXPECT_EQ(sh_status(check + " | grep -qF 'trackers.chk.command: refusing to run " + script + " as root: " + script +
+                        " is writable by anyone'"),
+              0)
+        << "the message names the tracker, the path and why";
+}
+
 TEST_F(TrackingLab, AReloadWithAScriptOthersCouldReplaceChangesNothing) {
     TrackDir dir;
     const std::string script = dir.file("check.sh");

@@ -419,6 +419,16 @@ private:
 
 }  // namespace
 
+std::vector<std::string> insecure_scripts(const config::Config& c) {
+    std::vector<std::string> out;
+    if (::geteuid() != 0) return out;
+    for (const auto& [name, t] : c.trackers)
+        if (t.kind == config::TrackerKind::Script)
+            if (const auto why = insecure_program(t.command[0]))
+                out.push_back("trackers." + name + ".command: refusing to run " + t.command[0] + " as root: " + *why);
+    return out;
+}
+
 TrackerSet::TrackerSet(Ports ports, Changed changed) : ports_(std::move(ports)), changed_(std::move(changed)) {}
 
 TrackerSet::~TrackerSet() {
