@@ -320,18 +320,24 @@ struct Daemon::Impl {
         return t;
     }
 
-    void tracker_changed(const std::string& name, Nanos now) {
+    // The routers `which` picks hear what their trackers (and maintenance) say now. One router's
+    // failure is its own: the others still hear.
+    void retrack(const std::function<bool(const config::Instance&)>& which, Nanos now) {
         for (auto& [id, r] : routers) {
-            const auto& uses = r->cfg().track;
-            if (std::none_of(uses.begin(), uses.end(), [&](const config::TrackUse& u) { return u.tracker == name; }))
-                continue;
+            if (!which(r->cfg())) continue;
             try {
                 r->driver.set_tracking(tracking_for(r->cfg()), now);
             } catch (const std::exception& e) {
-                spdlog::error("{} tracker {}: {}", r->label(), name, e.what());
+                spdlog::error("{} tracking: {}", r->label(), e.what());
             }
             touched.push_back(id);
         }
+    }
+
+    void tracker_changed(const std::string& name, Nanos now) {
+        retrack([&](const config::Instance& in) {
+            return std::any_of(in.track.begin(), in.track.end(), [&](const config::TrackUse& u) { return u.tracker == name; });
+        }, now);
     }
 
     // A root daemon runs no script that someone else could replace (keepalived's script_security).
@@ -391,10 +397,7 @@ struct Daemon::Impl {
         if (instances_pending) timers.set(kPendingTimer, now + kPendingRetry);
         detach_unused(next);
         // A changed tracker definition (reset state) or changed uses: each router re-evaluated.
-        for (auto& [id, r] : routers) {
-            r->driver.set_tracking(tracking_for(r->cfg()), now);
-            touched.push_back(id);
-        }
+        retrack([](const config::Instance&) { return true; }, now);
     }
 
     // Priority, timers, preemption and announcements change through the state machine; what
@@ -770,11 +773,8 @@ struct Daemon::Impl {
             if (on ? maintenance.insert(n).second : maintenance.erase(n) > 0)
                 spdlog::info("({}) maintenance {} (xvrrpctl)", n, on ? "on: resigning" : "off");
         }
-        for (auto& [id, r] : routers) {
-            if (std::find(names.begin(), names.end(), r->cfg().name) == names.end()) continue;
-            r->driver.set_tracking(tracking_for(r->cfg()), now);
-            touched.push_back(id);
-        }
+        retrack([&](const config::Instance& in) { return std::find(names.begin(), names.end(), in.name) != names.end(); },
+                now);
         return {{"maintenance", on}, {"instances", names}};
     }
 
