@@ -30,6 +30,8 @@
 #include "xvrrp/router_host.hpp"
 #include "xvrrp/sender.hpp"
 #include "xvrrp/timer_queue.hpp"
+#include "xvrrp/notify.hpp"
+#include "xvrrp/script_security.hpp"
 #include "xvrrp/tracker_set.hpp"
 #include "xvrrp/tracking.hpp"
 #include "xvrrp/process_runner.hpp"
@@ -104,6 +106,8 @@ struct Daemon::Impl {
                                           }},
                         [this](const std::string& name, Nanos now) { tracker_changed(name, now); }};
     AddressQueue addresses;
+    NoticeQueue notices;  // posted to the notifier at the end of each wake-up
+    Notifier notifier{Notifier::Ports{.loop = loop, .runner = runner}};
     NetlinkWatch netlink_watch;
     TimerFd timer;
     UniqueFd signals;
@@ -117,6 +121,7 @@ struct Daemon::Impl {
     // Keys below kFirstRouterTimer are the daemon's own timers; a router's key is its id.
     enum : TimerQueue::Key {
         kHeartbeatTimer = 1, kResyncTimer, kPendingTimer, kSweepTimer, kControlTimer, kTrackerTimer, kProcessTimer,
+        kStopTimer,
         kFirstRouterTimer = 16
     };
     std::uint32_t next_router_id = kFirstRouterTimer;
@@ -124,6 +129,7 @@ struct Daemon::Impl {
     // Routers something happened to since the timer was last armed: their deadlines are renewed.
     std::vector<std::uint32_t> touched;
     std::set<std::string> maintenance;  // instances an operator took out of service (xvrrpctl)
+    bool stopping = false;  // shut down, waiting for the STOP notify scripts (bounded by kStopTimer)
     // Instances configured but not running (their interface is gone or not ready): retried.
     bool instances_pending = false;
     // Lost events: a full resync from the peer entries when the ring's drop counter moves
@@ -140,6 +146,9 @@ struct Daemon::Impl {
         // Whatever an earlier daemon left in the pinned maps describes a world that is gone.
         dp.clear();
         heartbeat(monotonic_ns());
+        if (cfg.global.notify_fifo) check_fifo_path(*cfg.global.notify_fifo);
+        notifier.configure(cfg.global.notify_fifo, cfg.global.notify_fifo_script,
+                           std::chrono::milliseconds{cfg.global.notify_timeout_ms}, monotonic_ns());
         apply_config(cfg, monotonic_ns());
         ring = std::make_unique<EventRing>(dp.events_fd(), [this](const xvrrp_event& e) { on_event(e); });
         loop.add(ring->fd(), guarded("ring buffer", [this] { ring->consume(kEventsPerWakeup); }));
@@ -254,7 +263,7 @@ struct Daemon::Impl {
     }
 
     HostPorts ports() { return HostPorts{.dp = dp, .rtnl = rtnl, .frames = frames, .unicast = unicast, .sweep = sweep,
-                         .addresses = addresses}; }
+                         .addresses = addresses, .notices = notices}; }
 
     std::unique_ptr<Router> make_router(const config::Instance& in, Family f) {
         const unsigned ifindex = attachments.at(in.interface).ifindex();
@@ -269,8 +278,15 @@ struct Daemon::Impl {
                                 .mac = in.mac == config::MacMode::Virtual ? virtual_mac(in.vrid, f) : rtnl.mac(ifindex),
                                 .id = next_router_id++,
                                 .label = settings.label,
-                                .pass_adverts = cfg.interface_options(in.interface).pass_adverts};
+                                .pass_adverts = cfg.interface_options(in.interface).pass_adverts,
+                                .notify_name = notify_name(in, f)};
         return std::make_unique<Router>(ports(), std::move(identity), std::move(settings));
+    }
+
+    // keepalived's instances are of one family; ours may be of two, and then the IPv6 router's
+    // notifications say "name/v6".
+    static std::string notify_name(const config::Instance& in, Family f) {
+        return f == Family::V6 && in.has_family(Family::V4) ? in.name + "/v6" : in.name;
     }
 
     // Adds a made router to the tables and starts it; if that throws, it is not running.
@@ -414,6 +430,8 @@ struct Daemon::Impl {
         same.announce = old.announce;
         same.track = old.track;
         same.track_primary = old.track_primary;
+        same.notify = old.notify;
+        same.notify_priority_changes = old.notify_priority_changes;
         return same == old;
     }
 
@@ -515,6 +533,7 @@ struct Daemon::Impl {
     // Instances whose interface came back (or was not ready) start again.
     void start_pending(Nanos now) {
         timers.cancel(kPendingTimer);
+        if (stopping) return;
         apply_config(cfg, now, true);
     }
 
@@ -612,6 +631,10 @@ struct Daemon::Impl {
                 case kControlTimer: control->expire(now); break;
                 case kTrackerTimer: trackers.on_timer(now); break;
                 case kProcessTimer: runner.on_timer(now); break;
+                case kStopTimer:
+                    spdlog::warn("shutting down: STOP notify scripts still running; leaving them to be killed");
+                    loop.stop();
+                    break;
                 case kSweepTimer:
                     for (const std::uint32_t id : sweep.due(now)) {
                         const auto it = routers.find(id);
@@ -640,6 +663,7 @@ struct Daemon::Impl {
     void after_work() {
         flush_frames();
         apply_addresses();
+        post_notices();
         for (const std::uint32_t id : touched) {
             const auto it = routers.find(id);
             if (it != routers.end())
@@ -650,14 +674,35 @@ struct Daemon::Impl {
         if (control) timers.set(kControlTimer, control->next_expiry());
         timers.set(kTrackerTimer, trackers.next_deadline());
         timers.set(kProcessTimer, runner.next_deadline());
+        if (stopping && notifier.idle()) loop.stop();
         if (const auto next = timers.next()) timer.arm_at(*next);
+    }
+
+    // What the routers told during this wake-up, now that its VIPs and announcements are out.
+    void post_notices() {
+        if (notices.empty()) return;
+        const Nanos now = monotonic_ns();
+        for (const PendingNotice& n : notices) {
+            try {
+                notifier.post(n.scripts, n.source, n.notice, n.priority, now);
+            } catch (const std::exception& e) {
+                spdlog::error("notify ({}): {}", n.source.name, e.what());
+            }
+        }
+        notices.clear();
     }
 
     void on_signal() {
         signalfd_siginfo si{};
         while (::read(signals.get(), &si, sizeof(si)) == sizeof(si)) {
-            if (si.ssi_signo == SIGHUP) reload();
-            else shutdown();
+            if (si.ssi_signo == SIGHUP) {
+                if (!stopping) reload();
+            } else if (stopping) {
+                spdlog::warn("shutting down at once: STOP notify scripts are left to be killed");
+                loop.stop();
+            } else {
+                shutdown();
+            }
         }
         after_work();
     }
@@ -705,6 +750,10 @@ struct Daemon::Impl {
                 exit_status = 1;
             }
         });
+        step("notify", [&] {
+            post_notices();
+            notifier.close_fifo();
+        });
         if (total_tx_errors() != tx_errors_before) {
             spdlog::error("shutting down: some resignations were refused by the kernel: backups wait for Master_Down_Interval");
             exit_status = 1;
@@ -715,7 +764,11 @@ struct Daemon::Impl {
         tc_attachments.clear();
         step("unpin the maps", [&] { dp.unpin(); });
         ::unlink(cfg.global.control_socket.c_str());
-        loop.stop();
+        // STOP scripts are awaited, one at a time per instance, each within notify_timeout_ms;
+        // the whole wait is bounded too.
+        stopping = true;
+        if (notifier.idle()) loop.stop();
+        else timers.set(kStopTimer, now + Nanos{cfg.global.notify_timeout_ms} * 1'000'000 + 2'000'000'000);
     }
 
     std::uint64_t total_tx_errors() const {
@@ -850,6 +903,12 @@ struct Daemon::Impl {
                                     {"checks", v.checks},
                                     {"failures", v.failures}});
         out["trackers"] = tracker_list;
+        const auto& ns = notifier.stats();
+        json notify = {{"scripts_run", ns.scripts_run}, {"scripts_failed", ns.scripts_failed},
+                       {"scripts_timed_out", ns.scripts_timed_out}, {"running", !notifier.idle()}};
+        if (const NotifyFifo* f = notifier.fifo())
+            notify["fifo"] = {{"path", f->path()}, {"written", f->written()}, {"queued", f->queued()}, {"dropped", f->dropped()}};
+        out["notify"] = notify;
         json dataplane = json::object();
         const auto stats = dp.stats();
         for (std::uint32_t i = 0; i < XVRRP_STAT_MAX; ++i)

@@ -8,7 +8,8 @@
 
 #include "xvrrp/config.hpp"
 #include "xvrrp/daemon.hpp"
-#include "xvrrp/tracker_set.hpp"
+#include "xvrrp/notify.hpp"
+#include "xvrrp/script_security.hpp"
 
 int main(int argc, char** argv) {
     CLI::App app{"xvrrpd: VRRP (RFC 9568, RFC 3768) with an XDP dataplane"};
@@ -36,7 +37,13 @@ int main(int argc, char** argv) {
     if (check) {
         // What the file says and what a start would refuse on this machine (kept to what needs no
         // interface: those are checked when the daemon starts).
-        if (const auto problems = xvrrp::insecure_scripts(config); !problems.empty()) {
+        auto problems = xvrrp::insecure_scripts(config);
+        if (config.global.notify_fifo) try {
+            xvrrp::check_fifo_path(*config.global.notify_fifo);
+        } catch (const std::exception& e) {
+            problems.emplace_back(e.what());
+        }
+        if (!problems.empty()) {
             for (const auto& p : problems) std::cerr << config_path << ": " << p << "\n";
             return 1;
         }

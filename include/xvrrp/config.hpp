@@ -80,6 +80,15 @@ struct TrackUse {
     bool operator==(const TrackUse&) const = default;
 };
 
+// Commands run on a change of state (keepalived's notify_master, notify_backup, notify_fault,
+// notify_stop and notify): argv arrays, empty when not set. `any` gets four arguments appended:
+// INSTANCE|GROUP, the name, MASTER|BACKUP|FAULT|STOP and the effective priority (0 for a group).
+struct Notify {
+    std::vector<std::string> master, backup, fault, stop, any;
+    [[nodiscard]] bool empty() const { return master.empty() && backup.empty() && fault.empty() && stop.empty() && any.empty(); }
+    bool operator==(const Notify&) const = default;
+};
+
 struct Instance {
     std::string name;
     std::string interface;
@@ -102,6 +111,8 @@ struct Instance {
     Announce announce;
     std::vector<TrackUse> track;
     bool track_primary = true;  // the interface down (no carrier, or admin down) is FAULT
+    Notify notify;
+    bool notify_priority_changes = false;  // MASTER_PRIORITY / BACKUP_PRIORITY lines on the FIFO
 
     [[nodiscard]] bool has_family(Family f) const;
     [[nodiscard]] std::uint16_t adver_int_cs() const { return static_cast<std::uint16_t>(advert_interval_ms / 10); }
@@ -120,6 +131,11 @@ struct Global {
     std::optional<std::string> control_group;  // the socket's group (mode 0660, owner root)
     // The kernel stops answering for VIPs when the daemon is silent this long; 0 disables.
     std::uint32_t heartbeat_timeout_ms = 1000;
+    // keepalived's notify_fifo: a line per change of state ("INSTANCE \"VI_1\" MASTER 100"),
+    // and a script started once to read it (the FIFO's path appended).
+    std::optional<std::string> notify_fifo;
+    std::vector<std::string> notify_fifo_script;
+    std::uint32_t notify_timeout_ms = 10'000;  // a notify script still running then is killed
     bool operator==(const Global&) const = default;
 };
 

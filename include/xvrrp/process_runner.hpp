@@ -23,7 +23,7 @@ namespace xvrrp {
 
 struct ProcessSpec {
     std::vector<std::string> argv;  // argv[0] is the program: an absolute path, or found in PATH
-    std::chrono::milliseconds timeout{1000};
+    std::chrono::milliseconds timeout{1000};  // 0: none (a reader that runs as long as the daemon)
     std::chrono::milliseconds kill_after{2000};  // SIGTERM to SIGKILL, as keepalived
 };
 
@@ -32,6 +32,7 @@ struct ProcessResult {
     Outcome outcome = Outcome::Exited;
     int code = 0;  // the exit status (Exited) or the signal that ended it (Signalled, TimedOut)
     std::uint64_t duration_ns = 0;
+    std::uint64_t ended_ns = 0;  // CLOCK_MONOTONIC when its end was seen
     [[nodiscard]] bool ok() const { return outcome == Outcome::Exited && code == 0; }
     [[nodiscard]] std::string describe() const;  // "exit 0", "killed by signal 9", "timed out"
 };
@@ -61,6 +62,10 @@ public:
     [[nodiscard]] std::size_t count() const { return procs_.size(); }
     [[nodiscard]] std::optional<pid_t> pid(Id id) const;
 
+    // Ends it now as if it had timed out (SIGTERM to its group, SIGKILL kill_after later); its
+    // done still runs once it has gone.
+    void terminate(Id id, std::uint64_t now_ns);
+
     // The next SIGTERM or SIGKILL due; sends what is due at now.
     [[nodiscard]] std::optional<std::uint64_t> next_deadline() const;
     void on_timer(std::uint64_t now_ns);
@@ -71,7 +76,7 @@ private:
         UniqueFd pidfd;
         Done done;
         std::uint64_t started = 0;
-        std::uint64_t deadline = 0;  // SIGTERM at this time, then SIGKILL at kill_at
+        std::optional<std::uint64_t> deadline;  // SIGTERM at this time (none: never), then SIGKILL at kill_at
         std::uint64_t kill_after_ns = 0;
         bool terminated = false;  // SIGTERM sent: it has timed out
         bool killed = false;      // SIGKILL sent

@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "xvrrp/config.hpp"
+#include "xvrrp/notify.hpp"
 #include "xvrrp/resync.hpp"
 #include "xvrrp/vrrp_fsm.hpp"
 
@@ -75,6 +76,9 @@ public:
     // its kernel timer, or where it has none by the daemon's sweep of the peer entries. False
     // when neither can (no master in the entry): the driver's own deadline then.
     virtual bool watch_master_down(Nanos now) = 0;
+    // Something the notify scripts and FIFO hear of: a transition (after the effects it queued
+    // here), a change of effective priority, a worse master heard.
+    virtual void notice(Notice n, std::uint8_t priority) = 0;
 };
 
 class RouterDriver {

@@ -48,6 +48,17 @@ private:
     std::vector<Change> pending_;
 };
 
+// What routers told the notify scripts and FIFO during one wake-up, posted by the daemon once the
+// wake-up's frames and address changes are out (keepalived's order: VIPs and GARP, then scripts).
+// Self-contained: the router may be gone (stopped) by then.
+struct PendingNotice {
+    NoticeSource source;
+    config::Notify scripts;
+    Notice notice;
+    std::uint8_t priority;
+};
+using NoticeQueue = std::vector<PendingNotice>;
+
 // The daemon's shared handles, which every router's host uses.
 struct HostPorts {
     Dataplane& dp;
@@ -56,6 +67,7 @@ struct HostPorts {
     UnicastSender& unicast;
     MasterDownSweep& sweep;  // watches the masters no kernel timer watches
     AddressQueue& addresses;
+    NoticeQueue& notices;
 };
 
 // What a router is on this machine, fixed for its life (a change restarts the router).
@@ -68,6 +80,7 @@ struct RouterIdentity {
     std::uint32_t id = 0;  // names its frames in the sender's failure reports
     std::string label;     // as the logs name the router
     bool pass_adverts = false;  // the interface's option, mirrored in the instance entry
+    std::string notify_name;    // as notify scripts and the FIFO name it (name, or name/v6 in a dual-family instance)
 };
 
 class KernelRouterHost final : public RouterHost {
@@ -82,6 +95,7 @@ public:
     void announce() override;
     std::optional<Nanos> kernel_master_down_at() override;
     bool watch_master_down(Nanos now) override;
+    void notice(Notice n, std::uint8_t priority) override;
     // Whether XDP holds a kernel timer for the master (else the daemon's sweep watches it).
     [[nodiscard]] bool kernel_timer_armed() const;
 

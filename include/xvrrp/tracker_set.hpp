@@ -32,11 +32,6 @@ struct TrackerView {
     std::uint64_t checks = 0, failures = 0;
 };
 
-// For a daemon running as root: each script tracker that someone else could replace
-// (insecure_program), as "trackers.NAME.command: refusing to run PATH as root: WHY". Empty when
-// all are safe or the daemon is not root. Checked at start, on reload and by xvrrpd --check.
-std::vector<std::string> insecure_scripts(const config::Config& c);
-
 class TrackerSet {
 public:
     struct Ports {

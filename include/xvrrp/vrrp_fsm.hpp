@@ -48,7 +48,9 @@ struct Transition {
 };
 struct TakeVips {};     // add the VIPs, flip XDP ownership on
 struct ReleaseVips {};  // remove the VIPs, flip XDP ownership off
-struct Announce {};     // gratuitous ARP / unsolicited NA for the VIPs
+struct Announce {        // gratuitous ARP / unsolicited NA for the VIPs
+    bool lower_heard = false;  // a MASTER answering a worse master (keepalived's MASTER_RX_LOWER_PRI)
+};
 struct SendAdvert {
     std::uint8_t priority;  // 0 when resigning
 };

@@ -15,29 +15,6 @@ namespace {
 using namespace std::chrono_literals;
 using json = nlohmann::json;
 
-// A directory of the test's own for the files its trackers watch, removed afterwards.
-class TrackDir {
-public:
-    TrackDir() {
-        char tmpl[] = "/tmp/xvrrp-track-XXXXXX";
-        if (!::mkdtemp(tmpl)) throw std::runtime_error("mkdtemp");
-        path_ = tmpl;
-    }
-    ~TrackDir() { std::filesystem::remove_all(path_); }
-    TrackDir(const TrackDir&) = delete;
-    TrackDir& operator=(const TrackDir&) = delete;
-    [[nodiscard]] std::string file(const std::string& name) const { return path_ + "/" + name; }
-    void write(const std::string& name, const std::string& text) const {
-        const std::string tmp = file(name) + ".tmp";
-        std::ofstream(tmp) << text;
-        std::filesystem::rename(tmp, file(name));  // as an operator's tool would: atomically
-    }
-    void remove(const std::string& name) const { std::filesystem::remove(file(name)); }
-
-private:
-    std::string path_;
-};
-
 using TrackingLab = DaemonLab;
 
 json instance_of(const json& status, const std::string& family = "IPv4") {
@@ -47,7 +24,7 @@ json instance_of(const json& status, const std::string& family = "IPv4") {
 }
 
 TEST_F(TrackingLab, AFailingScriptLowersThePriorityAndTheVipMovesAndComesBack) {
-    TrackDir dir;
+    ScratchDir dir;
     json c1 = lab_->config(1, 110);
     c1["instances"][0]["vips"] = {"192.0.2.100/24"};
     c1["trackers"] = {{"service", {{"type", "script"},
@@ -82,7 +59,7 @@ TEST_F(TrackingLab, AFailingScriptLowersThePriorityAndTheVipMovesAndComesBack) {
 }
 
 TEST_F(TrackingLab, AFileWithWeightZeroIsFaultAndItsClearingStartsOver) {
-    TrackDir dir;
+    ScratchDir dir;
     dir.write("maintenance", "0\n");
     json c1 = lab_->config(1, 150);
     c1["trackers"] = {{"maintenance", {{"type", "file"}, {"path", dir.file("maintenance")}, {"weight", 0}}}};
@@ -228,7 +205,7 @@ bool have_keepalived() { return std::system("command -v keepalived >/dev/null") 
 // The same failing check lowers keepalived's advertised priority and xvrrpd's by the same 20.
 TEST_F(TrackingLab, KeepalivedAndXvrrpdAdvertiseTheSameTrackedPriority) {
     if (!have_keepalived()) GTEST_SKIP() << "keepalived is not installed";
-    TrackDir dir;
+    ScratchDir dir;
     const std::string down = dir.file("down");
     // keepalived (100, tracked) masters; xvrrpd (50) hears its priority.
     lab_->start_keepalived(2, keepalived_tracking(100, down));
@@ -247,7 +224,7 @@ TEST_F(TrackingLab, KeepalivedAndXvrrpdAdvertiseTheSameTrackedPriority) {
 
 TEST_F(TrackingLab, XvrrpdsTrackedPriorityIsWhatKeepalivedPreemptsOn) {
     if (!have_keepalived()) GTEST_SKIP() << "keepalived is not installed";
-    TrackDir dir;
+    ScratchDir dir;
     const std::string down = dir.file("down");
     // xvrrpd (100, tracked) masters; keepalived (90, its own check passing) waits.
     lab_->start(1, xvrrpd_tracking(*lab_, 100, down));
@@ -265,7 +242,7 @@ TEST_F(TrackingLab, XvrrpdsTrackedPriorityIsWhatKeepalivedPreemptsOn) {
 }
 
 TEST_F(TrackingLab, CheckRefusesAScriptOthersCouldReplace) {
-    TrackDir dir;
+    ScratchDir dir;
     const std::string script = dir.file("check.sh");
     std::ofstream(script) << "#!/bin/sh\nexit 0\n";
     ::chmod(script.c_str(), 0755);
@@ -284,7 +261,7 @@ TEST_F(TrackingLab, CheckRefusesAScriptOthersCouldReplace) {
 }
 
 TEST_F(TrackingLab, AReloadWithAScriptOthersCouldReplaceChangesNothing) {
-    TrackDir dir;
+    ScratchDir dir;
     const std::string script = dir.file("check.sh");
     std::ofstream(script) << "#!/bin/sh\nexit 1\n";
     ::chmod(script.c_str(), 0755);

@@ -5,6 +5,9 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -46,6 +49,42 @@ inline std::uint64_t arp_replied_by(VrrpLab& lab, int i) {
     }
     return n;
 }
+
+// A directory of the test's own (files trackers watch, scripts, notify logs), removed afterwards.
+class ScratchDir {
+public:
+    ScratchDir() {
+        char tmpl[] = "/tmp/xvrrp-lab-XXXXXX";
+        if (!::mkdtemp(tmpl)) throw std::runtime_error("mkdtemp");
+        path_ = tmpl;
+    }
+    ~ScratchDir() { std::filesystem::remove_all(path_); }
+    ScratchDir(const ScratchDir&) = delete;
+    ScratchDir& operator=(const ScratchDir&) = delete;
+    [[nodiscard]] std::string file(const std::string& name) const { return path_ + "/" + name; }
+    void write(const std::string& name, const std::string& text) const {
+        const std::string tmp = file(name) + ".tmp";
+        std::ofstream(tmp) << text;
+        std::filesystem::rename(tmp, file(name));  // as an operator's tool would: atomically
+    }
+    void remove(const std::string& name) const { std::filesystem::remove(file(name)); }
+    // The file's content ("" when it is missing).
+    [[nodiscard]] std::string read(const std::string& name) const {
+        std::ifstream f(file(name));
+        std::stringstream s;
+        s << f.rdbuf();
+        return s.str();
+    }
+    // An executable script (mode 0755) of this text; its path.
+    std::string script(const std::string& name, const std::string& text) const {
+        std::ofstream(file(name)) << text;
+        std::filesystem::permissions(file(name), std::filesystem::perms(0755));
+        return file(name);
+    }
+
+private:
+    std::string path_;
+};
 
 class DaemonLab : public ::testing::Test {
 protected:

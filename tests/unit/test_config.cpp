@@ -424,4 +424,41 @@ TEST(Config, AFileTrackerTakesWeightsTo254) {
     EXPECT_EQ(parse(j.dump()).instances[0].track[0].weight, -254);
 }
 
+TEST(Config, NotifyScriptsAndTheFifo) {
+    json j = minimal();
+    j["global"] = json::parse(R"({"notify_fifo": {"path": "/run/xvrrp/notify", "script": ["/usr/local/bin/fifo-reader", "-v"]},
+                                  "notify_timeout_ms": 3000})");
+    j["instances"][0]["notify"] = json::parse(R"({"master": ["/etc/xvrrp/master.sh", "a b"], "any": ["/etc/xvrrp/any.sh"]})");
+    j["instances"][0]["notify_priority_changes"] = true;
+    const Config c = parse(j.dump());
+    EXPECT_EQ(c.global.notify_fifo, "/run/xvrrp/notify");
+    EXPECT_EQ(c.global.notify_fifo_script, (std::vector<std::string>{"/usr/local/bin/fifo-reader", "-v"}));
+    EXPECT_EQ(c.global.notify_timeout_ms, 3000u);
+    EXPECT_EQ(c.instances[0].notify.master, (std::vector<std::string>{"/etc/xvrrp/master.sh", "a b"}));
+    EXPECT_TRUE(c.instances[0].notify.backup.empty());
+    EXPECT_EQ(c.instances[0].notify.any, (std::vector<std::string>{"/etc/xvrrp/any.sh"}));
+    EXPECT_TRUE(c.instances[0].notify_priority_changes);
+    EXPECT_FALSE(c.instances[1].notify_priority_changes);
+    EXPECT_TRUE(c.instances[1].notify.empty());
+    EXPECT_EQ(parse(minimal().dump()).global.notify_timeout_ms, 10000u);
+}
+
+TEST(Config, NotifyMistakesAreNamed) {
+    json j = minimal();
+    j["instances"][0]["notify"] = json::parse(R"({"master": "/etc/xvrrp/master.sh"})");
+    EXPECT_REJECTED(j, "instances[0].notify.master", "must be a non-empty array of strings (argv), got a string");
+    j["instances"][0]["notify"] = json::parse(R"({"backup": [""]})");
+    EXPECT_REJECTED(j, "instances[0].notify.backup[0]", "must name the program");
+    j["instances"][0]["notify"] = json::parse(R"({"mastre": ["/bin/true"]})");
+    EXPECT_REJECTED(j, "instances[0].notify.mastre", "unknown key");
+    j = minimal();
+    j["global"] = json::parse(R"({"notify_fifo": {"path": "notify"}})");
+    EXPECT_REJECTED(j, "global.notify_fifo.path", "must be an absolute path");
+    j["global"] = json::parse(R"({"notify_fifo": {"path": "/run/n", "script": []}})");
+    EXPECT_REJECTED(j, "global.notify_fifo.script", "must be a non-empty array");
+    j["global"] = json::parse(R"({"notify_timeout_ms": 10})");
+    EXPECT_REJECTED(j, "global.notify_timeout_ms", "must be 100-3600000");
+}
+
 }  // namespace
+

@@ -28,6 +28,7 @@ public:
     MOCK_METHOD(void, announce, (), (override));
     MOCK_METHOD(std::optional<Nanos>, kernel_master_down_at, (), (override));
     MOCK_METHOD(bool, watch_master_down, (Nanos), (override));
+    MOCK_METHOD(void, notice, (Notice n, std::uint8_t priority), (override));
 };
 
 constexpr Nanos kMs = 1'000'000;
@@ -56,11 +57,13 @@ struct Driver {
         // The kernel's timer is armed unless a test says otherwise.
         ON_CALL(host, watch_master_down(::testing::_)).WillByDefault(::testing::Return(true));
         EXPECT_CALL(host, watch_master_down(::testing::_)).Times(::testing::AnyNumber());
+        EXPECT_CALL(host, notice(::testing::_, ::testing::_)).Times(::testing::AnyNumber());  // their own tests say which
     }
     // Checks and clears what was expected so far (the kernel timer stays allowed).
     void verify() {
         Mock::VerifyAndClearExpectations(&host);
         EXPECT_CALL(host, watch_master_down(::testing::_)).Times(::testing::AnyNumber());
+        EXPECT_CALL(host, notice(::testing::_, ::testing::_)).Times(::testing::AnyNumber());
     }
     StrictMock<MockHost> host;
     RouterDriver driver;
@@ -97,12 +100,13 @@ TEST(RouterDriver, TheAnnouncementBurstRepeatsAtItsIntervalAndAdvertsKeepTheirs)
     EXPECT_CALL(d.host, write_instance(State::Master, _, true));
     EXPECT_CALL(d.host, take_vips(kT0, _));
     EXPECT_CALL(d.host, send_advert(255));
+    EXPECT_CALL(d.host, announce());  // the first at once (delay 0)
     d.driver.start(true, kT0);
     d.verify();
 
-    EXPECT_CALL(d.host, announce()).Times(3);
+    EXPECT_CALL(d.host, announce()).Times(2);
     EXPECT_CALL(d.host, send_advert(255)).Times(1);
-    for (Nanos t = kT0; t <= kT0 + 120 * kMs; t += 10 * kMs) d.driver.on_timer(t);  // 0, 50, 100 ms; advert at 100
+    for (Nanos t = kT0; t <= kT0 + 120 * kMs; t += 10 * kMs) d.driver.on_timer(t);  // 50, 100 ms; advert at 100
     d.verify();
     EXPECT_EQ(d.driver.next_deadline(), kT0 + 200 * kMs) << "burst done: only the advert timer is left";
 }
@@ -120,6 +124,7 @@ TEST(RouterDriver, AHeardAdvertHandsMasterDownToTheKernelTimer) {
     EXPECT_CALL(d.host, write_instance(State::Master, _, true));
     EXPECT_CALL(d.host, take_vips(_, _));
     EXPECT_CALL(d.host, send_advert(100));
+    EXPECT_CALL(d.host, announce());  // the first of the burst goes with the transition (delay 0)
     d.driver.on_master_down(kT0 + 2'000 * kMs);  // the kernel's MASTER_DOWN event
     EXPECT_EQ(d.driver.state(), State::Master);
     EXPECT_FALSE(d.driver.kernel_watching());
@@ -133,6 +138,7 @@ TEST(RouterDriver, AKernelMasterDownAMomentEarlyStillTransitions) {
     EXPECT_CALL(d.host, write_instance(State::Master, _, true));
     EXPECT_CALL(d.host, take_vips(_, _));
     EXPECT_CALL(d.host, send_advert(100));
+    EXPECT_CALL(d.host, announce());
     d.driver.on_master_down(kT0 + 1 * kMs);  // before the state machine's deadline
     EXPECT_EQ(d.driver.state(), State::Master) << "the kernel is the authority while it watches";
 }
@@ -166,6 +172,7 @@ TEST(RouterDriver, PreemptDelayLetsTheKernelPreemptOnlyOnceItHasPassed) {
     EXPECT_CALL(d.host, write_instance(State::Master, _, false));
     EXPECT_CALL(d.host, take_vips(_, _));
     EXPECT_CALL(d.host, send_advert(100));
+    EXPECT_CALL(d.host, announce());
     d.driver.on_master_down(kT0 + 2000 * kMs);
     EXPECT_FALSE(d.driver.kernel_preempt());
 }
@@ -204,16 +211,16 @@ TEST(RouterDriver, AMasterAnswersAWorseAdvertAtOnceWithAnAdvertAndAnnouncements)
     EXPECT_CALL(d.host, write_instance(_, _, _));
     EXPECT_CALL(d.host, take_vips(_, _));
     EXPECT_CALL(d.host, send_advert(255)).Times(2);
-    d.driver.start(true, kT0);
     EXPECT_CALL(d.host, announce()).Times(3);
+    d.driver.start(true, kT0);
     for (Nanos t = kT0; t <= kT0 + 100 * kMs; t += 50 * kMs) d.driver.on_timer(t);  // burst and one advert
     d.verify();
 
     EXPECT_CALL(d.host, send_advert(255));
+    EXPECT_CALL(d.host, announce());  // a new burst, its first at once
+    EXPECT_CALL(d.host, notice(Notice::MasterRxLowerPri, 255));
     d.driver.on_advert(advert(100), kT0 + 130 * kMs);
-    EXPECT_EQ(d.driver.next_deadline(), kT0 + 130 * kMs) << "a new burst, at once";
-    EXPECT_CALL(d.host, announce());
-    d.driver.on_timer(kT0 + 130 * kMs);
+    EXPECT_EQ(d.driver.next_deadline(), kT0 + 180 * kMs) << "the burst's second";
 }
 
 TEST(RouterDriver, LinkDownIsFaultLinkUpStartsOverAsBackup) {
@@ -221,6 +228,7 @@ TEST(RouterDriver, LinkDownIsFaultLinkUpStartsOverAsBackup) {
     EXPECT_CALL(d.host, write_instance(State::Master, _, true));
     EXPECT_CALL(d.host, take_vips(_, _));
     EXPECT_CALL(d.host, send_advert(255));
+    EXPECT_CALL(d.host, announce());
     d.driver.start(true, kT0);
     {
         InSequence order;  // resign, release, then the entry
@@ -236,6 +244,7 @@ TEST(RouterDriver, LinkDownIsFaultLinkUpStartsOverAsBackup) {
     EXPECT_CALL(d.host, write_instance(State::Master, _, true));  // the owner starts as MASTER
     EXPECT_CALL(d.host, take_vips(_, _));
     EXPECT_CALL(d.host, send_advert(255));
+    EXPECT_CALL(d.host, announce());
     d.driver.set_link(true, kT0 + 30 * kMs);
     EXPECT_EQ(d.driver.state_name(), "MASTER");
 }
@@ -256,6 +265,7 @@ TEST(RouterDriver, AFailingHostCallIsRetriedEverySecondAndTheRestStillRuns) {
     EXPECT_CALL(d.host, write_instance(State::Master, _, true));
     EXPECT_CALL(d.host, take_vips(kT0, _)).WillOnce(Throw(std::runtime_error("netlink: No such device")));
     EXPECT_CALL(d.host, send_advert(255));  // the advert still goes out
+    EXPECT_CALL(d.host, announce());
     d.driver.start(true, kT0);
     EXPECT_EQ(d.driver.error(), "netlink: No such device");
     EXPECT_EQ(d.driver.state(), State::Master);
@@ -311,6 +321,7 @@ TEST(RouterDriver, AReloadChangesPriorityWithoutATransition) {
     EXPECT_CALL(d.host, write_instance(_, _, _));
     EXPECT_CALL(d.host, take_vips(_, _));
     EXPECT_CALL(d.host, send_advert(255));
+    EXPECT_CALL(d.host, announce());
     d.driver.start(true, kT0);
     d.verify();
 
@@ -345,6 +356,7 @@ TEST(RouterDriver, StopResignsWithPriorityZero) {
     EXPECT_CALL(d.host, write_instance(_, _, _));
     EXPECT_CALL(d.host, take_vips(_, _));
     EXPECT_CALL(d.host, send_advert(255));
+    EXPECT_CALL(d.host, announce());
     d.driver.start(true, kT0);
     {
         InSequence order;
@@ -487,6 +499,7 @@ TEST(RouterDriver, TheOwnersPriorityNeverMoves) {
     EXPECT_CALL(d.host, write_instance(State::Master, 255, true));
     EXPECT_CALL(d.host, take_vips(_, _));
     EXPECT_CALL(d.host, send_advert(255));
+    EXPECT_CALL(d.host, announce());
     d.driver.start(true, kT0);
     d.driver.set_tracking(Tracking{.delta = -100}, kT0 + kMs);  // StrictMock: no write
     EXPECT_EQ(d.driver.priority(), 255);
@@ -531,6 +544,41 @@ TEST(RouterDriver, TrackingSetBeforeStartDecidesHowItStarts) {
     EXPECT_CALL(d.host, write_instance(State::Fault, _, true));
     d.driver.start(true, kT0);
     EXPECT_EQ(d.driver.state_name(), "FAULT");
+}
+
+// What the notify scripts and the FIFO hear: each transition with the effective priority at the
+// time (STOP on a stop), and a change of effective priority in MASTER or BACKUP.
+TEST(RouterDriver, NoticesFollowTransitionsAndPriorityChanges) {
+    Driver d(instance(100));
+    Mock::VerifyAndClearExpectations(&d.host);  // notices are this test's subject: each expected
+    EXPECT_CALL(d.host, watch_master_down(_)).WillRepeatedly(::testing::Return(true));
+    EXPECT_CALL(d.host, write_instance(_, _, _)).Times(::testing::AnyNumber());
+    EXPECT_CALL(d.host, take_vips(_, _)).Times(::testing::AnyNumber());
+    EXPECT_CALL(d.host, release_vips()).Times(::testing::AnyNumber());
+    EXPECT_CALL(d.host, send_advert(_)).Times(::testing::AnyNumber());
+    EXPECT_CALL(d.host, announce()).Times(::testing::AnyNumber());
+    EXPECT_CALL(d.host, set_advert_silence(_)).Times(::testing::AnyNumber());
+    {
+        InSequence order;
+        EXPECT_CALL(d.host, notice(Notice::Backup, 100));
+        EXPECT_CALL(d.host, notice(Notice::BackupPriority, 80));
+        EXPECT_CALL(d.host, notice(Notice::Master, 80));
+        EXPECT_CALL(d.host, notice(Notice::MasterPriority, 100));
+        EXPECT_CALL(d.host, notice(Notice::Backup, 100));
+        EXPECT_CALL(d.host, notice(Notice::Fault, 100));
+        EXPECT_CALL(d.host, notice(Notice::Backup, 100));
+        EXPECT_CALL(d.host, notice(Notice::Stop, 100));
+    }
+    d.driver.start(true, kT0);
+    d.driver.set_tracking(Tracking{.delta = -20}, kT0 + kMs);
+    d.driver.set_tracking(Tracking{.delta = -20}, kT0 + 2 * kMs);  // the same: nothing
+    d.driver.on_timer(*d.driver.next_deadline());
+    ASSERT_EQ(d.driver.state(), State::Master);
+    d.driver.set_tracking(Tracking{}, kT0 + kMasterDown + kMs);
+    d.driver.on_advert(advert(200), kT0 + kMasterDown + 2 * kMs);
+    d.driver.set_link(false, kT0 + kMasterDown + 3 * kMs);
+    d.driver.set_link(true, kT0 + kMasterDown + 4 * kMs);
+    d.driver.stop(kT0 + kMasterDown + 5 * kMs);
 }
 
 }  // namespace

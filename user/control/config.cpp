@@ -185,6 +185,26 @@ Announce announce(const json& j, const std::string& path) {
 
 bool is_absolute_path(const std::string& p) { return !p.empty() && p[0] == '/'; }
 
+// A command to run: a non-empty array of strings whose first names the program.
+std::vector<std::string> argv(const json& cmd, const std::string& path) {
+    if (!cmd.is_array() || cmd.empty())
+        throw ConfigError(path, "must be a non-empty array of strings (argv), got " + type_name(cmd));
+    std::vector<std::string> out;
+    for (std::size_t i = 0; i < cmd.size(); ++i) out.push_back(as_string(cmd[i], path + "[" + std::to_string(i) + "]"));
+    if (out[0].empty()) throw ConfigError(path + "[0]", "must name the program");
+    return out;
+}
+
+Notify notify(const json& j, const std::string& path, Problems& problems) {
+    Object o(j, path);
+    Notify n;
+    for (auto [key, field] : {std::pair{"master", &n.master}, {"backup", &n.backup}, {"fault", &n.fault},
+                              {"stop", &n.stop}, {"any", &n.any}})
+        if (o.has(key)) problems.guard([&, key = key, field = field] { *field = argv(o.value(key), o.at(key)); });
+    o.finish(problems);
+    return n;
+}
+
 Tracker tracker(const json& j, const std::string& path, Problems& problems) {
     Object o(j, path);
     Tracker t;
@@ -213,14 +233,7 @@ Tracker tracker(const json& j, const std::string& path, Problems& problems) {
             problems.guard([&] { t.up_delay_ms = static_cast<std::uint32_t>(o.integer("up_delay_ms", 0, 3'600'000, 0)); });
             break;
         case TrackerKind::Script:
-            problems.guard([&] {
-                const json& cmd = o.value("command");
-                if (!cmd.is_array() || cmd.empty())
-                    throw ConfigError(o.at("command"), "must be a non-empty array of strings (argv), got " + type_name(cmd));
-                for (std::size_t i = 0; i < cmd.size(); ++i)
-                    t.command.push_back(as_string(cmd[i], o.at("command") + "[" + std::to_string(i) + "]"));
-                if (t.command[0].empty()) throw ConfigError(o.at("command") + "[0]", "must name the program");
-            });
+            problems.guard([&] { t.command = argv(o.value("command"), o.at("command")); });
             break;
         case TrackerKind::File:
             problems.guard([&] {
@@ -435,6 +448,8 @@ std::optional<Instance> instance(const json& j, const std::string& path, const P
         });
     });
     problems.guard([&] { in.track_primary = o.boolean("track_primary", true); });
+    if (o.has("notify")) problems.guard([&] { in.notify = notify(o.value("notify"), o.at("notify"), problems); });
+    problems.guard([&] { in.notify_priority_changes = o.boolean("notify_priority_changes", false); });
     o.finish(problems);
     if (problems.size() != before || skipped_use) return std::nullopt;
     return in;
@@ -544,6 +559,14 @@ Config parse(const std::string& json_text) {
             throw ConfigError("global.control_socket", "must be an absolute path");
         if (g.has("control_group")) c.global.control_group = g.string("control_group", std::nullopt);
         c.global.heartbeat_timeout_ms = static_cast<std::uint32_t>(g.integer("heartbeat_timeout_ms", 0, 600'000, c.global.heartbeat_timeout_ms));
+        if (g.has("notify_fifo")) {
+            Object f(g.value("notify_fifo"), "global.notify_fifo");
+            c.global.notify_fifo = f.string("path", std::nullopt);
+            if (!is_absolute_path(*c.global.notify_fifo)) throw ConfigError(f.at("path"), "must be an absolute path");
+            if (f.has("script")) c.global.notify_fifo_script = argv(f.value("script"), f.at("script"));
+            f.finish();
+        }
+        c.global.notify_timeout_ms = static_cast<std::uint32_t>(g.integer("notify_timeout_ms", 100, 3'600'000, c.global.notify_timeout_ms));
         g.finish();
     });
     if (root.has("interfaces")) problems.guard([&] {

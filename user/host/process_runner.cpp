@@ -132,7 +132,7 @@ ProcessRunner::Id ProcessRunner::start(const ProcessSpec& spec, Done done, std::
     p.pidfd.reset(fd);
     p.done = std::move(done);
     p.started = now_ns;
-    p.deadline = now_ns + std::uint64_t(std::chrono::nanoseconds(spec.timeout).count());
+    if (spec.timeout.count() > 0) p.deadline = now_ns + std::uint64_t(std::chrono::nanoseconds(spec.timeout).count());
     p.kill_after_ns = std::uint64_t(std::chrono::nanoseconds(spec.kill_after).count());
     loop_.add(fd, [this, id] { reap(id); });
     return id;
@@ -146,19 +146,26 @@ std::optional<pid_t> ProcessRunner::pid(Id id) const {
 std::optional<std::uint64_t> ProcessRunner::next_deadline() const {
     std::optional<std::uint64_t> next;
     for (const auto& [id, p] : procs_) {
-        if (p.killed) continue;
-        const std::uint64_t t = p.terminated ? p.kill_at : p.deadline;
+        if (p.killed || (!p.terminated && !p.deadline)) continue;
+        const std::uint64_t t = p.terminated ? p.kill_at : *p.deadline;
         if (!next || t < *next) next = t;
     }
     return next;
 }
 
+void ProcessRunner::terminate(Id id, std::uint64_t now_ns) {
+    const auto it = procs_.find(id);
+    if (it == procs_.end() || it->second.terminated) return;
+    Proc& p = it->second;
+    ::kill(-p.pid, SIGTERM);
+    p.terminated = true;
+    p.kill_at = now_ns + p.kill_after_ns;
+}
+
 void ProcessRunner::on_timer(std::uint64_t now_ns) {
     for (auto& [id, p] : procs_) {
-        if (!p.terminated && now_ns >= p.deadline) {
-            ::kill(-p.pid, SIGTERM);
-            p.terminated = true;
-            p.kill_at = now_ns + p.kill_after_ns;
+        if (!p.terminated && p.deadline && now_ns >= *p.deadline) {
+            terminate(id, now_ns);
         } else if (p.terminated && !p.killed && now_ns >= p.kill_at) {
             ::kill(-p.pid, SIGKILL);
             p.killed = true;
@@ -176,7 +183,8 @@ void ProcessRunner::reap(Id id) {
     procs_.erase(it);
     loop_.remove(p.pidfd.get());
     ProcessResult r;
-    r.duration_ns = monotonic_now() - p.started;
+    r.ended_ns = monotonic_now();
+    r.duration_ns = r.ended_ns - p.started;
     if (p.terminated) {
         ::kill(-p.pid, SIGKILL);  // whatever it started goes with it
         r.outcome = ProcessResult::Outcome::TimedOut;

@@ -227,4 +227,13 @@ void KernelRouterHost::restore_addresses(const std::vector<IpAddress>& present) 
     }
 }
 
+void KernelRouterHost::notice(Notice n, std::uint8_t priority) {
+    const bool priority_change = n == Notice::MasterPriority || n == Notice::BackupPriority;
+    if (priority_change && !id_.cfg.notify_priority_changes) return;
+    ports_.notices.push_back(PendingNotice{.source = NoticeSource{.group = false, .name = id_.notify_name},
+                                           .scripts = id_.cfg.notify,
+                                           .notice = n,
+                                           .priority = priority});
+}
+
 }  // namespace xvrrp

@@ -121,6 +121,31 @@ socklen_t to_sockaddr(const IpAddress& a, std::uint16_t port, sockaddr_storage& 
     return sizeof(sockaddr_in6);
 }
 
+// A non-blocking TCP connect under way (or, rarely, done at once: the socket is writable then
+// too); an invalid fd and the reason when it failed outright.
+UniqueFd start_connect(const IpAddress& a, std::uint16_t port, std::string& error) {
+    sockaddr_storage ss{};
+    const socklen_t len = to_sockaddr(a, port, ss);
+    UniqueFd fd(::socket(a.family == Family::V4 ? AF_INET : AF_INET6, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    if (!fd) {
+        error = std::string("socket: ") + std::strerror(errno);
+        return fd;
+    }
+    if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&ss), len) != 0 && errno != EINPROGRESS) {
+        error = std::strerror(errno);
+        return UniqueFd();
+    }
+    return fd;
+}
+
+// How the connect ended, once the socket is writable: 0 or the errno.
+int connect_error(int fd) {
+    int err = 0;
+    socklen_t len = sizeof(err);
+    if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+    return err;
+}
+
 // An interface: up with carrier and admin up; a change counts once it has lasted its delay.
 class InterfaceCheck final : public Check {
 public:
@@ -222,28 +247,14 @@ public:
 
 private:
     void connect(Nanos now) {
-        const IpAddress& a = *def_.address;
-        sockaddr_storage ss{};
-        const socklen_t len = to_sockaddr(a, def_.port, ss);
-        const int fd = ::socket(a.family == Family::V4 ? AF_INET : AF_INET6, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        if (fd < 0) return report(false, std::string("socket: ") + std::strerror(errno), now);
-        fd_ = UniqueFd(fd);
-        if (::connect(fd, reinterpret_cast<sockaddr*>(&ss), len) == 0) {
-            close();
-            return report(true, "connected", now);
-        }
-        if (errno != EINPROGRESS) {
-            const int err = errno;
-            close();
-            return report(false, std::strerror(err), now);
-        }
+        std::string error;
+        fd_ = start_connect(*def_.address, def_.port, error);
+        if (!fd_) return report(false, error, now);
         deadline_ = now + timeout();
-        loop_.add(fd, [this] { finish(); }, EPOLLOUT);
+        loop_.add(fd_.get(), [this] { finish(); }, EPOLLOUT);
     }
     void finish() {
-        int err = 0;
-        socklen_t len = sizeof(err);
-        if (::getsockopt(fd_.get(), SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+        const int err = connect_error(fd_.get());
         close();
         report(err == 0, err == 0 ? "connected" : std::strerror(err), now_ns());
     }
@@ -418,16 +429,6 @@ private:
 };
 
 }  // namespace
-
-std::vector<std::string> insecure_scripts(const config::Config& c) {
-    std::vector<std::string> out;
-    if (::geteuid() != 0) return out;
-    for (const auto& [name, t] : c.trackers)
-        if (t.kind == config::TrackerKind::Script)
-            if (const auto why = insecure_program(t.command[0]))
-                out.push_back("trackers." + name + ".command: refusing to run " + t.command[0] + " as root: " + *why);
-    return out;
-}
 
 TrackerSet::TrackerSet(Ports ports, Changed changed) : ports_(std::move(ports)), changed_(std::move(changed)) {}
 

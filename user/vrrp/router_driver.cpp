@@ -18,6 +18,16 @@ void earliest(std::optional<Nanos>& acc, std::optional<Nanos> t) {
     if (t && (!acc || *t < *acc)) acc = t;
 }
 
+Notice notice_of(fsm::State s) {
+    switch (s) {
+        case fsm::State::Master: return Notice::Master;
+        case fsm::State::Backup: return Notice::Backup;
+        case fsm::State::Fault: return Notice::Fault;
+        case fsm::State::Initialize: break;
+    }
+    return Notice::Stop;  // only a shutdown leads back to INIT
+}
+
 }  // namespace
 
 RouterSettings router_settings(const config::Instance& in, Family family, const IpAddress& primary) {
@@ -69,6 +79,8 @@ void RouterDriver::set_tracking(Tracking tracking, Nanos now) {
                      settings_.fsm.priority, tracking_.delta);
         machine_.reconfigure(next, now);
         guarded([&] { publish(); }, now);
+        if (const auto st = machine_.state(); st == fsm::State::Master || st == fsm::State::Backup)
+            guarded([&] { host_.notice(st == fsm::State::Master ? Notice::MasterPriority : Notice::BackupPriority, next.priority); }, now);
     }
     update_fault(now);
 }
@@ -271,16 +283,24 @@ void RouterDriver::act(const fsm::Transition& t, Nanos now) {
         next_refresh_.reset();
     }
     publish();
+    host_.notice(notice_of(t.to), priority());
 }
 
 void RouterDriver::act(const fsm::TakeVips&, Nanos now) { host_.take_vips(now, advert_silence()); }
 
 void RouterDriver::act(const fsm::ReleaseVips&, Nanos) { host_.release_vips(); }
 
-void RouterDriver::act(const fsm::Announce&, Nanos now) {
+void RouterDriver::act(const fsm::Announce& a, Nanos now) {
     announce_left_ = settings_.announce.repeat;
     next_announce_ = now + Nanos{settings_.announce.delay_ms} * kNsPerMs;
     if (settings_.announce.refresh_ms) next_refresh_ = now + Nanos{settings_.announce.refresh_ms} * kNsPerMs;
+    // Without a delay the first goes at once, with the advert: before the notify scripts hear.
+    if (announce_left_ && settings_.announce.delay_ms == 0) {
+        host_.announce();
+        --announce_left_;
+        next_announce_ = now + Nanos{settings_.announce.interval_ms} * kNsPerMs;
+    }
+    if (a.lower_heard) host_.notice(Notice::MasterRxLowerPri, priority());
 }
 
 void RouterDriver::act(const fsm::SendAdvert& s, Nanos) { host_.send_advert(s.priority); }

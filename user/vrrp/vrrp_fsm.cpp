@@ -152,7 +152,7 @@ Actions Machine::advert(const Advert& a, Nanos now) {
             if (answered_lower_at_ && now < *answered_lower_at_ + kLowerAnswerSpacing) return {};
             answered_lower_at_ = now;
             adver_at_ = now + Nanos{config_.adver_int_cs} * kNsPerCs;
-            return {SendAdvert{config_.priority}, Announce{}};
+            return {SendAdvert{config_.priority}, Announce{.lower_heard = true}};
     }
     return {};
 }

@@ -1,0 +1,32 @@
+#include "xvrrp/script_security.hpp"
+
+#include <unistd.h>
+
+#include "xvrrp/process_runner.hpp"
+
+namespace xvrrp {
+
+std::vector<std::string> insecure_scripts(const config::Config& c) {
+    std::vector<std::string> out;
+    if (::geteuid() != 0) return out;
+    auto check = [&](const std::vector<std::string>& argv, const std::string& path) {
+        if (argv.empty()) return;
+        if (const auto why = insecure_program(argv[0]))
+            out.push_back(path + ": refusing to run " + argv[0] + " as root: " + *why);
+    };
+    for (const auto& [name, t] : c.trackers)
+        if (t.kind == config::TrackerKind::Script) check(t.command, "trackers." + name + ".command");
+    for (std::size_t i = 0; i < c.instances.size(); ++i) {
+        const auto& n = c.instances[i].notify;
+        const std::string at = "instances[" + std::to_string(i) + "].notify.";
+        check(n.master, at + "master");
+        check(n.backup, at + "backup");
+        check(n.fault, at + "fault");
+        check(n.stop, at + "stop");
+        check(n.any, at + "any");
+    }
+    check(c.global.notify_fifo_script, "global.notify_fifo.script");
+    return out;
+}
+
+}  // namespace xvrrp
