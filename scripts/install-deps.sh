@@ -10,6 +10,7 @@ packages=(
   libnl-3-dev libnl-route-3-dev
   libspdlog-dev libfmt-dev nlohmann-json3-dev libcli11-dev libcpp-httplib-dev
   libgtest-dev libgmock-dev
+  libssl-dev openssl              # https checks and http digests (OpenSSL); the labs' test certificates
   iproute2 iputils-ping tcpdump python3 python3-scapy
   keepalived                      # interop peer and benchmark baseline
   xdp-tools                       # xdp-loader, for manual inspection

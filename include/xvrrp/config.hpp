@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "xvrrp/dataplane.hpp"
+#include "xvrrp/http_probe.hpp"
 #include "xvrrp/packet.hpp"
 
 namespace xvrrp::config {
@@ -49,7 +50,7 @@ struct Announce {                  // gratuitous ARP / unsolicited NA on becomin
 
 // A tracker (keepalived's track_interface, vrrp_script, track_file and the checker's checks):
 // something watched that moves the priority of the instances that use it, or puts them in FAULT.
-enum class TrackerKind { Interface, Script, File, Tcp, Icmp };
+enum class TrackerKind { Interface, Script, File, Tcp, Icmp, Http };
 std::string_view to_string(TrackerKind k);
 
 struct Tracker {
@@ -70,6 +71,12 @@ struct Tracker {
     // tcp, icmp
     std::optional<IpAddress> address;
     std::uint16_t port = 0;
+    // http: GET the URL (http or https, certificates not verified, as keepalived's SSL_GET); up
+    // when the status is in one of the ranges and, with a digest, the body's MD5 is it
+    http::Url url;
+    std::string host;  // the Host header; the URL's authority when empty
+    std::vector<http::StatusRange> status{http::StatusRange{}};
+    std::string digest;  // lower-case hex; empty: not checked
     bool operator==(const Tracker&) const = default;
 };
 

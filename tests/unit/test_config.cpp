@@ -403,7 +403,7 @@ TEST(Config, TrackerMistakesAreNamed) {
 
     j = with_trackers();
     j["trackers"]["web"]["type"] = "bfd";
-    EXPECT_REJECTED(j, "trackers.web.type", "must be \"interface\", \"script\", \"file\", \"tcp\" or \"icmp\"");
+    EXPECT_REJECTED(j, "trackers.web.type", "must be \"interface\", \"script\", \"file\", \"tcp\", \"icmp\" or \"http\"");
 
     j = with_trackers();
     j["trackers"]["web"]["prot"] = 80;
@@ -460,5 +460,35 @@ TEST(Config, NotifyMistakesAreNamed) {
     EXPECT_REJECTED(j, "global.notify_timeout_ms", "must be 100-3600000");
 }
 
-}  // namespace
+TEST(Config, HttpTrackers) {
+    json j = minimal();
+    j["trackers"] = json::parse(R"({"web": {"type": "http", "url": "https://192.0.2.1:8443/health", "host": "www.example.com",
+                                            "status": [200, "300-302"], "digest": "EFF5BC1EF8EC9D03E640FC4370F5EACD"},
+                                    "plain": {"type": "http", "url": "http://[2001:db8::1]/"}})");
+    const Config c = parse(j.dump());
+    const Tracker& web = c.trackers.at("web");
+    EXPECT_EQ(web.kind, TrackerKind::Http);
+    EXPECT_TRUE(web.url.tls);
+    EXPECT_EQ(web.url.port, 8443);
+    EXPECT_EQ(web.host, "www.example.com");
+    EXPECT_EQ(web.status, (std::vector<http::StatusRange>{{200, 200}, {300, 302}}));
+    EXPECT_EQ(web.digest, "eff5bc1ef8ec9d03e640fc4370f5eacd");
+    const Tracker& plain = c.trackers.at("plain");
+    EXPECT_EQ(plain.status, (std::vector<http::StatusRange>{{200, 299}})) << "default: any 2xx";
+    EXPECT_EQ(plain.url.port, 80);
 
+    j["trackers"] = json::parse(R"({"web": {"type": "http", "url": "http://www.example.com/"}})");
+    EXPECT_REJECTED(j, "trackers.web.url", "\"www.example.com\" is not an IP address (no host names)");
+    j["trackers"] = json::parse(R"({"web": {"type": "http", "url": "http://192.0.2.1/", "digest": "abc"}})");
+    EXPECT_REJECTED(j, "trackers.web.digest", "must be 32 hex digits");
+    j["trackers"] = json::parse(R"({"web": {"type": "http", "url": "http://192.0.2.1/", "status": ["2xx"]}})");
+    EXPECT_REJECTED(j, "trackers.web.status[0]", "a status code 100-599 or a range");
+    j["trackers"] = json::parse(R"({"web": {"type": "http", "url": "http://192.0.2.1/", "status": [700]}})");
+    EXPECT_REJECTED(j, "trackers.web.status[0]", "a status code is 100-599, got 700");
+    j["trackers"] = json::parse(R"({"web": {"type": "http", "url": "http://192.0.2.1/", "status": []}})");
+    EXPECT_REJECTED(j, "trackers.web.status", "at least one");
+    j["trackers"] = json::parse(R"({"web": {"type": "http"}})");
+    EXPECT_REJECTED(j, "trackers.web.url", "is required");
+}
+
+}  // namespace

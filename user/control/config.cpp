@@ -4,6 +4,7 @@
 #include "xvrrp/vrrp_fsm.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <fstream>
 #include <functional>
 #include <nlohmann/json.hpp>
@@ -214,7 +215,8 @@ Tracker tracker(const json& j, const std::string& path, Problems& problems) {
     else if (type == "file") t.kind = TrackerKind::File;
     else if (type == "tcp") t.kind = TrackerKind::Tcp;
     else if (type == "icmp") t.kind = TrackerKind::Icmp;
-    else throw ConfigError(o.at("type"), "must be \"interface\", \"script\", \"file\", \"tcp\" or \"icmp\", got \"" + type + "\"");
+    else if (type == "http") t.kind = TrackerKind::Http;
+    else throw ConfigError(o.at("type"), "must be \"interface\", \"script\", \"file\", \"tcp\", \"icmp\" or \"http\", got \"" + type + "\"");
     problems.guard([&] { t.interval_ms = static_cast<std::uint32_t>(o.integer("interval_ms", 10, 3'600'000, 1000)); });
     problems.guard([&] { t.timeout_ms = static_cast<std::uint32_t>(o.integer("timeout_ms", 10, 3'600'000, t.interval_ms)); });
     problems.guard([&] { t.rise = static_cast<std::uint32_t>(o.integer("rise", 1, 1000, 1)); });
@@ -247,6 +249,43 @@ Tracker tracker(const json& j, const std::string& path, Problems& problems) {
             break;
         case TrackerKind::Icmp:
             problems.guard([&] { t.address = address(o.value("address"), o.at("address")); });
+            break;
+        case TrackerKind::Http:
+            problems.guard([&] {
+                try {
+                    t.url = http::parse_url(o.string("url", std::nullopt));
+                } catch (const std::invalid_argument& e) {
+                    throw ConfigError(o.at("url"), e.what());
+                }
+            });
+            problems.guard([&] {
+                t.host = o.string("host", "");
+                if (t.host.find_first_of(" \r\n") != std::string::npos) throw ConfigError(o.at("host"), "must not hold spaces or line breaks");
+            });
+            problems.guard([&] {
+                if (!o.has("status")) return o.skip("status");
+                t.status.clear();
+                o.array("status", [&](const json& v, const std::string& p) {
+                    if (v.is_number_integer()) {
+                        const auto code = v.get<std::int64_t>();
+                        if (code < 100 || code > 599) throw ConfigError(p, "a status code is 100-599, got " + std::to_string(code));
+                        t.status.push_back(http::StatusRange{int(code), int(code)});
+                        return;
+                    }
+                    try {
+                        t.status.push_back(http::parse_status(as_string(v, p)));
+                    } catch (const std::invalid_argument& e) {
+                        throw ConfigError(p, e.what());
+                    }
+                });
+                if (t.status.empty()) throw ConfigError(o.at("status"), "at least one status or range is required");
+            });
+            problems.guard([&] {
+                t.digest = o.string("digest", "");
+                std::transform(t.digest.begin(), t.digest.end(), t.digest.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+                if (!t.digest.empty() && (t.digest.size() != 32 || t.digest.find_first_not_of("0123456789abcdef") != std::string::npos))
+                    throw ConfigError(o.at("digest"), "must be 32 hex digits (an MD5, as genhash prints it)");
+            });
             break;
     }
     o.finish(problems);
@@ -526,6 +565,7 @@ std::string_view to_string(TrackerKind k) {
         case TrackerKind::File: return "file";
         case TrackerKind::Tcp: return "tcp";
         case TrackerKind::Icmp: return "icmp";
+        case TrackerKind::Http: return "http";
     }
     return "?";
 }

@@ -6,6 +6,8 @@
 #include <sys/epoll.h>
 #include <sys/inotify.h>
 #include <sys/socket.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -15,6 +17,7 @@
 #include <sstream>
 
 #include "xvrrp/error.hpp"
+#include "xvrrp/http_probe.hpp"
 
 namespace xvrrp {
 
@@ -366,6 +369,168 @@ private:
     Nanos next_run_ = 0, deadline_ = 0;
 };
 
+// One client context for every https check: no verification of the server's certificate, as
+// keepalived's SSL_GET (it checks that the service answers, not who it is).
+SSL_CTX* tls_context() {
+    static const std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> ctx = [] {
+        std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> c(SSL_CTX_new(TLS_client_method()), &SSL_CTX_free);
+        if (c) SSL_CTX_set_verify(c.get(), SSL_VERIFY_NONE, nullptr);
+        return c;
+    }();
+    if (!ctx) throw std::runtime_error("TLS is not available");
+    return ctx.get();
+}
+
+std::string tls_error(const char* what) {
+    const unsigned long e = ERR_get_error();
+    ERR_clear_error();
+    char buf[256] = "";
+    if (e) ERR_error_string_n(e, buf, sizeof(buf));
+    return std::string(what) + (e ? std::string(": ") + buf : "");
+}
+
+// keepalived's HTTP_GET / SSL_GET without a fork: connect, TLS for https, GET, read the reply
+// through the bounded parser (http_probe.hpp), all on the loop's epoll. Up when the status is in
+// a range and, with a digest, the body's MD5 matches. One exchange in flight; the timeout covers
+// all of it.
+class HttpCheck final : public Check {
+public:
+    HttpCheck(std::string name, config::Tracker def, const TrackerSet::Changed& changed, EventLoop& loop)
+        : Check(std::move(name), std::move(def), changed), loop_(loop) {}
+    ~HttpCheck() override { close(); }
+    void start(Nanos now) override { next_run_ = first_run(now); }
+    [[nodiscard]] std::optional<Nanos> next_deadline() const override {
+        return fd_ ? std::min(next_run_, deadline_) : next_run_;
+    }
+    void on_timer(Nanos now) override {
+        if (fd_ && now >= deadline_) fail("timed out", now);
+        if (now < next_run_) return;
+        next_run_ = now + interval();
+        if (!fd_) begin(now);
+    }
+
+private:
+    enum class Stage { Connecting, Handshake, Writing, Reading };
+
+    void begin(Nanos now) {
+        std::string error;
+        fd_ = start_connect(def_.url.address, def_.url.port, error);
+        if (!fd_) return report(false, error, now);
+        stage_ = Stage::Connecting;
+        out_ = http::request(def_.url, def_.host);
+        parser_.emplace(!def_.digest.empty());
+        deadline_ = now + timeout();
+        loop_.add(fd_.get(), [this] { step(); }, EPOLLOUT);
+        events_ = EPOLLOUT;
+    }
+    void watch(std::uint32_t events) {
+        if (events != events_) loop_.modify(fd_.get(), events);
+        events_ = events;
+    }
+    void fail(std::string why, Nanos now) {
+        close();
+        report(false, std::move(why), now);
+    }
+    // Every readiness moves the exchange on as far as it can go without waiting.
+    void step() {
+        const Nanos now = now_ns();
+        if (stage_ == Stage::Connecting) {
+            if (const int err = connect_error(fd_.get())) return fail(std::strerror(err), now);
+            if (def_.url.tls) {
+                ssl_.reset(SSL_new(tls_context()));
+                if (!ssl_ || SSL_set_fd(ssl_.get(), fd_.get()) != 1) return fail(tls_error("TLS setup"), now);
+                if (!def_.host.empty() && !IpAddress::parse(def_.host))
+                    SSL_set_tlsext_host_name(ssl_.get(), def_.host.c_str());
+                stage_ = Stage::Handshake;
+            } else {
+                stage_ = Stage::Writing;
+            }
+        }
+        if (stage_ == Stage::Handshake) {
+            const int r = SSL_connect(ssl_.get());
+            if (r != 1) {
+                if (!wait_tls(r)) return fail(tls_error("TLS handshake"), now);
+                return;
+            }
+            stage_ = Stage::Writing;
+        }
+        if (stage_ == Stage::Writing) {
+            while (!out_.empty()) {
+                const ssize_t n = ssl_ ? SSL_write(ssl_.get(), out_.data(), int(out_.size()))
+                                       : ::send(fd_.get(), out_.data(), out_.size(), MSG_NOSIGNAL);
+                if (n <= 0) {
+                    if (ssl_ ? wait_tls(int(n)) : (errno == EAGAIN || errno == EWOULDBLOCK)) return watch(ssl_ ? events_ : EPOLLOUT);
+                    return fail(ssl_ ? tls_error("TLS write") : std::string("send: ") + std::strerror(errno), now);
+                }
+                out_.erase(0, std::size_t(n));
+            }
+            stage_ = Stage::Reading;
+            watch(EPOLLIN);
+        }
+        read_reply(now);
+    }
+    // After an SSL call that did not finish: true when it waits for the socket (watched now).
+    bool wait_tls(int ret) {
+        const int e = SSL_get_error(ssl_.get(), ret);
+        if (e == SSL_ERROR_WANT_READ) return watch(EPOLLIN), true;
+        if (e == SSL_ERROR_WANT_WRITE) return watch(EPOLLOUT), true;
+        return false;
+    }
+    void read_reply(Nanos now) {
+        char buf[16384];
+        for (;;) {
+            const ssize_t n = ssl_ ? SSL_read(ssl_.get(), buf, int(sizeof(buf))) : ::recv(fd_.get(), buf, sizeof(buf), 0);
+            http::ResponseParser::Result r;
+            if (n > 0) {
+                r = parser_->feed(std::string_view(buf, std::size_t(n)));
+            } else if (ssl_) {
+                const int e = SSL_get_error(ssl_.get(), int(n));
+                if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) return (void)wait_tls(int(n));
+                // A close with or without close_notify: the end of the reply either way.
+                if (e != SSL_ERROR_ZERO_RETURN && !(e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0))
+                    return fail(tls_error("TLS read"), now);
+                r = parser_->end_of_stream();
+            } else if (n == 0) {
+                r = parser_->end_of_stream();
+            } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                return;
+            } else {
+                return fail(std::string("recv: ") + std::strerror(errno), now);
+            }
+            if (r == http::ResponseParser::Result::More) continue;
+            if (r == http::ResponseParser::Result::Bad) return fail("bad reply: " + parser_->error(), now);
+            return judge(now);
+        }
+    }
+    void judge(Nanos now) {
+        const int status = parser_->status();
+        std::string body;
+        if (!def_.digest.empty()) body = parser_->body();
+        close();
+        if (!http::status_ok(def_.status, status)) return report(false, "HTTP " + std::to_string(status), now);
+        if (!def_.digest.empty()) {
+            const std::string got = http::md5_hex(body);
+            if (got != def_.digest) return report(false, "HTTP " + std::to_string(status) + ", digest " + got, now);
+        }
+        report(true, "HTTP " + std::to_string(status), now);
+    }
+    void close() {
+        ssl_.reset();
+        parser_.reset();
+        if (!fd_) return;
+        loop_.remove(fd_.get());
+        fd_.reset();
+    }
+    EventLoop& loop_;
+    UniqueFd fd_;
+    std::unique_ptr<SSL, decltype(&SSL_free)> ssl_{nullptr, &SSL_free};
+    Stage stage_ = Stage::Connecting;
+    std::uint32_t events_ = 0;
+    std::string out_;
+    std::optional<http::ResponseParser> parser_;
+    Nanos next_run_ = 0, deadline_ = 0;
+};
+
 // A number in a file, re-read when inotify says the directory changed and every interval.
 class FileCheck final : public Check {
 public:
@@ -456,6 +621,7 @@ void TrackerSet::configure(const std::map<std::string, config::Tracker>& defs, N
             case config::TrackerKind::Tcp: c = std::make_unique<TcpCheck>(name, def, changed_, ports_.loop); break;
             case config::TrackerKind::File: c = std::make_unique<FileCheck>(name, def, changed_, ports_.loop); break;
             case config::TrackerKind::Icmp: c = std::make_unique<IcmpCheck>(name, def, changed_, ports_.loop); break;
+            case config::TrackerKind::Http: c = std::make_unique<HttpCheck>(name, def, changed_, ports_.loop); break;
         }
         Check& ref = *c;
         checks_.emplace(name, std::move(c));
