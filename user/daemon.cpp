@@ -129,6 +129,11 @@ struct Daemon::Impl {
     // Routers something happened to since the timer was last armed: their deadlines are renewed.
     std::vector<std::uint32_t> touched;
     std::set<std::string> maintenance;  // instances an operator took out of service (xvrrpctl)
+    // Sync groups: each member instance's group (an index into cfg.sync_groups), each router's
+    // state as the last group pass saw it, and each group's state as last notified.
+    std::unordered_map<std::string, std::size_t> group_index;
+    std::unordered_map<std::uint32_t, fsm::State> group_seen;
+    std::map<std::string, Notice> group_state;
     bool stopping = false;  // shut down, waiting for the STOP notify scripts (bounded by kStopTimer)
     // Instances configured but not running (their interface is gone or not ready): retried.
     bool instances_pending = false;
@@ -270,7 +275,7 @@ struct Daemon::Impl {
         // The tie-break compares the address adverts really leave from (RFC 9568 6.4.3).
         const auto primary = in.unicast_source && in.unicast_source->family == f ? *in.unicast_source
                                                                                  : require_primary(ifindex, in, f);
-        RouterSettings settings = router_settings(in, f, primary);
+        RouterSettings settings = settings_of(in, f, primary);
         RouterIdentity identity{.cfg = in,
                                 .family = f,
                                 .ifindex = ifindex,
@@ -281,6 +286,12 @@ struct Daemon::Impl {
                                 .pass_adverts = cfg.interface_options(in.interface).pass_adverts,
                                 .notify_name = notify_name(in, f)};
         return std::make_unique<Router>(ports(), std::move(identity), std::move(settings));
+    }
+
+    RouterSettings settings_of(const config::Instance& in, Family f, const IpAddress& primary) const {
+        RouterSettings s = router_settings(in, f, primary);
+        s.sync_member = group_index.count(in.name) != 0;
+        return s;
     }
 
     // keepalived's instances are of one family; ours may be of two, and then the IPv6 router's
@@ -328,12 +339,119 @@ struct Daemon::Impl {
     Tracking tracking_for(const config::Instance& in) const {
         Tracking t;
         if (maintenance.count(in.name)) t.faults.emplace_back("maintenance (xvrrpctl)");
-        for (const auto& use : in.track) {
+        auto add = [&](const config::TrackUse& use) {
             const track::Effect e = trackers.effect(use);
             t.delta += e.delta;
             if (e.fault) t.faults.push_back(trackers.fault_reason(use));
+        };
+        for (const auto& use : in.track) add(use);
+        if (const config::SyncGroup* g = group_of(in.name)) {
+            for (const auto& use : g->track) add(use);
+            // A member in FAULT for a reason of its own takes the group with it.
+            std::set<std::string> faulty;
+            for (const auto& [id, r] : routers)
+                if (r->cfg().name != in.name && group_of(r->cfg().name) == g && own_fault(*r)) faulty.insert(r->cfg().name);
+            for (const auto& name : faulty) t.faults.push_back(std::string(kGroupFault) + g->name + ": " + name + " is in FAULT");
         }
         return t;
+    }
+
+    // ---- sync groups ----
+
+    static constexpr std::string_view kGroupFault = "sync group ";
+
+    const config::SyncGroup* group_of(const std::string& instance) const {
+        const auto it = group_index.find(instance);
+        return it == group_index.end() ? nullptr : &cfg.sync_groups[it->second];
+    }
+
+    // In FAULT for a reason other than its group's.
+    static bool own_fault(const Router& r) {
+        if (r.driver.state() != fsm::State::Fault) return false;
+        const auto reasons = r.driver.fault_reasons();
+        return std::any_of(reasons.begin(), reasons.end(), [](const std::string& why) { return !why.starts_with(kGroupFault); });
+    }
+
+    // After every wake-up: each group follows its members (keepalived's vrrp_sync). A member's own
+    // FAULT is the others' (through their tracking); a MASTER that fell to BACKUP takes the other
+    // MASTERs with it; held members become MASTER together once each is ready (or the group is
+    // MASTER already); the group's notify runs when its state changes. Repeated until nothing
+    // moves (a FAULT ending can free another member in the next round), a few rounds at most.
+    void sync_pass(Nanos now) {
+        if (cfg.sync_groups.empty()) return;
+        std::vector<std::vector<Router*>> members(cfg.sync_groups.size());
+        for (const auto& [id, r] : routers)
+            if (const auto it = group_index.find(r->cfg().name); it != group_index.end()) members[it->second].push_back(r.get());
+        for (int round = 0; round < 4; ++round) {
+            bool moved = false;
+            for (std::size_t g = 0; g < members.size(); ++g)
+                if (!members[g].empty()) moved |= sync_group_pass(cfg.sync_groups[g], members[g], now);
+            if (!moved) break;
+        }
+    }
+
+    bool sync_group_pass(const config::SyncGroup& g, const std::vector<Router*>& members, Nanos now) {
+        bool moved = false;
+        auto touch = [&](Router& r) {
+            touched.push_back(r.id());
+            moved = true;
+        };
+        for (Router* r : members) {
+            Tracking want = tracking_for(r->cfg());
+            if (want != r->driver.tracking()) {
+                r->driver.set_tracking(std::move(want), now);
+                touch(*r);
+            }
+        }
+        const bool fell = std::any_of(members.begin(), members.end(), [&](Router* r) {
+            const auto seen = group_seen.find(r->id());
+            return seen != group_seen.end() && seen->second == fsm::State::Master && r->driver.state() == fsm::State::Backup;
+        });
+        if (fell)
+            for (Router* r : members)
+                if (r->driver.state() == fsm::State::Master) {
+                    r->driver.demote(now);
+                    touch(*r);
+                }
+        const bool all_ready = std::all_of(members.begin(), members.end(), [](Router* r) {
+            return r->driver.state() == fsm::State::Master || r->driver.ready();
+        });
+        if (all_ready)
+            for (Router* r : members)
+                if (r->driver.ready()) {
+                    r->driver.release(now);
+                    touch(*r);
+                }
+        for (Router* r : members) group_seen[r->id()] = r->driver.state();
+        notify_group(g, members);
+        return moved;
+    }
+
+    // FAULT if a member is; MASTER or BACKUP once all are; unchanged while they move.
+    void notify_group(const config::SyncGroup& g, const std::vector<Router*>& members) {
+        auto all = [&](fsm::State s) {
+            return std::all_of(members.begin(), members.end(), [s](Router* r) { return r->driver.state() == s; });
+        };
+        std::optional<Notice> now_state;
+        if (std::any_of(members.begin(), members.end(), [](Router* r) { return r->driver.state() == fsm::State::Fault; }))
+            now_state = Notice::Fault;
+        else if (all(fsm::State::Master)) now_state = Notice::Master;
+        else if (all(fsm::State::Backup)) now_state = Notice::Backup;
+        if (!now_state) return;
+        const auto [it, fresh] = group_state.try_emplace(g.name, *now_state);
+        if (!fresh && it->second == *now_state) return;
+        it->second = *now_state;
+        spdlog::info("(group {}) Entering {} STATE", g.name, notice_word(*now_state));
+        notices.push_back(PendingNotice{.source = NoticeSource{.group = true, .name = g.name}, .scripts = g.notify,
+                                        .notice = *now_state, .priority = 0});
+    }
+
+    // At shutdown: STOP for every group that said anything.
+    void notify_groups_stopped() {
+        for (const config::SyncGroup& g : cfg.sync_groups)
+            if (group_state.erase(g.name))
+                notices.push_back(PendingNotice{.source = NoticeSource{.group = true, .name = g.name}, .scripts = g.notify,
+                                                .notice = Notice::Stop, .priority = 0});
     }
 
     // The routers `which` picks hear what their trackers (and maintenance) say now. One router's
@@ -392,6 +510,9 @@ struct Daemon::Impl {
         }
         attach_interfaces(next, tolerant);
         cfg = next;
+        group_index.clear();  // indexes cfg.sync_groups: rebuilt with it
+        for (std::size_t g = 0; g < cfg.sync_groups.size(); ++g)
+            for (const auto& name : cfg.sync_groups[g].instances) group_index[name] = g;
         instances_pending = false;
         std::set<std::pair<std::string, Family>> running;
         for (const auto& [id, r] : routers) running.emplace(r->cfg().name, r->identity().family);
@@ -411,6 +532,15 @@ struct Daemon::Impl {
             }
         }
         if (instances_pending) timers.set(kPendingTimer, now + kPendingRetry);
+        for (auto& [id, r] : routers)  // joined or left a group without another change
+            if (r->driver.settings().sync_member != (group_index.count(r->cfg().name) != 0)) {
+                r->driver.reconfigure(settings_of(r->cfg(), r->identity().family, r->identity().primary), now);
+                touched.push_back(id);
+            }
+        std::erase_if(group_seen, [&](const auto& e) { return !routers.count(e.first); });
+        std::erase_if(group_state, [&](const auto& e) {
+            return std::none_of(next.sync_groups.begin(), next.sync_groups.end(), [&](const auto& g) { return g.name == e.first; });
+        });
         detach_unused(next);
         // A changed tracker definition (reset state) or changed uses: each router re-evaluated.
         retrack([](const config::Instance&) { return true; }, now);
@@ -439,7 +569,7 @@ struct Daemon::Impl {
         spdlog::info("{} changed: priority {}, interval {} ms, preempt {} (no restart)", r.label(), next.priority,
                      next.advert_interval_ms, next.preempt);
         r.host.reconfigured(next);
-        r.driver.reconfigure(router_settings(next, r.identity().family, r.identity().primary), now);
+        r.driver.reconfigure(settings_of(next, r.identity().family, r.identity().primary), now);
         touched.push_back(r.id());
     }
 
@@ -661,6 +791,7 @@ struct Daemon::Impl {
     // After every handler: frames out, then addresses, then the timer armed once, at the earliest
     // deadline.
     void after_work() {
+        sync_pass(monotonic_ns());
         flush_frames();
         apply_addresses();
         post_notices();
@@ -751,6 +882,7 @@ struct Daemon::Impl {
             }
         });
         step("notify", [&] {
+            notify_groups_stopped();
             post_notices();
             notifier.close_fifo();
         });

@@ -126,6 +126,18 @@ struct Instance {
     bool operator==(const Instance&) const = default;
 };
 
+// keepalived's vrrp_sync_group: instances that change state together. One member to FAULT takes
+// them all to FAULT, one MASTER to BACKUP takes the others to BACKUP, and they become MASTER only
+// together (when each would). Its trackers apply to every member.
+struct SyncGroup {
+    std::string name;
+    std::vector<std::string> instances;
+    std::vector<TrackUse> track;
+    Notify notify;  // `any` gets GROUP, the name, the state and 0
+    bool tracking_weight = false;  // sync_group_tracking_weight: weighted trackers allowed on members
+    bool operator==(const SyncGroup&) const = default;
+};
+
 struct InterfaceOptions {
     XdpMode xdp_mode = XdpMode::Auto;
     bool pass_adverts = false;  // valid adverts also reach the stack (tcpdump)
@@ -151,6 +163,7 @@ struct Config {
     std::map<std::string, InterfaceOptions> interfaces;  // only where not default
     std::vector<Instance> instances;
     std::map<std::string, Tracker> trackers;
+    std::vector<SyncGroup> sync_groups;
 
     [[nodiscard]] InterfaceOptions interface_options(const std::string& ifname) const;
     bool operator==(const Config&) const = default;

@@ -44,6 +44,7 @@ struct RouterSettings {
     std::string label;      // "(name)" or "(name/v6)", as logs show the router
     std::string interface;  // for the logs
     bool track_primary = true;  // the interface down is FAULT
+    bool sync_member = false;   // in a sync group: MASTER only when the group says (fsm::Machine::set_hold)
 };
 
 // What the router's trackers say (tracking.hpp): the sum of their priority deltas, and why it
@@ -104,6 +105,10 @@ public:
     void on_timer(Nanos now);
     // Priority, timers, preemption and announcements, without a restart.
     void reconfigure(RouterSettings settings, Nanos now);
+    // Sync groups (the daemon is the group): a held router ready to be MASTER becomes it; a MASTER
+    // follows its group to BACKUP.
+    void release(Nanos now);
+    void demote(Nanos now);
     // An effect outside the driver failed for this router (for example restoring a lost VIP).
     void fail(const std::string& what, Nanos now);
 
@@ -112,6 +117,7 @@ public:
 
     [[nodiscard]] fsm::State state() const { return machine_.state(); }
     [[nodiscard]] bool fault() const { return machine_.state() == fsm::State::Fault; }
+    [[nodiscard]] bool ready() const { return machine_.ready(); }
     [[nodiscard]] std::string_view state_name() const { return fsm::to_string(machine_.state()); }
     // Why it is in FAULT, or would be once started (the interface, the trackers).
     [[nodiscard]] std::vector<std::string> fault_reasons() const;

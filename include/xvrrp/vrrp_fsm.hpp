@@ -74,11 +74,22 @@ public:
     // Backup: adverts the caller did not pass one by one (the dataplane saw them) put off
     // Master_Down_Timer until `until`.
     void hold_master_down(Nanos until);
+    // Sync groups (keepalived's vrrp_sync_group): a held BACKUP whose Master_Down_Timer runs out
+    // does not become MASTER on its own but ready(); release() then makes it MASTER (when every
+    // member of the group is ready, or the group is MASTER). An advert that resets the timer
+    // makes it not ready again. Lifting the hold does not release: the caller does.
+    void set_hold(bool hold);
+    Actions release(Nanos now);
+    // A MASTER follows its group to BACKUP: it resigns (priority 0, so that the other side's
+    // members take over after Skew_Time) and releases its VIPs.
+    Actions demote(Nanos now);
     // A new configuration for the same instance (reload, priority tracking):
     // the state is kept; timers are recomputed from the new values.
     void reconfigure(const Config& config, Nanos now);
 
     [[nodiscard]] State state() const { return state_; }
+    [[nodiscard]] bool held() const { return hold_; }
+    [[nodiscard]] bool ready() const { return ready_; }
     [[nodiscard]] const Config& config() const { return config_; }
     [[nodiscard]] std::optional<Nanos> next_deadline() const;
     [[nodiscard]] std::optional<Nanos> master_down_deadline() const { return master_down_at_; }
@@ -108,6 +119,8 @@ private:
     std::optional<Nanos> lower_since_;  // when a worse master was first heard (preempt_delay)
     std::optional<Nanos> answered_lower_at_;  // when a master last answered a worse advert at once
     std::optional<Advert> master_;
+    bool hold_ = false;   // a sync group member: MASTER only by release()
+    bool ready_ = false;  // held, and its Master_Down_Timer ran out
 };
 
 }  // namespace xvrrp::fsm

@@ -491,4 +491,49 @@ TEST(Config, HttpTrackers) {
     EXPECT_REJECTED(j, "trackers.web.url", "is required");
 }
 
+TEST(Config, SyncGroups) {
+    json j = with_trackers();  // instance "a" tracks chk (-20), web (10), prio and up
+    j["instances"][0]["track"] = json::parse(R"([{"tracker": "chk", "weight": 0}])");
+    j["sync_groups"] = json::parse(R"([{"name": "VG_1", "instances": ["a", "b"], "track": ["up"],
+                                        "notify": {"any": ["/usr/local/bin/group-notify"]}}])");
+    j["trackers"]["up"]["weight"] = 0;
+    const Config c = parse(j.dump());
+    ASSERT_EQ(c.sync_groups.size(), 1u);
+    EXPECT_EQ(c.sync_groups[0].instances, (std::vector<std::string>{"a", "b"}));
+    EXPECT_EQ(c.sync_groups[0].track[0].tracker, "up");
+    EXPECT_EQ(c.sync_groups[0].notify.any, (std::vector<std::string>{"/usr/local/bin/group-notify"}));
+    EXPECT_FALSE(c.sync_groups[0].tracking_weight);
+}
+
+TEST(Config, SyncGroupMistakesAreNamed) {
+    json base = with_trackers();
+    base["instances"][0]["track"] = json::array();
+    json j = base;
+    j["sync_groups"] = json::parse(R"([{"name": "VG_1", "instances": ["a", "nope"]}])");
+    EXPECT_REJECTED(j, "sync_groups[0].instances[1]", "no instance named \"nope\"");
+    j["sync_groups"] = json::parse(R"([{"name": "VG_1", "instances": ["a", "a"]}])");
+    EXPECT_REJECTED(j, "sync_groups[0].instances[1]", "listed twice");
+    j["sync_groups"] = json::parse(R"([{"name": "VG_1", "instances": ["a"]}, {"name": "VG_2", "instances": ["b", "a"]}])");
+    EXPECT_REJECTED(j, "sync_groups[1].instances[1]", "\"a\" is already in sync group \"VG_1\"");
+    j["sync_groups"] = json::parse(R"([{"name": "VG_1", "instances": ["a"]}, {"name": "VG_1", "instances": ["b"]}])");
+    EXPECT_REJECTED(j, "sync_groups[1].name", "is also the name of sync_groups[0]");
+    j["sync_groups"] = json::parse(R"([{"name": "VG_1", "instances": []}])");
+    EXPECT_REJECTED(j, "sync_groups[0].instances", "at least one instance");
+    j["sync_groups"] = json::parse(R"([{"name": "VG_1", "instances": ["a"], "track": [{"tracker": "chk", "weight": -20}]}])");
+    EXPECT_REJECTED(j, "sync_groups[0].track[0]", "only put it in FAULT (weight 0) unless sync_group_tracking_weight");
+    // A member's own weighted tracker: an error unless the group allows it.
+    j = base;
+    j["instances"][0]["track"] = json::parse(R"(["chk"])");
+    j["sync_groups"] = json::parse(R"([{"name": "VG_1", "instances": ["b", "a"]}])");
+    EXPECT_REJECTED(j, "sync_groups[0].instances[1]", "\"a\" tracks \"chk\" with weight -20, which would move it alone");
+    j["sync_groups"][0]["sync_group_tracking_weight"] = true;
+    EXPECT_EQ(error_of(j), "");
+    // An instance with a problem of its own is reported there only, not again by its group.
+    j = base;
+    j["instances"][1]["vrid"] = 0;
+    j["sync_groups"] = json::parse(R"([{"name": "VG_1", "instances": ["a", "b"]}])");
+    EXPECT_REJECTED(j, "instances[1].vrid", "must be 1-255");
+}
+
 }  // namespace
+

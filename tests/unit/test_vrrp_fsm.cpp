@@ -377,4 +377,43 @@ TEST(VrrpFsm, FaultFromInitAndShutdownFromFault) {
     EXPECT_EQ(m.state(), State::Initialize);
 }
 
+// Sync groups: a held backup is ready when its timer runs out, MASTER only when released; an
+// advert from a live master makes it not ready again; a MASTER demoted by its group resigns.
+TEST(VrrpFsm, AHeldBackupIsReadyUntilReleased) {
+    Machine m(v3(100));
+    m.set_hold(true);
+    m.startup(kT0);
+    const Nanos down = *m.master_down_deadline();
+    EXPECT_TRUE(m.tick(down).empty()) << "held: no transition of its own";
+    EXPECT_EQ(m.state(), State::Backup);
+    EXPECT_TRUE(m.ready());
+    EXPECT_FALSE(m.next_deadline()) << "nothing left to time: the group decides";
+    m.advert(from(0), down + kMs);  // a resignation keeps it ready
+    EXPECT_TRUE(m.ready());
+    m.advert(from(200), down + 2 * kMs);  // a live, better master: not ready, its timer again
+    EXPECT_FALSE(m.ready());
+    EXPECT_EQ(m.master_down_deadline(), down + 2 * kMs + m.master_down_interval());
+    EXPECT_TRUE(m.release(down + 3 * kMs).empty()) << "not ready: nothing to release";
+    m.tick(*m.master_down_deadline());
+    ASSERT_TRUE(m.ready());
+    const auto a = m.release(*m.master_down_deadline() + kSec);
+    EXPECT_EQ(kinds(a), (std::vector<std::size_t>{kTransition, kTake, kSend, kAnnounce}));
+    EXPECT_EQ(m.state(), State::Master);
+    EXPECT_FALSE(m.ready());
+}
+
+TEST(VrrpFsm, ADemotedMasterResignsAndWaitsAsBackup) {
+    Machine m(v3(100));
+    m.startup(kT0);
+    m.tick(*m.master_down_deadline());
+    ASSERT_EQ(m.state(), State::Master);
+    const Nanos now = kT0 + 10 * kSec;
+    const auto a = m.demote(now);
+    EXPECT_EQ(kinds(a), (std::vector<std::size_t>{kSend, kRelease, kTransition}));
+    EXPECT_EQ(sent_priority(a), 0) << "the other side's members take over after Skew_Time";
+    EXPECT_EQ(m.state(), State::Backup);
+    EXPECT_EQ(m.master_down_deadline(), now + m.master_down_interval());
+    EXPECT_TRUE(m.demote(now).empty()) << "only a MASTER is demoted";
+}
+
 }  // namespace

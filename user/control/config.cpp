@@ -494,6 +494,85 @@ std::optional<Instance> instance(const json& j, const std::string& path, const P
     return in;
 }
 
+// A sync group; members are checked against every name the file gives an instance (one whose
+// definition has a problem is reported there, not here again).
+std::optional<SyncGroup> sync_group(const json& j, const std::string& path, const ParsedTrackers& trackers,
+                                    const std::set<std::string>& instance_names, Problems& problems) {
+    const std::size_t before = problems.size();
+    std::optional<Object> parsed;
+    problems.guard([&] { parsed.emplace(j, path); });
+    if (!parsed) return std::nullopt;
+    Object& o = *parsed;
+    SyncGroup g;
+    problems.guard([&] {
+        g.name = o.string("name", std::nullopt);
+        if (g.name.empty()) throw ConfigError(o.at("name"), "must not be empty");
+    });
+    problems.guard([&] {
+        if (!o.has("instances")) throw ConfigError(o.at("instances"), "is required");
+        o.array("instances", [&](const json& v, const std::string& p) {
+            problems.guard([&] {
+                const std::string name = as_string(v, p);
+                if (!instance_names.count(name)) throw ConfigError(p, "no instance named \"" + name + "\"");
+                if (std::find(g.instances.begin(), g.instances.end(), name) != g.instances.end())
+                    throw ConfigError(p, "\"" + name + "\" is listed twice");
+                g.instances.push_back(name);
+            });
+        });
+        if (g.instances.empty() && problems.size() == before) throw ConfigError(o.at("instances"), "at least one instance is required");
+    });
+    problems.guard([&] { g.tracking_weight = o.boolean("sync_group_tracking_weight", false); });
+    problems.guard([&] {
+        o.array("track", [&](const json& v, const std::string& p) {
+            problems.guard([&] {
+                try {
+                    TrackUse use = track_use(v, p, trackers, 1);
+                    if (use.weight != 0 && !g.tracking_weight)
+                        throw ConfigError(p, "a sync group's tracker may only put it in FAULT (weight 0) unless "
+                                             "sync_group_tracking_weight is set, got weight " + std::to_string(use.weight));
+                    for (const auto& u : g.track)
+                        if (u.tracker == use.tracker) throw ConfigError(p, "tracker \"" + use.tracker + "\" is listed twice");
+                    g.track.push_back(std::move(use));
+                } catch (const Reported&) {
+                }
+            });
+        });
+    });
+    if (o.has("notify")) problems.guard([&] { g.notify = notify(o.value("notify"), o.at("notify"), problems); });
+    o.finish(problems);
+    if (problems.size() != before) return std::nullopt;
+    return g;
+}
+
+// Each instance in one group at most; a member's weighted tracker moves that member alone, which
+// a group cannot follow (keepalived ignores the weight): an error unless the group allows it.
+void check_sync_groups(const Config& c, const std::vector<std::string>& group_paths, Problems& problems) {
+    std::map<std::string, std::string> group_of;
+    for (std::size_t g = 0; g < c.sync_groups.size(); ++g) {
+        const SyncGroup& grp = c.sync_groups[g];
+        problems.guard([&] {
+            for (std::size_t k = 0; k < g; ++k)
+                if (c.sync_groups[k].name == grp.name)
+                    throw ConfigError(group_paths[g] + ".name", "\"" + grp.name + "\" is also the name of " + group_paths[k]);
+        });
+        for (std::size_t m = 0; m < grp.instances.size(); ++m) problems.guard([&] {
+            const std::string at = group_paths[g] + ".instances[" + std::to_string(m) + "]";
+            const std::string& name = grp.instances[m];
+            if (const auto [it, fresh] = group_of.emplace(name, grp.name); !fresh)
+                throw ConfigError(at, "\"" + name + "\" is already in sync group \"" + it->second + "\"");
+            if (grp.tracking_weight) return;
+            for (const auto& in : c.instances) {
+                if (in.name != name) continue;
+                for (const auto& use : in.track)
+                    if (use.weight != 0)
+                        throw ConfigError(at, "\"" + name + "\" tracks \"" + use.tracker + "\" with weight " +
+                                                  std::to_string(use.weight) + ", which would move it alone: use weight 0, "
+                                                  "or set sync_group_tracking_weight");
+            }
+        });
+    }
+}
+
 InterfaceOptions interface_options(const json& j, const std::string& path) {
     Object o(j, path);
     InterfaceOptions opts;
@@ -646,8 +725,22 @@ Config parse(const std::string& json_text) {
         });
     });
     if (!listed && problems.empty()) problems.guard([] { throw ConfigError("instances", "at least one instance is required"); });
+    std::set<std::string> instance_names;  // as written, good or not
+    if (root.has("instances") && root.value("instances").is_array())
+        for (const auto& in : root.value("instances"))
+            if (in.is_object() && in.contains("name") && in["name"].is_string()) instance_names.insert(in["name"].get<std::string>());
+    std::vector<std::string> group_paths;
+    problems.guard([&] {
+        root.array("sync_groups", [&](const json& v, const std::string& p) {
+            if (auto g = sync_group(v, p, trackers, instance_names, problems)) {
+                c.sync_groups.push_back(std::move(*g));
+                group_paths.push_back(p);
+            }
+        });
+    });
     root.finish(problems);
     check_across_instances(c, paths, problems);
+    check_sync_groups(c, group_paths, problems);
     problems.guard([&] { check_capacity(c); });
     problems.raise();
     return c;

@@ -16,15 +16,17 @@ std::vector<std::string> insecure_scripts(const config::Config& c) {
     };
     for (const auto& [name, t] : c.trackers)
         if (t.kind == config::TrackerKind::Script) check(t.command, "trackers." + name + ".command");
-    for (std::size_t i = 0; i < c.instances.size(); ++i) {
-        const auto& n = c.instances[i].notify;
-        const std::string at = "instances[" + std::to_string(i) + "].notify.";
+    auto check_notify = [&](const config::Notify& n, const std::string& at) {
         check(n.master, at + "master");
         check(n.backup, at + "backup");
         check(n.fault, at + "fault");
         check(n.stop, at + "stop");
         check(n.any, at + "any");
-    }
+    };
+    for (std::size_t i = 0; i < c.instances.size(); ++i)
+        check_notify(c.instances[i].notify, "instances[" + std::to_string(i) + "].notify.");
+    for (std::size_t i = 0; i < c.sync_groups.size(); ++i)
+        check_notify(c.sync_groups[i].notify, "sync_groups[" + std::to_string(i) + "].notify.");
     check(c.global.notify_fifo_script, "global.notify_fifo.script");
     return out;
 }

@@ -42,11 +42,18 @@ RouterSettings router_settings(const config::Instance& in, Family family, const 
         .announce = in.announce,
         .label = "(" + in.name + (family == Family::V6 ? "/v6" : "") + ")",
         .interface = in.interface,
-        .track_primary = in.track_primary};
+        .track_primary = in.track_primary,
+        .sync_member = false};
 }
 
 RouterDriver::RouterDriver(RouterSettings settings, RouterHost& host)
-    : settings_(std::move(settings)), host_(host), machine_(settings_.fsm), kernel_preempt_(preempts_in_kernel()) {}
+    : settings_(std::move(settings)), host_(host), machine_(settings_.fsm), kernel_preempt_(preempts_in_kernel()) {
+    machine_.set_hold(settings_.sync_member);
+}
+
+void RouterDriver::release(Nanos now) { apply(machine_.release(now), now); }
+
+void RouterDriver::demote(Nanos now) { apply(machine_.demote(now), now); }
 
 fsm::Config RouterDriver::machine_config() const {
     fsm::Config c = settings_.fsm;
@@ -234,6 +241,8 @@ void RouterDriver::on_timer(Nanos now) {
 void RouterDriver::reconfigure(RouterSettings settings, Nanos now) {
     settings_ = std::move(settings);
     machine_.reconfigure(machine_config(), now);
+    machine_.set_hold(settings_.sync_member);
+    if (!settings_.sync_member) apply(machine_.release(now), now);  // out of a group: ready is MASTER
     kernel_preempt_ = preempts_in_kernel();
     const bool master = machine_.state() == fsm::State::Master;
     if (master)

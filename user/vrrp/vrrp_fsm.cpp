@@ -54,6 +54,7 @@ void Machine::learn_master(const Advert& a) {
 Actions Machine::become_master(Nanos now, std::string_view reason) {
     const State from = state_;
     state_ = State::Master;
+    ready_ = false;
     master_down_at_.reset();
     master_.reset();
     lower_since_.reset();
@@ -66,6 +67,7 @@ Actions Machine::become_master(Nanos now, std::string_view reason) {
 Actions Machine::become_backup(Nanos now, const Advert& from_master, std::string_view reason) {
     const State from = state_;
     state_ = State::Backup;
+    ready_ = false;
     adver_at_.reset();
     learn_master(from_master);
     master_down_at_ = now + master_down_interval();
@@ -88,6 +90,7 @@ Actions Machine::startup(Nanos now) {
 Actions Machine::stand_down(State to, std::string_view reason) {
     const State from = state_;
     state_ = to;
+    ready_ = false;
     master_down_at_.reset();
     adver_at_.reset();
     master_.reset();
@@ -126,13 +129,14 @@ Actions Machine::advert(const Advert& a, Nanos now) {
             return {};
         case State::Backup:
             if (a.priority == 0) {
-                master_down_at_ = now + skew_time();
+                if (!ready_) master_down_at_ = now + skew_time();
                 return {};
             }
             if (a.priority >= config_.priority) lower_since_.reset();
             else if (config_.preempt && !lower_since_) lower_since_ = now;
             if (!preempt_now(now) || a.priority >= config_.priority) {
                 learn_master(a);
+                ready_ = false;
                 master_down_at_ = now + master_down_interval();
             }
             // else: discard; Master_Down_Timer runs out and we preempt
@@ -158,8 +162,14 @@ Actions Machine::advert(const Advert& a, Nanos now) {
 }
 
 Actions Machine::tick(Nanos now) {
-    if (state_ == State::Backup && master_down_at_ && now >= *master_down_at_)
+    if (state_ == State::Backup && master_down_at_ && now >= *master_down_at_) {
+        if (hold_) {  // its group decides
+            ready_ = true;
+            master_down_at_.reset();
+            return {};
+        }
         return become_master(now, master_ ? "master down" : "no master");
+    }
     if (state_ == State::Master && adver_at_ && now >= *adver_at_) {
         // On the grid of the first advert: a loop that wakes 0.1 ms late each time would
         // otherwise send 1% fewer adverts at 10 ms. A whole interval behind, it starts afresh
@@ -169,6 +179,21 @@ Actions Machine::tick(Nanos now) {
         return {SendAdvert{config_.priority}};
     }
     return {};
+}
+
+void Machine::set_hold(bool hold) { hold_ = hold; }
+
+Actions Machine::release(Nanos now) {
+    if (state_ != State::Backup || !ready_) return {};
+    return become_master(now, "sync group");
+}
+
+Actions Machine::demote(Nanos now) {
+    if (state_ != State::Master) return {};
+    Actions out = stand_down(State::Backup, "sync group");
+    master_adver_int_cs_ = config_.adver_int_cs;
+    master_down_at_ = now + master_down_interval();
+    return out;
 }
 
 void Machine::hold_master_down(Nanos until) {
