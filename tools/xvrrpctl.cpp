@@ -1,4 +1,5 @@
 // xvrrpctl status [--json] [-s SOCKET]: xvrrpd's instances as a table, or its JSON as is.
+// xvrrpctl maintenance on|off [INSTANCE]; xvrrpctl import-keepalived FILE [--checks-from-real-servers].
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -8,6 +9,8 @@
 #include <cstring>
 #include <iostream>
 #include <nlohmann/json.hpp>
+
+#include "xvrrp/keepalived_import.hpp"
 
 namespace {
 
@@ -90,8 +93,27 @@ int main(int argc, char** argv) {
     auto* maintenance = app.add_subcommand("maintenance", "take instances out of service (FAULT: resign with priority 0) or back");
     maintenance->add_option("state", onoff, "on or off")->required()->check(CLI::IsMember({"on", "off"}));
     maintenance->add_option("instance", instance, "one instance (default: all)");
+    std::string keepalived_conf;
+    xvrrp::keepalived::ImportOptions import_options;
+    auto* import = app.add_subcommand("import-keepalived",
+                                      "keepalived.conf to xvrrpd's JSON on stdout; what does not carry over on stderr "
+                                      "(exit 0 complete, 2 incomplete, 1 unreadable)");
+    import->add_option("file", keepalived_conf, "keepalived.conf")->required();
+    import->add_flag("--checks-from-real-servers", import_options.checks_from_real_servers,
+                     "turn virtual_server real servers' checks into trackers");
     app.add_option("-s,--socket", socket_path, "xvrrpd's control socket");
     CLI11_PARSE(app, argc, argv);
+    if (import->parsed()) {
+        try {
+            const auto r = xvrrp::keepalived::import_file(keepalived_conf, import_options);
+            for (const auto& d : r.diagnostics) std::cerr << d.to_string() << "\n";
+            std::cout << r.config.dump(2) << "\n";
+            return r.complete() ? 0 : 2;
+        } catch (const std::exception& e) {
+            std::cerr << "xvrrpctl: " << e.what() << "\n";
+            return 1;
+        }
+    }
     try {
         if (maintenance->parsed()) {
             nlohmann::json req = {{"command", "maintenance"}, {"on", onoff == "on"}};
