@@ -271,6 +271,9 @@ struct Daemon::Impl {
                          .addresses = addresses, .notices = notices}; }
 
     std::unique_ptr<Router> make_router(const config::Instance& in, Family f) {
+        if (in.start_as_master && (!in.preempt || in.preempt_delay_ms))
+            spdlog::warn("({}) start_as master: preempt is always on and preempt_delay_ms is ignored, as keepalived's "
+                         "nopreempt and preempt_delay with state MASTER", in.name);
         const unsigned ifindex = attachments.at(in.interface).ifindex();
         // The tie-break compares the address adverts really leave from (RFC 9568 6.4.3).
         const auto primary = in.unicast_source && in.unicast_source->family == f ? *in.unicast_source

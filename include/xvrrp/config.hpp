@@ -118,6 +118,7 @@ struct Instance {
     Announce announce;
     std::vector<TrackUse> track;
     bool track_primary = true;  // the interface down (no carrier, or admin down) is FAULT
+    bool start_as_master = false;  // "start_as": "master" (keepalived's state MASTER); preempt then always
     Notify notify;
     bool notify_priority_changes = false;  // MASTER_PRIORITY / BACKUP_PRIORITY lines on the FIFO
 

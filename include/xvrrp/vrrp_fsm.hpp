@@ -33,6 +33,9 @@ struct Config {
     Nanos preempt_delay = 0;              // keepalived's preempt_delay: tolerate a worse master this long
     std::uint8_t down_timer_adverts = 3;  // the 3 in Master_Down_Interval
     IpAddress primary;                    // our primary address on the interface (tie-break)
+    // keepalived's `state MASTER`: the first Master_Down_Interval after a startup is one interval
+    // and the minimum skew (1/256 of it), so that it is MASTER at once unless a master answers.
+    bool start_as_master = false;
 };
 
 struct Advert {

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 #include <regex>
+#include <thread>
 
 #include "daemon_lab.hpp"
 
@@ -52,6 +53,28 @@ TEST_F(ImportLab, TheTutorialPairImportedAsIsFailsOverWhenTheMastersLinkIsCut) {
     EXPECT_TRUE(becomes(1, "FAULT", 2s, "IPv4", "VI_1"));
     EXPECT_TRUE(becomes(2, "MASTER", 8s, "IPv4", "VI_1"));
     EXPECT_TRUE(client_reaches_vip(*lab_)) << "the VIP answers from r2";
+}
+
+// start_as master (keepalived's state MASTER) at 1 s adverts: alone it is MASTER after one
+// interval, not the usual Master_Down_Interval (3.6 s); beside a better master it stays BACKUP.
+TEST_F(ImportLab, StartingAsMasterTakesOneIntervalAloneAndYieldsToABetterMaster) {
+    json c1 = lab_->config(1, 100, 1000);
+    c1["instances"][0]["start_as"] = "master";
+    c1["instances"][0]["vips"] = {"192.0.2.100/24"};
+    lab_->start(1, c1);
+    EXPECT_TRUE(becomes(1, "MASTER", 2500ms)) << "before 3.6 s, when a plain backup would";
+    lab_->signal(1, SIGTERM);
+    ASSERT_EQ(lab_->wait_exit(1, 5s), 0);
+
+    json c2 = lab_->config(2, 200, 1000);
+    c2["instances"][0]["vips"] = {"192.0.2.100/24"};
+    lab_->start(2, c2);
+    ASSERT_TRUE(becomes(2, "MASTER", 8s));
+    lab_->start(1, c1);
+    ASSERT_TRUE(becomes(1, "BACKUP"));
+    std::this_thread::sleep_for(2500ms);  // past its short first timer: 200's adverts hold it
+    EXPECT_EQ(lab_->state(1), "BACKUP");
+    EXPECT_EQ(lab_->state(2), "MASTER");
 }
 
 }  // namespace

@@ -535,5 +535,16 @@ TEST(Config, SyncGroupMistakesAreNamed) {
     EXPECT_REJECTED(j, "instances[1].vrid", "must be 1-255");
 }
 
+TEST(Config, StartAs) {
+    json j = minimal();
+    j["instances"][0]["start_as"] = "master";
+    j["instances"][0]["preempt"] = false;
+    const Config c = parse(j.dump());
+    EXPECT_TRUE(c.instances[0].start_as_master);
+    EXPECT_FALSE(c.instances[1].start_as_master);
+    j["instances"][0]["start_as"] = "MASTER";
+    EXPECT_REJECTED(j, "instances[0].start_as", "must be \"backup\" or \"master\"");
+}
+
 }  // namespace
 

@@ -416,4 +416,21 @@ TEST(VrrpFsm, ADemotedMasterResignsAndWaitsAsBackup) {
     EXPECT_TRUE(m.demote(now).empty()) << "only a MASTER is demoted";
 }
 
+// keepalived's state MASTER: the first Master_Down_Interval is one interval and 1/256 of it; a
+// master heard meanwhile keeps it BACKUP as any other; later ones are the usual.
+TEST(VrrpFsm, StartingAsMasterWaitsOneIntervalForAnAnswer) {
+    Config c = v3(100);
+    c.start_as_master = true;
+    Machine m(c);
+    m.startup(kT0);
+    EXPECT_EQ(m.master_down_deadline(), kT0 + kSec + kSec / 256);
+    Machine answered(c);
+    answered.startup(kT0);
+    answered.advert(from(200), kT0 + 500 * kMs);
+    EXPECT_EQ(answered.master_down_deadline(), kT0 + 500 * kMs + answered.master_down_interval());
+    EXPECT_TRUE(answered.tick(kT0 + kSec + kSec / 256).empty());
+    m.tick(kT0 + kSec + kSec / 256);
+    EXPECT_EQ(m.state(), State::Master);
+}
+
 }  // namespace

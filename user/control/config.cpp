@@ -487,6 +487,11 @@ std::optional<Instance> instance(const json& j, const std::string& path, const P
         });
     });
     problems.guard([&] { in.track_primary = o.boolean("track_primary", true); });
+    problems.guard([&] {
+        const std::string s = o.string("start_as", "backup");
+        if (s != "backup" && s != "master") throw ConfigError(o.at("start_as"), "must be \"backup\" or \"master\", got \"" + s + "\"");
+        in.start_as_master = s == "master";
+    });
     if (o.has("notify")) problems.guard([&] { in.notify = notify(o.value("notify"), o.at("notify"), problems); });
     problems.guard([&] { in.notify_priority_changes = o.boolean("notify_priority_changes", false); });
     o.finish(problems);

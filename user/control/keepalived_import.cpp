@@ -490,6 +490,7 @@ private:
         std::optional<int> version;
         std::optional<double> advert_int;
         bool use_vmac = false, check_unicast_src = false;
+        const Node* state_master = nullptr;
         std::string interface;
         for (const Node& n : v.children)
             if (n.keyword == "interface" && !n.args.empty()) interface = n.args[0];
@@ -502,7 +503,10 @@ private:
             else if (k == "version") { if (const auto x = num(n, 2, 3)) version = int(*x); }
             else if (k == "state") {
                 const std::string s = n.args.empty() ? "" : n.args[0];
-                if (s == "MASTER") warning(n, "xvrrpd starts as BACKUP and the priorities elect (start_as is not supported yet)");
+                if (s == "MASTER") {
+                    in["start_as"] = "master";
+                    state_master = &n;
+                }
                 else if (s != "BACKUP") warning(n, "\"" + s + "\" runs as BACKUP, as keepalived");
             } else if (k == "nopreempt") in["preempt"] = false;
             else if (k == "preempt") in["preempt"] = true;
@@ -548,6 +552,8 @@ private:
                 warning(n, "ignored: no effect in xvrrpd, or its behaviour is xvrrpd's default");
             else warning(n, "unknown keyword in vrrp_instance (keepalived ignores it too)");
         }
+        if (state_master && (in.value("preempt", true) == false || in.contains("preempt_delay_ms")))
+            warning(*state_master, "nopreempt and preempt_delay do not work with state MASTER (keepalived says so too): ignored");
         bool v6 = false;
         for (const auto& a : vips)
             if (a.get<std::string>().find(':') != std::string::npos) v6 = true;

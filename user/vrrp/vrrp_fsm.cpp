@@ -81,7 +81,8 @@ Actions Machine::startup(Nanos now) {
     if (config_.priority == kOwnerPriority) return become_master(now, "address owner");
     state_ = State::Backup;
     master_adver_int_cs_ = config_.adver_int_cs;
-    master_down_at_ = now + master_down_interval();
+    const Nanos interval = Nanos{master_adver_int_cs_} * kNsPerCs;
+    master_down_at_ = now + (config_.start_as_master ? interval + interval / 256 : master_down_interval());
     return {Transition{State::Initialize, State::Backup, "startup"}};
 }
 
