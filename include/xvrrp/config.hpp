@@ -45,6 +45,13 @@ struct Announce {                  // gratuitous ARP / unsolicited NA on becomin
     std::uint32_t repeat = 5;      // how many in the burst
     std::uint32_t interval_ms = 100;
     std::uint32_t refresh_ms = 0;  // periodic re-announcement while master; 0: none
+    std::uint32_t refresh_repeat = 1;  // announcements per refresh (keepalived's garp_master_refresh_repeat)
+    // A second burst this long after becoming master (keepalived's garp_master_delay, 5 s by
+    // default: a switch port still coming up may have missed the first); 0: none.
+    std::uint32_t second_burst_ms = 5000;
+    // The burst of a master answering a worse one (a healed split brain: clients may hold the
+    // other's MAC); keepalived's garp_lower_prio_repeat. None: `repeat`.
+    std::optional<std::uint32_t> lower_prio_repeat;
     bool operator==(const Announce&) const = default;
 };
 

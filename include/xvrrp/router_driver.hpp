@@ -151,6 +151,7 @@ private:
     [[nodiscard]] bool preempts_in_kernel() const;
     [[nodiscard]] fsm::Config machine_config() const;  // the settings at the effective priority
     void update_fault(Nanos now);
+    void burst(std::uint32_t count, Nanos now);
 
     RouterSettings settings_;
     RouterHost& host_;
@@ -160,6 +161,7 @@ private:
     std::uint32_t announce_left_ = 0;
     Nanos next_announce_ = 0;
     std::optional<Nanos> next_refresh_;
+    std::optional<Nanos> second_burst_at_;
     std::uint64_t transitions_ = 0;
     Nanos last_transition_ = 0;
     bool started_ = false;

@@ -581,5 +581,37 @@ TEST(RouterDriver, NoticesFollowTransitionsAndPriorityChanges) {
     d.driver.stop(kT0 + kMasterDown + 5 * kMs);
 }
 
+// keepalived's garp_master_delay (a second burst), garp_master_refresh_repeat and
+// garp_lower_prio_repeat.
+TEST(RouterDriver, SecondBurstRefreshRepeatAndTheLowerPriorityBurst) {
+    auto in = instance(255);
+    in.announce = config::Announce{.delay_ms = 0, .repeat = 2, .interval_ms = 50, .refresh_ms = 10'000,
+                                   .refresh_repeat = 3, .second_burst_ms = 1000, .lower_prio_repeat = 1};
+    Driver d(in);
+    EXPECT_CALL(d.host, write_instance(_, _, _)).Times(::testing::AnyNumber());
+    EXPECT_CALL(d.host, take_vips(_, _));
+    EXPECT_CALL(d.host, send_advert(255)).Times(::testing::AnyNumber());
+    std::vector<Nanos> at;
+    EXPECT_CALL(d.host, announce()).WillRepeatedly([&] { at.push_back(0); });
+    Nanos now = kT0;
+    auto run_to = [&](Nanos until) {
+        for (; now <= until; now += 10 * kMs) {
+            const std::size_t before = at.size();
+            d.driver.on_timer(now);
+            for (std::size_t k = before; k < at.size(); ++k) at[k] = now - kT0;
+        }
+    };
+    d.driver.start(true, kT0);
+    at[0] = 0;
+    run_to(kT0 + 10'500 * kMs);
+    EXPECT_EQ(at, (std::vector<Nanos>{0, 50 * kMs, 1000 * kMs, 1050 * kMs, 10'000 * kMs, 10'050 * kMs, 10'100 * kMs}))
+        << "the burst, the second burst 1 s later, a refresh of three";
+    at.clear();
+    const Nanos heard = now;
+    d.driver.on_advert(advert(100), heard);  // a worse master: one announcement (lower_prio_repeat)
+    run_to(heard + 500 * kMs);
+    EXPECT_EQ(at.size(), 1u);
+}
+
 }  // namespace
 }  // namespace xvrrp

@@ -180,6 +180,9 @@ Announce announce(const json& j, const std::string& path) {
     a.repeat = static_cast<std::uint32_t>(o.integer("repeat", 0, 100, a.repeat));
     a.interval_ms = static_cast<std::uint32_t>(o.integer("interval_ms", 1, 60'000, a.interval_ms));
     a.refresh_ms = static_cast<std::uint32_t>(o.integer("refresh_ms", 0, 3'600'000, a.refresh_ms));
+    a.refresh_repeat = static_cast<std::uint32_t>(o.integer("refresh_repeat", 1, 100, a.refresh_repeat));
+    a.second_burst_ms = static_cast<std::uint32_t>(o.integer("second_burst_ms", 0, 3'600'000, a.second_burst_ms));
+    if (o.has("lower_prio_repeat")) a.lower_prio_repeat = static_cast<std::uint32_t>(o.integer("lower_prio_repeat", 0, 100, std::nullopt));
     o.finish();
     return a;
 }

@@ -326,7 +326,11 @@ private:
             } else if (k == "notify_fifo_script" || k == "vrrp_notify_fifo_script") {
                 global_["notify_fifo"]["script"] = command(n);
             } else if (k == "vrrp_garp_master_delay") {
-                if (num(n, 0, 3600)) warning(n, "the second announcement burst is not supported yet: one burst on becoming MASTER");
+                if (const auto v = num(n, 0, 3600)) garp_.second_burst_ms = ms(*v);
+            } else if (k == "vrrp_garp_master_refresh_repeat") {
+                if (const auto v = num(n, 1, 100)) garp_.refresh_repeat = int(*v);
+            } else if (k == "vrrp_garp_lower_prio_repeat") {
+                if (const auto v = num(n, 0, 100)) garp_.lower_prio_repeat = int(*v);
             } else if (k == "vrrp_garp_master_repeat") {
                 if (const auto v = num(n, 0, 100)) garp_.repeat = int(*v);
             } else if (k == "vrrp_garp_master_refresh") {
@@ -354,8 +358,7 @@ private:
         "min_auto_priority_delay", "linkbeat_use_polling", "vrrp_netlink_cmd_rcv_bufs", "vrrp_netlink_monitor_rcv_bufs",
         "child_wait_time", "instance", "use_pid_dir", "umask", "no_checker_emails", "nftables", "nftables_priority",
         "vrrp_min_garp", "random_seed", "reload_time_file", "reload_repeat", "config_save_dir", "startup_script",
-        "shutdown_script", "fifo_write_vrrp_states_on_reload", "vrrp_garp_lower_prio_delay",
-        "vrrp_garp_lower_prio_repeat", "vrrp_garp_master_refresh_repeat", "vrrp_version_3_allow_v2_adverts",
+        "shutdown_script", "fifo_write_vrrp_states_on_reload", "vrrp_garp_lower_prio_delay", "vrrp_version_3_allow_v2_adverts",
         "lvs_sync_daemon", "lvs_timeouts", "lvs_flush", "lvs_flush_on_stop", "lvs_notify_fifo", "lvs_notify_fifo_script"};
 
     // vrrp_script NAME { script ...; interval; timeout; weight; rise; fall; init_fail; user }
@@ -539,16 +542,16 @@ private:
             else if (k == "garp_master_repeat") { if (const auto x = num(n, 0, 100)) announce["repeat"] = int(*x); }
             else if (k == "garp_master_refresh") { if (const auto x = num(n, 0, 3600)) announce["refresh_ms"] = ms(*x); }
             else if (k == "garp_interval") { if (const auto x = num(n, 0.001, 60)) announce["interval_ms"] = std::max(1L, ms(*x)); }
-            else if (k == "garp_master_delay") {
-                if (num(n, 0, 3600)) warning(n, "the second announcement burst is not supported yet: one burst on becoming MASTER");
-            } else if (k == "smtp_alert") unsupported(n, "SMTP alerts are not supported");
+            else if (k == "garp_master_delay") { if (const auto x = num(n, 0, 3600)) announce["second_burst_ms"] = ms(*x); }
+            else if (k == "garp_master_refresh_repeat") { if (const auto x = num(n, 1, 100)) announce["refresh_repeat"] = int(*x); }
+            else if (k == "garp_lower_prio_repeat") { if (const auto x = num(n, 0, 100)) announce["lower_prio_repeat"] = int(*x); }
+            else if (k == "smtp_alert") unsupported(n, "SMTP alerts are not supported");
             else if (k == "track_process") unsupported(n, "process trackers are not supported yet");
             else if (k == "track_bfd") unsupported(n, "BFD is not supported");
             else if (k == "virtual_routes" || k == "virtual_rules") unsupported(n, "not supported yet");
             else if (k == "notify_master_rx_lower_pri") unsupported(n, "not supported yet (the FIFO gets MASTER_RX_LOWER_PRI)");
             else if (k == "native_ipv6" || k == "debug" || k == "lvs_sync_daemon_interface" || k == "strict_mode" ||
-                     k == "skip_check_adv_addr" || k == "garp_lower_prio_repeat" || k == "garp_lower_prio_delay" ||
-                     k == "garp_master_refresh_repeat" || k == "unicast_ttl" || k == "mcast_src_ip" || k == "kernel_rx_buf_size")
+                     k == "skip_check_adv_addr" || k == "garp_lower_prio_delay" || k == "unicast_ttl" || k == "mcast_src_ip" || k == "kernel_rx_buf_size")
                 warning(n, "ignored: no effect in xvrrpd, or its behaviour is xvrrpd's default");
             else warning(n, "unknown keyword in vrrp_instance (keepalived ignores it too)");
         }
@@ -576,6 +579,9 @@ private:
         if (garp_.repeat) a["repeat"] = *garp_.repeat;
         if (garp_.refresh_ms) a["refresh_ms"] = *garp_.refresh_ms;
         if (garp_.interval_ms) a["interval_ms"] = *garp_.interval_ms;
+        if (garp_.second_burst_ms) a["second_burst_ms"] = *garp_.second_burst_ms;
+        if (garp_.refresh_repeat) a["refresh_repeat"] = *garp_.refresh_repeat;
+        if (garp_.lower_prio_repeat) a["lower_prio_repeat"] = *garp_.lower_prio_repeat;
         a.update(announce);
         if (!a.empty()) in["announce"] = a;
         instances_.push_back(in);
@@ -711,8 +717,8 @@ public:
 
 private:
     struct Garp {
-        std::optional<int> repeat;
-        std::optional<long> refresh_ms, interval_ms;
+        std::optional<int> repeat, refresh_repeat, lower_prio_repeat;
+        std::optional<long> refresh_ms, interval_ms, second_burst_ms;
     };
     std::vector<Diagnostic>& diags_;
     const ImportOptions& options_;

@@ -209,6 +209,7 @@ std::optional<Nanos> RouterDriver::next_deadline() const {
     if (!kernel_preempt_) earliest(next, machine_.preempt_allowed_at());
     if (announce_left_) earliest(next, next_announce_);
     earliest(next, next_refresh_);
+    earliest(next, second_burst_at_);
     earliest(next, retry_at_);
     earliest(next, confirm_at_);
     return next;
@@ -234,9 +235,13 @@ void RouterDriver::on_timer(Nanos now) {
         --announce_left_;
         next_announce_ = now + Nanos{settings_.announce.interval_ms} * kNsPerMs;
     }
+    if (second_burst_at_ && now >= *second_burst_at_) {
+        second_burst_at_.reset();
+        burst(settings_.announce.repeat, now);
+    }
     if (next_refresh_ && now >= *next_refresh_) {
-        guarded([&] { host_.announce(); }, now);
         next_refresh_ = now + Nanos{settings_.announce.refresh_ms} * kNsPerMs;
+        burst(settings_.announce.refresh_repeat, now);
     }
 }
 
@@ -292,6 +297,7 @@ void RouterDriver::act(const fsm::Transition& t, Nanos now) {
     if (t.to != fsm::State::Master) {
         announce_left_ = 0;
         next_refresh_.reset();
+        second_burst_at_.reset();
     }
     publish();
     host_.notice(notice_of(t.to), priority());
@@ -302,16 +308,27 @@ void RouterDriver::act(const fsm::TakeVips&, Nanos now) { host_.take_vips(now, a
 void RouterDriver::act(const fsm::ReleaseVips&, Nanos) { host_.release_vips(); }
 
 void RouterDriver::act(const fsm::Announce& a, Nanos now) {
-    announce_left_ = settings_.announce.repeat;
-    next_announce_ = now + Nanos{settings_.announce.delay_ms} * kNsPerMs;
-    if (settings_.announce.refresh_ms) next_refresh_ = now + Nanos{settings_.announce.refresh_ms} * kNsPerMs;
-    // Without a delay the first goes at once, with the advert: before the notify scripts hear.
-    if (announce_left_ && settings_.announce.delay_ms == 0) {
-        host_.announce();
-        --announce_left_;
-        next_announce_ = now + Nanos{settings_.announce.interval_ms} * kNsPerMs;
+    const config::Announce& cfg = settings_.announce;
+    if (cfg.refresh_ms) next_refresh_ = now + Nanos{cfg.refresh_ms} * kNsPerMs;
+    if (a.lower_heard) {
+        burst(cfg.lower_prio_repeat.value_or(cfg.repeat), now);
+        host_.notice(Notice::MasterRxLowerPri, priority());
+        return;
     }
-    if (a.lower_heard) host_.notice(Notice::MasterRxLowerPri, priority());
+    if (cfg.second_burst_ms) second_burst_at_ = now + Nanos{cfg.delay_ms + cfg.second_burst_ms} * kNsPerMs;
+    announce_left_ = cfg.repeat;
+    next_announce_ = now + Nanos{cfg.delay_ms} * kNsPerMs;
+    // Without a delay the first goes at once, with the advert: before the notify scripts hear.
+    if (cfg.delay_ms == 0) burst(cfg.repeat, now);
+}
+
+// `count` announcements from now, interval_ms apart (replacing a burst under way).
+void RouterDriver::burst(std::uint32_t count, Nanos now) {
+    announce_left_ = count;
+    if (!count) return;
+    guarded([&] { host_.announce(); }, now);
+    --announce_left_;
+    next_announce_ = now + Nanos{settings_.announce.interval_ms} * kNsPerMs;
 }
 
 void RouterDriver::act(const fsm::SendAdvert& s, Nanos) { host_.send_advert(s.priority); }
