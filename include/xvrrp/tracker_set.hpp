@@ -1,8 +1,8 @@
 // The trackers at run time: each watches one thing and says up or down (or, for a file, a
 // number), never blocking the loop. Interface trackers hear the daemon's netlink link events;
 // scripts run through the ProcessRunner, one run in flight each; tcp checks are non-blocking
-// connects on the loop's epoll; icmp checks send echo requests from a raw socket of their own
-// (one per tracker for now, not one per family); files are re-read on inotify (and every interval, so a file whose
+// connects on the loop's epoll; icmp checks send echo requests from one raw socket per family
+// that they share; files are re-read on inotify (and every interval, so a file whose
 // directory appears later is found). What a tracker's state does to an instance is tracking.hpp's.
 #pragma once
 
@@ -17,6 +17,7 @@
 #include "xvrrp/config.hpp"
 #include "xvrrp/event_loop.hpp"
 #include "xvrrp/process_runner.hpp"
+#include "xvrrp/timer_queue.hpp"
 #include "xvrrp/tracking.hpp"
 
 namespace xvrrp {
@@ -60,12 +61,26 @@ public:
     [[nodiscard]] std::string fault_reason(const config::TrackUse& use) const;
     [[nodiscard]] std::vector<TrackerView> views() const;
 
-    class Check;  // one tracker's watcher (tracker_set.cpp)
+    class Check;        // one tracker's watcher (tracker_set.cpp)
+    class IcmpChannel;  // the raw ICMP sockets, one per family, every icmp tracker shares
 
 private:
+    struct Entry {
+        std::unique_ptr<Check> check;
+        TimerQueue::Key key;
+    };
+    // A check's deadline as it stands after something it did (started, ran, heard a link):
+    // deadlines that handlers move (a connect that finished) only move later, so a stale one
+    // costs a wake-up that finds nothing to do, never a missed check.
+    void requeue(const Entry& e);
+
     Ports ports_;
     Changed changed_;
-    std::map<std::string, std::unique_ptr<Check>> checks_;
+    std::unique_ptr<IcmpChannel> icmp_;  // outlives the checks that subscribe to it: declared before them
+    std::map<std::string, Entry> checks_;
+    std::unordered_map<TimerQueue::Key, Check*> by_key_;
+    TimerQueue queue_;  // each check's next deadline: a wake-up touches only what is due
+    TimerQueue::Key next_key_ = 1;
 };
 
 }  // namespace xvrrp

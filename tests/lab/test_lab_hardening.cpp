@@ -342,7 +342,8 @@ TEST_F(DaemonLab, AClientThatNeverReadsDelaysNoAdvert) {
         return true;
     }, 20s)) << "r2 backup of all 500 routers: " << [&] {
         std::string odd;
-        for (const auto& i : lab_->status(2)["instances"])
+        const json s2 = lab_->status(2);  // held: a range-for over a temporary's member dangles
+        for (const auto& i : s2["instances"])
             if (i["state"] != "BACKUP" || i["master"].is_null()) odd += i["name"].get<std::string>() + "/" + i["family"].get<std::string>() + " " + i["state"].get<std::string>() + "; ";
         return odd;
     }();
@@ -351,7 +352,8 @@ TEST_F(DaemonLab, AClientThatNeverReadsDelaysNoAdvert) {
               << std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count() << " ms\n";
     auto master_downs = [&] {
         std::uint64_t n = 0;
-        for (const auto& i : lab_->status(2)["instances"]) n += i["counters"].value("master_down", std::uint64_t{0});
+        const json s2 = lab_->status(2);
+        for (const auto& i : s2["instances"]) n += i["counters"].value("master_down", std::uint64_t{0});
         return n;
     };
     const auto downs = master_downs();

@@ -138,6 +138,39 @@ TEST_F(TrackingLab, AnIcmpCheckMovesTheVipWhenItsTargetStopsAnswering) {
     EXPECT_TRUE(becomes(1, "MASTER", 3s));
 }
 
+// Three icmp trackers share one raw socket per family: each hears only its own replies (r2
+// answers on IPv4 and IPv6, nobody has 192.0.2.99), and r1's daemon holds two raw sockets in all.
+TEST_F(TrackingLab, IcmpTrackersShareOneSocketPerFamilyAndTellTheirRepliesApart) {
+    json c1 = lab_->config(1, 110);
+    auto ping = [](const std::string& address) { return json{{"type", "icmp"}, {"address", address}, {"interval_ms", 100}}; };
+    c1["trackers"] = {{"r2", ping(VrrpLab::router_ip(2))}, {"r2v6", ping("2001:db8::2")}, {"nobody", ping("192.0.2.99")}};
+    c1["instances"][0]["track"] = {{{"tracker", "r2"}, {"weight", -1}}, {{"tracker", "r2v6"}, {"weight", -1}},
+                                   {{"tracker", "nobody"}, {"weight", -1}}};
+    lab_->router(2).exec("ip addr add 2001:db8::2/64 dev vr0 nodad");
+    lab_->router(1).exec("ip addr add 2001:db8::1/64 dev vr0 nodad");
+    lab_->start(1, c1);
+    lab_->start(2, lab_->config(2, 100));
+    auto view = [&](const std::string& name) {
+        const json status = lab_->status(1);  // held: a range-for over a temporary's member dangles
+        if (status.contains("trackers"))
+            for (const auto& t : status["trackers"])
+                if (t["name"] == name) return t;
+        return json{{"checks", 0}};
+    };
+    ASSERT_TRUE(VrrpLab::wait_until([&] {
+        return view("r2")["checks"].get<int>() >= 5 && view("r2v6")["checks"].get<int>() >= 5 && view("nobody")["checks"].get<int>() >= 5;
+    }, 5s)) << lab_->status(1)["trackers"];
+    EXPECT_EQ(view("r2")["up"], true);
+    EXPECT_EQ(view("r2v6")["up"], true) << view("r2v6");
+    EXPECT_EQ(view("nobody")["up"], false);
+    EXPECT_EQ(view("nobody")["detail"], "no reply");
+    EXPECT_EQ(lab_->status(1)["instances"][0]["priority"], 109) << "only the silent one counts";
+    const std::string raw = lab_->router(1).exec("ss -w -a -n -p");
+    std::size_t sockets = 0;
+    for (auto at = raw.find("xvrrpd"); at != std::string::npos; at = raw.find("xvrrpd", at + 1)) ++sockets;
+    EXPECT_EQ(sockets, 2u) << raw;
+}
+
 TEST_F(TrackingLab, AnInterfaceTrackerWithADelayAndAWeight) {
     // A veth pair of r1's own (one command each: exec runs one command in the namespace).
     lab_->router(1).exec("ip link add trk0 type veth peer name trk1");

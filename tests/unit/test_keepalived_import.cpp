@@ -44,7 +44,9 @@ void expect_case(const std::string& name, const std::string& golden, const Impor
     const std::string diags = read(kCorpus + "/" + golden + ".diag");
     EXPECT_EQ(diagnostics(r), diags);
     EXPECT_EQ(r.complete(), diags.find(": unsupported: ") == std::string::npos);
-    if (r.complete()) EXPECT_NO_THROW(config::parse(r.config.dump())) << "a complete import is a valid configuration";
+    if (r.complete()) {
+        EXPECT_NO_THROW(config::parse(r.config.dump())) << "a complete import is a valid configuration";
+    }
 }
 
 TEST(KeepalivedImport, TheCorpusGivesItsJsonAndDiagnostics) {

@@ -1,6 +1,7 @@
 #include "xvrrp/tracker_set.hpp"
 
 #include <arpa/inet.h>
+#include <netinet/icmp6.h>
 #include <netinet/in.h>
 #include <spdlog/spdlog.h>
 #include <sys/epoll.h>
@@ -10,6 +11,7 @@
 #include <openssl/ssl.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -271,17 +273,112 @@ private:
     Nanos next_run_ = 0, deadline_ = 0;
 };
 
-// An ICMP echo every interval (no fork, no ping): a reply from the address within the timeout
-// succeeds. A raw socket per tracker, filtered to echo replies; each request carries the tracker's
-// id and a sequence number, so another tracker's or an old reply is not mistaken for this one's.
+}  // namespace
+
+// One raw socket per address family for every ICMP tracker (keepalived's checker forks nothing
+// for PING_CHECK either): echo requests carry each tracker's own id, and replies are handed to the
+// tracker whose id they carry. Opened on first use, so a daemon without icmp trackers has none.
+class TrackerSet::IcmpChannel {
+public:
+    using Reply = std::function<void(std::uint16_t seq, const IpAddress& from)>;
+    explicit IcmpChannel(EventLoop& loop) : loop_(loop) {}
+    ~IcmpChannel() {
+        for (auto& fd : fds_)
+            if (fd) loop_.remove(fd.get());
+    }
+    IcmpChannel(const IcmpChannel&) = delete;
+    IcmpChannel& operator=(const IcmpChannel&) = delete;
+
+    // A free id and the tracker that hears its replies.
+    std::uint16_t subscribe(Reply reply) {
+        while (!next_id_ || subscribers_.count(next_id_)) ++next_id_;
+        subscribers_[next_id_] = std::move(reply);
+        return next_id_++;
+    }
+    void unsubscribe(std::uint16_t id) { subscribers_.erase(id); }
+
+    // Sends an echo request; throws what the socket or sendto says.
+    void send(const IpAddress& to, std::uint16_t id, std::uint16_t seq) {
+        const bool v4 = to.family == Family::V4;
+        const int fd = socket(v4);
+        std::uint8_t pkt[16] = {};
+        pkt[0] = v4 ? 8 : 128;  // echo request
+        pkt[4] = static_cast<std::uint8_t>(id >> 8);
+        pkt[5] = static_cast<std::uint8_t>(id);
+        pkt[6] = static_cast<std::uint8_t>(seq >> 8);
+        pkt[7] = static_cast<std::uint8_t>(seq);
+        if (v4) {  // ICMPv6's checksum the kernel fills in
+            std::uint32_t sum = 0;
+            for (std::size_t i = 0; i < sizeof(pkt); i += 2) sum += std::uint32_t(pkt[i]) << 8 | pkt[i + 1];
+            while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+            const auto c = static_cast<std::uint16_t>(~sum);
+            pkt[2] = static_cast<std::uint8_t>(c >> 8);
+            pkt[3] = static_cast<std::uint8_t>(c);
+        }
+        sockaddr_storage ss{};
+        const socklen_t len = to_sockaddr(to, 0, ss);
+        if (::sendto(fd, pkt, sizeof(pkt), 0, reinterpret_cast<sockaddr*>(&ss), len) < 0) throw_errno(errno, "send");
+    }
+
+private:
+    int socket(bool v4) {
+        UniqueFd& fd = fds_[v4 ? 0 : 1];
+        if (fd) return fd.get();
+        fd = UniqueFd(::socket(v4 ? AF_INET : AF_INET6, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                               v4 ? int{IPPROTO_ICMP} : int{IPPROTO_ICMPV6}));
+        if (!fd) throw_errno(errno, "icmp socket");
+        if (v4) {
+            std::uint32_t filter = ~(1u << 0);  // ICMP_FILTER: pass echo replies (type 0) only
+            ::setsockopt(fd.get(), SOL_RAW, 1 /* ICMP_FILTER */, &filter, sizeof(filter));
+        } else {
+            icmp6_filter filter;
+            ICMP6_FILTER_SETBLOCKALL(&filter);
+            ICMP6_FILTER_SETPASS(ICMP6_ECHO_REPLY, &filter);
+            ::setsockopt(fd.get(), IPPROTO_ICMPV6, ICMP6_FILTER, &filter, sizeof(filter));
+        }
+        loop_.add(fd.get(), [this, v4] { receive(v4); });
+        return fd.get();
+    }
+    void receive(bool v4) {
+        std::uint8_t buf[1500];
+        sockaddr_storage from{};
+        socklen_t flen = sizeof(from);
+        ssize_t n;
+        while ((n = ::recvfrom(fds_[v4 ? 0 : 1].get(), buf, sizeof(buf), 0, reinterpret_cast<sockaddr*>(&from), &flen)) > 0) {
+            flen = sizeof(from);
+            std::size_t off = 0;
+            if (v4) off = std::size_t(buf[0] & 0x0f) * 4;  // a raw IPv4 socket gets the IP header
+            if (std::size_t(n) < off + 8) continue;
+            const std::uint8_t* icmp = buf + off;
+            if (icmp[0] != (v4 ? 0 : 129)) continue;  // echo reply
+            const auto id = static_cast<std::uint16_t>(icmp[4] << 8 | icmp[5]);
+            const auto seq = static_cast<std::uint16_t>(icmp[6] << 8 | icmp[7]);
+            const auto it = subscribers_.find(id);
+            if (it == subscribers_.end()) continue;
+            IpAddress src;
+            src.family = v4 ? Family::V4 : Family::V6;
+            if (v4) std::memcpy(src.bytes.data(), &reinterpret_cast<const sockaddr_in&>(from).sin_addr, 4);
+            else std::memcpy(src.bytes.data(), &reinterpret_cast<const sockaddr_in6&>(from).sin6_addr, 16);
+            const Reply reply = it->second;  // the callback may unsubscribe
+            reply(seq, src);
+        }
+    }
+    EventLoop& loop_;
+    std::array<UniqueFd, 2> fds_;  // IPv4, IPv6
+    std::map<std::uint16_t, Reply> subscribers_;
+    std::uint16_t next_id_ = static_cast<std::uint16_t>(::getpid());
+};
+
+namespace {
+
+// An ICMP echo every interval (no fork, no ping) through the shared channel: a reply from the
+// address, with this tracker's id and the last sequence number, within the timeout succeeds.
 class IcmpCheck final : public Check {
 public:
-    IcmpCheck(std::string name, config::Tracker def, const TrackerSet::Changed& changed, EventLoop& loop)
-        : Check(std::move(name), std::move(def), changed), loop_(loop),
-          id_(static_cast<std::uint16_t>(std::hash<std::string>{}(name_) ^ static_cast<std::size_t>(::getpid()))) {}
-    ~IcmpCheck() override {
-        if (fd_) loop_.remove(fd_.get());
-    }
+    IcmpCheck(std::string name, config::Tracker def, const TrackerSet::Changed& changed, TrackerSet::IcmpChannel& channel)
+        : Check(std::move(name), std::move(def), changed), channel_(channel),
+          id_(channel.subscribe([this](std::uint16_t seq, const IpAddress& from) { reply(seq, from); })) {}
+    ~IcmpCheck() override { channel_.unsubscribe(id_); }
     void start(Nanos now) override { next_run_ = first_run(now); }
     [[nodiscard]] std::optional<Nanos> next_deadline() const override {
         return waiting_ ? std::min(next_run_, deadline_) : next_run_;
@@ -293,76 +390,23 @@ public:
         }
         if (now < next_run_) return;
         next_run_ = now + interval();
-        if (!waiting_) send(now);
-    }
-
-private:
-    bool v4() const { return def_.address->family == Family::V4; }
-    void open() {
-        const int fd = ::socket(v4() ? AF_INET : AF_INET6, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                                v4() ? int{IPPROTO_ICMP} : int{IPPROTO_ICMPV6});
-        if (fd < 0) throw_errno(errno, "icmp socket");
-        fd_ = UniqueFd(fd);
-        if (v4()) {
-            std::uint32_t filter = ~(1u << 0);  // ICMP_FILTER: pass echo replies (type 0) only
-            ::setsockopt(fd, SOL_RAW, 1 /* ICMP_FILTER */, &filter, sizeof(filter));
-        }
-        loop_.add(fd, [this] { receive(); });
-    }
-    void send(Nanos now) {
+        if (waiting_) return;
         try {
-            if (!fd_) open();
+            channel_.send(*def_.address, id_, ++seq_);
         } catch (const std::exception& e) {
             return report(false, e.what(), now);
         }
-        std::uint8_t pkt[16] = {};
-        pkt[0] = v4() ? 8 : 128;  // echo request
-        pkt[4] = static_cast<std::uint8_t>(id_ >> 8);
-        pkt[5] = static_cast<std::uint8_t>(id_);
-        ++seq_;
-        pkt[6] = static_cast<std::uint8_t>(seq_ >> 8);
-        pkt[7] = static_cast<std::uint8_t>(seq_);
-        if (v4()) {  // ICMPv6's checksum the kernel fills in
-            std::uint32_t sum = 0;
-            for (std::size_t i = 0; i < sizeof(pkt); i += 2) sum += std::uint32_t(pkt[i]) << 8 | pkt[i + 1];
-            while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
-            const auto c = static_cast<std::uint16_t>(~sum);
-            pkt[2] = static_cast<std::uint8_t>(c >> 8);
-            pkt[3] = static_cast<std::uint8_t>(c);
-        }
-        sockaddr_storage ss{};
-        const socklen_t len = to_sockaddr(*def_.address, 0, ss);
-        if (::sendto(fd_.get(), pkt, sizeof(pkt), 0, reinterpret_cast<sockaddr*>(&ss), len) < 0)
-            return report(false, std::string("send: ") + std::strerror(errno), now);
         waiting_ = true;
         deadline_ = now + timeout();
     }
-    void receive() {
-        std::uint8_t buf[1500];
-        sockaddr_storage from{};
-        socklen_t flen = sizeof(from);
-        ssize_t n;
-        while ((n = ::recvfrom(fd_.get(), buf, sizeof(buf), 0, reinterpret_cast<sockaddr*>(&from), &flen)) > 0) {
-            flen = sizeof(from);
-            std::size_t off = 0;
-            if (v4()) off = std::size_t(buf[0] & 0x0f) * 4;  // a raw IPv4 socket gets the IP header
-            if (std::size_t(n) < off + 8) continue;
-            const std::uint8_t* icmp = buf + off;
-            if (icmp[0] != (v4() ? 0 : 129)) continue;  // echo reply
-            const auto id = static_cast<std::uint16_t>(icmp[4] << 8 | icmp[5]);
-            const auto seq = static_cast<std::uint16_t>(icmp[6] << 8 | icmp[7]);
-            if (id != id_ || seq != seq_ || !waiting_ || !from_target(from)) continue;
-            waiting_ = false;
-            report(true, "echo reply", now_ns());
-        }
+
+private:
+    void reply(std::uint16_t seq, const IpAddress& from) {
+        if (!waiting_ || seq != seq_ || from != *def_.address) return;
+        waiting_ = false;
+        report(true, "echo reply", now_ns());
     }
-    bool from_target(const sockaddr_storage& from) const {
-        const IpAddress& a = *def_.address;
-        if (v4()) return std::memcmp(&reinterpret_cast<const sockaddr_in&>(from).sin_addr, a.bytes.data(), 4) == 0;
-        return std::memcmp(&reinterpret_cast<const sockaddr_in6&>(from).sin6_addr, a.bytes.data(), 16) == 0;
-    }
-    EventLoop& loop_;
-    UniqueFd fd_;
+    TrackerSet::IcmpChannel& channel_;
     std::uint16_t id_;
     std::uint16_t seq_ = 0;
     bool waiting_ = false;
@@ -598,18 +642,22 @@ private:
 TrackerSet::TrackerSet(Ports ports, Changed changed) : ports_(std::move(ports)), changed_(std::move(changed)) {}
 
 TrackerSet::~TrackerSet() {
-    for (auto& [name, c] : checks_)
-        if (auto* s = dynamic_cast<ScriptCheck*>(c.get())) s->retire();
+    for (auto& [name, e] : checks_)
+        if (auto* s = dynamic_cast<ScriptCheck*>(e.check.get())) s->retire();
 }
+
+void TrackerSet::requeue(const Entry& e) { queue_.set(e.key, e.check->next_deadline()); }
 
 void TrackerSet::configure(const std::map<std::string, config::Tracker>& defs, Nanos now) {
     for (auto it = checks_.begin(); it != checks_.end();) {
         const auto d = defs.find(it->first);
-        if (d != defs.end() && d->second == it->second->def()) {
+        if (d != defs.end() && d->second == it->second.check->def()) {
             ++it;
             continue;
         }
-        if (auto* s = dynamic_cast<ScriptCheck*>(it->second.get())) s->retire();
+        if (auto* s = dynamic_cast<ScriptCheck*>(it->second.check.get())) s->retire();
+        queue_.cancel(it->second.key);
+        by_key_.erase(it->second.key);
         it = checks_.erase(it);
     }
     for (const auto& [name, def] : defs) {
@@ -620,35 +668,43 @@ void TrackerSet::configure(const std::map<std::string, config::Tracker>& defs, N
             case config::TrackerKind::Script: c = std::make_unique<ScriptCheck>(name, def, changed_, ports_.runner); break;
             case config::TrackerKind::Tcp: c = std::make_unique<TcpCheck>(name, def, changed_, ports_.loop); break;
             case config::TrackerKind::File: c = std::make_unique<FileCheck>(name, def, changed_, ports_.loop); break;
-            case config::TrackerKind::Icmp: c = std::make_unique<IcmpCheck>(name, def, changed_, ports_.loop); break;
+            case config::TrackerKind::Icmp:
+                if (!icmp_) icmp_ = std::make_unique<IcmpChannel>(ports_.loop);
+                c = std::make_unique<IcmpCheck>(name, def, changed_, *icmp_);
+                break;
             case config::TrackerKind::Http: c = std::make_unique<HttpCheck>(name, def, changed_, ports_.loop); break;
         }
         Check& ref = *c;
-        checks_.emplace(name, std::move(c));
+        const TimerQueue::Key key = next_key_++;
+        by_key_[key] = &ref;
+        const Entry& e = checks_.emplace(name, Entry{std::move(c), key}).first->second;
         ref.start(now);
+        requeue(e);
     }
 }
 
 void TrackerSet::on_link(const std::string& ifname, bool up, Nanos now) {
-    for (auto& [name, c] : checks_) c->on_link(ifname, up, now);
+    for (auto& [name, e] : checks_) {
+        if (e.check->def().kind != config::TrackerKind::Interface) continue;
+        e.check->on_link(ifname, up, now);
+        requeue(e);
+    }
 }
 
-std::optional<Nanos> TrackerSet::next_deadline() const {
-    std::optional<Nanos> next;
-    for (const auto& [name, c] : checks_)
-        if (const auto t = c->next_deadline(); t && (!next || *t < *next)) next = t;
-    return next;
-}
+std::optional<Nanos> TrackerSet::next_deadline() const { return queue_.next(); }
 
 void TrackerSet::on_timer(Nanos now) {
-    for (auto& [name, c] : checks_)
-        if (const auto t = c->next_deadline(); t && now >= *t) c->on_timer(now);
+    for (const TimerQueue::Key key : queue_.pop_due(now)) {
+        Check* c = by_key_.at(key);
+        c->on_timer(now);
+        queue_.set(key, c->next_deadline());
+    }
 }
 
 track::Effect TrackerSet::effect(const config::TrackUse& use) const {
     const auto it = checks_.find(use.tracker);
     if (it == checks_.end()) return {};
-    const Check& c = *it->second;
+    const Check& c = *it->second.check;
     if (c.def().kind == config::TrackerKind::File) return track::file_effect(c.value(), use.weight, use.reverse);
     return track::up_down_effect(use.weight, use.reverse, c.up());
 }
@@ -656,7 +712,7 @@ track::Effect TrackerSet::effect(const config::TrackUse& use) const {
 std::string TrackerSet::fault_reason(const config::TrackUse& use) const {
     const auto it = checks_.find(use.tracker);
     if (it == checks_.end()) return "tracker " + use.tracker;
-    const TrackerView v = it->second->view();
+    const TrackerView v = it->second.check->view();
     if (v.kind == config::TrackerKind::File) return "tracker " + use.tracker + " reads " + std::to_string(v.value);
     return "tracker " + use.tracker + " is " + (v.up ? "up (reversed)" : "down") +
            (v.detail.empty() ? "" : ": " + v.detail);
@@ -664,7 +720,7 @@ std::string TrackerSet::fault_reason(const config::TrackUse& use) const {
 
 std::vector<TrackerView> TrackerSet::views() const {
     std::vector<TrackerView> out;
-    for (const auto& [name, c] : checks_) out.push_back(c->view());
+    for (const auto& [name, e] : checks_) out.push_back(e.check->view());
     return out;
 }
 
