@@ -1036,7 +1036,8 @@ struct Daemon::Impl {
                                     {"value", v.value},
                                     {"detail", v.detail},
                                     {"checks", v.checks},
-                                    {"failures", v.failures}});
+                                    {"failures", v.failures},
+                                    {"duration_ms", static_cast<double>(v.duration_ns) / 1e6}});
         out["trackers"] = tracker_list;
         const auto& ns = notifier.stats();
         json notify = {{"scripts_run", ns.scripts_run}, {"scripts_failed", ns.scripts_failed},

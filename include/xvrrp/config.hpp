@@ -57,7 +57,7 @@ struct Announce {                  // gratuitous ARP / unsolicited NA on becomin
 
 // A tracker (keepalived's track_interface, vrrp_script, track_file and the checker's checks):
 // something watched that moves the priority of the instances that use it, or puts them in FAULT.
-enum class TrackerKind { Interface, Script, File, Tcp, Icmp, Http };
+enum class TrackerKind { Interface, Script, File, Tcp, Icmp, Http, Process };
 std::string_view to_string(TrackerKind k);
 
 struct Tracker {
@@ -84,6 +84,9 @@ struct Tracker {
     std::string host;  // the Host header; the URL's authority when empty
     std::vector<http::StatusRange> status{http::StatusRange{}};
     std::string digest;  // lower-case hex; empty: not checked
+    // process: up while quorum..quorum_max processes of this name run (0: no upper bound)
+    std::string process;
+    std::uint32_t quorum = 1, quorum_max = 0;
     bool operator==(const Tracker&) const = default;
 };
 

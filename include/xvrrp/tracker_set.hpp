@@ -31,6 +31,7 @@ struct TrackerView {
     long long value = 0;  // file trackers
     std::string detail;   // the last result ("exit 1", "connection refused", "eth1 is down")
     std::uint64_t checks = 0, failures = 0;
+    std::uint64_t duration_ns = 0;  // the last check's, from its start to its result (0: not timed)
 };
 
 class TrackerSet {
@@ -63,6 +64,7 @@ public:
 
     class Check;        // one tracker's watcher (tracker_set.cpp)
     class IcmpChannel;  // the raw ICMP sockets, one per family, every icmp tracker shares
+    class ProcEvents;   // the proc connector process trackers hear starts and exits from
 
 private:
     struct Entry {
@@ -73,10 +75,12 @@ private:
     // deadlines that handlers move (a connect that finished) only move later, so a stale one
     // costs a wake-up that finds nothing to do, never a missed check.
     void requeue(const Entry& e);
+    void processes_changed();
 
     Ports ports_;
     Changed changed_;
     std::unique_ptr<IcmpChannel> icmp_;  // outlives the checks that subscribe to it: declared before them
+    std::unique_ptr<ProcEvents> proc_events_;
     std::map<std::string, Entry> checks_;
     std::unordered_map<TimerQueue::Key, Check*> by_key_;
     TimerQueue queue_;  // each check's next deadline: a wake-up touches only what is due

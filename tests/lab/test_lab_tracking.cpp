@@ -171,6 +171,26 @@ TEST_F(TrackingLab, IcmpTrackersShareOneSocketPerFamilyAndTellTheirRepliesApart)
     EXPECT_EQ(sockets, 2u) << raw;
 }
 
+// A process tracker with weight 0: FAULT while the service is not running, back when it runs.
+// (Inside a namespace the proc connector is not there: the tracker counts every interval.)
+TEST_F(TrackingLab, AProcessTrackerIsFaultWhileItsServiceIsNotRunning) {
+    ScratchDir dir;
+    const std::string name = "xvrrp-svc" + std::to_string(::getpid() % 100000);
+    std::filesystem::copy_file("/bin/sleep", dir.file(name));
+    json c1 = lab_->config(1, 150);
+    c1["trackers"] = {{"svc", {{"type", "process"}, {"name", name}, {"interval_ms", 100}}}};
+    c1["instances"][0]["track"] = {"svc"};
+    lab_->start(1, c1);
+    lab_->start(2, lab_->config(2, 100));
+    EXPECT_TRUE(becomes(1, "FAULT"));
+    EXPECT_TRUE(becomes(2, "MASTER"));
+    lab_->start_helper(1, {dir.file(name), "600"}, "svc.log");
+    EXPECT_TRUE(becomes(1, "MASTER", 5s)) << "the service runs: out of FAULT, and 150 preempts";
+    sh("pkill -x " + name);
+    EXPECT_TRUE(becomes(1, "FAULT", 3s));
+    EXPECT_TRUE(becomes(2, "MASTER", 3s));
+}
+
 TEST_F(TrackingLab, AnInterfaceTrackerWithADelayAndAWeight) {
     // A veth pair of r1's own (one command each: exec runs one command in the namespace).
     lab_->router(1).exec("ip link add trk0 type veth peer name trk1");

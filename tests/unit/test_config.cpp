@@ -403,7 +403,7 @@ TEST(Config, TrackerMistakesAreNamed) {
 
     j = with_trackers();
     j["trackers"]["web"]["type"] = "bfd";
-    EXPECT_REJECTED(j, "trackers.web.type", "must be \"interface\", \"script\", \"file\", \"tcp\", \"icmp\" or \"http\"");
+    EXPECT_REJECTED(j, "trackers.web.type", "must be \"interface\", \"script\", \"file\", \"tcp\", \"icmp\", \"http\" or \"process\"");
 
     j = with_trackers();
     j["trackers"]["web"]["prot"] = 80;
@@ -544,6 +544,20 @@ TEST(Config, StartAs) {
     EXPECT_FALSE(c.instances[1].start_as_master);
     j["instances"][0]["start_as"] = "MASTER";
     EXPECT_REJECTED(j, "instances[0].start_as", "must be \"backup\" or \"master\"");
+}
+
+TEST(Config, ProcessTrackers) {
+    json j = minimal();
+    j["trackers"] = json::parse(R"({"nginx": {"type": "process", "name": "nginx", "quorum": 2, "quorum_max": 4, "weight": -254}})");
+    const Config c = parse(j.dump());
+    EXPECT_EQ(c.trackers.at("nginx").process, "nginx");
+    EXPECT_EQ(c.trackers.at("nginx").quorum, 2u);
+    EXPECT_EQ(c.trackers.at("nginx").quorum_max, 4u);
+    EXPECT_EQ(c.trackers.at("nginx").weight, -254) << "process weights reach -254, as file ones";
+    j["trackers"] = json::parse(R"({"nginx": {"type": "process", "name": "/usr/sbin/nginx"}})");
+    EXPECT_REJECTED(j, "trackers.nginx.name", "must be a process name");
+    j["trackers"] = json::parse(R"({"nginx": {"type": "process", "name": "nginx", "quorum": 3, "quorum_max": 2}})");
+    EXPECT_REJECTED(j, "trackers.nginx.quorum_max", "must be at least quorum (3) or 0");
 }
 
 }  // namespace

@@ -154,5 +154,37 @@ TEST(TrackerSet, AnInterfaceChangeCountsOnceItOutlastsItsDelay) {
     EXPECT_EQ(rig.changes, std::vector<std::string>{"up"});
 }
 
+// A process tracker counts processes by name: up while quorum..quorum_max of them run. (The proc
+// connector, where there is one, only makes it count sooner; this test holds without it.)
+TEST(TrackerSet, AProcessTrackerCountsProcessesOfItsName) {
+    char tmpl[] = "/tmp/xvrrp-proc-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    const std::filesystem::path dir = tmpl;
+    const std::string name = "xvrrp-t" + std::to_string(::getpid() % 100000);
+    std::filesystem::copy_file("/bin/sleep", dir / name);
+    Rig rig;
+    config::Tracker def;
+    def.kind = config::TrackerKind::Process;
+    def.process = name;
+    def.quorum = 1;
+    def.quorum_max = 2;
+    def.interval_ms = 50;
+    rig.set.configure({{"svc", def}}, now_ns());
+    EXPECT_FALSE(rig.view("svc").up) << "none runs: below the quorum at the first count";
+    EXPECT_EQ(rig.view("svc").detail, "0 running");
+    std::vector<ProcessRunner::Id> ids;
+    auto start = [&] { ids.push_back(rig.runner.start({.argv = {(dir / name).string(), "30"}, .timeout = 60s}, nullptr, now_ns())); };
+    start();
+    EXPECT_TRUE(rig.run_until([&] { return rig.view("svc").up; }));
+    start();
+    start();
+    EXPECT_TRUE(rig.run_until([&] { return !rig.view("svc").up; })) << "three: above quorum_max";
+    EXPECT_EQ(rig.view("svc").detail, "3 running");
+    for (auto id : ids) rig.runner.terminate(id, now_ns());
+    EXPECT_TRUE(rig.run_until([&] { return rig.runner.count() == 0; }));
+    EXPECT_TRUE(rig.run_until([&] { return rig.view("svc").detail == "0 running"; }));
+    std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace xvrrp

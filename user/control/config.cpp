@@ -219,14 +219,15 @@ Tracker tracker(const json& j, const std::string& path, Problems& problems) {
     else if (type == "tcp") t.kind = TrackerKind::Tcp;
     else if (type == "icmp") t.kind = TrackerKind::Icmp;
     else if (type == "http") t.kind = TrackerKind::Http;
-    else throw ConfigError(o.at("type"), "must be \"interface\", \"script\", \"file\", \"tcp\", \"icmp\" or \"http\", got \"" + type + "\"");
+    else if (type == "process") t.kind = TrackerKind::Process;
+    else throw ConfigError(o.at("type"), "must be \"interface\", \"script\", \"file\", \"tcp\", \"icmp\", \"http\" or \"process\", got \"" + type + "\"");
     problems.guard([&] { t.interval_ms = static_cast<std::uint32_t>(o.integer("interval_ms", 10, 3'600'000, 1000)); });
     problems.guard([&] { t.timeout_ms = static_cast<std::uint32_t>(o.integer("timeout_ms", 10, 3'600'000, t.interval_ms)); });
     problems.guard([&] { t.rise = static_cast<std::uint32_t>(o.integer("rise", 1, 1000, 1)); });
     problems.guard([&] { t.fall = static_cast<std::uint32_t>(o.integer("fall", 1, 1000, 1)); });
     problems.guard([&] { t.init_fail = o.boolean("init_fail", false); });
     const bool file = t.kind == TrackerKind::File;
-    const int max = file ? track::kMaxFileWeight : track::kMaxWeight;
+    const int max = file || t.kind == TrackerKind::Process ? track::kMaxFileWeight : track::kMaxWeight;
     problems.guard([&] { t.weight = static_cast<int>(o.integer("weight", -max, max, file ? 1 : 0)); });
     switch (t.kind) {
         case TrackerKind::Interface:
@@ -252,6 +253,19 @@ Tracker tracker(const json& j, const std::string& path, Problems& problems) {
             break;
         case TrackerKind::Icmp:
             problems.guard([&] { t.address = address(o.value("address"), o.at("address")); });
+            break;
+        case TrackerKind::Process:
+            problems.guard([&] {
+                t.process = o.string("name", std::nullopt);
+                if (t.process.empty() || t.process.find('/') != std::string::npos)
+                    throw ConfigError(o.at("name"), "must be a process name (as ps -o comm shows it, no path)");
+            });
+            problems.guard([&] { t.quorum = static_cast<std::uint32_t>(o.integer("quorum", 1, 65535, 1)); });
+            problems.guard([&] {
+                t.quorum_max = static_cast<std::uint32_t>(o.integer("quorum_max", 0, 65535, 0));
+                if (t.quorum_max && t.quorum_max < t.quorum)
+                    throw ConfigError(o.at("quorum_max"), "must be at least quorum (" + std::to_string(t.quorum) + ") or 0 (no bound)");
+            });
             break;
         case TrackerKind::Http:
             problems.guard([&] {
@@ -320,7 +334,7 @@ TrackUse track_use(const json& j, const std::string& path, const ParsedTrackers&
     if (it == trackers.end()) throw ConfigError(path, "no tracker named \"" + use.tracker + "\" under \"trackers\"");
     if (!it->second) throw Reported{};  // the tracker's own problem was reported
     const Tracker& t = *it->second;
-    const int max = t.kind == TrackerKind::File ? track::kMaxFileWeight : track::kMaxWeight;
+    const int max = t.kind == TrackerKind::File || t.kind == TrackerKind::Process ? track::kMaxFileWeight : track::kMaxWeight;
     if (weight && (*weight < -max || *weight > max))
         throw ConfigError(weight_path, "must be " + std::to_string(-max) + "-" + std::to_string(max) + " for a " +
                                            std::string(to_string(t.kind)) + " tracker, got " + std::to_string(*weight));
@@ -653,6 +667,7 @@ std::string_view to_string(TrackerKind k) {
         case TrackerKind::Tcp: return "tcp";
         case TrackerKind::Icmp: return "icmp";
         case TrackerKind::Http: return "http";
+        case TrackerKind::Process: return "process";
     }
     return "?";
 }

@@ -237,17 +237,17 @@ public:
         for (const Node& n : top) {
             if (n.keyword == "vrrp_script") define_script(n);
             else if (n.keyword == "vrrp_track_file") define_file(n);
+            else if (n.keyword == "vrrp_track_process") define_process(n);
         }
         for (const Node& n : top) {
             if (n.keyword == "global_defs") global(n);
         }
         for (const Node& n : top) {
             const std::string& k = n.keyword;
-            if (k == "global_defs" || k == "vrrp_script" || k == "vrrp_track_file") continue;
+            if (k == "global_defs" || k == "vrrp_script" || k == "vrrp_track_file" || k == "vrrp_track_process") continue;
             if (k == "vrrp_instance") instance(n);
             else if (k == "vrrp_sync_group") sync_group(n);
             else if (k == "virtual_server" || k == "virtual_server_group") virtual_server(n);
-            else if (k == "vrrp_track_process") unsupported(n, "process trackers are not supported yet");
             else if (k == "vrrp_track_bfd" || k == "bfd_instance") unsupported(n, "BFD is not supported");
             else if (k == "static_ipaddress" || k == "static_routes" || k == "static_rules")
                 unsupported(n, "static addresses, routes and rules are not managed by xvrrpd: configure them with the system");
@@ -404,6 +404,29 @@ private:
         add_tracker(s.args[0], t, s);
     }
 
+    // vrrp_track_process NAME { process PROC; quorum N; quorum_max N; weight N [reverse]; ... }
+    void define_process(const Node& s) {
+        if (s.args.empty()) return warning(s, "has no name: ignored");
+        json t = {{"type", "process"}};
+        for (const Node& n : s.children) {
+            const std::string& k = n.keyword;
+            if (k == "process") {
+                if (const auto p = arg(n)) t["name"] = std::filesystem::path(*p).filename().string();
+                if (n.args.size() > 1) unsupported(n, "matching the process's parameters is not supported: its name only");
+            } else if (k == "quorum") { if (const auto v = num(n, 1, 65535)) t["quorum"] = int(*v); }
+            else if (k == "quorum_max") { if (const auto v = num(n, 0, 65535)) t["quorum_max"] = int(*v); }
+            else if (k == "weight") {
+                if (const auto v = num(n, -254, 254)) t["weight"] = int(*v);
+                if (n.args.size() > 1 && n.args[1] == "reverse") script_reverse_.insert(s.args[0]);
+            } else if (k == "delay" || k == "terminate_delay" || k == "fork_delay") {
+                warning(n, "not supported: a change counts as soon as the proc connector reports it (or at the next count)");
+            } else if (k == "full_command" || k == "param_match") unsupported(n, "matching the command line is not supported: the name only");
+            else warning(n, "unknown keyword in vrrp_track_process (keepalived ignores it too)");
+        }
+        if (!t.contains("name")) return warning(s, "has no process: ignored (as keepalived)");
+        add_tracker(s.args[0], t, s);
+    }
+
     void add_tracker(const std::string& name, const json& t, const Node& at) {
         trackers_[name] = t;
         defined_at_[name] = {at.file, at.line};
@@ -418,7 +441,7 @@ private:
                 name = "if_" + n.keyword;
                 if (!trackers_.count(name)) add_tracker(name, json{{"type", "interface"}, {"name", n.keyword}}, n);
             } else if (!trackers_.count(name)) {
-                warning(n, "no vrrp_script or vrrp_track_file of that name: ignored (as keepalived)");
+                warning(n, "no vrrp_script, vrrp_track_file or vrrp_track_process of that name: ignored (as keepalived)");
                 continue;
             }
             json use = {{"tracker", name}};
@@ -524,7 +547,7 @@ private:
                     if (!p.args.empty()) warning(p, "peer options are not supported: ignored");
                 }
             } else if (k == "check_unicast_src") check_unicast_src = true;
-            else if (k == "track_script" || k == "track_file") {
+            else if (k == "track_script" || k == "track_file" || k == "track_process") {
                 for (auto& u : uses(n, false, true, v.args[0])) track.push_back(u);
             } else if (k == "track_interface") {
                 for (auto& u : uses(n, true, true, v.args[0])) track.push_back(u);
@@ -546,7 +569,6 @@ private:
             else if (k == "garp_master_refresh_repeat") { if (const auto x = num(n, 1, 100)) announce["refresh_repeat"] = int(*x); }
             else if (k == "garp_lower_prio_repeat") { if (const auto x = num(n, 0, 100)) announce["lower_prio_repeat"] = int(*x); }
             else if (k == "smtp_alert") unsupported(n, "SMTP alerts are not supported");
-            else if (k == "track_process") unsupported(n, "process trackers are not supported yet");
             else if (k == "track_bfd") unsupported(n, "BFD is not supported");
             else if (k == "virtual_routes" || k == "virtual_rules") unsupported(n, "not supported yet");
             else if (k == "notify_master_rx_lower_pri") unsupported(n, "not supported yet (the FIFO gets MASTER_RX_LOWER_PRI)");
@@ -613,7 +635,7 @@ private:
             const std::string& k = n.keyword;
             if (k == "group") {
                 for (const Node& m : n.children) members.push_back(m.keyword);
-            } else if (k == "track_script" || k == "track_file") {
+            } else if (k == "track_script" || k == "track_file" || k == "track_process") {
                 for (auto& u : uses(n, false, tracking_weight, g.args[0])) track.push_back(u);
             } else if (k == "track_interface") {
                 for (auto& u : uses(n, true, tracking_weight, g.args[0])) track.push_back(u);

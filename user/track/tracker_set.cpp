@@ -1,6 +1,9 @@
 #include "xvrrp/tracker_set.hpp"
 
 #include <arpa/inet.h>
+#include <linux/cn_proc.h>
+#include <linux/connector.h>
+#include <linux/netlink.h>
 #include <netinet/icmp6.h>
 #include <netinet/in.h>
 #include <spdlog/spdlog.h>
@@ -17,6 +20,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <utility>
 
 #include "xvrrp/error.hpp"
 #include "xvrrp/http_probe.hpp"
@@ -51,7 +55,7 @@ public:
     [[nodiscard]] const config::Tracker& def() const { return def_; }
     [[nodiscard]] TrackerView view() const {
         return TrackerView{.name = name_, .kind = def_.kind, .up = up(), .value = value_, .detail = detail_,
-                           .checks = checks_, .failures = failures_};
+                           .checks = checks_, .failures = failures_, .duration_ns = duration_};
     }
     [[nodiscard]] virtual bool up() const { return rise_fall_.up(); }
     [[nodiscard]] long long value() const { return value_; }
@@ -59,6 +63,7 @@ public:
 protected:
     // One result of a check: counted through rise/fall.
     void report(bool ok, std::string detail, Nanos now) {
+        if (began_) duration_ = now - *std::exchange(began_, std::nullopt);
         ++checks_;
         if (!ok) ++failures_;
         detail_ = std::move(detail);
@@ -68,6 +73,8 @@ protected:
             changed_(name_, now);
         }
     }
+    // A check is under way from now: its report says how long it took.
+    void began(Nanos now) { began_ = now; }
     // A state set outright (interface trackers, after their delay).
     void set_up(bool up, std::string detail, Nanos now) {
         detail_ = std::move(detail);
@@ -104,6 +111,8 @@ private:
     long long value_ = 0;
     std::string detail_;
     std::uint64_t checks_ = 0, failures_ = 0;
+    std::optional<Nanos> began_;
+    Nanos duration_ = 0;  // of the last check that was timed
 };
 
 namespace {
@@ -206,6 +215,7 @@ public:
         if (run_ && runner_.running(*run_)) return;  // one run in flight
         try {
             auto alive = alive_;
+            began(now);
             run_ = runner_.start(
                 ProcessSpec{.argv = def_.command, .timeout = std::chrono::milliseconds(def_.timeout_ms)},
                 [this, alive](ProcessRunner::Id, const ProcessResult& r) {
@@ -253,6 +263,7 @@ public:
 private:
     void connect(Nanos now) {
         std::string error;
+        began(now);
         fd_ = start_connect(*def_.address, def_.port, error);
         if (!fd_) return report(false, error, now);
         deadline_ = now + timeout();
@@ -391,6 +402,7 @@ public:
         if (now < next_run_) return;
         next_run_ = now + interval();
         if (waiting_) return;
+        began(now);
         try {
             channel_.send(*def_.address, id_, ++seq_);
         } catch (const std::exception& e) {
@@ -458,6 +470,7 @@ private:
 
     void begin(Nanos now) {
         std::string error;
+        began(now);
         fd_ = start_connect(def_.url.address, def_.url.port, error);
         if (!fd_) return report(false, error, now);
         stage_ = Stage::Connecting;
@@ -575,6 +588,125 @@ private:
     Nanos next_run_ = 0, deadline_ = 0;
 };
 
+// How many processes of a name run: /proc/*/stat, read whole at each call (a few hundred small
+// reads: what keepalived's initial scan does too). A zombie (killed, not yet reaped) does not run.
+std::uint32_t count_processes(const std::string& name) {
+    const std::string want = "(" + name.substr(0, 15) + ") ";  // the kernel keeps 15 characters
+    std::uint32_t n = 0;
+    std::error_code ec;
+    for (std::filesystem::directory_iterator it("/proc", ec), end; !ec && it != end; it.increment(ec)) {
+        const std::string pid = it->path().filename();
+        if (pid.empty() || pid.find_first_not_of("0123456789") != std::string::npos) continue;
+        std::ifstream f(it->path() / "stat");
+        std::string stat;
+        if (!std::getline(f, stat)) continue;
+        const auto open = stat.find('(');
+        const auto close = stat.rfind(')');
+        if (open == std::string::npos || close == std::string::npos || close + 2 >= stat.size()) continue;
+        if (stat.compare(open, close + 2 - open, want) == 0 && stat[close + 2] != 'Z') ++n;
+    }
+    return n;
+}
+
+}  // namespace
+
+// keepalived's vrrp_track_process: the proc connector (netlink) says when a process starts,
+// execs, is renamed or exits, and each process tracker then counts again within 50 ms instead of
+// at its next interval. The connector lives in the initial network namespace only: elsewhere (a
+// daemon in a namespace) the trackers count every interval, and say so once.
+class TrackerSet::ProcEvents {
+public:
+    ProcEvents(EventLoop& loop, std::function<void()> changed) : loop_(loop), changed_(std::move(changed)) {
+        UniqueFd fd(::socket(PF_NETLINK, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_CONNECTOR));
+        sockaddr_nl sa{};
+        sa.nl_family = AF_NETLINK;
+        sa.nl_groups = CN_IDX_PROC;
+        if (!fd || ::bind(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) != 0) {
+            spdlog::info("process trackers: no proc connector here ({}): counting every interval", std::strerror(errno));
+            return;
+        }
+        // nlmsghdr, cn_msg, then the operation: LISTEN.
+        alignas(nlmsghdr) std::uint8_t req[NLMSG_LENGTH(sizeof(cn_msg) + sizeof(proc_cn_mcast_op))] = {};
+        auto* nl = reinterpret_cast<nlmsghdr*>(req);
+        nl->nlmsg_len = sizeof(req);
+        nl->nlmsg_type = NLMSG_DONE;
+        auto* cn = static_cast<cn_msg*>(NLMSG_DATA(nl));
+        cn->id.idx = CN_IDX_PROC;
+        cn->id.val = CN_VAL_PROC;
+        cn->len = sizeof(proc_cn_mcast_op);
+        const proc_cn_mcast_op op = PROC_CN_MCAST_LISTEN;
+        std::memcpy(cn->data, &op, sizeof(op));
+        if (::send(fd.get(), req, sizeof(req), 0) != static_cast<ssize_t>(sizeof(req))) {
+            spdlog::info("process trackers: the proc connector refused ({}): counting every interval", std::strerror(errno));
+            return;
+        }
+        fd_ = std::move(fd);
+        loop_.add(fd_.get(), [this] { receive(); });
+    }
+    ~ProcEvents() {
+        if (fd_) loop_.remove(fd_.get());
+    }
+    ProcEvents(const ProcEvents&) = delete;
+    ProcEvents& operator=(const ProcEvents&) = delete;
+    [[nodiscard]] bool listening() const { return static_cast<bool>(fd_); }
+
+private:
+    void receive() {
+        alignas(nlmsghdr) char buf[8192];
+        bool relevant = false;
+        for (ssize_t n; (n = ::recv(fd_.get(), buf, sizeof(buf), 0)) != 0;) {
+            if (n < 0) {
+                if (errno == ENOBUFS) relevant = true;  // events lost: count again
+                if (errno == EAGAIN || errno == EWOULDBLOCK || errno != ENOBUFS) break;
+                continue;
+            }
+            for (auto* nh = reinterpret_cast<nlmsghdr*>(buf); NLMSG_OK(nh, static_cast<unsigned>(n)); nh = NLMSG_NEXT(nh, n)) {
+                const auto* cn = static_cast<const cn_msg*>(NLMSG_DATA(nh));
+                if (cn->id.idx != CN_IDX_PROC || cn->len < sizeof(proc_event)) continue;
+                const auto* ev = reinterpret_cast<const proc_event*>(cn->data);
+                if (ev->what == proc_event::PROC_EVENT_EXEC || ev->what == proc_event::PROC_EVENT_EXIT ||
+                    ev->what == proc_event::PROC_EVENT_COMM)
+                    relevant = true;
+            }
+        }
+        if (relevant) changed_();
+    }
+    EventLoop& loop_;
+    std::function<void()> changed_;
+    UniqueFd fd_;
+};
+
+namespace {
+
+// Up while quorum..quorum_max processes of the name run, counted every interval and, where the
+// proc connector reports, within 50 ms of a process starting or ending.
+class ProcessCheck final : public Check {
+public:
+    ProcessCheck(std::string name, config::Tracker def, const TrackerSet::Changed& changed)
+        : Check(std::move(name), std::move(def), changed) {}
+    void start(Nanos now) override {
+        count(now);
+        next_run_ = now + interval();
+    }
+    [[nodiscard]] std::optional<Nanos> next_deadline() const override { return next_run_; }
+    void on_timer(Nanos now) override {
+        if (now < next_run_) return;
+        next_run_ = now + interval();
+        count(now);
+    }
+    // A process started or ended somewhere: count again soon (events come in bursts).
+    void poke(Nanos now) { next_run_ = std::min(next_run_, now + 50 * kNsPerMs); }
+
+private:
+    void count(Nanos now) {
+        began(now);
+        const std::uint32_t n = count_processes(def_.process);
+        const bool ok = n >= def_.quorum && (def_.quorum_max == 0 || n <= def_.quorum_max);
+        report(ok, std::to_string(n) + " running", now_ns());
+    }
+    Nanos next_run_ = 0;
+};
+
 // A number in a file, re-read when inotify says the directory changed and every interval.
 class FileCheck final : public Check {
 public:
@@ -648,6 +780,16 @@ TrackerSet::~TrackerSet() {
 
 void TrackerSet::requeue(const Entry& e) { queue_.set(e.key, e.check->next_deadline()); }
 
+// A deadline moved earlier by a handler: requeued here, since requeue() trusts only later ones.
+void TrackerSet::processes_changed() {
+    const Nanos now = now_ns();
+    for (auto& [name, e] : checks_)
+        if (auto* p = dynamic_cast<ProcessCheck*>(e.check.get())) {
+            p->poke(now);
+            requeue(e);
+        }
+}
+
 void TrackerSet::configure(const std::map<std::string, config::Tracker>& defs, Nanos now) {
     for (auto it = checks_.begin(); it != checks_.end();) {
         const auto d = defs.find(it->first);
@@ -673,6 +815,10 @@ void TrackerSet::configure(const std::map<std::string, config::Tracker>& defs, N
                 c = std::make_unique<IcmpCheck>(name, def, changed_, *icmp_);
                 break;
             case config::TrackerKind::Http: c = std::make_unique<HttpCheck>(name, def, changed_, ports_.loop); break;
+            case config::TrackerKind::Process:
+                if (!proc_events_) proc_events_ = std::make_unique<ProcEvents>(ports_.loop, [this] { processes_changed(); });
+                c = std::make_unique<ProcessCheck>(name, def, changed_);
+                break;
         }
         Check& ref = *c;
         const TimerQueue::Key key = next_key_++;
