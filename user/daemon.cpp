@@ -153,7 +153,7 @@ struct Daemon::Impl {
         heartbeat(monotonic_ns());
         if (cfg.global.notify_fifo) check_fifo_path(*cfg.global.notify_fifo);
         notifier.configure(cfg.global.notify_fifo, cfg.global.notify_fifo_script,
-                           std::chrono::milliseconds{cfg.global.notify_timeout_ms}, monotonic_ns());
+                           std::chrono::milliseconds{cfg.global.notify_timeout_ms}, monotonic_ns(), cfg.global.script_user);
         apply_config(cfg, monotonic_ns());
         ring = std::make_unique<EventRing>(dp.events_fd(), [this](const xvrrp_event& e) { on_event(e); });
         loop.add(ring->fd(), guarded("ring buffer", [this] { ring->consume(kEventsPerWakeup); }));

@@ -73,6 +73,7 @@ struct Tracker {
     std::uint32_t down_delay_ms = 0, up_delay_ms = 0;
     // script
     std::vector<std::string> command;  // argv; exit 0 succeeds
+    std::optional<std::string> user;   // runs as this user (default: global.script_user; none: root)
     // file
     std::string path;
     // tcp, icmp
@@ -166,6 +167,7 @@ struct Global {
     std::optional<std::string> notify_fifo;
     std::vector<std::string> notify_fifo_script;
     std::uint32_t notify_timeout_ms = 10'000;  // a notify script still running then is killed
+    std::optional<std::string> script_user;   // scripts (checks, notify, the FIFO's reader) run as this user; none: root
     bool operator==(const Global&) const = default;
 };
 

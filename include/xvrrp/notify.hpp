@@ -110,7 +110,7 @@ public:
     // The global settings: the FIFO (opened, its script started with the path appended, once;
     // a change of path starts over) and the scripts' timeout.
     void configure(const std::optional<std::string>& fifo, const std::vector<std::string>& fifo_script,
-                   std::chrono::milliseconds timeout, std::uint64_t now);
+                   std::chrono::milliseconds timeout, std::uint64_t now, std::optional<std::string> user = std::nullopt);
     // One notice: the scripts queue behind the source's earlier ones, the FIFO line is written now.
     void post(const config::Notify& scripts, const NoticeSource& source, Notice n, int priority, std::uint64_t now);
 
@@ -132,6 +132,7 @@ private:
 
     Ports ports_;
     std::chrono::milliseconds timeout_{10'000};
+    std::optional<std::string> user_;  // the scripts run as this user (none: as the daemon)
     std::optional<NotifyFifo> fifo_;
     std::vector<std::string> fifo_script_;
     std::optional<ProcessRunner::Id> fifo_reader_;

@@ -25,6 +25,9 @@ struct ProcessSpec {
     std::vector<std::string> argv;  // argv[0] is the program: an absolute path, or found in PATH
     std::chrono::milliseconds timeout{1000};  // 0: none (a reader that runs as long as the daemon)
     std::chrono::milliseconds kill_after{2000};  // SIGTERM to SIGKILL, as keepalived
+    // Run as this user (its uid, gid and groups, through util-linux's setpriv: posix_spawn cannot
+    // change users); none: as the daemon. An unknown user fails the start.
+    std::optional<std::string> user;
 };
 
 struct ProcessResult {

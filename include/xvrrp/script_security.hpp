@@ -11,7 +11,8 @@
 namespace xvrrp {
 
 // For a daemon running as root: each command someone else could replace (insecure_program), as
-// "JSON.PATH: refusing to run PROGRAM as root: WHY". Empty when all are safe or not root.
+// "JSON.PATH: refusing to run PROGRAM as root: WHY", and each user scripts are to run as that does
+// not exist. Empty when all is well or the daemon is not root.
 std::vector<std::string> insecure_scripts(const config::Config& c);
 
 }  // namespace xvrrp

@@ -191,6 +191,28 @@ TEST_F(TrackingLab, AProcessTrackerIsFaultWhileItsServiceIsNotRunning) {
     EXPECT_TRUE(becomes(2, "MASTER", 3s));
 }
 
+// Scripts as another user: a check that passes only as nobody keeps r1 out of FAULT, and with
+// global.script_user the notify scripts run as nobody too.
+TEST_F(TrackingLab, ScriptsRunAsTheirUser) {
+    ScratchDir dir;
+    ::chmod(dir.file("").c_str(), 0777);  // nobody writes its notify log here
+    json c1 = lab_->config(1, 150);
+    c1["instances"][0]["vips"] = {"192.0.2.100/24"};
+    c1["global"]["script_user"] = "nobody";
+    c1["trackers"] = {{"as_nobody", {{"type", "script"}, {"command", {"/bin/sh", "-c", "test \"$(id -u)\" = 65534"}},
+                                     {"interval_ms", 100}}}};
+    c1["instances"][0]["track"] = {"as_nobody"};
+    c1["instances"][0]["notify"] = {{"master", {"/bin/sh", "-c", "id -un > " + dir.file("who")}}};
+    lab_->start(1, c1);
+    ASSERT_TRUE(becomes(1, "MASTER")) << lab_->status(1)["trackers"];
+    EXPECT_TRUE(VrrpLab::wait_until([&] { return dir.read("who") == "nobody\n"; }, 3s)) << dir.read("who");
+    // The same check as root fails: the user is what made it pass.
+    c1["trackers"]["as_nobody"]["user"] = "root";
+    lab_->write_config(1, c1);
+    lab_->signal(1, SIGHUP);
+    EXPECT_TRUE(becomes(1, "FAULT", 3s));
+}
+
 TEST_F(TrackingLab, AnInterfaceTrackerWithADelayAndAWeight) {
     // A veth pair of r1's own (one command each: exec runs one command in the namespace).
     lab_->router(1).exec("ip link add trk0 type veth peer name trk1");

@@ -560,5 +560,18 @@ TEST(Config, ProcessTrackers) {
     EXPECT_REJECTED(j, "trackers.nginx.quorum_max", "must be at least quorum (3) or 0");
 }
 
+TEST(Config, ScriptUsers) {
+    json j = with_trackers();
+    j["global"] = json::parse(R"({"script_user": "nobody"})");
+    j["trackers"]["own"] = json::parse(R"({"type": "script", "command": ["/bin/true"], "user": "daemon"})");
+    const Config c = parse(j.dump());
+    EXPECT_EQ(c.global.script_user, "nobody");
+    EXPECT_EQ(c.trackers.at("chk").user, "nobody") << "the global one where the tracker names none";
+    EXPECT_EQ(c.trackers.at("own").user, "daemon");
+    EXPECT_EQ(parse(with_trackers().dump()).trackers.at("chk").user, std::nullopt) << "none: root";
+    j["trackers"]["own"]["user"] = "a b";
+    EXPECT_REJECTED(j, "trackers.own.user", "not a user name");
+}
+
 }  // namespace
 

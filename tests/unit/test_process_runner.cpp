@@ -175,5 +175,34 @@ TEST(InsecureProgram, APathOthersCanWriteIsNamed) {
     std::filesystem::remove_all(dir);
 }
 
+// Scripts as another user (keepalived's script_user): the command runs with that user's uid and
+// gid; an unknown user is an error at the start, not a process.
+TEST(ProcessRunner, ACommandRunsAsItsUser) {
+    if (::geteuid() != 0) GTEST_SKIP() << "changing users needs root";
+    char tmpl[] = "/tmp/xvrrp-user-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    const std::string dir = tmpl;
+    ::chmod(dir.c_str(), 0777);
+    Loop l;
+    const auto id = l.runner.start(ProcessSpec{.argv = {"/bin/sh", "-c", "id -u > " + dir + "/uid; id -g > " + dir + "/gid"},
+                                               .timeout = 5s, .user = "nobody"},
+                                   [&](ProcessRunner::Id i, const ProcessResult& r) { l.results[i] = r; }, now_ns());
+    const auto r = l.wait(id);
+    ASSERT_TRUE(r && r->ok()) << (r ? r->describe() : "no result");
+    std::string uid, gid;
+    std::ifstream(dir + "/uid") >> uid;
+    std::ifstream(dir + "/gid") >> gid;
+    EXPECT_EQ(uid, "65534");
+    EXPECT_EQ(gid, "65534");
+    try {
+        l.runner.start(ProcessSpec{.argv = {"true"}, .user = "xvrrp-no-such-user"}, nullptr, now_ns());
+        FAIL() << "started as a user that does not exist";
+    } catch (const std::runtime_error& e) {
+        EXPECT_EQ(std::string(e.what()), "no user \"xvrrp-no-such-user\"");
+    }
+    EXPECT_EQ(l.runner.count(), 0u);
+    std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace xvrrp

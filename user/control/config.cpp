@@ -189,6 +189,13 @@ Announce announce(const json& j, const std::string& path) {
 
 bool is_absolute_path(const std::string& p) { return !p.empty() && p[0] == '/'; }
 
+// A user to run scripts as: a name (whether it exists is checked where the script runs).
+std::string user_name(const json& v, const std::string& path) {
+    const std::string u = as_string(v, path);
+    if (u.empty() || u.find_first_of(" :/\n") != std::string::npos) throw ConfigError(path, "not a user name: \"" + u + "\"");
+    return u;
+}
+
 // A command to run: a non-empty array of strings whose first names the program.
 std::vector<std::string> argv(const json& cmd, const std::string& path) {
     if (!cmd.is_array() || cmd.empty())
@@ -240,6 +247,9 @@ Tracker tracker(const json& j, const std::string& path, Problems& problems) {
             break;
         case TrackerKind::Script:
             problems.guard([&] { t.command = argv(o.value("command"), o.at("command")); });
+            problems.guard([&] {
+                if (o.has("user")) t.user = user_name(o.value("user"), o.at("user"));
+            });
             break;
         case TrackerKind::File:
             problems.guard([&] {
@@ -709,6 +719,7 @@ Config parse(const std::string& json_text) {
             f.finish();
         }
         c.global.notify_timeout_ms = static_cast<std::uint32_t>(g.integer("notify_timeout_ms", 100, 3'600'000, c.global.notify_timeout_ms));
+        if (g.has("script_user")) c.global.script_user = user_name(g.value("script_user"), "global.script_user");
         g.finish();
     });
     if (root.has("interfaces")) problems.guard([&] {
@@ -734,8 +745,11 @@ Config parse(const std::string& json_text) {
             });
         }
     });
-    for (const auto& [name, t] : trackers)
-        if (t) c.trackers.emplace(name, *t);
+    for (auto& [name, t] : trackers)
+        if (t) {
+            if (t->kind == TrackerKind::Script && !t->user) t->user = c.global.script_user;
+            c.trackers.emplace(name, *t);
+        }
     std::vector<std::string> paths;
     bool listed = false;
     problems.guard([&] {

@@ -317,7 +317,8 @@ private:
             else if (k == "vrrp_version") {
                 if (const auto v = num(n, 2, 3)) default_version_ = int(*v);
             } else if (k == "script_user") {
-                if (n.args.empty() || n.args[0] != "root") unsupported(n, "scripts run as root in xvrrpd (script users are not supported yet)");
+                if (const auto u = arg(n); u && *u != "root") global_["script_user"] = *u;
+                if (n.args.size() > 1) warning(n, "the group is the user's own in xvrrpd: " + n.args[1] + " ignored");
             } else if (k == "enable_script_security") {
                 // xvrrpd always refuses scripts others could replace
             } else if (k == "notify_fifo" || k == "vrrp_notify_fifo") {
@@ -379,7 +380,8 @@ private:
             else if (k == "fall") { if (const auto v = num(n, 1, 1000)) t["fall"] = int(*v); }
             else if (k == "init_fail") t["init_fail"] = true;
             else if (k == "user") {
-                if (n.args.empty() || n.args[0] != "root") unsupported(n, "scripts run as root in xvrrpd (script users are not supported yet)");
+                if (const auto u = arg(n)) t["user"] = *u;
+                if (n.args.size() > 1) warning(n, "the group is the user's own in xvrrpd: " + n.args[1] + " ignored");
             } else warning(n, "unknown keyword in vrrp_script (keepalived ignores it too)");
         }
         if (!t.contains("command")) return warning(s, "has no script: ignored (as keepalived)");

@@ -1,6 +1,7 @@
 #include "xvrrp/process_runner.hpp"
 
 #include <fcntl.h>
+#include <pwd.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/syscall.h>
@@ -13,6 +14,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <filesystem>
+#include <stdexcept>
 #include <system_error>
 
 #include "xvrrp/error.hpp"
@@ -27,6 +29,22 @@ std::uint64_t monotonic_now() {
     timespec t{};
     ::clock_gettime(CLOCK_MONOTONIC, &t);
     return std::uint64_t(t.tv_sec) * 1'000'000'000 + std::uint64_t(t.tv_nsec);
+}
+
+constexpr const char* kSetpriv = "/usr/bin/setpriv";
+
+// The argv that runs `argv` as `user`: setpriv drops to its uid, gid and groups, then execs.
+std::vector<std::string> as_user(const std::string& user, const std::vector<std::string>& argv) {
+    std::vector<char> buf(16384);
+    passwd pw{};
+    passwd* found = nullptr;
+    if (::getpwnam_r(user.c_str(), &pw, buf.data(), buf.size(), &found) != 0 || !found)
+        throw std::runtime_error("no user \"" + user + "\"");
+    if (::access(kSetpriv, X_OK) != 0) throw std::runtime_error(std::string("running as ") + user + " needs " + kSetpriv + " (util-linux)");
+    std::vector<std::string> out{kSetpriv, "--reuid=" + std::to_string(pw.pw_uid), "--regid=" + std::to_string(pw.pw_gid),
+                                 "--init-groups", "--"};
+    out.insert(out.end(), argv.begin(), argv.end());
+    return out;
 }
 
 // posix_spawn's attributes and file actions, released on every path.
@@ -112,8 +130,9 @@ ProcessRunner::Id ProcessRunner::start(const ProcessSpec& spec, Done done, std::
     posix_spawnattr_setsigdefault(&s.attr_, &defaults);
     posix_spawn_file_actions_addopen(&s.actions_, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
 
+    const std::vector<std::string> args = spec.user ? as_user(*spec.user, spec.argv) : spec.argv;
     std::vector<char*> argv;
-    for (const auto& a : spec.argv) argv.push_back(const_cast<char*>(a.c_str()));
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
     pid_t pid = 0;
     if (const int err = ::posix_spawnp(&pid, argv[0], &s.actions_, &s.attr_, argv.data(), environ))

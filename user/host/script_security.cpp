@@ -1,5 +1,6 @@
 #include "xvrrp/script_security.hpp"
 
+#include <pwd.h>
 #include <unistd.h>
 
 #include "xvrrp/process_runner.hpp"
@@ -28,6 +29,13 @@ std::vector<std::string> insecure_scripts(const config::Config& c) {
     for (std::size_t i = 0; i < c.sync_groups.size(); ++i)
         check_notify(c.sync_groups[i].notify, "sync_groups[" + std::to_string(i) + "].notify.");
     check(c.global.notify_fifo_script, "global.notify_fifo.script");
+    // Users scripts run as must exist (setpriv would refuse each run).
+    auto user_exists = [&](const std::optional<std::string>& user, const std::string& path) {
+        if (user && !::getpwnam(user->c_str())) out.push_back(path + ": no user \"" + *user + "\" on this machine");
+    };
+    user_exists(c.global.script_user, "global.script_user");
+    for (const auto& [name, t] : c.trackers)
+        if (t.user != c.global.script_user) user_exists(t.user, "trackers." + name + ".user");
     return out;
 }
 

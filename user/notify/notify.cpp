@@ -138,8 +138,9 @@ Notifier::Notifier(Ports ports) : ports_(ports) {}
 Notifier::~Notifier() = default;  // the runner kills what still runs, without calling back
 
 void Notifier::configure(const std::optional<std::string>& fifo, const std::vector<std::string>& fifo_script,
-                         std::chrono::milliseconds timeout, std::uint64_t now) {
+                         std::chrono::milliseconds timeout, std::uint64_t now, std::optional<std::string> user) {
     timeout_ = timeout;
+    user_ = std::move(user);
     const bool same = fifo ? fifo_ && fifo_->path() == *fifo && fifo_script == fifo_script_ : !fifo_;
     if (same) return;
     if (fifo_reader_) ports_.runner.terminate(*fifo_reader_, now);
@@ -149,7 +150,7 @@ void Notifier::configure(const std::optional<std::string>& fifo, const std::vect
     if (!fifo) return;
     fifo_.emplace(ports_.loop, *fifo);
     if (fifo_script.empty()) return;
-    ProcessSpec spec{.argv = fifo_script, .timeout = std::chrono::milliseconds{0}};
+    ProcessSpec spec{.argv = fifo_script, .timeout = std::chrono::milliseconds{0}, .user = user_};
     spec.argv.push_back(*fifo);
     fifo_reader_ = ports_.runner.start(spec, [this](ProcessRunner::Id id, const ProcessResult& r) {
         if (fifo_reader_ == id) fifo_reader_.reset();
@@ -181,7 +182,7 @@ void Notifier::run_next(const std::string& key, std::uint64_t now) {
     Queue& q = it->second;
     q.running.reset();
     while (!q.waiting.empty()) {
-        const ProcessSpec spec{.argv = std::move(q.waiting.front()), .timeout = timeout_};
+        const ProcessSpec spec{.argv = std::move(q.waiting.front()), .timeout = timeout_, .user = user_};
         q.waiting.pop_front();
         try {
             q.running = ports_.runner.start(spec, [this, key, program = spec.argv.front()](ProcessRunner::Id,

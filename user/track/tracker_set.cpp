@@ -217,7 +217,7 @@ public:
             auto alive = alive_;
             began(now);
             run_ = runner_.start(
-                ProcessSpec{.argv = def_.command, .timeout = std::chrono::milliseconds(def_.timeout_ms)},
+                ProcessSpec{.argv = def_.command, .timeout = std::chrono::milliseconds(def_.timeout_ms), .user = def_.user},
                 [this, alive](ProcessRunner::Id, const ProcessResult& r) {
                     if (!*alive) return;
                     report(r.ok(), r.describe(), now_ns());
