@@ -1,6 +1,7 @@
 // The benchmarks behind bench/run.sh, one function per subcommand.
 #pragma once
 
+#include <string>
 #include <vector>
 
 namespace xvrrp::bench {
@@ -60,5 +61,15 @@ struct MassOptions {
     bool json = false;
 };
 int run_mass(const MassOptions& o);
+
+struct ChecksOptions {
+    std::vector<int> counts{10, 100, 1000};
+    std::vector<std::string> kinds{"http", "tcp", "icmp"};
+    unsigned window_s = 10;
+    unsigned seed = 0;  // of the daemon order; 0: a random one (printed)
+    bool xvrrpd_only = false;
+    bool json = false;
+};
+int run_checks(const ChecksOptions& o);
 
 }  // namespace xvrrp::bench

@@ -55,6 +55,14 @@ int main(int argc, char** argv) {
     mass->add_option("--interval", ms.interval_ms, "advert interval in ms")->check(CLI::Range(10, 1000));
     mass->add_flag("--xvrrpd-only", ms.xvrrpd_only, "skip keepalived (quick runs, profiling)");
     mass->add_option("--probe-spacing", ms.probe_spacing_us, "us between the client's requests (1 / rate)")->check(CLI::Range(5, 1000));
+    ChecksOptions ck;
+    auto* checks = app.add_subcommand("checks", "N http/tcp/icmp checks at 1 s: CPU per check, check latency, a 10 ms master's advert lateness, xvrrpd and keepalived");
+    checks->add_flag("--json", ck.json, "print one JSON object instead of the table");
+    checks->add_option("--counts", ck.counts, "check counts (10,100,1000)")->delimiter(',')->check(CLI::Range(1, 2000));
+    checks->add_option("--kinds", ck.kinds, "http,tcp,icmp")->delimiter(',')->check(CLI::IsMember({"http", "tcp", "icmp"}));
+    checks->add_option("--window", ck.window_s, "seconds measured per run")->check(CLI::Range(2u, 120u));
+    checks->add_option("--seed", ck.seed, "seed of the daemon order (0: random)");
+    checks->add_flag("--xvrrpd-only", ck.xvrrpd_only, "skip keepalived (quick runs; no ratio)");
     CLI11_PARSE(app, argc, argv);
 
     if (::geteuid() != 0) {
@@ -78,5 +86,9 @@ int main(int argc, char** argv) {
     if (flood->parsed()) return run_flood(fl);
     if (startup->parsed()) return run_startup(st);
     if (mass->parsed()) return run_mass(ms);
+    if (checks->parsed()) {
+        if (ck.seed == 0) ck.seed = std::random_device{}();
+        return run_checks(ck);
+    }
     return run_failover(f);
 }

@@ -11,10 +11,13 @@
 #   startup   start-up and reload time with N instances (1000 and 4000)
 #   mass      mass failover: when the last of N VIPs (1, 100, 1000) answers from the
 #             backup after the master's links are cut, xvrrpd and keepalived
+#   checks    N http/tcp/icmp checks at 1 s (10, 100, 1000): CPU per check, check latency
+#             and a 10 ms master's advert lateness, xvrrpd's built-in checks against
+#             keepalived's vrrp_scripts (curl, bash /dev/tcp, ping)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ $# -lt 1 ]; then
-  echo "usage: bench/run.sh xdp|failover|scale|flood|startup|mass [--json] [options]  (bench/run.sh SUBCOMMAND --help)" >&2
+  echo "usage: bench/run.sh xdp|failover|scale|flood|startup|mass|checks [--json] [options]  (bench/run.sh SUBCOMMAND --help)" >&2
   exit 2
 fi
 bash scripts/build.sh >&2

@@ -13,6 +13,7 @@ packages=(
   libssl-dev openssl              # https checks and http digests (OpenSSL); the labs' test certificates
   iproute2 iputils-ping tcpdump python3 python3-scapy
   keepalived                      # interop peer and benchmark baseline
+  curl                            # keepalived's HTTP check script in bench/run.sh checks
   xdp-tools                       # xdp-loader, for manual inspection
 )
 
