@@ -34,6 +34,15 @@ std::string fifo_reader(const ScratchDir& dir, const std::string& out) {
     return dir.script("fifo-reader.sh", "#!/bin/sh\nexec cat \"$1\" >> " + dir.file(out) + "\n");
 }
 
+// The FIFO's state lines: MASTER_RX_LOWER_PRI, which a MASTER writes when a worse master's advert
+// crosses its own (a timing the test does not choose), left out.
+std::string state_lines(const std::string& fifo) {
+    std::string out;
+    for (const auto& l : lines_of(fifo))
+        if (l.find("MASTER_RX_LOWER_PRI") == std::string::npos) out += l + "\n";
+    return out;
+}
+
 // r1 and r2 with notify scripts and a FIFO each: the failover, the stop and the return reach
 // them in order, the MASTER script finds the VIP already on the interface.
 TEST_F(NotifyLab, ScriptsAndFifoHearEveryTransitionInOrderAfterTheVips) {
@@ -50,8 +59,8 @@ TEST_F(NotifyLab, ScriptsAndFifoHearEveryTransitionInOrderAfterTheVips) {
                          "else echo vip-missing; fi >> " + dir.file("master.log") + "\n");
         c["instances"][0]["notify"] = {{"master", {master}}, {"any", {any}}};
         lab_->start(i, c);
+        ASSERT_TRUE(becomes(i, i == 1 ? "MASTER" : "BACKUP"));  // r2 after r1: no election race
     }
-    ASSERT_TRUE(becomes(1, "MASTER") && becomes(2, "BACKUP"));
     ASSERT_TRUE(VrrpLab::wait_until([&] { return count_of(dirs[0]->read("any.log"), "\n") == 2; }, 3s));
 
     lab_->signal(1, SIGTERM);  // r1 resigns: STOP on r1, r2 takes over
@@ -60,13 +69,14 @@ TEST_F(NotifyLab, ScriptsAndFifoHearEveryTransitionInOrderAfterTheVips) {
     lab_->start(1, json::parse(std::ifstream(lab_->dir() + "/r1.json")));  // back, and preempts
     ASSERT_TRUE(becomes(1, "MASTER") && becomes(2, "BACKUP"));
     ASSERT_TRUE(VrrpLab::wait_until([&] {
-        return count_of(dirs[0]->read("fifo.out"), "\n") == 5 && count_of(dirs[1]->read("fifo.out"), "\n") == 3;
+        return count_of(state_lines(dirs[0]->read("fifo.out")), "\n") == 5 &&
+               count_of(state_lines(dirs[1]->read("fifo.out")), "\n") == 3;
     }, 3s)) << dirs[0]->read("fifo.out") << dirs[1]->read("fifo.out");
 
-    EXPECT_EQ(dirs[0]->read("fifo.out"),
+    EXPECT_EQ(state_lines(dirs[0]->read("fifo.out")),
               "INSTANCE \"gateway\" BACKUP 150\nINSTANCE \"gateway\" MASTER 150\nINSTANCE \"gateway\" STOP 150\n"
               "INSTANCE \"gateway\" BACKUP 150\nINSTANCE \"gateway\" MASTER 150\n");
-    EXPECT_EQ(dirs[1]->read("fifo.out"),
+    EXPECT_EQ(state_lines(dirs[1]->read("fifo.out")),
               "INSTANCE \"gateway\" BACKUP 100\nINSTANCE \"gateway\" MASTER 100\nINSTANCE \"gateway\" BACKUP 100\n");
     ASSERT_TRUE(VrrpLab::wait_until([&] { return count_of(dirs[0]->read("any.log"), "\n") == 5; }, 3s));
     EXPECT_EQ(dirs[0]->read("any.log"),
@@ -75,7 +85,7 @@ TEST_F(NotifyLab, ScriptsAndFifoHearEveryTransitionInOrderAfterTheVips) {
     EXPECT_EQ(dirs[0]->read("master.log"), "vip-present\nvip-present\n") << "scripts run once the VIPs are in place";
     EXPECT_EQ(dirs[1]->read("master.log"), "vip-present\n");
     const json notify = lab_->status(1)["notify"];
-    EXPECT_EQ(notify["fifo"]["written"], 2) << "since this start: " << notify;
+    EXPECT_GE(notify["fifo"]["written"].get<int>(), 2) << "since this start: " << notify;
     EXPECT_EQ(notify["scripts_failed"], 0);
 }
 
