@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "daemon_lab.hpp"
+#include "text_file.hpp"
 
 namespace xvrrp::test {
 namespace {
@@ -15,12 +16,7 @@ using namespace std::chrono_literals;
 using json = nlohmann::json;
 using ImportLab = DaemonLab;
 
-std::string read(const std::string& path) {
-    std::ifstream f(path);
-    std::stringstream s;
-    s << f.rdbuf();
-    return s.str();
-}
+std::string read(const std::string& path) { return read_text(path); }
 
 TEST_F(ImportLab, TheTutorialPairImportedAsIsFailsOverWhenTheMastersLinkIsCut) {
     ScratchDir dir;

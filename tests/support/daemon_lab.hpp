@@ -13,6 +13,7 @@
 #include <string>
 
 #include "privileged.hpp"
+#include "text_file.hpp"
 #include "xvrrp/abi.h"
 #include "vrrp_lab.hpp"
 
@@ -69,12 +70,7 @@ public:
     }
     void remove(const std::string& name) const { std::filesystem::remove(file(name)); }
     // The file's content ("" when it is missing).
-    [[nodiscard]] std::string read(const std::string& name) const {
-        std::ifstream f(file(name));
-        std::stringstream s;
-        s << f.rdbuf();
-        return s.str();
-    }
+    [[nodiscard]] std::string read(const std::string& name) const { return read_text(file(name)); }
     // An executable script (mode 0755) of this text; its path.
     std::string script(const std::string& name, const std::string& text) const {
         std::ofstream(file(name)) << text;

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "text_file.hpp"
 #include "xvrrp/config.hpp"
 
 namespace xvrrp::keepalived {
@@ -19,12 +20,7 @@ using json = nlohmann::json;
 
 const std::string kCorpus = std::string(XVRRP_SOURCE_DIR) + "/tests/keepalived";
 
-std::string read(const fs::path& p) {
-    std::ifstream f(p);
-    std::stringstream s;
-    s << f.rdbuf();
-    return s.str();
-}
+std::string read(const fs::path& p) { return test::read_text(p); }
 
 // The diagnostics as stderr prints them, with paths relative to the corpus.
 std::string diagnostics(const ImportResult& r) {

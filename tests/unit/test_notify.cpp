@@ -3,6 +3,8 @@
 // per source in order, a hung one killed at the timeout and the next run.
 #include "xvrrp/notify.hpp"
 
+#include "text_file.hpp"
+
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -91,12 +93,7 @@ struct Rig {
     }
 };
 
-std::string read_all(const fs::path& p) {
-    std::ifstream f(p);
-    std::stringstream s;
-    s << f.rdbuf();
-    return s.str();
-}
+std::string read_all(const fs::path& p) { return test::read_text(p); }
 
 TEST(Notify, TheFifoIsCreatedWrittenWithoutAReaderAndRemovedAgain) {
     TempDir dir;
