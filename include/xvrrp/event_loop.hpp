@@ -25,7 +25,8 @@ public:
     // Runs after every handler, whoever added it (the daemon's bookkeeping: frames, timers).
     void set_after_each(Handler after) { after_each_ = std::move(after); }
 
-    // Waits up to timeout_ms (-1: forever) and runs ready handlers; returns how many ran.
+    // Waits up to timeout_ms (-1: forever) and runs ready handlers; returns how many ran. A handler
+    // that throws is logged and the loop carries on.
     int run_once(int timeout_ms);
     // Runs until stop() is called from a handler.
     void run();

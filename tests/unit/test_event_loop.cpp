@@ -50,3 +50,28 @@ TEST(EventLoop, AHandlerMayRemoveItselfAndStopTheLoop) {
     timer.arm_after(1'000'000);
     EXPECT_EQ(loop.run_once(50), 0) << "removed: no longer dispatched";
 }
+
+// A handler that throws (any of them: the daemon's, a tracker's, a script's exit, the FIFO's)
+// must not end the loop, and so the daemon: it is logged, the other ready handlers and the
+// bookkeeping after each still run.
+TEST(EventLoop, AHandlerThatThrowsIsLoggedAndTheOthersStillRun) {
+    EventLoop loop;
+    TimerFd first, second;
+    int ran_second = 0, after = 0;
+    loop.add(first.fd(), [&] {
+        first.ack();
+        throw std::runtime_error("epoll_ctl: No space left on device");
+    });
+    loop.add(second.fd(), [&] {
+        second.ack();
+        ++ran_second;
+    });
+    loop.set_after_each([&] { ++after; });
+    first.arm_at(monotonic_ns() - 1'000'000);
+    second.arm_at(monotonic_ns() - 1'000'000);
+    int ran = 0;
+    for (int k = 0; k < 10 && ran < 2; ++k) EXPECT_NO_THROW(ran += loop.run_once(100));
+    EXPECT_EQ(ran, 2);
+    EXPECT_EQ(ran_second, 1);
+    EXPECT_EQ(after, 2);
+}

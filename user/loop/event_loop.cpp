@@ -6,6 +6,8 @@
 #include <array>
 #include <cerrno>
 
+#include <spdlog/spdlog.h>
+
 #include "xvrrp/error.hpp"
 
 namespace xvrrp {
@@ -44,7 +46,13 @@ int EventLoop::run_once(int timeout_ms) {
         auto it = handlers_.find(events[static_cast<size_t>(i)].data.fd);
         if (it == handlers_.end()) continue;  // removed by an earlier handler this round
         auto handler = it->second;             // keeps it alive if the handler removes itself
-        (*handler)();
+        // A handler's error is its own: the others and the bookkeeping still run, and the
+        // daemon with them (trackers, scripts and the FIFO add handlers the daemon does not wrap).
+        try {
+            (*handler)();
+        } catch (const std::exception& e) {
+            spdlog::error("event handler: {} (carrying on)", e.what());
+        }
         if (after_each_) after_each_();
         ++ran;
     }
