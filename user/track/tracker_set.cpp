@@ -240,48 +240,73 @@ private:
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // the result of a run outliving us is dropped
 };
 
-// A TCP connect every interval: connected within the timeout succeeds.
-class TcpCheck final : public Check {
+// A check every interval that is one exchange on a TCP connection of its own, at most one in
+// flight, the timeout covering all of it (tcp, http). begin() starts it with connect(); its
+// handler ends it with finish() (a result) or fail().
+class SocketCheck : public Check {
 public:
-    TcpCheck(std::string name, config::Tracker def, const TrackerSet::Changed& changed, EventLoop& loop)
+    SocketCheck(std::string name, config::Tracker def, const TrackerSet::Changed& changed, EventLoop& loop)
         : Check(std::move(name), std::move(def), changed), loop_(loop) {}
-    ~TcpCheck() override { close(); }
+    ~SocketCheck() override { release_socket(); }
     void start(Nanos now) override { next_run_ = first_run(now); }
     [[nodiscard]] std::optional<Nanos> next_deadline() const override {
         return fd_ ? std::min(next_run_, deadline_) : next_run_;
     }
     void on_timer(Nanos now) override {
-        if (fd_ && now >= deadline_) {
-            close();
-            report(false, "timed out", now);
-        }
+        if (fd_ && now >= deadline_) fail("timed out", now);
         if (now < next_run_) return;
         next_run_ = now + interval();
-        if (!fd_) connect(now);
+        if (!fd_) begin(now);
     }
 
-private:
-    void connect(Nanos now) {
+protected:
+    virtual void begin(Nanos now) = 0;
+    // A non-blocking connect; on_ready runs when the socket is writable (connected or refused).
+    // False (and reported) when it failed outright.
+    bool connect(const IpAddress& address, std::uint16_t port, Nanos now, EventLoop::Handler on_ready) {
         std::string error;
         began(now);
-        fd_ = start_connect(*def_.address, def_.port, error);
-        if (!fd_) return report(false, error, now);
+        fd_ = start_connect(address, port, error);
+        if (!fd_) {
+            report(false, error, now);
+            return false;
+        }
         deadline_ = now + timeout();
-        loop_.add(fd_.get(), [this] { finish(); }, EPOLLOUT);
+        loop_.add(fd_.get(), std::move(on_ready), EPOLLOUT);
+        return true;
     }
-    void finish() {
-        const int err = connect_error(fd_.get());
+    void finish(bool ok, std::string detail, Nanos now) {
         close();
-        report(err == 0, err == 0 ? "connected" : std::strerror(err), now_ns());
+        report(ok, std::move(detail), now);
     }
-    void close() {
+    void fail(std::string why, Nanos now) { finish(false, std::move(why), now); }
+    // Ends the exchange; kinds that hold more than the socket release it too.
+    virtual void close() { release_socket(); }
+    void release_socket() {
         if (!fd_) return;
         loop_.remove(fd_.get());
         fd_.reset();
     }
+
     EventLoop& loop_;
     UniqueFd fd_;
+
+private:
     Nanos next_run_ = 0, deadline_ = 0;
+};
+
+// A TCP connect every interval: connected within the timeout succeeds.
+class TcpCheck final : public SocketCheck {
+public:
+    using SocketCheck::SocketCheck;
+
+private:
+    void begin(Nanos now) override {
+        connect(*def_.address, def_.port, now, [this] {
+            const int err = connect_error(fd_.get());
+            finish(err == 0, err == 0 ? "connected" : std::strerror(err), now_ns());
+        });
+    }
 };
 
 }  // namespace
@@ -449,44 +474,24 @@ std::string tls_error(const char* what) {
 // through the bounded parser (http_probe.hpp), all on the loop's epoll. Up when the status is in
 // a range and, with a digest, the body's MD5 matches. One exchange in flight; the timeout covers
 // all of it.
-class HttpCheck final : public Check {
+class HttpCheck final : public SocketCheck {
 public:
-    HttpCheck(std::string name, config::Tracker def, const TrackerSet::Changed& changed, EventLoop& loop)
-        : Check(std::move(name), std::move(def), changed), loop_(loop) {}
+    using SocketCheck::SocketCheck;
     ~HttpCheck() override { close(); }
-    void start(Nanos now) override { next_run_ = first_run(now); }
-    [[nodiscard]] std::optional<Nanos> next_deadline() const override {
-        return fd_ ? std::min(next_run_, deadline_) : next_run_;
-    }
-    void on_timer(Nanos now) override {
-        if (fd_ && now >= deadline_) fail("timed out", now);
-        if (now < next_run_) return;
-        next_run_ = now + interval();
-        if (!fd_) begin(now);
-    }
 
 private:
     enum class Stage { Connecting, Handshake, Writing, Reading };
 
-    void begin(Nanos now) {
-        std::string error;
-        began(now);
-        fd_ = start_connect(def_.url.address, def_.url.port, error);
-        if (!fd_) return report(false, error, now);
+    void begin(Nanos now) override {
+        if (!connect(def_.url.address, def_.url.port, now, [this] { step(); })) return;
         stage_ = Stage::Connecting;
         out_ = http::request(def_.url, def_.host);
         parser_.emplace(!def_.digest.empty());
-        deadline_ = now + timeout();
-        loop_.add(fd_.get(), [this] { step(); }, EPOLLOUT);
         events_ = EPOLLOUT;
     }
     void watch(std::uint32_t events) {
         if (events != events_) loop_.modify(fd_.get(), events);
         events_ = events;
-    }
-    void fail(std::string why, Nanos now) {
-        close();
-        report(false, std::move(why), now);
     }
     // Every readiness moves the exchange on as far as it can go without waiting.
     void step() {
@@ -561,31 +566,23 @@ private:
     }
     void judge(Nanos now) {
         const int status = parser_->status();
-        std::string body;
-        if (!def_.digest.empty()) body = parser_->body();
-        close();
-        if (!http::status_ok(def_.status, status)) return report(false, "HTTP " + std::to_string(status), now);
+        if (!http::status_ok(def_.status, status)) return finish(false, "HTTP " + std::to_string(status), now);
         if (!def_.digest.empty()) {
-            const std::string got = http::md5_hex(body);
-            if (got != def_.digest) return report(false, "HTTP " + std::to_string(status) + ", digest " + got, now);
+            const std::string got = http::md5_hex(parser_->body());
+            if (got != def_.digest) return finish(false, "HTTP " + std::to_string(status) + ", digest " + got, now);
         }
-        report(true, "HTTP " + std::to_string(status), now);
+        finish(true, "HTTP " + std::to_string(status), now);
     }
-    void close() {
+    void close() override {
         ssl_.reset();
         parser_.reset();
-        if (!fd_) return;
-        loop_.remove(fd_.get());
-        fd_.reset();
+        release_socket();
     }
-    EventLoop& loop_;
-    UniqueFd fd_;
     std::unique_ptr<SSL, decltype(&SSL_free)> ssl_{nullptr, &SSL_free};
     Stage stage_ = Stage::Connecting;
     std::uint32_t events_ = 0;
     std::string out_;
     std::optional<http::ResponseParser> parser_;
-    Nanos next_run_ = 0, deadline_ = 0;
 };
 
 // How many processes of a name run: /proc/*/stat, read whole at each call (a few hundred small
