@@ -1000,6 +1000,7 @@ struct Daemon::Impl {
             json counters = json::object();
             if (const auto s = dp.instance_stats(r.host.key()))
                 for_each_instance_counter(*s, [&](const CounterInfo& c, std::uint64_t v) { counters[std::string(c.name)] = v; });
+            for_each_router_counter(d.counters(), [&](const CounterInfo& c, std::uint64_t v) { counters[std::string(c.name)] = v; });
             list.push_back({{"name", in.name},
                             {"family", family_name(r.identity().family)},
                             {"interface", in.interface},

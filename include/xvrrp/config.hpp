@@ -35,8 +35,18 @@ private:
 struct Vip {
     IpAddress address;
     std::uint8_t prefix_len = 32;
+    // keepalived's `dev`, `label` and `scope`: the address goes on `dev` (empty: the instance's
+    // interface), with that IPv4 label and route scope (RT_SCOPE_*: 0 global, 253 link, ...).
+    std::string dev;
+    std::string label;
+    std::uint8_t scope = 0;
     bool operator==(const Vip&) const = default;
 };
+// The scope's name as `ip address` prints it ("global", "link", ...; else the number).
+std::string scope_name(std::uint8_t scope);
+// keepalived's rendering of a VIP (status, SIGJSON): "192.0.2.10/24 dev eth0 scope global label eth0:1";
+// the prefix length only where it is not the whole address.
+std::string vip_text(const Vip& v, const std::string& instance_interface);
 
 enum class MacMode { Virtual, Interface };
 

@@ -1,6 +1,6 @@
 // The one status model of the counters: their names and help texts come from the X tables of
-// abi.h (XVRRP_STATS, XVRRP_INST_STATS), so the status JSON, xvrrpctl and (later) metrics
-// cannot drift from the dataplane's enum and struct.
+// abi.h (XVRRP_STATS, XVRRP_INST_STATS) and of XVRRP_ROUTER_STATS below, so the status JSON,
+// xvrrpctl and (later) metrics cannot drift from the dataplane's enum and struct.
 #pragma once
 
 #include <array>
@@ -33,6 +33,28 @@ void for_each_instance_counter(const xvrrp_inst_stats& s, F&& f) {
 #define XVRRP_INST_STAT_VISIT(field, name, help) f(CounterInfo{name, help}, std::uint64_t{s.field});
     XVRRP_INST_STATS(XVRRP_INST_STAT_VISIT)
 #undef XVRRP_INST_STAT_VISIT
+}
+
+// What a router itself did, counted as keepalived counts it (vrrp_stats): every advert queued
+// for sending (the priority-0 ones among them), every entry into MASTER and every exit from it.
+// What it received is counted by XDP (xvrrp_inst_stats above).
+#define XVRRP_ROUTER_STATS(X)                                                                      \
+    X(adverts_sent, "adverts_sent", "adverts queued for sending (priority 0 included)")           \
+    X(priority_zero_sent, "priority_zero_sent", "priority-0 adverts queued (a master resigning)") \
+    X(become_master, "become_master", "transitions into MASTER")                                   \
+    X(release_master, "release_master", "transitions out of MASTER")
+
+struct RouterCounters {
+#define XVRRP_ROUTER_STAT_FIELD(field, name, help) std::uint64_t field = 0;
+    XVRRP_ROUTER_STATS(XVRRP_ROUTER_STAT_FIELD)
+#undef XVRRP_ROUTER_STAT_FIELD
+};
+
+template <class F>
+void for_each_router_counter(const RouterCounters& s, F&& f) {
+#define XVRRP_ROUTER_STAT_VISIT(field, name, help) f(CounterInfo{name, help}, s.field);
+    XVRRP_ROUTER_STATS(XVRRP_ROUTER_STAT_VISIT)
+#undef XVRRP_ROUTER_STAT_VISIT
 }
 
 }  // namespace xvrrp

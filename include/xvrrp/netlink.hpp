@@ -46,7 +46,9 @@ public:
 
     // Idempotent: an address already there (or already gone) is not an error.
     // nodad: an IPv6 VIP must answer at once, not after duplicate address detection.
-    void add_address(unsigned ifindex, const IpAddress& a, std::uint8_t prefix_len);
+    // label: IPv4 only, empty for the interface's name; scope: RT_SCOPE_*.
+    void add_address(unsigned ifindex, const IpAddress& a, std::uint8_t prefix_len, const std::string& label = {},
+                     std::uint8_t scope = 0);
     void remove_address(unsigned ifindex, const IpAddress& a, std::uint8_t prefix_len);
     // Lets the interface receive frames sent to mac (its unicast filter, as `bridge fdb add ... self`).
     void add_unicast_mac(unsigned ifindex, const Mac& mac);

@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "xvrrp/config.hpp"
+#include "xvrrp/counters.hpp"
 #include "xvrrp/notify.hpp"
 #include "xvrrp/resync.hpp"
 #include "xvrrp/vrrp_fsm.hpp"
@@ -126,6 +127,7 @@ public:
     [[nodiscard]] const Tracking& tracking() const { return tracking_; }
     [[nodiscard]] const std::string& error() const { return error_; }
     [[nodiscard]] std::uint64_t transitions() const { return transitions_; }
+    [[nodiscard]] const RouterCounters& counters() const { return counters_; }
     [[nodiscard]] Nanos last_transition() const { return last_transition_; }
     [[nodiscard]] const std::optional<fsm::Advert>& master() const { return machine_.master(); }
     [[nodiscard]] bool kernel_watching() const { return kernel_watching_; }
@@ -163,6 +165,7 @@ private:
     std::optional<Nanos> next_refresh_;
     std::optional<Nanos> second_burst_at_;
     std::uint64_t transitions_ = 0;
+    RouterCounters counters_;
     Nanos last_transition_ = 0;
     bool started_ = false;
     bool link_down_ = false;

@@ -30,13 +30,16 @@ public:
         IpAddress address;
         std::uint8_t prefix_len;
         bool add;
+        std::string label;       // IPv4 only; empty: the interface's name
+        std::uint8_t scope = 0;  // RT_SCOPE_*
     };
     struct Failure {
         std::uint32_t router;
         std::string what;
     };
     using Applier = std::function<void(const Change&)>;  // throws on failure
-    void add(std::uint32_t router, unsigned ifindex, const IpAddress& a, std::uint8_t prefix_len);
+    void add(std::uint32_t router, unsigned ifindex, const IpAddress& a, std::uint8_t prefix_len, std::string label = {},
+             std::uint8_t scope = 0);
     void remove(std::uint32_t router, unsigned ifindex, const IpAddress& a, std::uint8_t prefix_len);
     // Carries out what is queued, in order; a change that fails is reported for its router and
     // the rest go on.
@@ -125,9 +128,11 @@ public:
 
 private:
     [[nodiscard]] xvrrp_vip vip_entry(bool owned) const;
+    // Where a VIP's address goes: the instance's interface, or its own `dev` (none: gone).
+    [[nodiscard]] std::optional<unsigned> vip_ifindex(const config::Vip& v) const;
     [[nodiscard]] std::vector<IpAddress> unicast_peers() const;
     void note_tx_error(int err);
-    void queue(Bytes frame, bool advert);
+    void queue(unsigned ifindex, Bytes frame, bool advert);
 
     HostPorts ports_;
     RouterIdentity id_;

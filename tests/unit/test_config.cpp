@@ -161,6 +161,50 @@ TEST(Config, OutOfRangeValues) {
     EXPECT_REJECTED(j, "instances[0].down_timer_adverts", "must be 1-255");
 }
 
+// keepalived's `virtual_ipaddress { 192.0.2.10/24 dev eth1 label eth1:vip scope link }`.
+TEST(Config, VipObjectsCarryDevLabelAndScope) {
+    json j = minimal();
+    j["instances"][0]["vips"] = json::parse(R"([
+      "192.0.2.100/24",
+      {"address": "198.51.100.10/24", "dev": "eth1", "label": "eth1:vip", "scope": "link"},
+      {"address": "203.0.113.10", "dev": "eth0", "scope": 200}])");
+    const Config c = parse(j.dump());
+    const auto& v = c.instances[0].vips;
+    ASSERT_EQ(v.size(), 3u);
+    EXPECT_EQ(v[0], (Vip{.address = IpAddress::from("192.0.2.100"), .prefix_len = 24}));
+    EXPECT_EQ(v[1].dev, "eth1");
+    EXPECT_EQ(v[1].label, "eth1:vip");
+    EXPECT_EQ(v[1].scope, 253);
+    EXPECT_EQ(v[1].prefix_len, 24);
+    EXPECT_EQ(v[2].dev, "") << "the instance's own interface is the default";
+    EXPECT_EQ(v[2].scope, 200);
+    EXPECT_EQ(vip_text(v[0], "eth0"), "192.0.2.100/24 dev eth0 scope global");
+    EXPECT_EQ(vip_text(v[1], "eth0"), "198.51.100.10/24 dev eth1 scope link label eth1:vip");
+    EXPECT_EQ(vip_text(v[2], "eth0"), "203.0.113.10 dev eth0 scope site");
+}
+
+TEST(Config, BadVipObjects) {
+    json j = minimal();
+    j["instances"][0]["vips"] = json::parse(R"([{"dev": "eth1"}])");
+    EXPECT_REJECTED(j, "instances[0].vips[0].address", "is required");
+    j["instances"][0]["vips"] = json::parse(R"([{"address": "192.0.2.1", "scope": "galaxy"}])");
+    EXPECT_REJECTED(j, "instances[0].vips[0].scope", "must be global, site, link, host, nowhere or 0-255");
+    j["instances"][0]["vips"] = json::parse(R"([{"address": "192.0.2.1", "scope": 256}])");
+    EXPECT_REJECTED(j, "instances[0].vips[0].scope", "must be 0-255");
+    j["instances"][0]["vips"] = json::parse(R"([{"address": "192.0.2.1", "label": "a-very-long-label-name"}])");
+    EXPECT_REJECTED(j, "instances[0].vips[0].label", "at most 15 characters");
+    j["instances"][1]["vips"] = json::parse(R"([{"address": "2001:db8::1", "label": "eth0:6"}])");
+    j["instances"][0]["vips"] = {"192.0.2.100"};
+    EXPECT_REJECTED(j, "instances[1].vips[0].label", "IPv4 addresses only");
+    j = minimal();
+    j["instances"][0]["vips"] = json::parse(R"([{"address": "192.0.2.1", "dev": "a/b"}])");
+    EXPECT_REJECTED(j, "instances[0].vips[0].dev", "not an interface name");
+    j["instances"][0]["vips"] = json::parse(R"([{"address": "192.0.2.1", "device": "eth1"}])");
+    EXPECT_REJECTED(j, "instances[0].vips[0].device", "unknown key");
+    j["instances"][0]["vips"] = json::parse(R"([{"address": "192.0.2.300"}])");
+    EXPECT_REJECTED(j, "instances[0].vips[0].address", "not an IPv4 or IPv6 address");
+}
+
 TEST(Config, BadAddresses) {
     json j = minimal();
     j["instances"][0]["vips"] = {"192.0.2.100/24", "192.0.2.300"};

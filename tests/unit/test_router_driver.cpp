@@ -369,6 +369,36 @@ TEST(RouterDriver, StopResignsWithPriorityZero) {
     EXPECT_FALSE(d.driver.next_deadline());
 }
 
+// keepalived's vrrp_stats: adverts sent (the priority-0 one included), MASTER entered and left.
+TEST(RouterDriver, CountsAdvertsSentAndMasterEntriesAndExitsAsKeepalived) {
+    Driver d(instance(255));
+    EXPECT_CALL(d.host, write_instance(_, _, _)).Times(::testing::AnyNumber());
+    EXPECT_CALL(d.host, take_vips(_, _));
+    EXPECT_CALL(d.host, send_advert(255)).Times(3);
+    EXPECT_CALL(d.host, announce()).Times(::testing::AnyNumber());
+    d.driver.start(true, kT0);
+    EXPECT_EQ(d.driver.counters().become_master, 1u);
+    EXPECT_EQ(d.driver.counters().adverts_sent, 1u);
+    d.driver.on_timer(kT0 + 100 * kMs);
+    d.driver.on_timer(kT0 + 200 * kMs);
+    EXPECT_EQ(d.driver.counters().adverts_sent, 3u);
+    EXPECT_EQ(d.driver.counters().priority_zero_sent, 0u);
+    EXPECT_EQ(d.driver.counters().release_master, 0u);
+
+    // A send the host refuses is not counted as sent.
+    EXPECT_CALL(d.host, send_advert(255)).WillOnce(Throw(std::runtime_error("sendmsg: ENOBUFS")));
+    d.driver.on_timer(kT0 + 300 * kMs);
+    EXPECT_EQ(d.driver.counters().adverts_sent, 3u);
+
+    EXPECT_CALL(d.host, send_advert(0));
+    EXPECT_CALL(d.host, release_vips());
+    d.driver.stop(kT0 + 310 * kMs);
+    EXPECT_EQ(d.driver.counters().adverts_sent, 4u);
+    EXPECT_EQ(d.driver.counters().priority_zero_sent, 1u);
+    EXPECT_EQ(d.driver.counters().release_master, 1u);
+    EXPECT_EQ(d.driver.counters().become_master, 1u);
+}
+
 TEST(RouterDriver, RefreshReannouncesWhileMaster) {
     auto in = instance(255);
     in.announce.repeat = 0;

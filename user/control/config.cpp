@@ -144,12 +144,11 @@ IpAddress address(const json& v, const std::string& path) {
     return *a;
 }
 
-Vip vip(const json& v, const std::string& path) {
-    const std::string text = as_string(v, path);
+Vip vip_address(const std::string& text, const std::string& path) {
     const auto slash = text.find('/');
     const auto a = IpAddress::parse(text.substr(0, slash));
     if (!a) throw ConfigError(path, "not an IPv4 or IPv6 address: \"" + text + "\"");
-    Vip out{*a, static_cast<std::uint8_t>(a->family == Family::V4 ? 32 : 128)};
+    Vip out{.address = *a, .prefix_len = static_cast<std::uint8_t>(a->family == Family::V4 ? 32 : 128)};
     if (slash != std::string::npos) {
         const std::string len = text.substr(slash + 1);
         const int max = a->family == Family::V4 ? 32 : 128;
@@ -167,6 +166,62 @@ Vip vip(const json& v, const std::string& path) {
     if (link_local) throw ConfigError(path, "a link-local address cannot be a VIP: \"" + text + "\"");
     return out;
 }
+
+bool is_interface_name(const std::string& s);
+
+// The names `ip` knows (/etc/iproute2/rt_scopes), or a number.
+std::uint8_t scope(const json& v, const std::string& path) {
+    if (v.is_number_integer()) {
+        const auto n = v.get<std::int64_t>();
+        if (n < 0 || n > 255) throw ConfigError(path, "must be 0-255, got " + std::to_string(n));
+        return static_cast<std::uint8_t>(n);
+    }
+    const std::string name = as_string(v, path);
+    for (int s : {0, 200, 253, 254, 255})
+        if (scope_name(static_cast<std::uint8_t>(s)) == name) return static_cast<std::uint8_t>(s);
+    throw ConfigError(path, "must be global, site, link, host, nowhere or 0-255, got \"" + name + "\"");
+}
+
+// "192.0.2.10/24", or {"address": "192.0.2.10/24", "dev": "eth1", "label": "eth1:vip", "scope": "link"}.
+Vip vip(const json& v, const std::string& path) {
+    if (v.is_string()) return vip_address(v.get<std::string>(), path);
+    Object o(v, path);
+    Vip out = vip_address(o.string("address", std::nullopt), o.at("address"));
+    out.dev = o.string("dev", "");
+    if (!out.dev.empty() && !is_interface_name(out.dev))
+        throw ConfigError(o.at("dev"), "not an interface name: \"" + out.dev + "\"");
+    out.label = o.string("label", "");
+    if (!out.label.empty()) {
+        if (out.address.family != Family::V4) throw ConfigError(o.at("label"), "labels are for IPv4 addresses only");
+        if (out.label.size() > 15) throw ConfigError(o.at("label"), "at most 15 characters (IFNAMSIZ), got " + std::to_string(out.label.size()));
+    }
+    if (o.has("scope")) out.scope = scope(o.value("scope"), o.at("scope"));
+    o.finish();
+    return out;
+}
+
+}  // namespace
+
+std::string scope_name(std::uint8_t scope) {
+    switch (scope) {
+        case 0: return "global";
+        case 200: return "site";
+        case 253: return "link";
+        case 254: return "host";
+        case 255: return "nowhere";
+        default: return std::to_string(scope);
+    }
+}
+
+std::string vip_text(const Vip& v, const std::string& instance_interface) {
+    std::string out = v.address.to_string();
+    if (v.prefix_len != (v.address.family == Family::V4 ? 32 : 128)) out += "/" + std::to_string(v.prefix_len);
+    out += " dev " + (v.dev.empty() ? instance_interface : v.dev) + " scope " + scope_name(v.scope);
+    if (!v.label.empty()) out += " label " + v.label;
+    return out;
+}
+
+namespace {
 
 bool is_interface_name(const std::string& s) {
     return !s.empty() && s.size() < 16 && s != "." && s != ".." &&
@@ -409,6 +464,7 @@ std::optional<Instance> instance(const json& j, const std::string& path, const P
         o.array("vips", [&](const json& v, const std::string& p) {
             problems.guard([&] {
                 in.vips.push_back(vip(v, p));
+                if (in.vips.back().dev == in.interface) in.vips.back().dev.clear();  // the instance's own
                 vip_paths.push_back(p);
             });
         });

@@ -492,21 +492,31 @@ private:
                 warning(n, "not an IP address: ignored");
                 continue;
             }
+            json vip = {{"address", addr}};
             for (std::size_t i = 0; i < n.args.size(); ++i) {
                 const std::string& opt = n.args[i];
-                if (opt == "dev" && i + 1 < n.args.size()) {
-                    if (n.args[i + 1] != interface)
-                        unsupported(n, "a VIP on another interface (" + n.args[i + 1] + ") is not supported yet: it is put on " + interface);
+                const bool has_value = i + 1 < n.args.size();
+                if (opt == "dev" && has_value) {
+                    if (n.args[i + 1] != interface) vip["dev"] = n.args[i + 1];
                     ++i;
-                } else if ((opt == "label" || opt == "scope" || opt == "brd" || opt == "broadcast") && i + 1 < n.args.size()) {
-                    warning(n, opt + " " + n.args[i + 1] + " is not supported yet: ignored");
+                } else if (opt == "label" && has_value) {
+                    vip["label"] = n.args[++i];
+                } else if (opt == "scope" && has_value) {
+                    static const std::set<std::string> kScopes{"global", "site", "link", "host", "nowhere"};
+                    const std::string& sc = n.args[++i];
+                    const bool number = !sc.empty() && sc.size() <= 3 && std::all_of(sc.begin(), sc.end(), ::isdigit) && std::stoi(sc) <= 255;
+                    if (kScopes.count(sc)) vip["scope"] = sc;
+                    else if (number) vip["scope"] = std::stoi(sc);
+                    else warning(n, "scope " + sc + " is not one xvrrpd knows: global scope");
+                } else if ((opt == "brd" || opt == "broadcast") && has_value) {
+                    warning(n, opt + " " + n.args[i + 1] + " is not supported: ignored (no broadcast address is set)");
                     ++i;
                 } else {
                     warning(n, "\"" + opt + "\" ignored");
                 }
             }
             if (excluded) warning(n, "excluded VIPs are carried in the adverts too in xvrrpd");
-            vips.push_back(addr);
+            vips.push_back(vip.size() == 1 ? json(addr) : vip);
         }
     }
 
@@ -583,7 +593,7 @@ private:
             warning(*state_master, "nopreempt and preempt_delay do not work with state MASTER (keepalived says so too): ignored");
         bool v6 = false;
         for (const auto& a : vips)
-            if (a.get<std::string>().find(':') != std::string::npos) v6 = true;
+            if ((a.is_string() ? a : a["address"]).get<std::string>().find(':') != std::string::npos) v6 = true;
         int ver = version.value_or(default_version_);
         if (v6 && ver == 2) ver = 3;  // keepalived: IPv6 is VRRPv3
         in["version"] = ver;

@@ -153,11 +153,18 @@ bool Rtnl::link_up(unsigned ifindex) const {
     return (flags & IFF_UP) && (flags & IFF_LOWER_UP);
 }
 
-void Rtnl::add_address(unsigned ifindex, const IpAddress& a, std::uint8_t prefix_len) {
+void Rtnl::add_address(unsigned ifindex, const IpAddress& a, std::uint8_t prefix_len, const std::string& label,
+                       std::uint8_t scope) {
     RtnlAddr ra = rtnl_address(ifindex, a, prefix_len);
     if (a.family == Family::V6) rtnl_addr_set_flags(ra.get(), IFA_F_NODAD);
+    if (!label.empty()) rtnl_addr_set_label(ra.get(), label.c_str());
+    rtnl_addr_set_scope(ra.get(), scope);
     const int err = rtnl_addr_add(sock_.get(), ra.get(), NLM_F_REPLACE);
-    if (err < 0 && err != -NLE_EXIST) fail(err, "add " + a.to_string() + " to ifindex " + std::to_string(ifindex));
+    // Linux 6.3 on refuses a secondary IPv4 address whose scope is not its subnet's primary's.
+    const std::string hint = err == -NLE_INVAL && scope != 0 && a.family == Family::V4
+                                 ? " (the scope must be that of the interface's address in the same subnet)"
+                                 : "";
+    if (err < 0 && err != -NLE_EXIST) fail(err, "add " + a.to_string() + " to ifindex " + std::to_string(ifindex) + hint);
 }
 
 void Rtnl::remove_address(unsigned ifindex, const IpAddress& a, std::uint8_t prefix_len) {

@@ -27,8 +27,10 @@ xvrrp_vip_key vip_key(unsigned ifindex, const IpAddress& a) {
     return k;
 }
 
-void AddressQueue::add(std::uint32_t router, unsigned ifindex, const IpAddress& a, std::uint8_t prefix_len) {
-    pending_.push_back(Change{.router = router, .ifindex = ifindex, .address = a, .prefix_len = prefix_len, .add = true});
+void AddressQueue::add(std::uint32_t router, unsigned ifindex, const IpAddress& a, std::uint8_t prefix_len,
+                       std::string label, std::uint8_t scope) {
+    pending_.push_back(Change{.router = router, .ifindex = ifindex, .address = a, .prefix_len = prefix_len, .add = true,
+                              .label = std::move(label), .scope = scope});
 }
 
 void AddressQueue::remove(std::uint32_t router, unsigned ifindex, const IpAddress& a, std::uint8_t prefix_len) {
@@ -51,7 +53,7 @@ std::vector<AddressQueue::Failure> AddressQueue::apply(const Applier& change) {
 
 std::vector<AddressQueue::Failure> AddressQueue::apply(Rtnl& rtnl) {
     return apply([&rtnl](const Change& c) {
-        if (c.add) rtnl.add_address(c.ifindex, c.address, c.prefix_len);
+        if (c.add) rtnl.add_address(c.ifindex, c.address, c.prefix_len, c.label, c.scope);
         else rtnl.remove_address(c.ifindex, c.address, c.prefix_len);
     });
 }
@@ -74,6 +76,15 @@ std::vector<IpAddress> KernelRouterHost::unicast_peers() const {
     return out;
 }
 
+// A VIP on another interface (keepalived's `dev`) is an address there and nothing more: XDP
+// answers only on the instance's interface, so the kernel answers for it on its own, and its
+// announcements leave from that interface's MAC. Looked up at each use, as that interface
+// may come and go.
+std::optional<unsigned> KernelRouterHost::vip_ifindex(const config::Vip& v) const {
+    if (v.dev.empty()) return id_.ifindex;
+    return ports_.rtnl.ifindex(v.dev);
+}
+
 xvrrp_vip KernelRouterHost::vip_entry(bool owned) const {
     xvrrp_vip v{};
     std::memcpy(v.mac, id_.mac.data(), 6);
@@ -86,14 +97,15 @@ void KernelRouterHost::install() {
     ports_.dp.set_interface_mac(id_.ifindex, ports_.rtnl.mac(id_.ifindex));
     for (const auto& p : unicast_peers()) ports_.dp.add_unicast_peer(key_, p.bytes);
     for (const auto& v : vips_) {
-        ports_.dp.set_vip(vip_key(id_.ifindex, v.address), vip_entry(false), key_);
-        ports_.addresses.remove(id_.id, id_.ifindex, v.address, v.prefix_len);  // left by a daemon that died
+        if (v.dev.empty()) ports_.dp.set_vip(vip_key(id_.ifindex, v.address), vip_entry(false), key_);
+        if (const auto ifindex = vip_ifindex(v)) ports_.addresses.remove(id_.id, *ifindex, v.address, v.prefix_len);  // left by a daemon that died
     }
 }
 
 void KernelRouterHost::forget() {
     ports_.sweep.unwatch(id_.id);
-    for (const auto& v : vips_) ports_.dp.remove_vip(vip_key(id_.ifindex, v.address));
+    for (const auto& v : vips_)
+        if (v.dev.empty()) ports_.dp.remove_vip(vip_key(id_.ifindex, v.address));
     for (const auto& p : unicast_peers()) ports_.dp.remove_unicast_peer(key_, p.bytes);
     ports_.dp.remove_instance(key_);
 }
@@ -131,15 +143,18 @@ void KernelRouterHost::take_vips(Nanos now, Nanos silence) {
         ports_.dp.set_vmac_owned(id_.ifindex, static_cast<std::uint8_t>(id_.family), id_.cfg.vrid, true);
     }
     for (const auto& v : vips_) {
-        ports_.dp.set_vip(vip_key(id_.ifindex, v.address), vip_entry(true), key_);
-        if (holds_addresses()) ports_.addresses.add(id_.id, id_.ifindex, v.address, v.prefix_len);
+        if (v.dev.empty()) ports_.dp.set_vip(vip_key(id_.ifindex, v.address), vip_entry(true), key_);
+        if (!holds_addresses()) continue;
+        const auto ifindex = vip_ifindex(v);
+        if (!ifindex) throw std::runtime_error("VIP " + v.address.to_string() + ": no interface named " + v.dev);
+        ports_.addresses.add(id_.id, *ifindex, v.address, v.prefix_len, v.label, v.scope);
     }
 }
 
 void KernelRouterHost::release_vips() {
     for (const auto& v : vips_) {
-        ports_.dp.set_vip(vip_key(id_.ifindex, v.address), vip_entry(false), key_);
-        ports_.addresses.remove(id_.id, id_.ifindex, v.address, v.prefix_len);
+        if (v.dev.empty()) ports_.dp.set_vip(vip_key(id_.ifindex, v.address), vip_entry(false), key_);
+        if (const auto ifindex = vip_ifindex(v)) ports_.addresses.remove(id_.id, *ifindex, v.address, v.prefix_len);
     }
     if (id_.cfg.mac == config::MacMode::Virtual) {
         ports_.dp.set_vmac_owned(id_.ifindex, static_cast<std::uint8_t>(id_.family), id_.cfg.vrid, false);
@@ -149,8 +164,8 @@ void KernelRouterHost::release_vips() {
 
 void KernelRouterHost::set_advert_silence(Nanos silence) { ports_.dp.set_advert_silence(slot_, silence); }
 
-void KernelRouterHost::queue(Bytes frame, bool advert) {
-    ports_.frames.queue(id_.ifindex, std::move(frame), id_.id);
+void KernelRouterHost::queue(unsigned ifindex, Bytes frame, bool advert) {
+    ports_.frames.queue(ifindex, std::move(frame), id_.id);
     frames_queued_ = true;
     advert_queued_ = advert_queued_ || advert;
 }
@@ -158,7 +173,7 @@ void KernelRouterHost::queue(Bytes frame, bool advert) {
 void KernelRouterHost::send_advert(std::uint8_t priority) {
     const auto& in = id_.cfg;
     if (in.unicast_peers.empty() && advert_cache_priority_ == priority) {
-        queue(advert_cache_, true);
+        queue(id_.ifindex, advert_cache_, true);
         return;
     }
     VrrpAdvert a{.version = in.version, .vrid = in.vrid, .priority = priority, .adver_int_cs = in.adver_int_cs()};
@@ -179,14 +194,18 @@ void KernelRouterHost::send_advert(std::uint8_t priority) {
     if (peers.empty()) {
         advert_cache_ = vrrp_frame(id_.mac, id_.primary, vrrp_multicast_group(id_.family), a, mode);
         advert_cache_priority_ = priority;
-        queue(advert_cache_, true);
+        queue(id_.ifindex, advert_cache_, true);
     }
 }
 
 void KernelRouterHost::announce() {
-    for (const auto& v : vips_)
-        queue(id_.family == Family::V4 ? garp_frame(id_.mac, v.address) : unsolicited_na_frame(id_.mac, v.address, true),
+    for (const auto& v : vips_) {
+        const auto ifindex = vip_ifindex(v);
+        if (!ifindex) continue;  // its interface is gone: take_vips reports it
+        const Mac mac = v.dev.empty() ? id_.mac : ports_.rtnl.mac(*ifindex);
+        queue(*ifindex, id_.family == Family::V4 ? garp_frame(mac, v.address) : unsolicited_na_frame(mac, v.address, true),
               false);
+    }
 }
 
 std::optional<Nanos> KernelRouterHost::kernel_master_down_at() {
@@ -221,9 +240,10 @@ void KernelRouterHost::frames_flushed(const std::vector<int>& refused_errors, Na
 
 void KernelRouterHost::restore_addresses(const std::vector<IpAddress>& present) {
     for (const auto& v : vips_) {
+        if (!v.dev.empty()) continue;  // present lists the instance's interface only
         if (std::find(present.begin(), present.end(), v.address) != present.end()) continue;
         spdlog::warn("{} {} was removed while MASTER: restoring it", id_.label, v.address.to_string());
-        ports_.addresses.add(id_.id, id_.ifindex, v.address, v.prefix_len);
+        ports_.addresses.add(id_.id, id_.ifindex, v.address, v.prefix_len, v.label, v.scope);
     }
 }
 

@@ -291,6 +291,8 @@ void RouterDriver::act(const fsm::Transition& t, Nanos now) {
         spdlog::info("{} Entering {} STATE ({})", settings_.label, fsm::to_string(t.to), t.reason);
     }
     ++transitions_;
+    if (t.to == fsm::State::Master) ++counters_.become_master;
+    if (t.from == fsm::State::Master) ++counters_.release_master;
     last_transition_ = now;
     kernel_watching_ = false;
     kernel_preempt_ = preempts_in_kernel();
@@ -331,6 +333,10 @@ void RouterDriver::burst(std::uint32_t count, Nanos now) {
     next_announce_ = now + Nanos{settings_.announce.interval_ms} * kNsPerMs;
 }
 
-void RouterDriver::act(const fsm::SendAdvert& s, Nanos) { host_.send_advert(s.priority); }
+void RouterDriver::act(const fsm::SendAdvert& s, Nanos) {
+    host_.send_advert(s.priority);  // counted once queued: a refusal by the kernel is a tx error
+    ++counters_.adverts_sent;
+    if (s.priority == 0) ++counters_.priority_zero_sent;
+}
 
 }  // namespace xvrrp
