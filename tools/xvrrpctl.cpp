@@ -1,4 +1,5 @@
-// xvrrpctl status [--json] [-s SOCKET]: xvrrpd's instances as a table, or its JSON as is.
+// xvrrpctl status [--json | --keepalived-json] [-s SOCKET]: xvrrpd's instances as a table, its
+// JSON as is, or keepalived's SIGJSON document (/tmp/keepalived.json's layout).
 // xvrrpctl maintenance on|off [INSTANCE]; xvrrpctl import-keepalived FILE [--checks-from-real-servers].
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -88,7 +89,11 @@ int main(int argc, char** argv) {
     std::string socket_path = "/run/xvrrp/xvrrpd.sock";
     bool as_json = false;
     auto* status = app.add_subcommand("status", "instances, states, masters and counters");
+    bool as_keepalived_json = false;
     status->add_flag("--json", as_json, "print xvrrpd's JSON as is");
+    status->add_flag("--keepalived-json", as_keepalived_json,
+                     "print keepalived's SIGJSON document (what keepalived writes to /tmp/keepalived.json)")
+        ->excludes("--json");
     std::string onoff, instance;
     auto* maintenance = app.add_subcommand("maintenance", "take instances out of service (FAULT: resign with priority 0) or back");
     maintenance->add_option("state", onoff, "on or off")->required()->check(CLI::IsMember({"on", "off"}));
@@ -121,6 +126,10 @@ int main(int argc, char** argv) {
             const nlohmann::json r = request(socket_path, req);
             for (const auto& n : r["instances"])
                 std::printf("%s: maintenance %s\n", n.get<std::string>().c_str(), onoff.c_str());
+            return 0;
+        }
+        if (as_keepalived_json) {
+            std::cout << request(socket_path, {{"command", "status"}, {"format", "keepalived"}}).dump() << "\n";
             return 0;
         }
         const nlohmann::json status = request(socket_path, {{"command", "status"}});

@@ -24,6 +24,7 @@
 #include "xvrrp/error.hpp"
 #include "xvrrp/event_loop.hpp"
 #include "xvrrp/event_ring.hpp"
+#include "xvrrp/keepalived_status.hpp"
 #include "xvrrp/netlink.hpp"
 #include "xvrrp/resync.hpp"
 #include "xvrrp/router_driver.hpp"
@@ -935,7 +936,7 @@ struct Daemon::Impl {
 
     json command(const json& request) {
         const std::string name = request["command"];
-        if (name == "status") return status();
+        if (name == "status") return request.value("format", "") == "keepalived" ? keepalived_status() : status();
         if (name == "maintenance") return set_maintenance(request);
         throw std::invalid_argument("unknown command \"" + name + "\" (known: status, maintenance)");
     }
@@ -975,6 +976,34 @@ struct Daemon::Impl {
             const track::Effect e = trackers.effect(use);
             out.push_back({{"tracker", use.tracker}, {"weight", use.weight}, {"reverse", use.reverse},
                            {"delta", e.delta}, {"fault", e.fault}});
+        }
+        return out;
+    }
+
+    // keepalived's SIGJSON document (keepalived_status.hpp).
+    json keepalived_status() const {
+        json out = json::array();
+        const Nanos mono_now = monotonic_ns();
+        const double wall_now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+        for (const auto& [id, rp] : routers) {
+            const Router& r = *rp;
+            const RouterDriver& d = r.driver;
+            keepalived::RouterView v{.cfg = r.cfg(), .iname = r.identity().notify_name, .family = r.identity().family};
+            v.state = d.state();
+            v.effective_priority = d.priority();
+            if (d.state() == fsm::State::Master) {
+                v.master_priority = d.priority();
+            } else if (d.master()) {
+                v.master_priority = d.master()->priority;
+                v.master_adver_int_cs = d.master()->adver_int_cs;
+            }
+            if (d.transitions()) v.last_transition = wall_now - static_cast<double>(mono_now - d.last_transition()) / 1e9;
+            v.sent = d.counters();
+            if (const auto s = dp.instance_stats(r.host.key())) {
+                v.adverts_received = s->adverts_valid;
+                v.priority_zero_received = s->adverts_prio_zero;
+            }
+            out.push_back(keepalived::instance_json(v, cfg.trackers));
         }
         return out;
     }

@@ -110,6 +110,67 @@ TEST_F(KeepalivedInterop, KeepalivedMasterXvrrpdBackupThenFailoverAndPreemptBack
     EXPECT_TRUE(VrrpLab::wait_until([&] { return xstate("gateway") == "BACKUP" && xstate("legacy") == "BACKUP"; }, 3s));
 }
 
+// `xvrrpctl status --keepalived-json` against keepalived's own SIGJSON document for the same two
+// groups: every field xvrrpd writes is one keepalived writes, of the same JSON type; what the
+// configuration says is equal; and each side's view of the other agrees (keepalived BACKUP hears
+// xvrrpd's priority 150; keepalived received no more adverts than xvrrpd counts as sent).
+TEST_F(KeepalivedInterop, KeepalivedJsonStatusHasKeepalivedsFieldsAndAgreesWithIt) {
+    lab_->start(1, xvrrpd_config(*lab_, 150));
+    ::setenv("TMPDIR", lab_->dir().c_str(), 1);  // keepalived writes $TMPDIR/keepalived.json
+    start_keepalived(100);
+    ::unsetenv("TMPDIR");
+    ASSERT_TRUE(only(1, "192.0.2.100"));
+    ASSERT_TRUE(only(1, "192.0.2.101"));
+    ASSERT_TRUE(VrrpLab::wait_until([&] { return lab_->log(2).find("(legacy) Entering BACKUP STATE") != std::string::npos; }, 5s));
+    std::this_thread::sleep_for(1500ms);  // counters to compare
+
+    const std::string path = lab_->dir() + "/keepalived.json";
+    const int sigjson = std::stoi(sh("keepalived --signum=JSON"));
+    lab_->signal(2, sigjson);
+    json theirs;
+    ASSERT_TRUE(VrrpLab::wait_until([&] {
+        std::ifstream f(path);
+        theirs = json::parse(f, nullptr, false);
+        return theirs.is_array() && theirs.size() == 2;
+    }, 3s)) << "keepalived wrote no JSON to " << path;
+    const json ours = json::parse(sh(std::string(XVRRPCTL_PATH) + " -s " + lab_->socket(1) + " status --keepalived-json"));
+    ASSERT_TRUE(ours.is_array());
+    ASSERT_EQ(ours.size(), 2u) << ours.dump();
+
+    auto find = [](const json& doc, const std::string& iname) {
+        for (const auto& e : doc)
+            if (e["data"]["iname"] == iname) return e;
+        return json();
+    };
+    auto same_kind = [](const json& a, const json& b) {
+        return (a.is_number() && b.is_number()) || a.type() == b.type();
+    };
+    for (const std::string name : {"gateway", "legacy"}) {
+        SCOPED_TRACE(name);
+        const json o = find(ours, name), t = find(theirs, name);
+        ASSERT_TRUE(o.is_object() && t.is_object()) << ours.dump() << "\n" << theirs.dump();
+        for (const char* part : {"data", "stats"})
+            for (const auto& [key, value] : o[part].items()) {
+                ASSERT_TRUE(t[part].contains(key)) << part << "." << key << " is not keepalived's";
+                EXPECT_TRUE(same_kind(value, t[part][key])) << part << "." << key << ": " << value << " vs " << t[part][key];
+            }
+        for (const char* key : {"vrid", "version", "adver_int", "ifp_ifname", "vips", "nopreempt",
+                                "preempt_delay", "dont_track_primary", "auth_type", "garp_rep", "garp_refresh",
+                                "garp_refresh_rep", "garp_delay", "garp_lower_prio_rep"})
+            EXPECT_EQ(o["data"][key], t["data"][key]) << key;
+        EXPECT_EQ(o["data"]["state"], 2) << "MASTER";
+        EXPECT_EQ(t["data"]["state"], 1) << "BACKUP";
+        EXPECT_EQ(t["data"]["master_priority"], o["data"]["effective_priority"]);
+        EXPECT_EQ(o["data"]["master_priority"], 150);
+        EXPECT_EQ(t["data"]["base_priority"], 100);
+        EXPECT_EQ(o["data"]["base_priority"], 150);
+        EXPECT_EQ(o["stats"]["become_master"], 1);
+        EXPECT_EQ(o["stats"]["release_master"], 0);
+        EXPECT_GT(t["stats"]["advert_rcvd"].get<std::uint64_t>(), 0u);
+        EXPECT_GE(o["stats"]["advert_sent"].get<std::uint64_t>(), t["stats"]["advert_rcvd"].get<std::uint64_t>());
+    }
+}
+
 }  // namespace
 
 namespace {
