@@ -186,6 +186,9 @@ struct Daemon::Impl {
     // After every handler of the loop, the daemon's own and the trackers' and processes'.
     void after_each_handler() {
         try {
+            // A deadline that came while this handler ran is met now, not after the rest of the
+            // wake-up's events: a burst of check completions must not make a master's advert late.
+            if (const auto next = timers.next(); next && *next <= monotonic_ns()) on_timer(monotonic_ns());
             after_work();
         } catch (const std::exception& e) {
             spdlog::error("after a wake-up: {} (retrying in 100 ms)", e.what());

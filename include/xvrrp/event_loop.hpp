@@ -52,6 +52,7 @@ public:
 
 private:
     UniqueFd fd_;
+    std::uint64_t armed_at_ = 0;  // the absolute time set last, until it expires (0: none)
 };
 
 }  // namespace xvrrp

@@ -37,6 +37,26 @@ TEST(EventLoop, AbsoluteDeadlineInThePastFiresAtOnceAndDisarmStopsIt) {
     EXPECT_EQ(fired, 1);
 }
 
+// The loop re-arms after every event, mostly at the time already set: that costs no system call,
+// and the time once expired (acked) is set again when asked again.
+TEST(EventLoop, ArmingAtTheSameTimeAgainKeepsOneExpiryAndAnExpiredOneCanBeSetAgain) {
+    EventLoop loop;
+    TimerFd timer;
+    int fired = 0;
+    loop.add(timer.fd(), [&] {
+        timer.ack();
+        ++fired;
+    });
+    const std::uint64_t at = monotonic_ns() + 5'000'000;
+    timer.arm_at(at);
+    timer.arm_at(at);
+    while (fired == 0) loop.run_once(1000);
+    EXPECT_EQ(loop.run_once(20), 0) << "one expiry";
+    timer.arm_at(at);  // in the past now, and expired: must fire again
+    EXPECT_EQ(loop.run_once(1000), 1);
+    EXPECT_EQ(fired, 2);
+}
+
 TEST(EventLoop, AHandlerMayRemoveItselfAndStopTheLoop) {
     EventLoop loop;
     TimerFd timer;

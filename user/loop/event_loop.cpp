@@ -76,12 +76,26 @@ void set_timer(int fd, std::uint64_t ns, int flags) {
 }  // namespace
 
 // A zero time would disarm the timer, so "now or earlier" becomes 1 ns.
-void TimerFd::arm_at(std::uint64_t monotonic_ns) { set_timer(fd_.get(), monotonic_ns ? monotonic_ns : 1, TFD_TIMER_ABSTIME); }
+// Armed already at that time (the loop re-arms after every event): no system call.
+void TimerFd::arm_at(std::uint64_t monotonic_ns) {
+    const std::uint64_t at = monotonic_ns ? monotonic_ns : 1;
+    if (at == armed_at_) return;
+    set_timer(fd_.get(), at, TFD_TIMER_ABSTIME);
+    armed_at_ = at;
+}
 
-void TimerFd::arm_after(std::uint64_t ns) { set_timer(fd_.get(), ns ? ns : 1, 0); }
+void TimerFd::arm_after(std::uint64_t ns) {
+    armed_at_ = 0;
+    set_timer(fd_.get(), ns ? ns : 1, 0);
+}
 
-void TimerFd::disarm() { set_timer(fd_.get(), 0, 0); }
+void TimerFd::disarm() {
+    armed_at_ = 0;
+    set_timer(fd_.get(), 0, 0);
+}
+
 std::uint64_t TimerFd::ack() {
+    armed_at_ = 0;  // expired: the same time again must be set again
     std::uint64_t n = 0;
     if (::read(fd_.get(), &n, sizeof(n)) != sizeof(n)) return 0;
     return n;
