@@ -85,13 +85,14 @@ private:
 class DaemonLab : public ::testing::Test {
 protected:
     virtual int segments() const { return 1; }
+    virtual int routers() const { return 2; }
     void SetUp() override {
         XVRRP_REQUIRE_ROOT();
-        lab_ = std::make_unique<VrrpLab>(2, segments());
+        lab_ = std::make_unique<VrrpLab>(routers(), segments());
     }
     void TearDown() override {
         if (HasFailure() && lab_) {
-            for (int i = 1; i <= 2; ++i) std::cerr << "---- r" << i << " log\n" << lab_->log(i);
+            for (int i = 1; i <= routers(); ++i) std::cerr << "---- r" << i << " log\n" << lab_->log(i);
         }
         lab_.reset();
     }
