@@ -48,6 +48,43 @@ std::string scope_name(std::uint8_t scope);
 // the prefix length only where it is not the whole address.
 std::string vip_text(const Vip& v, const std::string& instance_interface);
 
+// An address and prefix length as a route or rule matches it ("198.51.100.0/24", "::/0").
+struct Prefix {
+    IpAddress address;
+    std::uint8_t len = 0;
+    bool operator==(const Prefix&) const = default;
+};
+std::string to_string(const Prefix& p);
+
+// keepalived's virtual_routes: in the kernel while the instance is MASTER, of the family of `to`.
+enum class RouteType { Unicast, Blackhole, Unreachable, Prohibit };
+struct Route {
+    Prefix to;
+    std::optional<IpAddress> via;
+    std::string dev;                   // empty: the instance's interface (unicast routes)
+    std::optional<IpAddress> src;      // the preferred source (a VIP, typically)
+    std::uint32_t table = 254;         // main
+    std::uint32_t metric = 0;
+    std::optional<std::uint8_t> scope; // none: the kernel's choice (link without via, else global)
+    RouteType type = RouteType::Unicast;
+    bool operator==(const Route&) const = default;
+};
+
+// keepalived's virtual_rules (policy routing), likewise. Its family is that of from/to.
+struct Rule {
+    std::optional<Prefix> from, to;
+    std::uint32_t table = 254;
+    std::optional<std::uint32_t> priority;  // none: the kernel's
+    std::string iif, oif;
+    std::optional<std::uint32_t> fwmark;
+    Family family = Family::V4;
+    bool operator==(const Rule&) const = default;
+};
+// "from 192.0.2.100 lookup 100 priority 100", as `ip rule` and keepalived's JSON write them;
+// "198.51.100.0/24 via 192.0.2.254 dev eth0 table 100", as `ip route`.
+std::string rule_text(const Rule& r);
+std::string route_text(const Route& r, const std::string& instance_interface);
+
 enum class MacMode { Virtual, Interface };
 
 struct Announce {                  // gratuitous ARP / unsolicited NA on becoming master
@@ -142,6 +179,8 @@ struct Instance {
     bool start_as_master = false;  // "start_as": "master" (keepalived's state MASTER); preempt then always
     Notify notify;
     bool notify_priority_changes = false;  // MASTER_PRIORITY / BACKUP_PRIORITY lines on the FIFO
+    std::vector<Route> virtual_routes;     // in the kernel while MASTER
+    std::vector<Rule> virtual_rules;
 
     [[nodiscard]] bool has_family(Family f) const;
     [[nodiscard]] std::uint16_t adver_int_cs() const { return static_cast<std::uint16_t>(advert_interval_ms / 10); }

@@ -15,6 +15,11 @@ struct nl_sock;
 
 namespace xvrrp {
 
+namespace config {
+struct Route;
+struct Rule;
+}  // namespace config
+
 // One address of the host's, as an address dump gives it.
 struct InterfaceAddress {
     unsigned ifindex = 0;
@@ -52,6 +57,11 @@ public:
     void remove_address(unsigned ifindex, const IpAddress& a, std::uint8_t prefix_len);
     // Lets the interface receive frames sent to mac (its unicast filter, as `bridge fdb add ... self`).
     void add_unicast_mac(unsigned ifindex, const Mac& mac);
+    // Virtual routes (a unicast one on ifindex) and rules; idempotent like the addresses.
+    void add_route(const config::Route& r, unsigned ifindex);
+    void remove_route(const config::Route& r, unsigned ifindex);
+    void add_rule(const config::Rule& r);
+    void remove_rule(const config::Rule& r);
     void remove_unicast_mac(unsigned ifindex, const Mac& mac);
 
 private:

@@ -17,7 +17,7 @@
 
 namespace xvrrp {
 
-// The routers' address changes, carried out once every router has had its turn: a takeover sets
+// The routers' address changes (and their virtual routes and rules, in the same order), carried out once every router has had its turn: a takeover sets
 // ownership in the dataplane at once (XDP answers for the VIP from then on) and queues its
 // addresses here, so the last of a thousand routers taking over together does not wait for 999
 // netlink round trips before its ownership. Kept in order, so a release after a take (or a
@@ -32,6 +32,9 @@ public:
         bool add;
         std::string label;       // IPv4 only; empty: the interface's name
         std::uint8_t scope = 0;  // RT_SCOPE_*
+        // Or a virtual route (on ifindex) or rule instead of the address.
+        std::optional<config::Route> route;
+        std::optional<config::Rule> rule;
     };
     struct Failure {
         std::uint32_t router;
@@ -41,6 +44,10 @@ public:
     void add(std::uint32_t router, unsigned ifindex, const IpAddress& a, std::uint8_t prefix_len, std::string label = {},
              std::uint8_t scope = 0);
     void remove(std::uint32_t router, unsigned ifindex, const IpAddress& a, std::uint8_t prefix_len);
+    void add_route(std::uint32_t router, unsigned ifindex, const config::Route& r);
+    void remove_route(std::uint32_t router, unsigned ifindex, const config::Route& r);
+    void add_rule(std::uint32_t router, const config::Rule& r);
+    void remove_rule(std::uint32_t router, const config::Rule& r);
     // Carries out what is queued, in order; a change that fails is reported for its router and
     // the rest go on.
     std::vector<Failure> apply(const Applier& change);
@@ -130,6 +137,8 @@ private:
     [[nodiscard]] xvrrp_vip vip_entry(bool owned) const;
     // Where a VIP's address goes: the instance's interface, or its own `dev` (none: gone).
     [[nodiscard]] std::optional<unsigned> vip_ifindex(const config::Vip& v) const;
+    [[nodiscard]] std::optional<unsigned> route_ifindex(const config::Route& r) const;
+    void queue_route_removals();
     [[nodiscard]] std::vector<IpAddress> unicast_peers() const;
     void note_tx_error(int err);
     void queue(unsigned ifindex, Bytes frame, bool advert);
@@ -137,6 +146,8 @@ private:
     HostPorts ports_;
     RouterIdentity id_;
     std::vector<config::Vip> vips_;  // the instance's VIPs of this family
+    std::vector<config::Route> routes_;  // and its virtual routes and rules of this family
+    std::vector<config::Rule> rules_;
     xvrrp_inst_key key_{};
     std::uint32_t generation_ = 0;
     std::uint32_t slot_ = kNoSlot;  // in the dataplane's per-instance arrays, once written

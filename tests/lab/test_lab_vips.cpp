@@ -1,8 +1,9 @@
-// VIPs as keepalived writes them: `203.0.113.10/24 dev eth1 label eth1:vip scope link`. The
+// VIPs, routes and rules as keepalived writes them: `203.0.113.10/24 dev eth1 label eth1:vip scope link`. The
 // instance runs on vr0; one VIP lives on vr1, which no instance uses: the address goes there with
 // its label and scope while MASTER, moves with the instance, and the new master's announcement
 // on vr1 (from vr1's own MAC) updates a client on that segment at once.
 #include <csignal>
+#include <sstream>
 
 #include "daemon_lab.hpp"
 
@@ -99,6 +100,62 @@ TEST_F(VipObjectLab, AScopeTheKernelRefusesIsReportedAndTheOtherVipsStay) {
         << lab_->status(1).dump();
     EXPECT_EQ(vip_holders(*lab_, 1, "192.0.2.100/24", "vr0"), 1);
     EXPECT_TRUE(client_reaches_vip(*lab_));
+}
+
+// keepalived's virtual_routes and virtual_rules: in the kernel on the master only, moved with the
+// VIPs, removed on stopping, and a rule never added twice (a master elected again).
+TEST_F(VipObjectLab, VirtualRoutesAndRulesFollowTheMaster) {
+    auto with_routes = [&](int i, int priority) {
+        json c = lab_->config(i, priority);
+        c["instances"][0]["virtual_routes"] = json::parse(R"([
+          {"to": "203.0.113.0/24", "via": "192.0.2.254", "table": 100, "src": "192.0.2.100"},
+          {"to": "2001:db8:5::/48", "type": "blackhole", "table": 100}])");
+        c["instances"][0]["virtual_rules"] = json::parse(R"([{"from": "192.0.2.100", "table": 100, "priority": 1000}])");
+        return c;
+    };
+    // Table 100's lines ("table all": `show table 100` fails while the table does not exist).
+    auto table100 = [&](int i, const std::string& family) {
+        std::istringstream all(lab_->router(i).exec("ip " + family + " route show table all"));
+        std::string out;
+        for (std::string line; std::getline(all, line);)
+            if (line.find(" table 100 ") != std::string::npos) out += line + "\n";
+        return out;
+    };
+    auto routes = [&](int i) { return table100(i, "-4"); };
+    auto routes6 = [&](int i) { return table100(i, "-6"); };
+    auto rules = [&](int i) {
+        const std::string all = lab_->router(i).exec("ip rule show");
+        int n = 0;
+        for (std::size_t at = all.find("1000:\tfrom 192.0.2.100 lookup 100"); at != std::string::npos;
+             at = all.find("1000:\tfrom 192.0.2.100 lookup 100", at + 1))
+            ++n;
+        return n;
+    };
+    const std::string route4 = "203.0.113.0/24 via 192.0.2.254 dev vr0 table 100 proto static src 192.0.2.100";
+    auto holds = [&](int i) {
+        return routes(i).find(route4) != std::string::npos && routes6(i).find("blackhole 2001:db8:5::/48") != std::string::npos &&
+               rules(i) == 1;
+    };
+    auto holds_none = [&](int i) { return routes(i).empty() && routes6(i).empty() && rules(i) == 0; };
+
+    lab_->start(1, with_routes(1, 150));
+    lab_->start(2, with_routes(2, 100));
+    ASSERT_TRUE(becomes(1, "MASTER"));
+    ASSERT_TRUE(becomes(2, "BACKUP"));
+    EXPECT_TRUE(VrrpLab::wait_until([&] { return holds(1); }, 3s)) << routes(1) << routes6(1) << lab_->router(1).exec("ip rule show");
+    EXPECT_TRUE(holds_none(2)) << routes(2) << routes6(2);
+
+    lab_->signal(1, SIGTERM);
+    ASSERT_EQ(lab_->wait_exit(1, 5s), 0);
+    ASSERT_TRUE(becomes(2, "MASTER"));
+    EXPECT_TRUE(VrrpLab::wait_until([&] { return holds(2); }, 3s)) << routes(2) << routes6(2);
+    EXPECT_TRUE(holds_none(1)) << "removed on stopping: " << routes(1) << routes6(1);
+
+    // r1 back with the higher priority: preempts; r2 gives them up; one rule each time.
+    lab_->start(1, with_routes(1, 150));
+    ASSERT_TRUE(becomes(1, "MASTER"));
+    EXPECT_TRUE(VrrpLab::wait_until([&] { return holds(1) && holds_none(2); }, 3s)) << routes(2) << routes6(2);
+    EXPECT_EQ(rules(1), 1);
 }
 
 }  // namespace

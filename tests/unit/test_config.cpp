@@ -183,6 +183,64 @@ TEST(Config, VipObjectsCarryDevLabelAndScope) {
     EXPECT_EQ(vip_text(v[2], "eth0"), "203.0.113.10 dev eth0 scope site");
 }
 
+// keepalived's virtual_routes / virtual_rules: held while MASTER, one family each.
+TEST(Config, VirtualRoutesAndRules) {
+    json j = minimal();
+    j["instances"][0]["virtual_routes"] = json::parse(R"([
+      {"to": "198.51.100.0/24", "via": "192.0.2.254", "table": 100, "metric": 10, "src": "192.0.2.100"},
+      {"to": "0.0.0.0/0", "dev": "eth1", "scope": "link"},
+      {"to": "203.0.113.0/24", "type": "blackhole"}])");
+    j["instances"][0]["virtual_rules"] = json::parse(R"([
+      {"from": "192.0.2.100", "table": 100, "priority": 100},
+      {"to": "198.51.100.0/24", "iif": "eth0", "fwmark": 7, "table": 100}])");
+    j["instances"][1]["virtual_routes"] = json::parse(R"([{"to": "2001:db8:1::/48", "via": "2001:db8::1"}])");
+    const Config c = parse(j.dump());
+    const auto& r = c.instances[0].virtual_routes;
+    ASSERT_EQ(r.size(), 3u);
+    EXPECT_EQ(r[0].to, (Prefix{IpAddress::from("198.51.100.0"), 24}));
+    EXPECT_EQ(r[0].via, IpAddress::from("192.0.2.254"));
+    EXPECT_EQ(r[0].table, 100u);
+    EXPECT_EQ(route_text(r[0], "eth0"), "198.51.100.0/24 via 192.0.2.254 dev eth0 src 192.0.2.100 table 100 metric 10");
+    EXPECT_EQ(route_text(r[1], "eth0"), "0.0.0.0/0 dev eth1 scope link");
+    EXPECT_EQ(r[2].type, RouteType::Blackhole);
+    EXPECT_EQ(route_text(r[2], "eth0"), "blackhole 203.0.113.0/24");
+    const auto& u = c.instances[0].virtual_rules;
+    ASSERT_EQ(u.size(), 2u);
+    EXPECT_EQ(u[0].family, Family::V4);
+    EXPECT_EQ(rule_text(u[0]), "from 192.0.2.100 lookup 100 priority 100");
+    EXPECT_EQ(rule_text(u[1]), "to 198.51.100.0/24 iif eth0 fwmark 7 lookup 100");
+    EXPECT_EQ(c.instances[1].virtual_routes.at(0).to.len, 48);
+}
+
+TEST(Config, BadVirtualRoutesAndRules) {
+    json j = minimal();
+    auto route = [&](const char* text) { j["instances"][0]["virtual_routes"] = json::array({json::parse(text)}); };
+    route(R"({"via": "192.0.2.254"})");
+    EXPECT_REJECTED(j, "instances[0].virtual_routes[0].to", "is required");
+    route(R"({"to": "198.51.100.7/24"})");
+    EXPECT_REJECTED(j, "instances[0].virtual_routes[0].to", "did you mean \"198.51.100.0/24\"");
+    route(R"({"to": "198.51.100.0/24", "via": "2001:db8::1"})");
+    EXPECT_REJECTED(j, "instances[0].virtual_routes[0].via", "not of the family of the destination");
+    route(R"({"to": "198.51.100.0/24", "type": "blackhole", "via": "192.0.2.1"})");
+    EXPECT_REJECTED(j, "instances[0].virtual_routes[0]", "a blackhole route has no via or dev");
+    route(R"({"to": "198.51.100.0/24", "type": "nat"})");
+    EXPECT_REJECTED(j, "instances[0].virtual_routes[0].type", "must be unicast, blackhole");
+    route(R"({"to": "198.51.100.0/24", "table": 255})");
+    EXPECT_REJECTED(j, "instances[0].virtual_routes[0].table", "the kernel's local table");
+    route(R"({"to": "2001:db8:1::/48"})");
+    EXPECT_REJECTED(j, "instances[0].virtual_routes[0]", "no VIP of that family");
+    j = minimal();
+    auto rule = [&](const char* text) { j["instances"][0]["virtual_rules"] = json::array({json::parse(text)}); };
+    rule(R"({"table": 100})");
+    EXPECT_REJECTED(j, "instances[0].virtual_rules[0]", "needs \"from\" or \"to\"");
+    rule(R"({"from": "192.0.2.100"})");
+    EXPECT_REJECTED(j, "instances[0].virtual_rules[0].table", "is required");
+    rule(R"({"from": "192.0.2.100", "to": "2001:db8::/32", "table": 1})");
+    EXPECT_REJECTED(j, "instances[0].virtual_rules[0].to", "not of the family of \"from\"");
+    rule(R"({"from": "192.0.2.100", "table": 1, "goto": 5})");
+    EXPECT_REJECTED(j, "instances[0].virtual_rules[0].goto", "unknown key");
+}
+
 TEST(Config, BadVipObjects) {
     json j = minimal();
     j["instances"][0]["vips"] = json::parse(R"([{"dev": "eth1"}])");

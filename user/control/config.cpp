@@ -200,6 +200,94 @@ Vip vip(const json& v, const std::string& path) {
     return out;
 }
 
+// "198.51.100.0/24" (no length: the whole address); host bits set are a mistake the kernel
+// would refuse, so it is named here with the prefix meant.
+Prefix prefix(const json& v, const std::string& path) {
+    const std::string text = as_string(v, path);
+    const auto slash = text.find('/');
+    const auto a = IpAddress::parse(text.substr(0, slash));
+    if (!a) throw ConfigError(path, "not an IPv4 or IPv6 prefix: \"" + text + "\"");
+    const int max = a->family == Family::V4 ? 32 : 128;
+    Prefix p{.address = *a, .len = static_cast<std::uint8_t>(max)};
+    if (slash != std::string::npos) {
+        const std::string len = text.substr(slash + 1);
+        int n = -1;
+        if (!len.empty() && len.size() <= 3 && std::all_of(len.begin(), len.end(), ::isdigit)) n = std::stoi(len);
+        if (n < 0 || n > max) throw ConfigError(path, "prefix length must be 0-" + std::to_string(max) + ": \"" + text + "\"");
+        p.len = static_cast<std::uint8_t>(n);
+    }
+    Prefix masked = p;
+    for (int bit = p.len; bit < max; ++bit) masked.address.bytes[static_cast<std::size_t>(bit / 8)] &= static_cast<std::uint8_t>(~(0x80 >> (bit % 8)));
+    if (masked.address != p.address)
+        throw ConfigError(path, "host bits set in \"" + text + "\": did you mean \"" + to_string(masked) + "\"?");
+    return p;
+}
+
+std::optional<IpAddress> address_of(Object& o, const std::string& key, Family family) {
+    if (!o.has(key)) {
+        o.skip(key);
+        return std::nullopt;
+    }
+    const IpAddress a = address(o.value(key), o.at(key));
+    if (a.family != family) throw ConfigError(o.at(key), "not of the family of the destination");
+    return a;
+}
+
+std::string device(Object& o, const std::string& key) {
+    const std::string d = o.string(key, "");
+    if (!d.empty() && !is_interface_name(d)) throw ConfigError(o.at(key), "not an interface name: \"" + d + "\"");
+    return d;
+}
+
+// {"to": "198.51.100.0/24", "via": "192.0.2.254", "dev": "eth0", "src": "192.0.2.100", "table": 100,
+//  "metric": 10, "scope": "link", "type": "unicast"}
+Route route(const json& j, const std::string& path) {
+    Object o(j, path);
+    Route r;
+    r.to = prefix(o.value("to"), o.at("to"));
+    const std::string type = o.string("type", "unicast");
+    static const std::map<std::string, RouteType> kTypes{{"unicast", RouteType::Unicast}, {"blackhole", RouteType::Blackhole},
+                                                         {"unreachable", RouteType::Unreachable}, {"prohibit", RouteType::Prohibit}};
+    const auto t = kTypes.find(type);
+    if (t == kTypes.end()) throw ConfigError(o.at("type"), "must be unicast, blackhole, unreachable or prohibit, got \"" + type + "\"");
+    r.type = t->second;
+    r.via = address_of(o, "via", r.to.address.family);
+    r.src = address_of(o, "src", r.to.address.family);
+    r.dev = device(o, "dev");
+    if (r.type != RouteType::Unicast && (r.via || !r.dev.empty()))
+        throw ConfigError(path, "a " + type + " route has no via or dev");
+    r.table = static_cast<std::uint32_t>(o.integer("table", 1, 0xffffffffLL, 254));
+    if (r.table == 255) throw ConfigError(o.at("table"), "255 is the kernel's local table");
+    r.metric = static_cast<std::uint32_t>(o.integer("metric", 0, 0xffffffffLL, 0));
+    if (o.has("scope")) r.scope = scope(o.value("scope"), o.at("scope"));
+    o.finish();
+    return r;
+}
+
+// {"from": "192.0.2.100", "to": "198.51.100.0/24", "table": 100, "priority": 100, "iif": "eth0",
+//  "oif": "eth1", "fwmark": 5}
+Rule rule(const json& j, const std::string& path) {
+    Object o(j, path);
+    Rule r;
+    if (o.has("from")) r.from = prefix(o.value("from"), o.at("from"));
+    else o.skip("from");
+    if (o.has("to")) r.to = prefix(o.value("to"), o.at("to"));
+    else o.skip("to");
+    if (!r.from && !r.to) throw ConfigError(path, "needs \"from\" or \"to\" (they give the rule's address family)");
+    r.family = (r.from ? r.from : r.to)->address.family;
+    if (r.from && r.to && r.from->address.family != r.to->address.family)
+        throw ConfigError(o.at("to"), "not of the family of \"from\"");
+    r.table = static_cast<std::uint32_t>(o.integer("table", 1, 0xffffffffLL, std::nullopt));
+    if (o.has("priority")) r.priority = static_cast<std::uint32_t>(o.integer("priority", 0, 0xffffffffLL, std::nullopt));
+    else o.skip("priority");
+    r.iif = device(o, "iif");
+    r.oif = device(o, "oif");
+    if (o.has("fwmark")) r.fwmark = static_cast<std::uint32_t>(o.integer("fwmark", 0, 0xffffffffLL, std::nullopt));
+    else o.skip("fwmark");
+    o.finish();
+    return r;
+}
+
 }  // namespace
 
 std::string scope_name(std::uint8_t scope) {
@@ -218,6 +306,35 @@ std::string vip_text(const Vip& v, const std::string& instance_interface) {
     if (v.prefix_len != (v.address.family == Family::V4 ? 32 : 128)) out += "/" + std::to_string(v.prefix_len);
     out += " dev " + (v.dev.empty() ? instance_interface : v.dev) + " scope " + scope_name(v.scope);
     if (!v.label.empty()) out += " label " + v.label;
+    return out;
+}
+
+std::string to_string(const Prefix& p) {
+    const bool whole = p.len == (p.address.family == Family::V4 ? 32 : 128);
+    return whole ? p.address.to_string() : p.address.to_string() + "/" + std::to_string(p.len);
+}
+
+std::string route_text(const Route& r, const std::string& instance_interface) {
+    static const char* const kTypes[] = {"", "blackhole ", "unreachable ", "prohibit "};
+    std::string out = kTypes[static_cast<int>(r.type)] + to_string(r.to);
+    if (r.via) out += " via " + r.via->to_string();
+    if (r.type == RouteType::Unicast) out += " dev " + (r.dev.empty() ? instance_interface : r.dev);
+    if (r.src) out += " src " + r.src->to_string();
+    if (r.table != 254) out += " table " + std::to_string(r.table);
+    if (r.metric) out += " metric " + std::to_string(r.metric);
+    if (r.scope) out += " scope " + scope_name(*r.scope);
+    return out;
+}
+
+std::string rule_text(const Rule& r) {
+    std::string out;
+    if (r.from) out += "from " + to_string(*r.from);
+    if (r.to) out += std::string(out.empty() ? "" : " ") + "to " + to_string(*r.to);
+    if (!r.iif.empty()) out += " iif " + r.iif;
+    if (!r.oif.empty()) out += " oif " + r.oif;
+    if (r.fwmark) out += " fwmark " + std::to_string(*r.fwmark);
+    out += " lookup " + std::to_string(r.table);
+    if (r.priority) out += " priority " + std::to_string(*r.priority);
     return out;
 }
 
@@ -577,6 +694,30 @@ std::optional<Instance> instance(const json& j, const std::string& path, const P
     });
     if (o.has("notify")) problems.guard([&] { in.notify = notify(o.value("notify"), o.at("notify"), problems); });
     problems.guard([&] { in.notify_priority_changes = o.boolean("notify_priority_changes", false); });
+    // Routes and rules of a family the instance has a router for (one with VIPs of it).
+    auto family_ok = [&](Family f, const std::string& p) {
+        if (vips_ok && !in.has_family(f))
+            throw ConfigError(p, std::string("an ") + (f == Family::V4 ? "IPv4" : "IPv6") +
+                                     " one, but the instance has no VIP of that family (no router to hold it)");
+    };
+    problems.guard([&] {
+        o.array("virtual_routes", [&](const json& v, const std::string& p) {
+            problems.guard([&] {
+                Route r = route(v, p);
+                family_ok(r.to.address.family, p);
+                in.virtual_routes.push_back(std::move(r));
+            });
+        });
+    });
+    problems.guard([&] {
+        o.array("virtual_rules", [&](const json& v, const std::string& p) {
+            problems.guard([&] {
+                Rule r = rule(v, p);
+                family_ok(r.family, p);
+                in.virtual_rules.push_back(std::move(r));
+            });
+        });
+    });
     o.finish(problems);
     if (problems.size() != before || skipped_use) return std::nullopt;
     return in;

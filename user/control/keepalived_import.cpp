@@ -251,7 +251,7 @@ public:
             else if (k == "vrrp_track_bfd" || k == "bfd_instance") unsupported(n, "BFD is not supported");
             else if (k == "static_ipaddress" || k == "static_routes" || k == "static_rules")
                 unsupported(n, "static addresses, routes and rules are not managed by xvrrpd: configure them with the system");
-            else if (k == "virtual_routes" || k == "virtual_rules") unsupported(n, "not supported yet");
+            else if (k == "virtual_routes" || k == "virtual_rules") warning(n, "belongs in a vrrp_instance: ignored");
             else if (k == "garp_group" || k == "linkbeat_interfaces" || k == "net_namespace" || k == "instance")
                 warning(n, "ignored: no VRRP effect in xvrrpd");
             else warning(n, "unknown keyword (keepalived ignores it too)");
@@ -520,10 +520,121 @@ private:
         }
     }
 
+    // A table by number, or by the names every rt_tables has.
+    std::optional<json> table(const Node& n, const std::string& t) {
+        if (t == "main") return 254;
+        if (t == "default") return 253;
+        const auto x = number(t);
+        if (x && *x >= 1 && *x <= 4294967295.0 && *x != 255 && std::floor(*x) == *x) return static_cast<std::uint32_t>(*x);
+        unsupported(n, "table " + t + ": only numbers, main and default are known to xvrrpd");
+        return std::nullopt;
+    }
+
+    // `[blackhole|unreachable|prohibit] [to] PREFIX [src A] [via|gw A] [dev IF] [table T] [metric M] [scope S]`
+    void route_list(const Node& block, json& routes) {
+        static const std::set<std::string> kTypes{"blackhole", "unreachable", "prohibit"};
+        static const std::set<std::string> kIgnored{"protocol", "proto", "realms", "mtu", "advmss", "rtt", "rttvar",
+                                                    "reordering", "window", "cwnd", "ssthresh", "initcwnd", "initrwnd",
+                                                    "features", "quickack", "congctl", "pref", "fastopen_no_cookie", "ttl-propagate", "tos"};
+        for (const Node& n : block.children) {
+            std::vector<std::string> t{n.keyword};
+            t.insert(t.end(), n.args.begin(), n.args.end());
+            json r = json::object();
+            std::size_t i = 0;
+            if (kTypes.count(t[0])) r["type"] = t[i++];
+            bool ok = true;
+            for (; i < t.size(); ++i) {
+                const std::string& w = t[i];
+                const bool value = i + 1 < t.size();
+                if (w == "src" && value) r["src"] = t[++i];
+                else if (w == "to" && value) r["to"] = t[++i];
+                else if ((w == "via" || w == "gw") && value) {
+                    r["via"] = t[++i];
+                    if (i + 1 < t.size() && (t[i + 1] == "inet" || t[i + 1] == "inet6")) ++i;
+                } else if (w == "dev" && value) r["dev"] = t[++i];
+                else if (w == "table" && value) {
+                    if (const auto tb = table(n, t[++i])) r["table"] = *tb;
+                    else ok = false;
+                } else if ((w == "metric" || w == "preference" || w == "priority") && value) {
+                    if (const auto x = number(t[++i]); x && *x >= 0 && *x <= 4294967295.0) r["metric"] = static_cast<std::uint32_t>(*x);
+                    else warning(n, "metric " + t[i] + " is not a number: ignored");
+                } else if (w == "scope" && value) r["scope"] = t[++i];
+                else if (kIgnored.count(w) && value) warning(n, w + " " + t[++i] + " ignored");
+                else if (w == "onlink" || w == "no_track") warning(n, w + " ignored");
+                else if (!r.contains("to") && (w == "default" || IpAddress::parse(w.substr(0, w.find('/'))))) r["to"] = w;
+                else {
+                    unsupported(n, "\"" + w + "\" in a route is not supported: route left out");
+                    ok = false;
+                    break;
+                }
+            }
+            if (!r.contains("to")) {
+                if (ok) unsupported(n, "a route without a destination: left out");
+                continue;
+            }
+            if (r["to"] == "default") {
+                const bool v6 = (r.contains("via") && r["via"].get<std::string>().find(':') != std::string::npos) ||
+                                (r.contains("src") && r["src"].get<std::string>().find(':') != std::string::npos);
+                r["to"] = v6 ? "::/0" : "0.0.0.0/0";
+            }
+            if (ok) routes.push_back(r);
+        }
+    }
+
+    // `[from PREFIX|all] [to PREFIX|all] [iif IF] [oif IF] [fwmark N] table|lookup T [priority N]`
+    void rule_list(const Node& block, json& rules) {
+        for (const Node& n : block.children) {
+            std::vector<std::string> t{n.keyword};
+            t.insert(t.end(), n.args.begin(), n.args.end());
+            json r = json::object();
+            bool ok = true;
+            for (std::size_t i = 0; i < t.size() && ok; ++i) {
+                const std::string& w = t[i];
+                const bool value = i + 1 < t.size();
+                if ((w == "from" || w == "to") && value) {
+                    if (t[++i] != "all") r[w] = t[i];
+                } else if ((w == "table" || w == "lookup") && value) {
+                    if (const auto tb = table(n, t[++i])) r["table"] = *tb;
+                    else ok = false;
+                } else if ((w == "priority" || w == "preference" || w == "pref" || w == "prio") && value) {
+                    if (const auto x = number(t[++i]); x && *x >= 0 && *x <= 4294967295.0) r["priority"] = static_cast<std::uint32_t>(*x);
+                    else warning(n, "priority " + t[i] + " is not a number: ignored");
+                } else if ((w == "iif" || w == "dev") && value) r["iif"] = t[++i];
+                else if (w == "oif" && value) r["oif"] = t[++i];
+                else if (w == "fwmark" && value) {
+                    const std::string m = t[++i];
+                    if (m.find('/') != std::string::npos) {
+                        unsupported(n, "fwmark masks are not supported: rule left out");
+                        ok = false;
+                    } else if (const auto x = number(m); x && *x >= 0 && *x <= 4294967295.0) {
+                        r["fwmark"] = static_cast<std::uint32_t>(*x);
+                    } else {
+                        warning(n, "fwmark " + m + " is not a number: ignored");
+                    }
+                } else if (w == "no_track") warning(n, w + " ignored");
+                else {
+                    unsupported(n, "\"" + w + "\" in a rule is not supported: rule left out");
+                    ok = false;
+                }
+            }
+            if (!ok) continue;
+            if (!r.contains("from") && !r.contains("to")) {
+                unsupported(n, "a rule without from or to: xvrrpd needs one of them for the rule's address family; left out");
+                continue;
+            }
+            if (!r.contains("table")) {
+                unsupported(n, "a rule without a table is not supported: left out");
+                continue;
+            }
+            rules.push_back(r);
+        }
+    }
+
     void instance(const Node& v) {
         if (v.args.empty()) return warning(v, "has no name: ignored");
         json in = {{"name", v.args[0]}};
         json vips = json::array(), track = json::array(), notify = json::object(), peers = json::array();
+        json routes = json::array(), rules = json::array();
         json announce = json::object();
         std::optional<int> version;
         std::optional<double> advert_int;
@@ -582,7 +693,8 @@ private:
             else if (k == "garp_lower_prio_repeat") { if (const auto x = num(n, 0, 100)) announce["lower_prio_repeat"] = int(*x); }
             else if (k == "smtp_alert") unsupported(n, "SMTP alerts are not supported");
             else if (k == "track_bfd") unsupported(n, "BFD is not supported");
-            else if (k == "virtual_routes" || k == "virtual_rules") unsupported(n, "not supported yet");
+            else if (k == "virtual_routes") route_list(n, routes);
+            else if (k == "virtual_rules") rule_list(n, rules);
             else if (k == "notify_master_rx_lower_pri") unsupported(n, "not supported yet (the FIFO gets MASTER_RX_LOWER_PRI)");
             else if (k == "native_ipv6" || k == "debug" || k == "lvs_sync_daemon_interface" || k == "strict_mode" ||
                      k == "skip_check_adv_addr" || k == "garp_lower_prio_delay" || k == "unicast_ttl" || k == "mcast_src_ip" || k == "kernel_rx_buf_size")
@@ -599,6 +711,8 @@ private:
         in["version"] = ver;
         if (advert_int) in["advert_interval_ms"] = ms(*advert_int);
         in["vips"] = vips;
+        if (!routes.empty()) in["virtual_routes"] = routes;
+        if (!rules.empty()) in["virtual_rules"] = rules;
         if (!peers.empty()) {
             in["unicast_peers"] = peers;
             in["unicast_check_source"] = check_unicast_src;

@@ -64,6 +64,13 @@ nlohmann::json instance_json(const RouterView& r, const std::map<std::string, co
     for (const auto& v : in.vips)
         if (v.address.family == r.family) vips.push_back(config::vip_text(v, in.interface));
     if (!vips.empty()) d["vips"] = vips;
+    nlohmann::json vroutes = nlohmann::json::array(), vrules = nlohmann::json::array();
+    for (const auto& rt : in.virtual_routes)
+        if (rt.to.address.family == r.family) vroutes.push_back(config::route_text(rt, in.interface));
+    for (const auto& ru : in.virtual_rules)
+        if (ru.family == r.family) vrules.push_back(config::rule_text(ru));
+    if (!vroutes.empty()) d["vroutes"] = vroutes;
+    if (!vrules.empty()) d["vrules"] = vrules;
     nlohmann::json track_ifp = nlohmann::json::array(), track_script = nlohmann::json::array();
     for (const auto& use : in.track) {
         const auto t = trackers.find(use.tracker);

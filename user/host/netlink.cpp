@@ -7,6 +7,9 @@
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
 #include <netlink/route/neighbour.h>
+#include <netlink/route/route.h>
+#include <netlink/route/rule.h>
+#include <linux/fib_rules.h>
 #include <linux/if.h>
 #include <sys/socket.h>
 
@@ -15,6 +18,7 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "xvrrp/config.hpp"
 #include "xvrrp/error.hpp"
 
 namespace xvrrp {
@@ -32,6 +36,8 @@ using RtnlAddr = std::unique_ptr<rtnl_addr, NlFree<rtnl_addr, rtnl_addr_put>>;
 using RtnlLink = std::unique_ptr<rtnl_link, NlFree<rtnl_link, rtnl_link_put>>;
 using RtnlNeigh = std::unique_ptr<rtnl_neigh, NlFree<rtnl_neigh, rtnl_neigh_put>>;
 using NlCache = std::unique_ptr<nl_cache, NlFree<nl_cache, nl_cache_free>>;
+using RtnlRoute = std::unique_ptr<rtnl_route, NlFree<rtnl_route, rtnl_route_put>>;
+using RtnlRule = std::unique_ptr<rtnl_rule, NlFree<rtnl_rule, rtnl_rule_put>>;
 
 [[noreturn]] void fail(int nlerr, const std::string& what) {
     throw std::runtime_error(what + ": " + nl_geterror(nlerr));
@@ -79,7 +85,93 @@ RtnlNeigh fdb_entry(unsigned ifindex, const Mac& mac) {
     return n;
 }
 
+std::uint8_t route_type(config::RouteType t) {
+    switch (t) {
+        case config::RouteType::Unicast: return RTN_UNICAST;
+        case config::RouteType::Blackhole: return RTN_BLACKHOLE;
+        case config::RouteType::Unreachable: return RTN_UNREACHABLE;
+        case config::RouteType::Prohibit: return RTN_PROHIBIT;
+    }
+    return RTN_UNICAST;
+}
+
+RtnlRoute rtnl_route_of(const config::Route& r, unsigned ifindex) {
+    RtnlRoute route(rtnl_route_alloc());
+    if (!route) throw std::bad_alloc();
+    rtnl_route_set_family(route.get(), af(r.to.address.family));
+    const NlAddr dst = nl_address(r.to.address, r.to.len);
+    if (int err = rtnl_route_set_dst(route.get(), dst.get()); err < 0) fail(err, "rtnl_route_set_dst");
+    rtnl_route_set_table(route.get(), r.table);
+    rtnl_route_set_type(route.get(), route_type(r.type));
+    rtnl_route_set_protocol(route.get(), RTPROT_STATIC);
+    if (r.metric) rtnl_route_set_priority(route.get(), r.metric);
+    if (r.scope) rtnl_route_set_scope(route.get(), *r.scope);  // else libnl's guess: link without a gateway
+    if (r.src) {
+        const NlAddr src = nl_address(*r.src, r.src->family == Family::V4 ? 32 : 128);
+        if (int err = rtnl_route_set_pref_src(route.get(), src.get()); err < 0) fail(err, "rtnl_route_set_pref_src");
+    }
+    if (r.type == config::RouteType::Unicast) {
+        rtnl_nexthop* nh = rtnl_route_nh_alloc();
+        if (!nh) throw std::bad_alloc();
+        rtnl_route_nh_set_ifindex(nh, static_cast<int>(ifindex));
+        if (r.via) {
+            const NlAddr gw = nl_address(*r.via, r.via->family == Family::V4 ? 32 : 128);
+            rtnl_route_nh_set_gateway(nh, gw.get());
+        }
+        rtnl_route_add_nexthop(route.get(), nh);  // the route owns it now
+    }
+    return route;
+}
+
+RtnlRule rtnl_rule_of(const config::Rule& r) {
+    RtnlRule rule(rtnl_rule_alloc());
+    if (!rule) throw std::bad_alloc();
+    rtnl_rule_set_family(rule.get(), af(r.family));
+    if (r.from) {
+        const NlAddr a = nl_address(r.from->address, r.from->len);
+        if (int err = rtnl_rule_set_src(rule.get(), a.get()); err < 0) fail(err, "rtnl_rule_set_src");
+    }
+    if (r.to) {
+        const NlAddr a = nl_address(r.to->address, r.to->len);
+        if (int err = rtnl_rule_set_dst(rule.get(), a.get()); err < 0) fail(err, "rtnl_rule_set_dst");
+    }
+    rtnl_rule_set_table(rule.get(), r.table);
+    rtnl_rule_set_action(rule.get(), FR_ACT_TO_TBL);
+    if (r.priority) rtnl_rule_set_prio(rule.get(), *r.priority);
+    if (!r.iif.empty()) rtnl_rule_set_iif(rule.get(), r.iif.c_str());
+    if (!r.oif.empty()) rtnl_rule_set_oif(rule.get(), r.oif.c_str());
+    if (r.fwmark) rtnl_rule_set_mark(rule.get(), *r.fwmark);
+    return rule;
+}
+
 }  // namespace
+
+void Rtnl::add_route(const config::Route& r, unsigned ifindex) {
+    RtnlRoute route = rtnl_route_of(r, ifindex);
+    const int err = rtnl_route_add(sock_.get(), route.get(), NLM_F_CREATE | NLM_F_REPLACE);
+    if (err < 0) fail(err, "add route " + config::route_text(r, "ifindex " + std::to_string(ifindex)));
+}
+
+void Rtnl::remove_route(const config::Route& r, unsigned ifindex) {
+    RtnlRoute route = rtnl_route_of(r, ifindex);
+    const int err = rtnl_route_delete(sock_.get(), route.get(), 0);
+    if (err < 0 && err != -NLE_OBJ_NOTFOUND && err != -NLE_NOADDR && err != -NLE_NODEV)
+        fail(err, "remove route " + config::route_text(r, "ifindex " + std::to_string(ifindex)));
+}
+
+// NLM_F_EXCL: the kernel refuses a rule equal to one there (EEXIST), where it would otherwise
+// add a duplicate each time the instance becomes MASTER.
+void Rtnl::add_rule(const config::Rule& r) {
+    RtnlRule rule = rtnl_rule_of(r);
+    const int err = rtnl_rule_add(sock_.get(), rule.get(), NLM_F_CREATE | NLM_F_EXCL);
+    if (err < 0 && err != -NLE_EXIST) fail(err, "add rule " + config::rule_text(r));
+}
+
+void Rtnl::remove_rule(const config::Rule& r) {
+    RtnlRule rule = rtnl_rule_of(r);
+    const int err = rtnl_rule_delete(sock_.get(), rule.get(), 0);
+    if (err < 0 && err != -NLE_OBJ_NOTFOUND && err != -NLE_NOADDR) fail(err, "remove rule " + config::rule_text(r));
+}
 
 void Rtnl::SockDeleter::operator()(nl_sock* s) const noexcept { nl_socket_free(s); }
 

@@ -37,6 +37,22 @@ void AddressQueue::remove(std::uint32_t router, unsigned ifindex, const IpAddres
     pending_.push_back(Change{.router = router, .ifindex = ifindex, .address = a, .prefix_len = prefix_len, .add = false});
 }
 
+void AddressQueue::add_route(std::uint32_t router, unsigned ifindex, const config::Route& r) {
+    pending_.push_back(Change{.router = router, .ifindex = ifindex, .address = {}, .prefix_len = 0, .add = true, .route = r});
+}
+
+void AddressQueue::remove_route(std::uint32_t router, unsigned ifindex, const config::Route& r) {
+    pending_.push_back(Change{.router = router, .ifindex = ifindex, .address = {}, .prefix_len = 0, .add = false, .route = r});
+}
+
+void AddressQueue::add_rule(std::uint32_t router, const config::Rule& r) {
+    pending_.push_back(Change{.router = router, .ifindex = 0, .address = {}, .prefix_len = 0, .add = true, .rule = r});
+}
+
+void AddressQueue::remove_rule(std::uint32_t router, const config::Rule& r) {
+    pending_.push_back(Change{.router = router, .ifindex = 0, .address = {}, .prefix_len = 0, .add = false, .rule = r});
+}
+
 std::vector<AddressQueue::Failure> AddressQueue::apply(const Applier& change) {
     std::vector<Failure> failed;
     std::vector<Change> changes;
@@ -53,14 +69,27 @@ std::vector<AddressQueue::Failure> AddressQueue::apply(const Applier& change) {
 
 std::vector<AddressQueue::Failure> AddressQueue::apply(Rtnl& rtnl) {
     return apply([&rtnl](const Change& c) {
-        if (c.add) rtnl.add_address(c.ifindex, c.address, c.prefix_len, c.label, c.scope);
-        else rtnl.remove_address(c.ifindex, c.address, c.prefix_len);
+        if (c.route) {
+            if (c.add) rtnl.add_route(*c.route, c.ifindex);
+            else rtnl.remove_route(*c.route, c.ifindex);
+        } else if (c.rule) {
+            if (c.add) rtnl.add_rule(*c.rule);
+            else rtnl.remove_rule(*c.rule);
+        } else if (c.add) {
+            rtnl.add_address(c.ifindex, c.address, c.prefix_len, c.label, c.scope);
+        } else {
+            rtnl.remove_address(c.ifindex, c.address, c.prefix_len);
+        }
     });
 }
 
 KernelRouterHost::KernelRouterHost(HostPorts ports, RouterIdentity identity) : ports_(ports), id_(std::move(identity)) {
     for (const auto& v : id_.cfg.vips)
         if (v.address.family == id_.family) vips_.push_back(v);
+    for (const auto& r : id_.cfg.virtual_routes)
+        if (r.to.address.family == id_.family) routes_.push_back(r);
+    for (const auto& r : id_.cfg.virtual_rules)
+        if (r.family == id_.family) rules_.push_back(r);
     key_ = xvrrp_inst_key{.ifindex = id_.ifindex, .vlan = 0, .vrid = id_.cfg.vrid,
                           .family = static_cast<std::uint8_t>(id_.family)};
 }
@@ -85,6 +114,20 @@ std::optional<unsigned> KernelRouterHost::vip_ifindex(const config::Vip& v) cons
     return ports_.rtnl.ifindex(v.dev);
 }
 
+// A unicast route goes on its dev, or the instance's interface; the other types on none.
+std::optional<unsigned> KernelRouterHost::route_ifindex(const config::Route& r) const {
+    if (r.type != config::RouteType::Unicast) return 0u;
+    if (r.dev.empty()) return id_.ifindex;
+    return ports_.rtnl.ifindex(r.dev);
+}
+
+// Rules first, then routes (a route may use a VIP as source): the reverse of their addition.
+void KernelRouterHost::queue_route_removals() {
+    for (const auto& r : rules_) ports_.addresses.remove_rule(id_.id, r);
+    for (const auto& r : routes_)
+        if (const auto ifindex = route_ifindex(r)) ports_.addresses.remove_route(id_.id, *ifindex, r);
+}
+
 xvrrp_vip KernelRouterHost::vip_entry(bool owned) const {
     xvrrp_vip v{};
     std::memcpy(v.mac, id_.mac.data(), 6);
@@ -100,6 +143,7 @@ void KernelRouterHost::install() {
         if (v.dev.empty()) ports_.dp.set_vip(vip_key(id_.ifindex, v.address), vip_entry(false), key_);
         if (const auto ifindex = vip_ifindex(v)) ports_.addresses.remove(id_.id, *ifindex, v.address, v.prefix_len);  // left by a daemon that died
     }
+    queue_route_removals();  // likewise
 }
 
 void KernelRouterHost::forget() {
@@ -149,9 +193,16 @@ void KernelRouterHost::take_vips(Nanos now, Nanos silence) {
         if (!ifindex) throw std::runtime_error("VIP " + v.address.to_string() + ": no interface named " + v.dev);
         ports_.addresses.add(id_.id, *ifindex, v.address, v.prefix_len, v.label, v.scope);
     }
+    for (const auto& r : routes_) {
+        const auto ifindex = route_ifindex(r);
+        if (!ifindex) throw std::runtime_error("route " + config::to_string(r.to) + ": no interface named " + r.dev);
+        ports_.addresses.add_route(id_.id, *ifindex, r);
+    }
+    for (const auto& r : rules_) ports_.addresses.add_rule(id_.id, r);
 }
 
 void KernelRouterHost::release_vips() {
+    queue_route_removals();
     for (const auto& v : vips_) {
         if (v.dev.empty()) ports_.dp.set_vip(vip_key(id_.ifindex, v.address), vip_entry(false), key_);
         if (const auto ifindex = vip_ifindex(v)) ports_.addresses.remove(id_.id, *ifindex, v.address, v.prefix_len);
