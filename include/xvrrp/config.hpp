@@ -166,6 +166,9 @@ struct Instance {
     std::uint32_t preempt_delay_ms = 0;
     bool accept_mode = true;  // keepalived's default; false: only the owner holds the VIPs
     MacMode mac = MacMode::Virtual;
+    // keepalived's use_vmac NAME: a macvlan of that name on `interface`, with the virtual MAC,
+    // holds the VIPs (for firewall rules that name it); empty: none.
+    std::string vmac_interface;
     std::optional<IpAddress> unicast_source;
     std::vector<IpAddress> unicast_peers;  // empty: multicast (224.0.0.18 / ff02::12)
     bool unicast_check_source = true;      // drop unicast adverts from senders not in unicast_peers

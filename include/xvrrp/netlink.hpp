@@ -57,6 +57,12 @@ public:
     void remove_address(unsigned ifindex, const IpAddress& a, std::uint8_t prefix_len);
     // Lets the interface receive frames sent to mac (its unicast filter, as `bridge fdb add ... self`).
     void add_unicast_mac(unsigned ifindex, const Mac& mac);
+    // keepalived's vmac interface: a macvlan `name` on parent with this MAC, up, answering ARP only
+    // for its own addresses, without an IPv6 link-local of its own (both routers would have the
+    // same one). An existing one on that parent with that MAC is taken as it is (a restart after a
+    // crash); one that is something else is an error. Its ifindex.
+    unsigned ensure_macvlan(unsigned parent, const std::string& name, const Mac& mac);
+    void delete_link(const std::string& name);  // gone already: not an error
     // Virtual routes (a unicast one on ifindex) and rules; idempotent like the addresses.
     void add_route(const config::Route& r, unsigned ifindex);
     void remove_route(const config::Route& r, unsigned ifindex);

@@ -148,6 +148,7 @@ private:
     std::vector<config::Vip> vips_;  // the instance's VIPs of this family
     std::vector<config::Route> routes_;  // and its virtual routes and rules of this family
     std::vector<config::Rule> rules_;
+    unsigned vmac_ifindex_ = 0;  // the vmac_interface holding the VIPs, once made (0: none)
     xvrrp_inst_key key_{};
     std::uint32_t generation_ = 0;
     std::uint32_t slot_ = kNoSlot;  // in the dataplane's per-instance arrays, once written

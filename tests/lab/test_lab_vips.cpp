@@ -158,5 +158,115 @@ TEST_F(VipObjectLab, VirtualRoutesAndRulesFollowTheMaster) {
     EXPECT_EQ(rules(1), 1);
 }
 
+// keepalived's use_vmac: a macvlan "vrrp.51" with the virtual MAC holds the VIP (firewall rules
+// name it), on both routers; XDP still answers ARP on the parent. A stop removes it; a daemon
+// killed and started again takes the one it left.
+TEST_F(VipObjectLab, AVmacInterfaceHoldsTheVipsWithTheVirtualMac) {
+    auto with_vmac = [&](int i, int priority) {
+        json c = lab_->config(i, priority);
+        c["instances"][0]["vips"] = {"192.0.2.100/24"};
+        c["instances"][0]["vmac_interface"] = "vrrp.51";
+        return c;
+    };
+    auto vmac = [&](int i) {
+        const auto links = json::parse(lab_->router(i).exec("ip -j -d link show"));
+        for (const auto& l : links)
+            if (l["ifname"] == "vrrp.51") return l;
+        return json();
+    };
+    // Routers holding the VIP on vrrp.51 (`-o`: one line per address; the link may be gone).
+    auto holders = [&] {
+        int n = 0;
+        for (int i : {1, 2}) {
+            std::istringstream lines(lab_->router(i).exec("ip -4 -o addr show"));
+            for (std::string l; std::getline(lines, l);)
+                n += l.find(" vrrp.51 ") != std::string::npos && l.find(" 192.0.2.100/24 ") != std::string::npos;
+        }
+        return n;
+    };
+    const std::string virtual_mac = "00:00:5e:00:01:33";
+    lab_->start(1, with_vmac(1, 150));
+    lab_->start(2, with_vmac(2, 100));
+    ASSERT_TRUE(becomes(1, "MASTER"));
+    ASSERT_TRUE(becomes(2, "BACKUP"));
+    for (int i : {1, 2}) {
+        const json l = vmac(i);
+        ASSERT_TRUE(l.is_object()) << "r" << i << " has no vrrp.51";
+        EXPECT_EQ(l["address"], virtual_mac);
+        EXPECT_EQ(l["linkinfo"]["info_kind"], "macvlan");
+        EXPECT_EQ(l["link"], "vr0");
+        EXPECT_EQ(lab_->router(i).exec("cat /proc/sys/net/ipv4/conf/vrrp.51/arp_ignore"), "1\n");
+    }
+    ASSERT_TRUE(VrrpLab::wait_until([&] { return holders() == 1; }, 3s));
+    EXPECT_NE(lab_->router(1).exec("ip -4 addr show dev vrrp.51").find("192.0.2.100/24"), std::string::npos);
+    EXPECT_EQ(vip_holders(*lab_, 2, "192.0.2.100/24", "vr0"), 0) << "not on the parent";
+    // What is sent to the VIP arrives on vrrp.51, where firewall rules written for it match.
+    auto vmac_rx = [&](int i) {
+        return json::parse(lab_->router(i).exec("ip -s -j link show dev vrrp.51"))[0]["stats64"]["rx"]["packets"].get<std::uint64_t>();
+    };
+    const std::uint64_t rx_before = vmac_rx(1);
+    ASSERT_TRUE(client_reaches_vip(*lab_));
+    EXPECT_NE(lab_->client().exec("ip neigh show 192.0.2.100").find(virtual_mac), std::string::npos);
+    const std::uint64_t rx_ping = vmac_rx(1);
+    ASSERT_EQ(lab_->client().exec_status("ping -c 20 -i 0.01 -W 1 192.0.2.100"), 0);
+    EXPECT_GE(vmac_rx(1), rx_ping + 20) << "the 20 echo requests came in on vrrp.51";
+    EXPECT_GE(rx_ping, rx_before);
+
+    lab_->signal(1, SIGTERM);
+    ASSERT_EQ(lab_->wait_exit(1, 5s), 0);
+    ASSERT_TRUE(becomes(2, "MASTER"));
+    EXPECT_TRUE(vmac(1).is_null()) << "removed with the daemon";
+    EXPECT_TRUE(VrrpLab::wait_until([&] { return holders() == 1; }, 3s));
+    EXPECT_TRUE(client_reaches_vip(*lab_));
+
+    // Killed, r2 leaves vrrp.51 behind; started again, it takes it as it is.
+    lab_->signal(2, SIGKILL);
+    lab_->wait_exit(2, 3s);
+    ASSERT_TRUE(vmac(2).is_object());
+    lab_->start(2, with_vmac(2, 100));
+    ASSERT_TRUE(becomes(2, "MASTER"));
+    EXPECT_TRUE(VrrpLab::wait_until([&] { return holders() == 1; }, 3s));
+    EXPECT_TRUE(client_reaches_vip(*lab_));
+}
+
+// The same for IPv6: the macvlan carries 00:00:5e:00:02:VRID, no link-local of its own (both
+// routers would have the same one), and the client reaches the VIP through it.
+TEST_F(VipObjectLab, AnIpv6VmacInterfaceHasNoLinkLocalOfItsOwn) {
+    auto with_vmac = [&](int i, int priority) {
+        json c = lab_->config(i, priority);
+        c["instances"][0]["vips"] = {"2001:db8::100/64"};
+        c["instances"][0]["vmac_interface"] = "vrrp6.51";
+        return c;
+    };
+    lab_->start(1, with_vmac(1, 150));
+    lab_->start(2, with_vmac(2, 100));
+    ASSERT_TRUE(becomes(1, "MASTER", 5s, "IPv6"));
+    ASSERT_TRUE(becomes(2, "BACKUP", 5s, "IPv6"));
+    for (int i : {1, 2}) {
+        EXPECT_NE(lab_->router(i).exec("ip link show dev vrrp6.51").find("00:00:5e:00:02:33"), std::string::npos);
+        EXPECT_EQ(lab_->router(i).exec("ip -6 addr show dev vrrp6.51").find("fe80:"), std::string::npos) << "r" << i;
+    }
+    ASSERT_TRUE(VrrpLab::wait_until([&] {
+        return lab_->router(1).exec("ip -6 addr show dev vrrp6.51").find("2001:db8::100/64") != std::string::npos;
+    }, 3s));
+    EXPECT_EQ(lab_->router(2).exec("ip -6 addr show dev vrrp6.51").find("2001:db8::100"), std::string::npos);
+    EXPECT_EQ(lab_->client().exec_status("ping -6 -c 1 -W 1 2001:db8::100"), 0)
+        << lab_->client().exec("ip -6 neigh") << lab_->router(1).exec("ip -6 neigh");
+    EXPECT_NE(lab_->client().exec("ip -6 neigh show 2001:db8::100").find("00:00:5e:00:02:33"), std::string::npos);
+}
+
+// A vmac_interface name taken by something else is refused at start, naming it, and the other
+// interface is left alone.
+TEST_F(VipObjectLab, AVmacInterfaceNameTakenBySomethingElseIsRefusedAndLeftAlone) {
+    lab_->router(1).exec("ip link add vrrp.51 type veth peer name vrrp.51p");
+    json c = lab_->config(1, 150);
+    c["instances"][0]["vips"] = {"192.0.2.100/24"};
+    c["instances"][0]["vmac_interface"] = "vrrp.51";
+    lab_->start(1, c);
+    EXPECT_NE(lab_->wait_exit(1, 5s), 0);
+    EXPECT_NE(lab_->log(1).find("vmac_interface vrrp.51 exists and is not a macvlan of ours"), std::string::npos) << lab_->log(1);
+    EXPECT_EQ(lab_->router(1).exec_status("ip link show vrrp.51p"), 0) << "not ours: not deleted";
+}
+
 }  // namespace
 }  // namespace xvrrp::test

@@ -241,6 +241,29 @@ TEST(Config, BadVirtualRoutesAndRules) {
     EXPECT_REJECTED(j, "instances[0].virtual_rules[0].goto", "unknown key");
 }
 
+TEST(Config, VmacInterface) {
+    json j = minimal();
+    j["instances"][0]["vmac_interface"] = "vrrp.1";
+    EXPECT_EQ(parse(j.dump()).instances[0].vmac_interface, "vrrp.1");
+    j["instances"][0]["mac"] = "interface";
+    EXPECT_REJECTED(j, "instances[0].vmac_interface", "needs \"mac\": \"virtual\"");
+    j = minimal();
+    j["instances"][0]["vmac_interface"] = "eth0";
+    EXPECT_REJECTED(j, "instances[0].vmac_interface", "must differ from the instance's interface");
+    j["instances"][0]["vmac_interface"] = "vrrp/1";
+    EXPECT_REJECTED(j, "instances[0].vmac_interface", "not an interface name");
+    j["instances"][0]["vmac_interface"] = "vrrp.1";
+    j["instances"][0]["vips"] = {"192.0.2.100/24", "2001:db8::1/64"};
+    EXPECT_REJECTED(j, "instances[0].vmac_interface", "an instance of one address family");
+    j = minimal();
+    j["instances"][0]["vmac_interface"] = "vrrp.1";
+    j["instances"][1]["vmac_interface"] = "vrrp.1";
+    EXPECT_REJECTED(j, "instances[1].vmac_interface", "is also the vmac_interface of instances[0]");
+    j["instances"][1]["vmac_interface"] = "vrrp.2";
+    j["instances"][1]["interface"] = "vrrp.1";
+    EXPECT_REJECTED(j, "instances[0].vmac_interface", "is an instance's interface");
+}
+
 TEST(Config, BadVipObjects) {
     json j = minimal();
     j["instances"][0]["vips"] = json::parse(R"([{"dev": "eth1"}])");

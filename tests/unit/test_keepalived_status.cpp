@@ -56,6 +56,7 @@ TEST(KeepalivedStatus, ARouterBecomesKeepalivedsDataAndStats) {
     EXPECT_EQ(d["track_ifp"], nlohmann::json({"eth2"}));
     EXPECT_EQ(d["auth_type"], 1);
     EXPECT_EQ(d["auth_data"], "********") << "never the password";
+    EXPECT_FALSE(d.contains("vmac_ifname"));
     const auto& s = j.at("stats");
     EXPECT_EQ(s["advert_rcvd"], 40);
     EXPECT_EQ(s["advert_sent"], 7);

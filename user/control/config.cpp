@@ -619,6 +619,17 @@ std::optional<Instance> instance(const json& j, const std::string& path, const P
         else if (mac == "interface") in.mac = MacMode::Interface;
         else throw ConfigError(o.at("mac"), "must be \"virtual\" or \"interface\", got \"" + mac + "\"");
     });
+    problems.guard([&] {
+        in.vmac_interface = o.string("vmac_interface", "");
+        if (in.vmac_interface.empty()) return;
+        const std::string at = o.at("vmac_interface");
+        if (!is_interface_name(in.vmac_interface)) throw ConfigError(at, "not an interface name: \"" + in.vmac_interface + "\"");
+        if (in.vmac_interface == in.interface) throw ConfigError(at, "must differ from the instance's interface");
+        if (in.mac != MacMode::Virtual) throw ConfigError(at, "needs \"mac\": \"virtual\" (the macvlan carries the virtual MAC)");
+        if (vips_ok && in.has_family(Family::V4) && in.has_family(Family::V6))
+            throw ConfigError(at, "an instance of one address family (each has its own virtual MAC, as in keepalived): "
+                                  "split its IPv4 and IPv6 VIPs into two instances");
+    });
 
     problems.guard([&] {
         if (o.has("unicast_source")) in.unicast_source = address(o.value("unicast_source"), o.at("unicast_source"));
@@ -836,9 +847,18 @@ void check_across_instances(const Config& c, const std::vector<std::string>& pat
     std::unordered_map<std::string, std::size_t> names;
     std::map<std::tuple<std::string, std::uint8_t, Family>, std::size_t> vrids;
     std::map<IpAddress, std::size_t> vips;
+    std::map<std::string, std::size_t> vmacs;
+    std::set<std::string> interfaces;
+    for (const Instance& a : c.instances) interfaces.insert(a.interface);
     for (std::size_t i = 0; i < c.instances.size(); ++i) {
         const Instance& a = c.instances[i];
         const std::string& at = paths[i];
+        if (!a.vmac_interface.empty()) problems.guard([&] {
+            if (const auto [it, fresh] = vmacs.emplace(a.vmac_interface, i); !fresh)
+                throw ConfigError(at + ".vmac_interface", "\"" + a.vmac_interface + "\" is also the vmac_interface of " + paths[it->second]);
+            if (interfaces.count(a.vmac_interface))
+                throw ConfigError(at + ".vmac_interface", "\"" + a.vmac_interface + "\" is an instance's interface");
+        });
         problems.guard([&] {
             if (const auto [it, fresh] = names.emplace(a.name, i); !fresh)
                 throw ConfigError(at + ".name", "\"" + a.name + "\" is also the name of " + paths[it->second]);

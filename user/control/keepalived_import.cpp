@@ -639,6 +639,7 @@ private:
         std::optional<int> version;
         std::optional<double> advert_int;
         bool use_vmac = false, check_unicast_src = false;
+        std::string vmac_name;  // keepalived's default: vrrp.VRID
         const Node* state_master = nullptr;
         std::string interface;
         for (const Node& n : v.children)
@@ -679,8 +680,7 @@ private:
             } else if (k == "notify_priority_changes") in["notify_priority_changes"] = true;
             else if (k == "use_vmac") {
                 use_vmac = true;
-                warning(n, "the virtual MAC is used on the wire without a macvlan interface (vmac_interface is not "
-                           "supported yet): rules that name the vmac interface do not apply");
+                vmac_name = n.args.empty() ? "" : n.args[0];
             } else if (k == "vmac_xmit_base") warning(n, "not needed: xvrrpd sends from the interface with the virtual MAC");
             else if (k == "dont_track_primary") in["track_primary"] = false;
             else if (k == "accept") in["accept_mode"] = true;
@@ -721,6 +721,8 @@ private:
             warning(v, "unicast_src_ip without unicast_peer: multicast, from the interface's address");
         }
         in["mac"] = use_vmac ? "virtual" : "interface";
+        if (use_vmac)
+            in["vmac_interface"] = vmac_name.empty() ? "vrrp." + std::to_string(in.value("vrid", 0)) : vmac_name;
         if (!track.empty()) in["track"] = track;
         if (!notify.empty()) in["notify"] = notify;
         json a = json::object();

@@ -33,6 +33,7 @@ nlohmann::json instance_json(const RouterView& r, const std::map<std::string, co
     nlohmann::json d = nlohmann::json::object();
     d["iname"] = r.iname;
     d["dont_track_primary"] = in.track_primary ? 0 : 1;
+    if (!in.vmac_interface.empty()) d["vmac_ifname"] = in.vmac_interface;
     d["ifp_ifname"] = in.interface;
     d["master_priority"] = r.master_priority;
     d["last_transition"] = r.last_transition;

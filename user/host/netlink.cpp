@@ -6,6 +6,7 @@
 #include <netlink/netlink.h>
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
+#include <netlink/route/link/macvlan.h>
 #include <netlink/route/neighbour.h>
 #include <netlink/route/route.h>
 #include <netlink/route/rule.h>
@@ -16,6 +17,7 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <fstream>
 #include <stdexcept>
 
 #include "xvrrp/config.hpp"
@@ -146,6 +148,54 @@ RtnlRule rtnl_rule_of(const config::Rule& r) {
 
 }  // namespace
 
+unsigned Rtnl::ensure_macvlan(unsigned parent, const std::string& name, const Mac& mac) {
+    if (const auto existing = ifindex(name)) {
+        rtnl_link* raw = nullptr;
+        if (int err = rtnl_link_get_kernel(sock_.get(), static_cast<int>(*existing), nullptr, &raw); err < 0)
+            fail(err, "read link " + name);
+        RtnlLink link(raw);
+        const char* kind = rtnl_link_get_type(link.get());
+        if (!kind || std::string(kind) != "macvlan" || rtnl_link_get_link(link.get()) != static_cast<int>(parent) || this->mac(*existing) != mac)
+            throw std::runtime_error("vmac_interface " + name + " exists and is not a macvlan of ours (on ifindex " +
+                                     std::to_string(parent) + " with " + to_string(mac) + ")");
+    } else {
+        RtnlLink link(rtnl_link_macvlan_alloc());
+        if (!link) throw std::bad_alloc();
+        rtnl_link_set_name(link.get(), name.c_str());
+        rtnl_link_set_link(link.get(), static_cast<int>(parent));
+        NlAddr ll(nl_addr_build(AF_LLC, mac.data(), mac.size()));
+        rtnl_link_set_addr(link.get(), ll.get());
+        rtnl_link_macvlan_set_mode(link.get(), rtnl_link_macvlan_str2mode("private"));  // as keepalived's
+        if (int err = rtnl_link_add(sock_.get(), link.get(), NLM_F_CREATE | NLM_F_EXCL); err < 0 && err != -NLE_EXIST)
+            fail(err, "create vmac_interface " + name);
+    }
+    const auto index = ifindex(name);
+    if (!index) throw std::runtime_error("vmac_interface " + name + " vanished after its creation");
+    // Answer ARP only for its own addresses (else it would answer for the parent's with the
+    // virtual MAC); no link-local of its own. Then up.
+    const std::string v4 = "/proc/sys/net/ipv4/conf/" + name + "/", v6 = "/proc/sys/net/ipv6/conf/" + name + "/";
+    std::ofstream(v4 + "arp_ignore") << "1\n";
+    std::ofstream(v4 + "arp_announce") << "2\n";
+    std::ofstream(v6 + "addr_gen_mode") << "1\n";  // IN6_ADDR_GEN_MODE_NONE, before it is up
+    RtnlLink change(rtnl_link_alloc());
+    if (!change) throw std::bad_alloc();
+    rtnl_link_set_flags(change.get(), IFF_UP);
+    RtnlLink orig(rtnl_link_alloc());
+    if (!orig) throw std::bad_alloc();
+    rtnl_link_set_ifindex(orig.get(), static_cast<int>(*index));
+    rtnl_link_set_name(orig.get(), name.c_str());
+    if (int err = rtnl_link_change(sock_.get(), orig.get(), change.get(), 0); err < 0) fail(err, "set vmac_interface " + name + " up");
+    return *index;
+}
+
+void Rtnl::delete_link(const std::string& name) {
+    RtnlLink link(rtnl_link_alloc());
+    if (!link) throw std::bad_alloc();
+    rtnl_link_set_name(link.get(), name.c_str());
+    const int err = rtnl_link_delete(sock_.get(), link.get());
+    if (err < 0 && err != -NLE_NODEV && err != -NLE_OBJ_NOTFOUND) fail(err, "delete " + name);
+}
+
 void Rtnl::add_route(const config::Route& r, unsigned ifindex) {
     RtnlRoute route = rtnl_route_of(r, ifindex);
     const int err = rtnl_route_add(sock_.get(), route.get(), NLM_F_CREATE | NLM_F_REPLACE);
@@ -262,7 +312,8 @@ void Rtnl::add_address(unsigned ifindex, const IpAddress& a, std::uint8_t prefix
 void Rtnl::remove_address(unsigned ifindex, const IpAddress& a, std::uint8_t prefix_len) {
     RtnlAddr ra = rtnl_address(ifindex, a, prefix_len);
     const int err = rtnl_addr_delete(sock_.get(), ra.get(), 0);
-    if (err < 0 && err != -NLE_NOADDR && err != -NLE_OBJ_NOTFOUND)
+    // Its interface gone (a vmac_interface deleted with its router) is the address gone too.
+    if (err < 0 && err != -NLE_NOADDR && err != -NLE_OBJ_NOTFOUND && err != -NLE_NODEV)
         fail(err, "remove " + a.to_string() + " from ifindex " + std::to_string(ifindex));
 }
 

@@ -110,8 +110,8 @@ std::vector<IpAddress> KernelRouterHost::unicast_peers() const {
 // announcements leave from that interface's MAC. Looked up at each use, as that interface
 // may come and go.
 std::optional<unsigned> KernelRouterHost::vip_ifindex(const config::Vip& v) const {
-    if (v.dev.empty()) return id_.ifindex;
-    return ports_.rtnl.ifindex(v.dev);
+    if (!v.dev.empty()) return ports_.rtnl.ifindex(v.dev);
+    return vmac_ifindex_ ? vmac_ifindex_ : id_.ifindex;
 }
 
 // A unicast route goes on its dev, or the instance's interface; the other types on none.
@@ -138,6 +138,10 @@ xvrrp_vip KernelRouterHost::vip_entry(bool owned) const {
 
 void KernelRouterHost::install() {
     ports_.dp.set_interface_mac(id_.ifindex, ports_.rtnl.mac(id_.ifindex));
+    // The VIPs' own interface (keepalived's use_vmac): ARP and NS for them still arrive on the
+    // parent, where XDP answers; what is sent to the virtual MAC reaches the macvlan.
+    if (!id_.cfg.vmac_interface.empty())
+        vmac_ifindex_ = ports_.rtnl.ensure_macvlan(id_.ifindex, id_.cfg.vmac_interface, id_.mac);
     for (const auto& p : unicast_peers()) ports_.dp.add_unicast_peer(key_, p.bytes);
     for (const auto& v : vips_) {
         if (v.dev.empty()) ports_.dp.set_vip(vip_key(id_.ifindex, v.address), vip_entry(false), key_);
@@ -152,6 +156,8 @@ void KernelRouterHost::forget() {
         if (v.dev.empty()) ports_.dp.remove_vip(vip_key(id_.ifindex, v.address));
     for (const auto& p : unicast_peers()) ports_.dp.remove_unicast_peer(key_, p.bytes);
     ports_.dp.remove_instance(key_);
+    if (vmac_ifindex_) ports_.rtnl.delete_link(id_.cfg.vmac_interface);  // and its addresses with it
+    vmac_ifindex_ = 0;
 }
 
 void KernelRouterHost::reconfigured(const config::Instance& next) {
@@ -182,8 +188,10 @@ void KernelRouterHost::write_instance(fsm::State state, std::uint8_t priority, b
 void KernelRouterHost::take_vips(Nanos now, Nanos silence) {
     ports_.dp.advert_sent(slot_, now);  // the first advert follows at once
     ports_.dp.set_advert_silence(slot_, silence);
-    if (id_.cfg.mac == config::MacMode::Virtual) {
-        ports_.rtnl.add_unicast_mac(id_.ifindex, id_.mac);  // past the NIC's filter; XDP hands it to the stack
+    // Frames to the virtual MAC: past the NIC's filter, handed to the stack as the interface's own
+    // (TC ingress). Not with a vmac_interface: the macvlan takes them (TC ingress runs before it).
+    if (id_.cfg.mac == config::MacMode::Virtual && id_.cfg.vmac_interface.empty()) {
+        ports_.rtnl.add_unicast_mac(id_.ifindex, id_.mac);
         ports_.dp.set_vmac_owned(id_.ifindex, static_cast<std::uint8_t>(id_.family), id_.cfg.vrid, true);
     }
     for (const auto& v : vips_) {
@@ -207,7 +215,7 @@ void KernelRouterHost::release_vips() {
         if (v.dev.empty()) ports_.dp.set_vip(vip_key(id_.ifindex, v.address), vip_entry(false), key_);
         if (const auto ifindex = vip_ifindex(v)) ports_.addresses.remove(id_.id, *ifindex, v.address, v.prefix_len);
     }
-    if (id_.cfg.mac == config::MacMode::Virtual) {
+    if (id_.cfg.mac == config::MacMode::Virtual && id_.cfg.vmac_interface.empty()) {
         ports_.dp.set_vmac_owned(id_.ifindex, static_cast<std::uint8_t>(id_.family), id_.cfg.vrid, false);
         ports_.rtnl.remove_unicast_mac(id_.ifindex, id_.mac);
     }
@@ -291,7 +299,7 @@ void KernelRouterHost::frames_flushed(const std::vector<int>& refused_errors, Na
 
 void KernelRouterHost::restore_addresses(const std::vector<IpAddress>& present) {
     for (const auto& v : vips_) {
-        if (!v.dev.empty()) continue;  // present lists the instance's interface only
+        if (!v.dev.empty() || vmac_ifindex_) continue;  // present lists the instance's interface only
         if (std::find(present.begin(), present.end(), v.address) != present.end()) continue;
         spdlog::warn("{} {} was removed while MASTER: restoring it", id_.label, v.address.to_string());
         ports_.addresses.add(id_.id, id_.ifindex, v.address, v.prefix_len, v.label, v.scope);
