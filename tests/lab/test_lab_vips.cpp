@@ -24,6 +24,13 @@ protected:
           "2001:db8::100/64"])");
         return c;
     }
+    // One VIP, held on a vmac_interface.
+    json vmac_config(int i, int priority, const std::string& vip, const std::string& vmac) {
+        json c = lab_->config(i, priority);
+        c["instances"][0]["vips"] = {vip};
+        c["instances"][0]["vmac_interface"] = vmac;
+        return c;
+    }
     std::string mac_of(int i, const std::string& dev) {
         return json::parse(lab_->router(i).exec("ip -j link show dev " + dev))[0]["address"];
     }
@@ -162,12 +169,7 @@ TEST_F(VipObjectLab, VirtualRoutesAndRulesFollowTheMaster) {
 // name it), on both routers; XDP still answers ARP on the parent. A stop removes it; a daemon
 // killed and started again takes the one it left.
 TEST_F(VipObjectLab, AVmacInterfaceHoldsTheVipsWithTheVirtualMac) {
-    auto with_vmac = [&](int i, int priority) {
-        json c = lab_->config(i, priority);
-        c["instances"][0]["vips"] = {"192.0.2.100/24"};
-        c["instances"][0]["vmac_interface"] = "vrrp.51";
-        return c;
-    };
+    auto with_vmac = [&](int i, int priority) { return vmac_config(i, priority, "192.0.2.100/24", "vrrp.51"); };
     auto vmac = [&](int i) {
         const auto links = json::parse(lab_->router(i).exec("ip -j -d link show"));
         for (const auto& l : links)
@@ -232,12 +234,7 @@ TEST_F(VipObjectLab, AVmacInterfaceHoldsTheVipsWithTheVirtualMac) {
 // The same for IPv6: the macvlan carries 00:00:5e:00:02:VRID, no link-local of its own (both
 // routers would have the same one), and the client reaches the VIP through it.
 TEST_F(VipObjectLab, AnIpv6VmacInterfaceHasNoLinkLocalOfItsOwn) {
-    auto with_vmac = [&](int i, int priority) {
-        json c = lab_->config(i, priority);
-        c["instances"][0]["vips"] = {"2001:db8::100/64"};
-        c["instances"][0]["vmac_interface"] = "vrrp6.51";
-        return c;
-    };
+    auto with_vmac = [&](int i, int priority) { return vmac_config(i, priority, "2001:db8::100/64", "vrrp6.51"); };
     lab_->start(1, with_vmac(1, 150));
     lab_->start(2, with_vmac(2, 100));
     ASSERT_TRUE(becomes(1, "MASTER", 5s, "IPv6"));
@@ -259,10 +256,7 @@ TEST_F(VipObjectLab, AnIpv6VmacInterfaceHasNoLinkLocalOfItsOwn) {
 // interface is left alone.
 TEST_F(VipObjectLab, AVmacInterfaceNameTakenBySomethingElseIsRefusedAndLeftAlone) {
     lab_->router(1).exec("ip link add vrrp.51 type veth peer name vrrp.51p");
-    json c = lab_->config(1, 150);
-    c["instances"][0]["vips"] = {"192.0.2.100/24"};
-    c["instances"][0]["vmac_interface"] = "vrrp.51";
-    lab_->start(1, c);
+    lab_->start(1, vmac_config(1, 150, "192.0.2.100/24", "vrrp.51"));
     EXPECT_NE(lab_->wait_exit(1, 5s), 0);
     EXPECT_NE(lab_->log(1).find("vmac_interface vrrp.51 exists and is not a macvlan of ours"), std::string::npos) << lab_->log(1);
     EXPECT_EQ(lab_->router(1).exec_status("ip link show vrrp.51p"), 0) << "not ours: not deleted";

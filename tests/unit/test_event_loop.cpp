@@ -21,14 +21,22 @@ TEST(EventLoop, RunsTheHandlerOfAnExpiredTimer) {
     EXPECT_EQ(loop.run_once(20), 0);
 }
 
-TEST(EventLoop, AbsoluteDeadlineInThePastFiresAtOnceAndDisarmStopsIt) {
+// A loop with one timer whose handler acks it and counts.
+struct CountedTimer {
+    CountedTimer() {
+        loop.add(timer.fd(), [this] {
+            timer.ack();
+            ++fired;
+        });
+    }
     EventLoop loop;
     TimerFd timer;
     int fired = 0;
-    loop.add(timer.fd(), [&] {
-        timer.ack();
-        ++fired;
-    });
+};
+
+TEST(EventLoop, AbsoluteDeadlineInThePastFiresAtOnceAndDisarmStopsIt) {
+    CountedTimer t;
+    auto& [loop, timer, fired] = t;
     timer.arm_at(monotonic_ns() - 1'000'000);
     EXPECT_EQ(loop.run_once(1000), 1);
     timer.arm_after(50'000'000);
@@ -40,13 +48,8 @@ TEST(EventLoop, AbsoluteDeadlineInThePastFiresAtOnceAndDisarmStopsIt) {
 // The loop re-arms after every event, mostly at the time already set: that costs no system call,
 // and the time once expired (acked) is set again when asked again.
 TEST(EventLoop, ArmingAtTheSameTimeAgainKeepsOneExpiryAndAnExpiredOneCanBeSetAgain) {
-    EventLoop loop;
-    TimerFd timer;
-    int fired = 0;
-    loop.add(timer.fd(), [&] {
-        timer.ack();
-        ++fired;
-    });
+    CountedTimer t;
+    auto& [loop, timer, fired] = t;
     const std::uint64_t at = monotonic_ns() + 5'000'000;
     timer.arm_at(at);
     timer.arm_at(at);
