@@ -29,6 +29,7 @@
 #include "xvrrp/resync.hpp"
 #include "xvrrp/router_driver.hpp"
 #include "xvrrp/router_host.hpp"
+#include "xvrrp/sd_notify.hpp"
 #include "xvrrp/sender.hpp"
 #include "xvrrp/timer_queue.hpp"
 #include "xvrrp/notify.hpp"
@@ -91,6 +92,8 @@ struct Daemon::Impl {
     Dataplane dp;
     Rtnl rtnl;
     int exit_status = 0;  // 1 when the shutdown could not do all it should
+    SdNotify sd;                // systemd (Type=notify): READY, RELOADING, STOPPING, STATUS, WATCHDOG
+    std::string sd_status;      // the STATUS= line last sent
     // Set for the length of one pass over many instances (AddressTablePass): the host's addresses
     // by interface, and interface indexes by name as they are looked up.
     mutable std::optional<std::map<unsigned, std::vector<InterfaceAddress>>> address_table;
@@ -169,6 +172,20 @@ struct Daemon::Impl {
                                                   [this](const json& request) { return command(request); });
         loop.set_after_each([this] { after_each_handler(); });
         after_work();
+        // Every interface attached and every router running (a start that failed has thrown).
+        sd.send("READY=1\nMAINPID=" + std::to_string(::getpid()) + "\nSTATUS=" + state_summary());
+        sd_status = state_summary();
+    }
+
+    // "2 MASTER, 1 BACKUP, 0 FAULT": systemctl status shows it.
+    std::string state_summary() const {
+        int master = 0, backup = 0, fault = 0;
+        for (const auto& [id, r] : routers) {
+            master += r->driver.state() == fsm::State::Master;
+            backup += r->driver.state() == fsm::State::Backup;
+            fault += r->driver.state() == fsm::State::Fault;
+        }
+        return std::to_string(master) + " MASTER, " + std::to_string(backup) + " BACKUP, " + std::to_string(fault) + " FAULT";
     }
 
     // Runtime errors never end the daemon: a handler that throws is logged, and the loop's
@@ -789,10 +806,17 @@ struct Daemon::Impl {
         }
     }
 
+    // The loop is alive: XDP's fail-safe and systemd's watchdog hear it from the same tick, so a
+    // wedged loop is silenced by the one and restarted by the other.
     void heartbeat(Nanos now) {
         const Nanos timeout = Nanos{cfg.global.heartbeat_timeout_ms} * 1'000'000;
         dp.set_heartbeat(now, timeout);
-        timers.set(kHeartbeatTimer, now + (timeout ? timeout / 4 : 1'000'000'000));
+        Nanos period = timeout ? timeout / 4 : 1'000'000'000;
+        if (const auto wd = sd.watchdog_ns()) {
+            sd.send("WATCHDOG=1");
+            period = std::min<Nanos>(period, static_cast<Nanos>(*wd / 4));
+        }
+        timers.set(kHeartbeatTimer, now + period);
     }
 
     // After every handler: frames out, then addresses, then the timer armed once, at the earliest
@@ -812,6 +836,12 @@ struct Daemon::Impl {
         if (control) timers.set(kControlTimer, control->next_expiry());
         timers.set(kTrackerTimer, trackers.next_deadline());
         timers.set(kProcessTimer, runner.next_deadline());
+        if (sd.enabled() && !stopping) {
+            if (std::string now_status = state_summary(); now_status != sd_status) {
+                sd.send("STATUS=" + now_status);
+                sd_status = std::move(now_status);
+            }
+        }
         if (stopping && notifier.idle()) loop.stop();
         if (const auto next = timers.next()) timer.arm_at(*next);
     }
@@ -847,6 +877,11 @@ struct Daemon::Impl {
 
     void reload() {
         spdlog::info("SIGHUP: reloading {}", options.config_path);
+        sd.send("RELOADING=1\nMONOTONIC_USEC=" + std::to_string(monotonic_ns() / 1000));
+        struct Ready {  // whatever the reload did, systemd hears it is over
+            SdNotify& sd;
+            ~Ready() { sd.send("READY=1"); }
+        } ready{sd};
         const auto t0 = std::chrono::steady_clock::now();
         try {
             const config::Config next = config::load_file(options.config_path);
@@ -869,6 +904,7 @@ struct Daemon::Impl {
     // must not leave a daemon half shut and still running. It makes the exit status 1.
     void shutdown() {
         spdlog::info("shutting down: resigning with priority 0");
+        sd.send("STOPPING=1");
         const Nanos now = monotonic_ns();
         auto step = [&](const std::string& what, const auto& work) {
             try {
