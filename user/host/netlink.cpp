@@ -174,9 +174,12 @@ unsigned Rtnl::ensure_macvlan(unsigned parent, const std::string& name, const Ma
     // Answer ARP only for its own addresses (else it would answer for the parent's with the
     // virtual MAC); no link-local of its own. Then up.
     const std::string v4 = "/proc/sys/net/ipv4/conf/" + name + "/", v6 = "/proc/sys/net/ipv6/conf/" + name + "/";
-    std::ofstream(v4 + "arp_ignore") << "1\n";
-    std::ofstream(v4 + "arp_announce") << "2\n";
-    std::ofstream(v6 + "addr_gen_mode") << "1\n";  // IN6_ADDR_GEN_MODE_NONE, before it is up
+    for (const auto& [path, value] : {std::pair{v4 + "arp_ignore", "1"}, std::pair{v4 + "arp_announce", "2"},
+                                      std::pair{v6 + "addr_gen_mode", "1"}}) {  // 1: IN6_ADDR_GEN_MODE_NONE, before it is up
+        std::ofstream f(path);
+        if (!(f << value << "\n") || !f.flush())
+            throw std::runtime_error("vmac_interface " + name + ": cannot write " + path);
+    }
     RtnlLink change(rtnl_link_alloc());
     if (!change) throw std::bad_alloc();
     rtnl_link_set_flags(change.get(), IFF_UP);

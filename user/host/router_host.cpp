@@ -156,7 +156,15 @@ void KernelRouterHost::forget() {
         if (v.dev.empty()) ports_.dp.remove_vip(vip_key(id_.ifindex, v.address));
     for (const auto& p : unicast_peers()) ports_.dp.remove_unicast_peer(key_, p.bytes);
     ports_.dp.remove_instance(key_);
-    if (vmac_ifindex_) ports_.rtnl.delete_link(id_.cfg.vmac_interface);  // and its addresses with it
+    if (vmac_ifindex_) {
+        try {
+            ports_.rtnl.delete_link(id_.cfg.vmac_interface);  // and its addresses with it
+        } catch (const std::exception& e) {
+            // Left behind, it holds no address the router will not remove, and the next start
+            // takes it as it is.
+            spdlog::warn("{} {}", id_.label, e.what());
+        }
+    }
     vmac_ifindex_ = 0;
 }
 
