@@ -177,6 +177,14 @@ struct Daemon::Impl {
         sd_status = state_summary();
     }
 
+    void send_state_summary() {
+        if (!sd.enabled()) return;
+        if (std::string now_status = state_summary(); now_status != sd_status) {
+            sd.send("STATUS=" + now_status);
+            sd_status = std::move(now_status);
+        }
+    }
+
     // "2 MASTER, 1 BACKUP, 0 FAULT": systemctl status shows it.
     std::string state_summary() const {
         int master = 0, backup = 0, fault = 0;
@@ -825,6 +833,9 @@ struct Daemon::Impl {
         sync_pass(monotonic_ns());
         flush_frames();
         apply_addresses();
+        // Every transition queues a notice: only then can the counts have moved (not a pass
+        // over every router after every event).
+        if (!notices.empty() && !stopping) send_state_summary();
         post_notices();
         for (const std::uint32_t id : touched) {
             const auto it = routers.find(id);
@@ -836,12 +847,6 @@ struct Daemon::Impl {
         if (control) timers.set(kControlTimer, control->next_expiry());
         timers.set(kTrackerTimer, trackers.next_deadline());
         timers.set(kProcessTimer, runner.next_deadline());
-        if (sd.enabled() && !stopping) {
-            if (std::string now_status = state_summary(); now_status != sd_status) {
-                sd.send("STATUS=" + now_status);
-                sd_status = std::move(now_status);
-            }
-        }
         if (stopping && notifier.idle()) loop.stop();
         if (const auto next = timers.next()) timer.arm_at(*next);
     }
@@ -878,10 +883,13 @@ struct Daemon::Impl {
     void reload() {
         spdlog::info("SIGHUP: reloading {}", options.config_path);
         sd.send("RELOADING=1\nMONOTONIC_USEC=" + std::to_string(monotonic_ns() / 1000));
-        struct Ready {  // whatever the reload did, systemd hears it is over
-            SdNotify& sd;
-            ~Ready() { sd.send("READY=1"); }
-        } ready{sd};
+        struct Ready {  // whatever the reload did, systemd hears it is over (and what runs now)
+            Impl& d;
+            ~Ready() {
+                d.sd.send("READY=1");
+                d.send_state_summary();
+            }
+        } ready{*this};
         const auto t0 = std::chrono::steady_clock::now();
         try {
             const config::Config next = config::load_file(options.config_path);
