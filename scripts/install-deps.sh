@@ -29,6 +29,22 @@ if ((${#missing[@]})); then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# promtool (checks the metrics endpoint's exposition in the labs) from Debian's prometheus
+# package, unpacked into the project's .tools/ rather than installed: installing it would start a
+# Prometheus server on the host where systemd runs.
+tools_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/.tools"
+if [[ ! -x "$tools_dir/promtool" ]]; then
+  echo "install-deps: unpacking promtool from Debian's prometheus package into $tools_dir"
+  work="$(mktemp -d)"
+  trap 'rm -rf "$work"' EXIT
+  export DEBIAN_FRONTEND=noninteractive
+  (cd "$work" && chmod 0777 "$work" && { apt-get download prometheus >/dev/null 2>&1 ||
+     { apt-get update -qq && apt-get download prometheus >/dev/null; }; })
+  dpkg-deb -x "$work"/prometheus_*.deb "$work/root"
+  mkdir -p "$tools_dir"
+  install -m 0755 "$work/root/usr/bin/promtool" "$tools_dir/promtool"
+fi
+
 # keepalived's package may start a host-wide service where systemd runs. It is the
 # host's and stays as it is: the labs run their own keepalived inside their
 # namespaces, with their own pid files, and never meet it.

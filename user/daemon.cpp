@@ -25,6 +25,7 @@
 #include "xvrrp/event_loop.hpp"
 #include "xvrrp/event_ring.hpp"
 #include "xvrrp/keepalived_status.hpp"
+#include "xvrrp/metrics.hpp"
 #include "xvrrp/netlink.hpp"
 #include "xvrrp/resync.hpp"
 #include "xvrrp/router_driver.hpp"
@@ -116,6 +117,15 @@ struct Daemon::Impl {
     TimerFd timer;
     UniqueFd signals;
     std::unique_ptr<ControlServer> control;
+    std::unique_ptr<metrics::Server> metrics_server;  // global.metrics; its threads read a published snapshot
+    std::uint64_t reloads_ok = 0, reloads_failed = 0;
+    // What routers counted in earlier lives (a reload that restarted one, a deleted interface),
+    // by instance and family: counters go on from there and never go back.
+    struct EarlierLives {
+        RouterCounters sent;
+        xvrrp_inst_stats received{};
+    };
+    std::map<std::pair<std::string, Family>, EarlierLives> earlier_lives;
     std::unique_ptr<EventRing> ring;
     std::map<std::string, XdpAttachment> attachments;   // by interface name
     std::map<std::string, std::pair<TcAttachment, TcAttachment>> tc_attachments;  // ingress, egress
@@ -125,7 +135,7 @@ struct Daemon::Impl {
     // Keys below kFirstRouterTimer are the daemon's own timers; a router's key is its id.
     enum : TimerQueue::Key {
         kHeartbeatTimer = 1, kResyncTimer, kPendingTimer, kSweepTimer, kControlTimer, kTrackerTimer, kProcessTimer,
-        kStopTimer,
+        kStopTimer, kMetricsTimer,
         kFirstRouterTimer = 16
     };
     std::uint32_t next_router_id = kFirstRouterTimer;
@@ -170,6 +180,10 @@ struct Daemon::Impl {
         loop.add(netlink_watch.fd(), guarded("netlink", [this] { on_netlink(); }));
         control = std::make_unique<ControlServer>(loop, cfg.global.control_socket, cfg.global.control_group,
                                                   [this](const json& request) { return command(request); });
+        if (cfg.global.metrics) {
+            metrics_server = std::make_unique<metrics::Server>(*cfg.global.metrics, dp.counter_reader());
+            publish_metrics(monotonic_ns());
+        }
         loop.set_after_each([this] { after_each_handler(); });
         after_work();
         // Every interface attached and every router running (a start that failed has thrown).
@@ -360,6 +374,8 @@ struct Daemon::Impl {
     }
 
     void retire(Router& r) {
+        EarlierLives lives{.sent = sent_total(r), .received = received_total(r)};  // before the slot is freed
+        earlier_lives[{r.cfg().name, r.identity().family}] = lives;
         r.host.forget();
         router_by_key.erase(packed(r.host.key()));
         timers.cancel(r.id());
@@ -793,6 +809,7 @@ struct Daemon::Impl {
                 case kControlTimer: control->expire(now); break;
                 case kTrackerTimer: trackers.on_timer(now); break;
                 case kProcessTimer: runner.on_timer(now); break;
+                case kMetricsTimer: publish_metrics(now); break;
                 case kStopTimer:
                     spdlog::warn("shutting down: STOP notify scripts still running; leaving them to be killed");
                     loop.stop();
@@ -835,7 +852,10 @@ struct Daemon::Impl {
         apply_addresses();
         // Every transition queues a notice: only then can the counts have moved (not a pass
         // over every router after every event).
-        if (!notices.empty() && !stopping) send_state_summary();
+        if (!notices.empty() && !stopping) {
+            send_state_summary();
+            publish_metrics(monotonic_ns());
+        }
         post_notices();
         for (const std::uint32_t id : touched) {
             const auto it = routers.find(id);
@@ -901,11 +921,15 @@ struct Daemon::Impl {
             // How long the loop was held (adverts and the heartbeat wait meanwhile).
             spdlog::info("reload: {} routers running (checked and applied in {} ms)", routers.size(),
                          std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count());
+            ++reloads_ok;
         } catch (const config::ConfigError& e) {
             spdlog::error("reload: {}: {} (keeping the running configuration)", options.config_path, e.what());
+            ++reloads_failed;
         } catch (const std::exception& e) {
             spdlog::error("reload: {} (keeping what runs)", e.what());
+            ++reloads_failed;
         }
+        publish_metrics(monotonic_ns());
     }
 
     // Every step is tried whatever the one before did, and the loop always stops: a failure
@@ -1016,6 +1040,57 @@ struct Daemon::Impl {
 
     // ---- status ----
 
+    // A router's counters with those of its earlier lives (status and metrics show the same).
+    const EarlierLives* earlier(const Router& r) const {
+        const auto it = earlier_lives.find({r.cfg().name, r.identity().family});
+        return it == earlier_lives.end() ? nullptr : &it->second;
+    }
+    RouterCounters sent_total(const Router& r) const {
+        const EarlierLives* e = earlier(r);
+        return e ? r.driver.counters() + e->sent : r.driver.counters();
+    }
+    xvrrp_inst_stats received_total(const Router& r) const {
+        const EarlierLives* e = earlier(r);
+        const xvrrp_inst_stats before = e ? e->received : xvrrp_inst_stats{};
+        const auto live = r.host.slot() ? dp.instance_stats(r.host.key()) : std::nullopt;
+        return live ? *live + before : before;
+    }
+
+    // What the metrics server renders: published on transitions, after a reload, and once a
+    // second for the counters; kernel counters it reads itself. Built here, rendered there.
+    void publish_metrics(Nanos now) {
+        if (!metrics_server) return;
+        timers.set(kMetricsTimer, now + 1'000'000'000);
+        const double wall_now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+        auto s = std::make_shared<metrics::Snapshot>();
+        s->routers.reserve(routers.size());
+        for (const auto& [id, rp] : routers) {
+            const Router& r = *rp;
+            const RouterDriver& d = r.driver;
+            const auto slot = r.host.slot();
+            if (!slot) continue;  // not in the dataplane yet: nothing to count
+            const EarlierLives* e = earlier(r);
+            metrics::Router m{.iname = r.identity().notify_name,
+                              .family = r.identity().family,
+                              .interface = r.cfg().interface,
+                              .vrid = r.cfg().vrid,
+                              .state = d.state(),
+                              .priority = d.priority(),
+                              .base_priority = d.base_priority(),
+                              .sent = sent_total(r),
+                              .slot = *slot,
+                              .received_before = e ? e->received : xvrrp_inst_stats{}};
+            if (d.transitions())
+                m.last_transition_unix_seconds = wall_now - static_cast<double>(now - d.last_transition()) / 1e9;
+            s->routers.push_back(std::move(m));
+        }
+        for (const TrackerView& v : trackers.views())
+            s->trackers.push_back(metrics::Tracker{.name = v.name, .up = v.up, .durations = v.durations});
+        s->reloads_ok = reloads_ok;
+        s->reloads_failed = reloads_failed;
+        metrics_server->publish(std::move(s));
+    }
+
     // Each tracker an instance uses, and what it does to it now.
     json track_status(const config::Instance& in) const {
         json out = json::array();
@@ -1045,11 +1120,10 @@ struct Daemon::Impl {
                 v.master_adver_int_cs = d.master()->adver_int_cs;
             }
             if (d.transitions()) v.last_transition = wall_now - static_cast<double>(mono_now - d.last_transition()) / 1e9;
-            v.sent = d.counters();
-            if (const auto s = dp.instance_stats(r.host.key())) {
-                v.adverts_received = s->adverts_valid;
-                v.priority_zero_received = s->adverts_prio_zero;
-            }
+            v.sent = sent_total(r);
+            const xvrrp_inst_stats received = received_total(r);
+            v.adverts_received = received.adverts_valid;
+            v.priority_zero_received = received.adverts_prio_zero;
             out.push_back(keepalived::instance_json(v, cfg.trackers));
         }
         return out;
@@ -1074,9 +1148,8 @@ struct Daemon::Impl {
                           {"advert_interval_ms", d.master()->adver_int_cs * 10},
                           {"self", false}};
             json counters = json::object();
-            if (const auto s = dp.instance_stats(r.host.key()))
-                for_each_instance_counter(*s, [&](const CounterInfo& c, std::uint64_t v) { counters[std::string(c.name)] = v; });
-            for_each_router_counter(d.counters(), [&](const CounterInfo& c, std::uint64_t v) { counters[std::string(c.name)] = v; });
+            for_each_instance_counter(received_total(r), [&](const CounterInfo& c, std::uint64_t v) { counters[std::string(c.name)] = v; });
+            for_each_router_counter(sent_total(r), [&](const CounterInfo& c, std::uint64_t v) { counters[std::string(c.name)] = v; });
             list.push_back({{"name", in.name},
                             {"family", family_name(r.identity().family)},
                             {"interface", in.interface},

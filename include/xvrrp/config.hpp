@@ -208,6 +208,14 @@ struct InterfaceOptions {
     bool operator==(const InterfaceOptions&) const = default;
 };
 
+// Prometheus metrics over HTTP (global.metrics): "192.0.2.1:9650" or "[2001:db8::1]:9650".
+struct Metrics {
+    IpAddress address;
+    std::uint16_t port = 0;
+    std::string path = "/metrics";
+    bool operator==(const Metrics&) const = default;
+};
+
 struct Global {
     std::string pin_root = "/sys/fs/bpf/xvrrp";
     std::string control_socket = "/run/xvrrp/xvrrpd.sock";
@@ -220,6 +228,7 @@ struct Global {
     std::vector<std::string> notify_fifo_script;
     std::uint32_t notify_timeout_ms = 10'000;  // a notify script still running then is killed
     std::optional<std::string> script_user;   // scripts (checks, notify, the FIFO's reader) run as this user; none: root
+    std::optional<Metrics> metrics;           // absent: no metrics endpoint
     bool operator==(const Global&) const = default;
 };
 

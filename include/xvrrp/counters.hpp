@@ -35,6 +35,15 @@ void for_each_instance_counter(const xvrrp_inst_stats& s, F&& f) {
 #undef XVRRP_INST_STAT_VISIT
 }
 
+// Field by field: a restarted instance's counters go on from where its last life left them.
+[[nodiscard]] inline xvrrp_inst_stats operator+(const xvrrp_inst_stats& a, const xvrrp_inst_stats& b) {
+    xvrrp_inst_stats out{};
+#define XVRRP_INST_STAT_ADD(field, name, help) out.field = a.field + b.field;
+    XVRRP_INST_STATS(XVRRP_INST_STAT_ADD)
+#undef XVRRP_INST_STAT_ADD
+    return out;
+}
+
 // What a router itself did, counted as keepalived counts it (vrrp_stats): every advert queued
 // for sending (the priority-0 ones among them), every entry into MASTER and every exit from it.
 // What it received is counted by XDP (xvrrp_inst_stats above).
@@ -49,6 +58,14 @@ struct RouterCounters {
     XVRRP_ROUTER_STATS(XVRRP_ROUTER_STAT_FIELD)
 #undef XVRRP_ROUTER_STAT_FIELD
 };
+
+[[nodiscard]] inline RouterCounters operator+(const RouterCounters& a, const RouterCounters& b) {
+    RouterCounters out;
+#define XVRRP_ROUTER_STAT_ADD(field, name, help) out.field = a.field + b.field;
+    XVRRP_ROUTER_STATS(XVRRP_ROUTER_STAT_ADD)
+#undef XVRRP_ROUTER_STAT_ADD
+    return out;
+}
 
 template <class F>
 void for_each_router_counter(const RouterCounters& s, F&& f) {

@@ -78,6 +78,20 @@ struct DataplaneOptions {
 
 using StatsArray = std::array<xvrrp_counter, XVRRP_STAT_MAX>;
 
+// Reads the dataplane's counters and heartbeat from another thread (the metrics server): it holds
+// its own duplicates of the map descriptors, so it depends on no object of the loop's, and it
+// only reads.
+class CounterReader {
+public:
+    CounterReader(int stats_fd, int istats_fd, int ctl_fd);
+    [[nodiscard]] StatsArray stats() const;
+    [[nodiscard]] std::optional<xvrrp_inst_stats> instance_stats(std::uint32_t slot) const;
+    [[nodiscard]] xvrrp_ctl control() const;
+
+private:
+    UniqueFd stats_, istats_, ctl_;
+};
+
 class Dataplane {
 public:
     explicit Dataplane(DataplaneOptions options = {});
@@ -120,6 +134,7 @@ public:
     [[nodiscard]] StatsArray stats() const;
     [[nodiscard]] xvrrp_counter stat(xvrrp_stat which) const;
     [[nodiscard]] std::optional<xvrrp_inst_stats> instance_stats(const xvrrp_inst_key& key) const;
+    [[nodiscard]] CounterReader counter_reader() const;
 
     // Any map of the object by name (tests, and benchmarks re-using these maps in another object).
     [[nodiscard]] int map_fd(std::string_view name) const;

@@ -126,6 +126,10 @@ public:
     [[nodiscard]] const config::Instance& cfg() const { return id_.cfg; }
     [[nodiscard]] const std::vector<config::Vip>& vips() const { return vips_; }
     [[nodiscard]] const xvrrp_inst_key& key() const { return key_; }
+    // Its per-instance counters in the dataplane (none until written).
+    [[nodiscard]] std::optional<std::uint32_t> slot() const {
+        return slot_ == kNoSlot ? std::nullopt : std::optional<std::uint32_t>(slot_);
+    }
     [[nodiscard]] std::uint64_t tx_errors() const { return tx_errors_; }
     [[nodiscard]] int last_tx_error() const { return last_tx_error_; }
     [[nodiscard]] bool frames_queued() const { return frames_queued_; }

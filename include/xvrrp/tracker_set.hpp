@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "xvrrp/config.hpp"
+#include "xvrrp/duration_histogram.hpp"
 #include "xvrrp/event_loop.hpp"
 #include "xvrrp/process_runner.hpp"
 #include "xvrrp/timer_queue.hpp"
@@ -32,6 +33,7 @@ struct TrackerView {
     std::string detail;   // the last result ("exit 1", "connection refused", "eth1 is down")
     std::uint64_t checks = 0, failures = 0;
     std::uint64_t duration_ns = 0;  // the last check's, from its start to its result (0: not timed)
+    DurationHistogram durations;    // every timed check's
 };
 
 class TrackerSet {

@@ -700,3 +700,40 @@ TEST(Config, ScriptUsers) {
 
 }  // namespace
 
+
+TEST(ConfigMetrics, ListenAddressPortAndPath) {
+    json j = minimal();
+    EXPECT_FALSE(parse(j.dump()).global.metrics) << "absent: off";
+    j["global"]["metrics"] = {{"listen", "192.0.2.1:9650"}};
+    const auto m = parse(j.dump()).global.metrics;
+    ASSERT_TRUE(m);
+    EXPECT_EQ(m->address, IpAddress::from("192.0.2.1"));
+    EXPECT_EQ(m->port, 9650);
+    EXPECT_EQ(m->path, "/metrics");
+    j["global"]["metrics"] = {{"listen", "[2001:db8::1]:9100"}, {"path", "/vrrp/metrics"}};
+    const auto m6 = parse(j.dump()).global.metrics;
+    ASSERT_TRUE(m6);
+    EXPECT_EQ(m6->address, IpAddress::from("2001:db8::1"));
+    EXPECT_EQ(m6->port, 9100);
+    EXPECT_EQ(m6->path, "/vrrp/metrics");
+}
+
+TEST(ConfigMetrics, MistakesNameThePath) {
+    json j = minimal();
+    for (const char* bad : {"192.0.2.1", "192.0.2.1:", "192.0.2.1:0", "192.0.2.1:65536", "192.0.2.1:http",
+                            "2001:db8::1:9650", "[192.0.2.1]:9650", "gateway:9650", ":9650"}) {
+        SCOPED_TRACE(bad);
+        j["global"]["metrics"] = {{"listen", bad}};
+        EXPECT_REJECTED(j, "global.metrics.listen", "");
+    }
+    j["global"]["metrics"] = {{"listen", "192.0.2.1:0"}};
+    EXPECT_REJECTED(j, "global.metrics.listen", "port must be 1 to 65535");
+    j["global"]["metrics"] = {{"listen", "192.0.2.1:9650"}, {"path", "metrics"}};
+    EXPECT_REJECTED(j, "global.metrics.path", "absolute URL path");
+    j["global"]["metrics"] = {{"listen", "192.0.2.1:9650"}, {"path", "/m?x=1"}};
+    EXPECT_REJECTED(j, "global.metrics.path", "without query");
+    j["global"]["metrics"] = {{"path", "/metrics"}};
+    EXPECT_REJECTED(j, "global.metrics.listen", "");
+    j["global"]["metrics"] = {{"listen", "192.0.2.1:9650"}, {"port", 9650}};
+    EXPECT_REJECTED(j, "global.metrics.port", "unknown key");
+}

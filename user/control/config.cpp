@@ -361,6 +361,32 @@ Announce announce(const json& j, const std::string& path) {
 
 bool is_absolute_path(const std::string& p) { return !p.empty() && p[0] == '/'; }
 
+// "192.0.2.1:9650", "[2001:db8::1]:9650": an address of this host (bound at start) and a port.
+Metrics metrics(const json& v, const std::string& path) {
+    Object o(v, path);
+    Metrics m;
+    const std::string listen = o.string("listen", std::nullopt);
+    const auto colon = listen.rfind(':');
+    const std::string bad = "must be ADDRESS:PORT (\"192.0.2.1:9650\", \"[2001:db8::1]:9650\"), got \"" + listen + "\"";
+    if (colon == std::string::npos) throw ConfigError(o.at("listen"), bad);
+    std::string host = listen.substr(0, colon);
+    const std::string port = listen.substr(colon + 1);
+    const bool bracketed = host.size() >= 2 && host.front() == '[' && host.back() == ']';
+    if (bracketed) host = host.substr(1, host.size() - 2);
+    const auto address = IpAddress::parse(host);
+    if (!address || (address->family == Family::V6) != bracketed) throw ConfigError(o.at("listen"), bad);
+    if (port.empty() || port.size() > 5 || !std::all_of(port.begin(), port.end(), [](char ch) { return ch >= '0' && ch <= '9'; }) ||
+        std::stoi(port) < 1 || std::stoi(port) > 65535)
+        throw ConfigError(o.at("listen"), "port must be 1 to 65535, got \"" + port + "\"");
+    m.address = *address;
+    m.port = static_cast<std::uint16_t>(std::stoi(port));
+    m.path = o.string("path", m.path);
+    if (m.path.empty() || m.path[0] != '/' || m.path.find_first_of(" ?#") != std::string::npos)
+        throw ConfigError(o.at("path"), "must be an absolute URL path without query (\"/metrics\"), got \"" + m.path + "\"");
+    o.finish();
+    return m;
+}
+
 // A user to run scripts as: a name (whether it exists is checked where the script runs).
 std::string user_name(const json& v, const std::string& path) {
     const std::string u = as_string(v, path);
@@ -937,6 +963,7 @@ Config parse(const std::string& json_text) {
         }
         c.global.notify_timeout_ms = static_cast<std::uint32_t>(g.integer("notify_timeout_ms", 100, 3'600'000, c.global.notify_timeout_ms));
         if (g.has("script_user")) c.global.script_user = user_name(g.value("script_user"), "global.script_user");
+        if (g.has("metrics")) c.global.metrics = metrics(g.value("metrics"), "global.metrics");
         g.finish();
     });
     if (root.has("interfaces")) problems.guard([&] {

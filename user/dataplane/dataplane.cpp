@@ -2,6 +2,7 @@
 
 #include "xvrrp/open_table.hpp"
 
+#include <fcntl.h>
 #include <linux/if_link.h>
 #include <linux/magic.h>
 #include <sys/mman.h>
@@ -489,6 +490,36 @@ std::optional<xvrrp_inst_stats> Dataplane::instance_stats(const xvrrp_inst_key& 
     const auto inst = instance(key);
     if (!inst) return std::nullopt;
     return view<InstStatsArray>(skel_->maps.xvrrp_istats).sum(inst->slot);
+}
+
+CounterReader Dataplane::counter_reader() const {
+    return CounterReader(fd_of(skel_->maps.xvrrp_stats), fd_of(skel_->maps.xvrrp_istats), fd_of(skel_->maps.xvrrp_ctl));
+}
+
+namespace {
+UniqueFd duplicate(int fd) {
+    UniqueFd out(::fcntl(fd, F_DUPFD_CLOEXEC, 0));
+    if (!out) throw_errno(errno, "dup a map descriptor");
+    return out;
+}
+}  // namespace
+
+CounterReader::CounterReader(int stats_fd, int istats_fd, int ctl_fd)
+    : stats_(duplicate(stats_fd)), istats_(duplicate(istats_fd)), ctl_(duplicate(ctl_fd)) {}
+
+StatsArray CounterReader::stats() const {
+    const PerCpuMap<std::uint32_t, xvrrp_counter> map(stats_.get(), "xvrrp_stats");
+    StatsArray out{};
+    for (std::uint32_t i = 0; i < XVRRP_STAT_MAX; ++i) out[i] = map.sum(i).value_or(xvrrp_counter{});
+    return out;
+}
+
+std::optional<xvrrp_inst_stats> CounterReader::instance_stats(std::uint32_t slot) const {
+    return InstStatsArray(istats_.get(), "xvrrp_istats").sum(slot);
+}
+
+xvrrp_ctl CounterReader::control() const {
+    return BpfMap<std::uint32_t, xvrrp_ctl>(ctl_.get(), "xvrrp_ctl").get(0).value_or(xvrrp_ctl{});
 }
 
 void Dataplane::unpin() {

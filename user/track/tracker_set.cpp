@@ -55,7 +55,8 @@ public:
     [[nodiscard]] const config::Tracker& def() const { return def_; }
     [[nodiscard]] TrackerView view() const {
         return TrackerView{.name = name_, .kind = def_.kind, .up = up(), .value = value_, .detail = detail_,
-                           .checks = checks_, .failures = failures_, .duration_ns = duration_};
+                           .checks = checks_, .failures = failures_, .duration_ns = duration_,
+                           .durations = durations_};
     }
     [[nodiscard]] virtual bool up() const { return rise_fall_.up(); }
     [[nodiscard]] long long value() const { return value_; }
@@ -63,7 +64,10 @@ public:
 protected:
     // One result of a check: counted through rise/fall.
     void report(bool ok, std::string detail, Nanos now) {
-        if (began_) duration_ = now - *std::exchange(began_, std::nullopt);
+        if (began_) {
+            duration_ = now - *std::exchange(began_, std::nullopt);
+            durations_.observe(duration_);
+        }
         ++checks_;
         if (!ok) ++failures_;
         detail_ = std::move(detail);
@@ -113,6 +117,7 @@ private:
     std::uint64_t checks_ = 0, failures_ = 0;
     std::optional<Nanos> began_;
     Nanos duration_ = 0;  // of the last check that was timed
+    DurationHistogram durations_;  // of every check that was timed
 };
 
 namespace {
