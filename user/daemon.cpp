@@ -154,6 +154,7 @@ struct Daemon::Impl {
     // Lost events: a full resync from the peer entries when the ring's drop counter moves
     // (checked with every heartbeat) and every kResyncPeriod whatever happens.
     std::uint64_t events_dropped_seen = 0;
+    LogLimit resync_log{10, kResyncPeriod};  // a lost burst can touch every router
     static constexpr Nanos kResyncPeriod = 5'000'000'000;
     static constexpr Nanos kPendingRetry = 1'000'000'000;
     static constexpr std::size_t kEventsPerWakeup = 64;  // timers and adverts keep their schedule
@@ -330,7 +331,8 @@ struct Daemon::Impl {
                                 .id = next_router_id++,
                                 .label = settings.label,
                                 .pass_adverts = cfg.interface_options(in.interface).pass_adverts,
-                                .notify_name = notify_name(in, f)};
+                                .notify_name = notify_name(in, f),
+                                .journal = settings.journal};
         return std::make_unique<Router>(ports(), std::move(identity), std::move(settings));
     }
 
@@ -780,8 +782,12 @@ struct Daemon::Impl {
             const auto peer = dp.peer(r.host.key());
             if (!peer) continue;
             if (const auto e = missed_event(r.host.key(), *peer, r.driver.facts(), r.identity().family, now)) {
-                spdlog::warn("{} resync: acting on a missed {} event", r.label(),
-                             e->type == XVRRP_EV_MASTER_DOWN ? "MASTER_DOWN" : "advert");
+                if (const auto held = resync_log.allow(now)) {
+                    const JournalFields fields(r.identity().journal);
+                    spdlog::warn("{} resync: acting on a missed {} event{}", r.label(),
+                                 e->type == XVRRP_EV_MASTER_DOWN ? "MASTER_DOWN" : "advert",
+                                 *held ? " (" + std::to_string(*held) + " more not logged)" : "");
+                }
                 on_event(*e);
             }
         }

@@ -8,6 +8,7 @@
 
 #include "xvrrp/config.hpp"
 #include "xvrrp/daemon.hpp"
+#include "xvrrp/journal.hpp"
 #include "xvrrp/notify.hpp"
 #include "xvrrp/script_security.hpp"
 
@@ -22,8 +23,19 @@ int main(int argc, char** argv) {
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
     CLI11_PARSE(app, argc, argv);
 
-    auto logger = spdlog::stderr_color_mt("xvrrpd");
-    logger->set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %v");
+    // Under systemd, stderr is the journal's stream: log by the native protocol instead, with
+    // PRIORITY and our fields (journalctl XVRRP_INSTANCE=gateway); stderr when the journal refuses.
+    auto console = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
+    console->set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %v");
+    spdlog::sink_ptr sink = console;
+    if (xvrrp::stderr_is_journal_stream()) {
+        try {
+            sink = std::make_shared<xvrrp::JournalSink>(xvrrp::journal_socket_path(), "xvrrpd", console);
+        } catch (const std::exception& e) {
+            std::cerr << "xvrrpd: " << e.what() << " (logging to stderr)\n";
+        }
+    }
+    auto logger = std::make_shared<spdlog::logger>("xvrrpd", sink);
     spdlog::set_default_logger(logger);
     spdlog::set_level(spdlog::level::from_str(level));
 

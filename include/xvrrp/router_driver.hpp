@@ -33,6 +33,7 @@
 #include "xvrrp/counters.hpp"
 #include "xvrrp/notify.hpp"
 #include "xvrrp/resync.hpp"
+#include "xvrrp/journal.hpp"
 #include "xvrrp/vrrp_fsm.hpp"
 
 namespace xvrrp {
@@ -44,6 +45,8 @@ struct RouterSettings {
     config::Announce announce;
     std::string label;      // "(name)" or "(name/v6)", as logs show the router
     std::string interface;  // for the logs
+    // XVRRP_INSTANCE, XVRRP_VRID, XVRRP_FAMILY on its log lines in the journal.
+    std::vector<JournalField> journal;
     bool track_primary = true;  // the interface down is FAULT
     bool sync_member = false;   // in a sync group: MASTER only when the group says (fsm::Machine::set_hold)
 };

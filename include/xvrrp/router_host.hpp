@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "xvrrp/log_limit.hpp"
+#include "xvrrp/journal.hpp"
 #include "xvrrp/config.hpp"
 #include "xvrrp/dataplane.hpp"
 #include "xvrrp/master_down_sweep.hpp"
@@ -91,6 +93,7 @@ struct RouterIdentity {
     std::string label;     // as the logs name the router
     bool pass_adverts = false;  // the interface's option, mirrored in the instance entry
     std::string notify_name;    // as notify scripts and the FIFO name it (name, or name/v6 in a dual-family instance)
+    std::vector<JournalField> journal;  // its log lines' journal fields (RouterSettings::journal)
 };
 
 class KernelRouterHost final : public RouterHost {
@@ -162,6 +165,7 @@ private:
     bool frames_queued_ = false;  // frames wait in the sender for this router
     bool advert_queued_ = false;  // one of them an advert, stamped for the fail-safe once sent
     std::uint64_t tx_errors_ = 0;  // frames (adverts, announcements) the kernel refused
+    LogLimit tx_error_log_{3, 10'000'000'000};
     int last_tx_error_ = 0;
 };
 

@@ -2,10 +2,12 @@
 // routers run, STATUS as states change, RELOADING then READY around SIGHUP, WATCHDOG from the
 // heartbeat tick (none while SIGSTOPped: a wedged loop gets restarted), STOPPING on SIGTERM.
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 
 #include <csignal>
 #include <deque>
+#include <fstream>
 #include <cstdlib>
 #include <thread>
 
@@ -109,6 +111,36 @@ TEST_F(SystemdLab, NotifiesReadyStatusReloadingWatchdogAndStopping) {
     lab_->signal(1, SIGTERM);
     EXPECT_TRUE(sock.wait_for("STOPPING=1", 3s, seen)) << joined(seen);
     EXPECT_EQ(lab_->wait_exit(1, 5s), 0);
+}
+
+// Under systemd stderr is the journal's stream (JOURNAL_STREAM names its device and inode): xvrrpd
+// then logs by the native protocol, with PRIORITY and XVRRP_* fields on transitions, to a socket of
+// the test's own (XVRRP_JOURNAL_SOCKET); when the journal goes away, lines fall back to stderr.
+TEST_F(SystemdLab, LogsToTheJournalWithFieldsAndFallsBackToStderr) {
+    const std::string log_path = lab_->dir() + "/r1.log";
+    std::ofstream(log_path).flush();
+    struct stat st{};
+    ASSERT_EQ(::stat(log_path.c_str(), &st), 0);
+    auto journal = std::make_unique<NotifySocket>(lab_->dir() + "/journal.sock");
+    ::setenv("JOURNAL_STREAM", (std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino)).c_str(), 1);
+    ::setenv("XVRRP_JOURNAL_SOCKET", (lab_->dir() + "/journal.sock").c_str(), 1);
+    lab_->start(1, lab_->config(1, 150));
+    ::unsetenv("JOURNAL_STREAM");
+    ::unsetenv("XVRRP_JOURNAL_SOCKET");
+
+    std::vector<std::string> seen;
+    ASSERT_TRUE(journal->wait_for("XVRRP_STATE=MASTER", 5s, seen)) << joined(seen);
+    const std::string& entry = seen.back();
+    for (const char* field : {"MESSAGE=(gateway) Entering MASTER STATE", "PRIORITY=6\n", "SYSLOG_IDENTIFIER=xvrrpd\n",
+                              "XVRRP_INSTANCE=gateway\n", "XVRRP_VRID=51\n", "XVRRP_FAMILY=IPv4\n", "XVRRP_REASON="})
+        EXPECT_NE(entry.find(field), std::string::npos) << field << " in " << entry;
+    EXPECT_EQ(count(seen, "XVRRP_STATE=BACKUP"), 2) << "the startup transitions, IPv4 and IPv6: " << joined(seen);
+    EXPECT_EQ(lab_->log(1).find("Entering MASTER STATE"), std::string::npos) << "the journal had it, not stderr";
+
+    journal.reset();  // the journal is gone: nothing is lost
+    lab_->signal(1, SIGTERM);
+    EXPECT_EQ(lab_->wait_exit(1, 5s), 0);
+    EXPECT_NE(lab_->log(1).find("shutting down"), std::string::npos) << lab_->log(1);
 }
 
 // contrib/systemd/xvrrpd.service passes `systemd-analyze verify` (with the binary at the build's

@@ -290,12 +290,16 @@ bool KernelRouterHost::watch_master_down(Nanos now) {
     return slot_ != kNoSlot && ports_.sweep.watch(id_.id, slot_, now);
 }
 
-// A refused frame is this router's problem alone: counted, and logged when the reason changes.
+// A refused frame is this router's problem alone: counted, and logged a few times per 10 s at
+// most (a full queue refuses every advert).
 void KernelRouterHost::note_tx_error(int err) {
     ++tx_errors_;
-    if (err != last_tx_error_)
-        spdlog::warn("{} the kernel refused a frame on {}: {} ({} so far)", id_.label, id_.cfg.interface, std::strerror(err), tx_errors_);
     last_tx_error_ = err;
+    if (const auto held = tx_error_log_.allow(monotonic_ns())) {
+        const JournalFields fields(id_.journal);
+        spdlog::warn("{} the kernel refused a frame on {}: {} ({} so far{})", id_.label, id_.cfg.interface, std::strerror(err),
+                     tx_errors_, *held ? ", " + std::to_string(*held) + " not logged" : "");
+    }
 }
 
 // Each advert the kernel took is stamped for the dataplane's fail-safe.

@@ -44,6 +44,9 @@ RouterSettings router_settings(const config::Instance& in, Family family, const 
         .announce = in.announce,
         .label = "(" + in.name + (family == Family::V6 ? "/v6" : "") + ")",
         .interface = in.interface,
+        .journal = {{"XVRRP_INSTANCE", in.name},
+                    {"XVRRP_VRID", std::to_string(in.vrid)},
+                    {"XVRRP_FAMILY", family == Family::V6 ? "IPv6" : "IPv4"}},
         .track_primary = in.track_primary,
         .sync_member = false};
 }
@@ -84,6 +87,7 @@ void RouterDriver::set_tracking(Tracking tracking, Nanos now) {
     tracking_ = std::move(tracking);
     const fsm::Config next = machine_config();
     if (next.priority != before) {
+        const JournalFields fields(settings_.journal);
         spdlog::info("{} effective priority {} -> {} (base {}, trackers {:+})", settings_.label, before, next.priority,
                      settings_.fsm.priority, tracking_.delta);
         machine_.reconfigure(next, now);
@@ -120,7 +124,10 @@ void RouterDriver::guarded(Work&& work, Nanos now) {
 }
 
 void RouterDriver::fail(const std::string& what, Nanos now) {
-    if (what != error_) spdlog::error("{} {} (retrying every second)", settings_.label, what);
+    if (what != error_) {
+        const JournalFields fields(settings_.journal);
+        spdlog::error("{} {} (retrying every second)", settings_.label, what);
+    }
     error_ = what;
     retry_at_ = now + kRetryPeriod;
     confirm_at_.reset();  // a retry whose deferred part failed has not recovered
@@ -143,6 +150,7 @@ void RouterDriver::stop(Nanos now) {
 void RouterDriver::set_link(bool up, Nanos now) {
     if (up != link_down_) return;  // no change
     link_down_ = !up;
+    const JournalFields fields(settings_.journal);
     if (settings_.track_primary)
         spdlog::log(up ? spdlog::level::info : spdlog::level::warn, "{} {} is {}", settings_.label, settings_.interface,
                     up ? "up again" : "down");
@@ -283,12 +291,18 @@ void RouterDriver::apply(const fsm::Actions& actions, Nanos now) {
 }
 
 void RouterDriver::act(const fsm::Transition& t, Nanos now) {
-    if (t.to == fsm::State::Fault) {
-        std::string why;
+    std::string why;
+    if (t.to == fsm::State::Fault)
         for (const auto& r : fault_reasons()) why += (why.empty() ? "" : ", ") + r;
-        spdlog::warn("{} Entering FAULT STATE ({})", settings_.label, why);
-    } else {
-        spdlog::info("{} Entering {} STATE ({})", settings_.label, fsm::to_string(t.to), t.reason);
+    else
+        why = t.reason;
+    std::vector<JournalField> fields = settings_.journal;
+    fields.emplace_back("XVRRP_STATE", std::string(fsm::to_string(t.to)));
+    fields.emplace_back("XVRRP_REASON", why);
+    {
+        const JournalFields scope(std::move(fields));
+        if (t.to == fsm::State::Fault) spdlog::warn("{} Entering FAULT STATE ({})", settings_.label, why);
+        else spdlog::info("{} Entering {} STATE ({})", settings_.label, fsm::to_string(t.to), why);
     }
     ++transitions_;
     if (t.to == fsm::State::Master) ++counters_.become_master;
