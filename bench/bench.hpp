@@ -72,4 +72,13 @@ struct ChecksOptions {
 };
 int run_checks(const ChecksOptions& o);
 
+struct MetricsOptions {
+    std::vector<int> instances{1000};  // 1 s instances beside the 10 ms one
+    unsigned repeats = 5;   // a quiet and a scraped window each, in random order
+    unsigned window_s = 10;
+    unsigned seed = 0;      // of the phase order; 0: a random one (printed)
+    bool json = false;
+};
+int run_metrics(const MetricsOptions& o);
+
 }  // namespace xvrrp::bench

@@ -22,6 +22,7 @@
 #include <thread>
 
 #include "bench.hpp"
+#include "many_instances.hpp"
 #include "proc_cpu.hpp"
 #include "stats.hpp"
 #include "vrrp_lab.hpp"
@@ -34,34 +35,15 @@ using namespace xvrrp::test;
 using namespace std::chrono_literals;
 using nlohmann::json;
 
-std::string ifname(int idx) { return "vr" + std::to_string(idx / kVridsPerSegment); }
-int vrid(int idx) { return idx % kVridsPerSegment + 1; }
-std::string vip(int idx) {
-    char buf[48];
-    std::snprintf(buf, sizeof(buf), "2001:db8:%x::%x/64", idx / kVridsPerSegment + 1, vrid(idx));
-    return buf;
-}
-
-json xvrrpd_config(const VrrpLab& lab, int router, int priority, int n, int interval_ms) {
-    json c = lab.config(router, priority, interval_ms);
-    c["interfaces"] = json::object();
-    c["instances"] = json::array();
-    for (int i = 0; i < n; ++i)
-        c["instances"].push_back({{"name", "vr" + std::to_string(i)}, {"interface", ifname(i)}, {"vrid", vrid(i)},
-                                  {"priority", priority}, {"advert_interval_ms", interval_ms}, {"vips", {vip(i)}},
-                                  {"announce", {{"repeat", 1}}}});
-    return c;
-}
-
 std::string keepalived_config(int priority, int n, int interval_ms) {
     std::ostringstream c;
     c << "global_defs {\n  router_id scale\n  enable_script_security\n}\n";
     char interval[16];
     std::snprintf(interval, sizeof(interval), "%g", interval_ms / 1000.0);
     for (int i = 0; i < n; ++i)
-        c << "vrrp_instance vr" << i << " {\n  version 3\n  state BACKUP\n  interface " << ifname(i)
-          << "\n  virtual_router_id " << vrid(i) << "\n  priority " << priority << "\n  advert_int " << interval
-          << "\n  virtual_ipaddress {\n    " << vip(i) << "\n  }\n}\n";
+        c << "vrrp_instance vr" << i << " {\n  version 3\n  state BACKUP\n  interface " << many_ifname(i)
+          << "\n  virtual_router_id " << many_vrid(i) << "\n  priority " << priority << "\n  advert_int " << interval
+          << "\n  virtual_ipaddress {\n    " << many_vip(i) << "\n  }\n}\n";
     return c.str();
 }
 
@@ -88,7 +70,7 @@ int count_masters(VrrpLab& lab, int router, int n, bool keepalived) {
     if (keepalived) {  // VIPs on the interfaces tell who is master
         const std::string addrs = lab.router(router).exec("ip -6 addr show");
         int found = 0;
-        for (int i = 0; i < n; ++i) found += addrs.find(vip(i).substr(0, vip(i).find('/'))) != std::string::npos;
+        for (int i = 0; i < n; ++i) found += addrs.find(many_vip(i).substr(0, many_vip(i).find('/'))) != std::string::npos;
         return found;
     }
     const auto s = lab.status(router);
@@ -123,7 +105,7 @@ Load measure(bool keepalived, int n, int interval_ms, std::chrono::seconds windo
     for (int r : {1, 2}) {
         const int priority = r == 1 ? 150 : 100;
         if (keepalived) lab.start_keepalived(r, keepalived_config(priority, n, interval_ms));
-        else lab.start(r, xvrrpd_config(lab, r, priority, n, interval_ms));
+        else lab.start(r, many_instances_config(lab, r, priority, n, interval_ms));
     }
     // Converged: every instance master on r1, none on r2. A pair that never gets there is
     // measured all the same and reported as such.
@@ -342,7 +324,7 @@ int run_startup(const StartupOptions& o) {
         std::vector<double> setup, serving, elected, reload_one, reload_all;
         for (unsigned rep = 0; rep < o.repeats; ++rep) {
             VrrpLab lab(1, segments_for(n));
-            json c = xvrrpd_config(lab, 1, 100, n, kInterval);
+            json c = many_instances_config(lab, 1, 100, n, kInterval);
             const auto t0 = std::chrono::steady_clock::now();
             lab.start(1, c);
             auto since = [&] { return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count(); };

@@ -19,7 +19,9 @@ struct SeenAdvert {
 };
 
 // IPv4 VRRP frames seen on ifname in ns for span (a bridge or a bridge port: a tap sees what the
-// bridge takes). Returns them in order.
-std::vector<SeenAdvert> capture_adverts(const test::Netns& ns, const std::string& ifname, std::chrono::milliseconds span);
+// bridge takes). Returns them in order; *dropped (when given): adverts the socket lost, whose gaps
+// would read as lateness.
+std::vector<SeenAdvert> capture_adverts(const test::Netns& ns, const std::string& ifname, std::chrono::milliseconds span,
+                                        std::uint64_t* dropped = nullptr);
 
 }  // namespace xvrrp::bench

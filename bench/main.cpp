@@ -63,6 +63,13 @@ int main(int argc, char** argv) {
     checks->add_option("--window", ck.window_s, "seconds measured per run")->check(CLI::Range(2u, 120u));
     checks->add_option("--seed", ck.seed, "seed of the daemon order (0: random)");
     checks->add_flag("--xvrrpd-only", ck.xvrrpd_only, "skip keepalived (quick runs; no ratio)");
+    MetricsOptions me;
+    auto* metrics = app.add_subcommand("metrics", "scrape time with N instances, and a 10 ms master's advert lateness while scraped 10/s");
+    metrics->add_flag("--json", me.json, "print one JSON object instead of the table");
+    metrics->add_option("--instances", me.instances, "1 s instances beside the 10 ms one (1000)")->delimiter(',')->check(CLI::Range(0, 4000));
+    metrics->add_option("--repeats", me.repeats, "quiet and scraped windows per count")->check(CLI::Range(1u, 20u));
+    metrics->add_option("--window", me.window_s, "seconds per window")->check(CLI::Range(2u, 120u));
+    metrics->add_option("--seed", me.seed, "seed of the phase order (0: random)");
     CLI11_PARSE(app, argc, argv);
 
     if (::geteuid() != 0) {
@@ -86,6 +93,7 @@ int main(int argc, char** argv) {
     if (flood->parsed()) return run_flood(fl);
     if (startup->parsed()) return run_startup(st);
     if (mass->parsed()) return run_mass(ms);
+    if (metrics->parsed()) return run_metrics(me);
     if (checks->parsed()) {
         if (ck.seed == 0) ck.seed = std::random_device{}();
         return run_checks(ck);

@@ -115,6 +115,11 @@ TEST_F(MetricsLab, ScrapePassesPromtoolAndSaysWhatTheStatusSays) {
     EXPECT_GT(m.at("process_open_fds"), 5);
     EXPECT_TRUE(m.count("xvrrp_dataplane_packets_total{reason=\"advert_valid\"}"));
 
+    // The server's threads run below the loop (nice 10), the loop at the daemon's own (0).
+    const std::string nices = sh("for t in /proc/" + std::to_string(lab_->pid(1)) +
+                                 "/task/*; do awk '{print $19}' $t/stat; done | sort | uniq -c | awk '{print $2\"x\"$1}' | tr '\\n' ' '");
+    EXPECT_EQ(nices, "0x1 10x5 ") << "nice x threads: the loop; the listener and 4 workers";
+
     // A path other than the configured one is not served.
     EXPECT_EQ(lab_->client().exec("curl -s -o /dev/null -w '%{http_code}' http://" + kListen + "/other"), "404");
 }

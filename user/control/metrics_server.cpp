@@ -3,6 +3,8 @@
 // duplicates of the counter maps' descriptors: a slow or stuck client can hold a worker, never
 // the loop that sends adverts.
 #include <signal.h>
+#include <sys/resource.h>
+#include <unistd.h>
 #include <time.h>
 
 #include <httplib.h>
@@ -23,6 +25,7 @@ namespace xvrrp::metrics {
 namespace {
 constexpr int kWorkers = 4;             // scrapes are rare; a few slow clients do not block the next
 constexpr time_t kIoTimeoutSeconds = 5;  // a client that stops reading is dropped after this
+constexpr int kNice = 10;
 }  // namespace
 
 struct Server::Impl {
@@ -63,7 +66,12 @@ Server::Server(const config::Metrics& where, CounterReader counters) : impl_(std
     sigset_t all, old;
     ::sigfillset(&all);
     ::pthread_sigmask(SIG_BLOCK, &all, &old);
-    impl_->thread = std::thread([&http] { http.listen_after_bind(); });
+    impl_->thread = std::thread([&http] {
+        // Below the loop: on a busy machine a scrape waits, an advert does not. Its workers,
+        // started from this thread, inherit the nice value.
+        ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), kNice);
+        http.listen_after_bind();
+    });
     ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
     spdlog::info("metrics on http://{}:{}{}", where.address.family == Family::V6 ? "[" + host + "]" : host, where.port,
                  where.path);
