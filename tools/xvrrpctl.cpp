@@ -1,11 +1,13 @@
 // xvrrpctl status [--json | --keepalived-json] [-s SOCKET]: xvrrpd's instances as a table, its
 // JSON as is, or keepalived's SIGJSON document (/tmp/keepalived.json's layout).
 // xvrrpctl maintenance on|off [INSTANCE]; xvrrpctl import-keepalived FILE [--checks-from-real-servers].
+// xvrrpctl upgrade: the binary on disk takes over from the running xvrrpd (as SIGUSR2), VIPs unmoved.
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <thread>
 #include <cstdio>
 #include <cstring>
 #include <iostream>
@@ -98,6 +100,9 @@ int main(int argc, char** argv) {
     auto* maintenance = app.add_subcommand("maintenance", "take instances out of service (FAULT: resign with priority 0) or back");
     maintenance->add_option("state", onoff, "on or off")->required()->check(CLI::IsMember({"on", "off"}));
     maintenance->add_option("instance", instance, "one instance (default: all)");
+    auto* upgrade = app.add_subcommand("upgrade",
+                                       "start the xvrrpd binary on disk in place of the running one without moving a "
+                                       "VIP (as SIGUSR2); exit 0 once it runs, 1 if the running one carried on");
     std::string keepalived_conf;
     xvrrp::keepalived::ImportOptions import_options;
     auto* import = app.add_subcommand("import-keepalived",
@@ -127,6 +132,33 @@ int main(int argc, char** argv) {
             for (const auto& n : r["instances"])
                 std::printf("%s: maintenance %s\n", n.get<std::string>().c_str(), onoff.c_str());
             return 0;
+        }
+        if (upgrade->parsed()) {
+            const nlohmann::json before = request(socket_path, {{"command", "status"}});
+            const nlohmann::json started = request(socket_path, {{"command", "upgrade"}});
+            const int old_pid = before["pid"].get<int>(), new_pid = started["pid"].get<int>();
+            const auto failures = before["upgrade"]["failures"].get<std::uint64_t>();
+            // Done when the socket answers from the new pid; failed when the old one counts a failure.
+            for (int i = 0; i < 150; ++i) {
+                std::this_thread::sleep_for(std::chrono::milliseconds(100));
+                nlohmann::json now;
+                try {
+                    now = request(socket_path, {{"command", "status"}});
+                } catch (const std::exception&) {
+                    continue;  // between the two daemons
+                }
+                if (now["pid"].get<int>() == new_pid) {
+                    std::printf("upgraded: pid %d -> %d\n", old_pid, new_pid);
+                    return 0;
+                }
+                if (now["upgrade"]["failures"].get<std::uint64_t>() != failures) {
+                    std::fprintf(stderr, "xvrrpctl: upgrade failed: %s (pid %d carries on)\n",
+                                 now["upgrade"]["last_error"].get<std::string>().c_str(), old_pid);
+                    return 1;
+                }
+            }
+            std::fprintf(stderr, "xvrrpctl: upgrade: no answer from pid %d within 15 s\n", new_pid);
+            return 1;
         }
         if (as_keepalived_json) {
             std::cout << request(socket_path, {{"command", "status"}, {"format", "keepalived"}}).dump() << "\n";

@@ -5,12 +5,14 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <string_view>
 #include <set>
+#include <thread>
 #include <unordered_map>
 #include <cstring>
 #include <filesystem>
@@ -26,6 +28,7 @@
 #include "xvrrp/event_ring.hpp"
 #include "xvrrp/keepalived_status.hpp"
 #include "xvrrp/metrics.hpp"
+#include "xvrrp/upgrade.hpp"
 #include "xvrrp/netlink.hpp"
 #include "xvrrp/resync.hpp"
 #include "xvrrp/router_driver.hpp"
@@ -77,7 +80,7 @@ std::uint64_t packed(const xvrrp_inst_key& k) {
 UniqueFd signal_fd() {
     sigset_t set;
     sigemptyset(&set);
-    for (int s : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&set, s);
+    for (int s : {SIGTERM, SIGINT, SIGHUP, SIGUSR2}) sigaddset(&set, s);
     check_sys(::sigprocmask(SIG_BLOCK, &set, nullptr), "sigprocmask");
     return UniqueFd(check_sys(::signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC), "signalfd"));
 }
@@ -88,7 +91,9 @@ UniqueFd signal_fd() {
 struct Daemon::Impl {
     DaemonOptions options;
     config::Config cfg;
-    DaemonLock lock;  // first: a second daemon stops here, before touching anything
+    // First: a second daemon stops here, before touching anything. Taken later by a daemon an
+    // upgrade started, once the one it replaces has let go (take_over()).
+    std::optional<DaemonLock> lock;
     EventLoop loop;
     Dataplane dp;
     Rtnl rtnl;
@@ -117,7 +122,12 @@ struct Daemon::Impl {
     TimerFd timer;
     UniqueFd signals;
     std::unique_ptr<ControlServer> control;
-    std::unique_ptr<metrics::Server> metrics_server;  // global.metrics; its threads read a published snapshot
+    std::unique_ptr<metrics::Server> metrics_server;
+    std::optional<Successor> upgrading;  // O: the daemon an upgrade started, until it takes over
+    std::string last_upgrade_error;
+    std::uint64_t upgrade_failures = 0;
+    static constexpr Nanos kUpgradePrepareLimit = 10'000'000'000;  // N loads its programs meanwhile
+    static constexpr std::chrono::milliseconds kUpgradeCommitLimit{1000};  // global.metrics; its threads read a published snapshot
     std::uint64_t reloads_ok = 0, reloads_failed = 0;
     // What routers counted in earlier lives (a reload that restarted one, a deleted interface),
     // by instance and family: counters go on from there and never go back.
@@ -135,7 +145,7 @@ struct Daemon::Impl {
     // Keys below kFirstRouterTimer are the daemon's own timers; a router's key is its id.
     enum : TimerQueue::Key {
         kHeartbeatTimer = 1, kResyncTimer, kPendingTimer, kSweepTimer, kControlTimer, kTrackerTimer, kProcessTimer,
-        kStopTimer, kMetricsTimer,
+        kStopTimer, kMetricsTimer, kUpgradeTimer,
         kFirstRouterTimer = 16
     };
     std::uint32_t next_router_id = kFirstRouterTimer;
@@ -148,6 +158,7 @@ struct Daemon::Impl {
     std::unordered_map<std::string, std::size_t> group_index;
     std::unordered_map<std::uint32_t, fsm::State> group_seen;
     std::map<std::string, Notice> group_state;
+    bool adopting = false;  // at start: resuming what a daemon that died moments ago left
     bool stopping = false;  // shut down, waiting for the STOP notify scripts (bounded by kStopTimer)
     // Instances configured but not running (their interface is gone or not ready): retried.
     bool instances_pending = false;
@@ -160,16 +171,34 @@ struct Daemon::Impl {
     static constexpr std::size_t kEventsPerWakeup = 64;  // timers and adverts keep their schedule
 
     Impl(DaemonOptions o, config::Config c)
-        : options(std::move(o)), cfg(std::move(c)), lock(cfg.global.pin_root, cfg.global.control_socket),
+        : options(std::move(o)), cfg(std::move(c)),
+          lock(options.upgrade_fd < 0 ? std::make_optional<DaemonLock>(cfg.global.pin_root, cfg.global.control_socket)
+                                      : std::nullopt),
           dp(DataplaneOptions{.pin_root = cfg.global.pin_root}),
           signals(signal_fd()) {
-        // Whatever an earlier daemon left in the pinned maps describes a world that is gone.
-        dp.clear();
+        // A daemon that died moments ago (its heartbeat still fresh) left the dataplane serving:
+        // if it ran the same instances, its routers are resumed (crash adopt), so a quick restart
+        // never moves a VIP. Anything else an earlier daemon left describes a world that is gone.
+        std::optional<UpgradeChannel> predecessor;
+        std::optional<Handover> handover;
+        if (options.upgrade_fd >= 0) {
+            predecessor.emplace(UniqueFd(options.upgrade_fd));
+            // Before the old daemon freezes: its adverts go on while ours are being set up. Our
+            // programs take its XDP links and TC filters over (the same pinned maps behind them).
+            attach_interfaces(cfg, false);
+            handover = take_over(*predecessor);
+        }
+        adopting = adoptable(monotonic_ns());
+        if (handover && !adopting)
+            spdlog::warn("upgrade: the instances differ from those of the daemon replaced: they start afresh (VIPs may move)");
+        if (!adopting) dp.clear();
         heartbeat(monotonic_ns());
         if (cfg.global.notify_fifo) check_fifo_path(*cfg.global.notify_fifo);
         notifier.configure(cfg.global.notify_fifo, cfg.global.notify_fifo_script,
                            std::chrono::milliseconds{cfg.global.notify_timeout_ms}, monotonic_ns(), cfg.global.script_user);
         apply_config(cfg, monotonic_ns());
+        adopting = false;
+        if (handover) carry_over(*handover, monotonic_ns());
         ring = std::make_unique<EventRing>(dp.events_fd(), [this](const xvrrp_event& e) { on_event(e); });
         loop.add(ring->fd(), guarded("ring buffer", [this] { ring->consume(kEventsPerWakeup); }));
         timers.set(kResyncTimer, monotonic_ns() + kResyncPeriod);
@@ -190,6 +219,143 @@ struct Daemon::Impl {
         // Every interface attached and every router running (a start that failed has thrown).
         sd.send("READY=1\nMAINPID=" + std::to_string(::getpid()) + "\nSTATUS=" + state_summary());
         sd_status = state_summary();
+        if (predecessor) {
+            predecessor->send({{"committed", true}});
+            spdlog::info("upgrade: took over (pid {})", ::getpid());
+        }
+    }
+
+    // ---- upgrade (upgrade.hpp) ----
+
+    // N: the daemon being replaced is told we are ready to take over; it answers with its state
+    // once it has let go of the lock, the control socket and the metrics port.
+    Handover take_over(UpgradeChannel& predecessor) {
+        predecessor.send({{"prepared", true}});
+        const auto state = predecessor.receive(std::chrono::seconds(5));
+        if (!state) throw std::runtime_error("upgrade: the running daemon sent no state");
+        Handover h = handover_from_json(*state);
+        for (int attempt = 0;; ++attempt) {  // it lets go of the lock just before it sends the state
+            try {
+                lock.emplace(cfg.global.pin_root, cfg.global.control_socket);
+                break;
+            } catch (const std::runtime_error&) {
+                if (attempt == 1000) throw;
+                std::this_thread::sleep_for(std::chrono::milliseconds(1));
+            }
+        }
+        for (const auto& m : h.maintenance) maintenance.insert(m);
+        reloads_ok = h.reloads_ok;
+        reloads_failed = h.reloads_failed;
+        return h;
+    }
+
+    // N, once its routers run: the history O kept, and none of the notices our start queued (an
+    // upgrade runs no notify script and writes no FIFO line).
+    void carry_over(const Handover& h, Nanos now) {
+        for (auto& [id, r] : routers)
+            for (const auto& x : h.routers)
+                if (x.name == r->cfg().name && x.family == r->identity().family && x.state == r->driver.state())
+                    r->driver.carry_over(x.transitions, now > x.since_transition_ns ? now - x.since_transition_ns : 0, x.sent);
+        notices.clear();
+    }
+
+    // O: xvrrpctl upgrade or SIGUSR2. The new daemon prepares while this one runs on.
+    json start_upgrade(Nanos now) {
+        if (stopping) throw std::runtime_error("upgrade: shutting down");
+        if (upgrading) throw std::runtime_error("upgrade: already under way (pid " + std::to_string(upgrading->pid) + ")");
+        Successor next = start_successor(options.argv);
+        const pid_t pid = next.pid;
+        loop.add(next.channel.fd(), guarded("upgrade", [this] { on_successor_message(); }));
+        loop.add(next.pidfd.get(), guarded("upgrade", [this] { upgrade_failed("the new daemon exited before taking over"); }));
+        upgrading.emplace(std::move(next));
+        timers.set(kUpgradeTimer, now + kUpgradePrepareLimit);
+        spdlog::info("upgrade: started {} as pid {}", options.argv.front(), pid);
+        return {{"upgrade", "started"}, {"pid", pid}};
+    }
+
+    void on_successor_message() {
+        const auto message = upgrading->channel.receive(std::chrono::milliseconds(0));
+        if (!message) return upgrade_failed("the new daemon closed the channel");
+        if (message->value("prepared", false)) hand_over();
+    }
+
+    // O: the masters advertise now (N has a whole interval), the heartbeat is fresh, and what
+    // N needs to bind is let go; then the state, and nothing more from this process until N
+    // commits (this process exits) or fails (it carries on).
+    void hand_over() {
+        const Nanos now = monotonic_ns();
+        for (auto& [id, r] : routers)
+            if (r->driver.state() == fsm::State::Master) r->host.send_advert(r->driver.priority());
+        flush_frames();
+        heartbeat(now);
+        Handover h;
+        for (const auto& [id, r] : routers)
+            h.routers.push_back(HandoverRouter{.name = r->cfg().name,
+                                               .family = r->identity().family,
+                                               .state = r->driver.state(),
+                                               .transitions = r->driver.transitions(),
+                                               .since_transition_ns = now - r->driver.last_transition(),
+                                               .sent = sent_total(*r)});
+        h.reloads_ok = reloads_ok;
+        h.reloads_failed = reloads_failed;
+        h.maintenance.assign(maintenance.begin(), maintenance.end());
+        metrics_server.reset();
+        control.reset();
+        lock.reset();
+        try {
+            upgrading->channel.send(to_json(h));
+        } catch (const std::exception& e) {
+            return upgrade_failed(e.what());
+        }
+        const auto answer = upgrading->channel.receive(kUpgradeCommitLimit);
+        if (answer && answer->value("committed", false)) {
+            spdlog::info("upgrade: pid {} took over; pid {} exits without resigning", upgrading->pid, ::getpid());
+            spdlog::default_logger()->flush();
+            ::_exit(0);  // no destructor: they would remove what N now runs
+        }
+        upgrade_failed(answer ? "the new daemon answered " + answer->dump() : "the new daemon did not take over within 1 s");
+    }
+
+    // O carries on as before: the new daemon is stopped, what was let go is taken back, and the
+    // dataplane entries are rewritten (N may have written its own).
+    void upgrade_failed(const std::string& why) {
+        if (!upgrading) return;
+        const pid_t pid = upgrading->pid;
+        ::kill(pid, SIGKILL);
+        ::waitpid(pid, nullptr, 0);
+        loop.remove(upgrading->channel.fd());
+        loop.remove(upgrading->pidfd.get());
+        upgrading.reset();
+        timers.cancel(kUpgradeTimer);
+        last_upgrade_error = why;
+        ++upgrade_failures;
+        spdlog::error("upgrade failed: {}; pid {} carries on", why, ::getpid());
+        const Nanos now = monotonic_ns();
+        heartbeat(now);
+        if (!lock) lock.emplace(cfg.global.pin_root, cfg.global.control_socket);
+        if (!control)
+            control = std::make_unique<ControlServer>(loop, cfg.global.control_socket, cfg.global.control_group,
+                                                      [this](const json& request) { return command(request); });
+        if (cfg.global.metrics && !metrics_server) {
+            metrics_server = std::make_unique<metrics::Server>(*cfg.global.metrics, dp.counter_reader());
+            publish_metrics(now);
+        }
+        for (auto& [id, r] : routers) {
+            r->driver.publish();
+            touched.push_back(id);
+        }
+        // The new daemon's programs may have taken the XDP links and TC filters: ours again.
+        for (auto& [name, a] : attachments) {
+            try {
+                a = XdpAttachment::attach_pinned(dp.prog_fd(), a.ifindex(), cfg.interface_options(name).xdp_mode,
+                                                 cfg.global.pin_root + "/link_" + name);
+                tc_attachments.erase(name);  // first: a TcAttachment destroyed detaches the filter of its handle
+                tc_attachments[name] = {TcAttachment::attach(dp.tc_prog_fd(), a.ifindex(), TcAttachment::Hook::Ingress),
+                                        TcAttachment::attach(dp.tc_egress_prog_fd(), a.ifindex(), TcAttachment::Hook::Egress)};
+            } catch (const std::exception& e) {
+                spdlog::error("upgrade failed: taking {} back: {}", name, e.what());
+            }
+        }
     }
 
     void send_state_summary() {
@@ -352,9 +518,10 @@ struct Daemon::Impl {
     void start_router(std::unique_ptr<Router> rp, Nanos now) {
         Router& r = *rp;
         const bool link_up = rtnl.link_up(r.ifindex());
+        const bool resume = adopting && resumes_as_master(r, now);  // read before publish() rewrites it
         try {
             r.driver.publish();
-            r.host.install();
+            r.host.install(resume);
         } catch (...) {
             try {
                 r.host.forget();
@@ -365,8 +532,58 @@ struct Daemon::Impl {
         router_by_key[packed(r.host.key())] = r.id();
         routers.emplace(r.id(), std::move(rp));
         r.driver.set_tracking(tracking_for(r.cfg()), now);
-        r.driver.start(link_up, now);
+        r.driver.start(link_up, now, resume);
         touched.push_back(r.id());
+    }
+
+    // Crash adopt: the pinned maps hold a heartbeat younger than its timeout and exactly the
+    // instances configured (by interface, VRID and family). A stale heartbeat (the kernel has
+    // already silenced the VIPs), none at all, or other instances: start afresh.
+    bool adoptable(Nanos now) const {
+        const xvrrp_ctl ctl = dp.control();
+        if (!ctl.heartbeat_ns || !ctl.heartbeat_timeout_ns) return false;  // none, or no fail-safe to judge by
+        const std::vector<xvrrp_inst_key> left = dp.instance_keys();
+        if (left.empty()) return false;
+        const Nanos age = now > ctl.heartbeat_ns ? now - ctl.heartbeat_ns : 0;
+        if (age >= ctl.heartbeat_timeout_ns) {
+            spdlog::info("an earlier daemon's state is {} ms old (past its heartbeat timeout): starting afresh", age / 1'000'000);
+            return false;
+        }
+        std::set<std::uint64_t> wanted, found;
+        for (const auto& k : left) found.insert(packed(k));
+        for (const auto& in : cfg.instances) {
+            const auto ifindex = rtnl.ifindex(in.interface);
+            if (!ifindex) return false;
+            for (Family f : {Family::V4, Family::V6})
+                if (in.has_family(f))
+                    wanted.insert(packed(xvrrp_inst_key{.ifindex = *ifindex, .vlan = 0, .vrid = in.vrid,
+                                                        .family = static_cast<std::uint8_t>(f)}));
+        }
+        if (wanted != found) {
+            spdlog::info("an earlier daemon left other instances than configured: starting afresh");
+            return false;
+        }
+        spdlog::info("resuming the {} routers a daemon left {} ms ago (heartbeat fresh, same instances)", found.size(),
+                     age / 1'000'000);
+        return true;
+    }
+
+    // A router the dataplane has as MASTER resumes as MASTER, unless the peer entry holds a better
+    // master heard within its Master_Down_Interval: then it starts as BACKUP like any other.
+    bool resumes_as_master(const Router& r, Nanos now) const {
+        const auto left = dp.instance(r.host.key());
+        if (!left || left->state != XVRRP_STATE_MASTER) return false;
+        if (const auto peer = dp.peer(r.host.key()); peer && peer->last_advert_ns && peer->priority) {
+            const Nanos down = Nanos{r.cfg().down_timer_adverts} * peer->adver_int_cs * fsm::kNsPerCs;
+            const auto& ours = r.identity().primary;
+            const int by_address = std::memcmp(peer->addr, ours.bytes.data(), ours.size());
+            const bool better = peer->priority > r.cfg().priority || (peer->priority == r.cfg().priority && by_address > 0);
+            if (better && peer->last_advert_ns + down > now) {
+                spdlog::info("{} not resumed as MASTER: a better master ({}) was heard", r.label(), int{peer->priority});
+                return false;
+            }
+        }
+        return true;
     }
 
     // Stops a router and takes it out of the dataplane and the tables (the caller erases it).
@@ -816,6 +1033,7 @@ struct Daemon::Impl {
                 case kTrackerTimer: trackers.on_timer(now); break;
                 case kProcessTimer: runner.on_timer(now); break;
                 case kMetricsTimer: publish_metrics(now); break;
+                case kUpgradeTimer: upgrade_failed("the new daemon was not ready within 10 s"); break;
                 case kStopTimer:
                     spdlog::warn("shutting down: STOP notify scripts still running; leaving them to be killed");
                     loop.stop();
@@ -896,6 +1114,12 @@ struct Daemon::Impl {
         while (::read(signals.get(), &si, sizeof(si)) == sizeof(si)) {
             if (si.ssi_signo == SIGHUP) {
                 if (!stopping) reload();
+            } else if (si.ssi_signo == SIGUSR2) {
+                try {
+                    start_upgrade(monotonic_ns());
+                } catch (const std::exception& e) {
+                    spdlog::error("SIGUSR2: {}", e.what());
+                }
             } else if (stopping) {
                 spdlog::warn("shutting down at once: STOP notify scripts are left to be killed");
                 loop.stop();
@@ -1015,7 +1239,8 @@ struct Daemon::Impl {
         const std::string name = request["command"];
         if (name == "status") return request.value("format", "") == "keepalived" ? keepalived_status() : status();
         if (name == "maintenance") return set_maintenance(request);
-        throw std::invalid_argument("unknown command \"" + name + "\" (known: status, maintenance)");
+        if (name == "upgrade") return start_upgrade(monotonic_ns());
+        throw std::invalid_argument("unknown command \"" + name + "\" (known: status, maintenance, upgrade)");
     }
 
     // {"command": "maintenance", "on": true, "instance": "gateway"} (no instance: all of them).
@@ -1206,6 +1431,9 @@ struct Daemon::Impl {
         for (std::uint32_t i = 0; i < XVRRP_STAT_MAX; ++i)
             dataplane[std::string(stat_name(static_cast<xvrrp_stat>(i)))] = stats[i].packets;
         out["dataplane"] = dataplane;
+        out["pid"] = ::getpid();
+        out["upgrade"] = {{"pid", upgrading ? json(upgrading->pid) : json(nullptr)}, {"last_error", last_upgrade_error},
+                          {"failures", upgrade_failures}};
         return out;
     }
 };

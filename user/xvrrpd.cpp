@@ -4,6 +4,8 @@
 
 #include <CLI/CLI.hpp>
 #include <chrono>
+#include <cstdlib>
+#include <filesystem>
 #include <iostream>
 
 #include "xvrrp/config.hpp"
@@ -65,7 +67,17 @@ int main(int argc, char** argv) {
     try {
         const auto t0 = std::chrono::steady_clock::now();
         const std::size_t instances = config.instances.size();
-        xvrrp::Daemon daemon({.config_path = config_path}, std::move(config));
+        // The binary as it is on disk now, and the arguments: an upgrade starts that path again,
+        // so it runs whatever has been installed there since.
+        std::error_code ec;
+        const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+        std::vector<std::string> again{ec ? std::string(argv[0]) : exe.string(), "-c", config_path, "--log-level", level};
+        int upgrade_fd = -1;
+        if (const char* fd = std::getenv("XVRRP_UPGRADE_FD")) {
+            upgrade_fd = std::atoi(fd);
+            ::unsetenv("XVRRP_UPGRADE_FD");
+        }
+        xvrrp::Daemon daemon({.config_path = config_path, .argv = std::move(again), .upgrade_fd = upgrade_fd}, std::move(config));
         spdlog::info("xvrrpd running with {} ({} instances set up in {} ms)", config_path, instances,
                      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count());
         return daemon.run();

@@ -146,6 +146,7 @@ public:
     [[nodiscard]] Value& operator[](std::size_t i) { return values_[i]; }
     [[nodiscard]] const Value& operator[](std::size_t i) const { return values_[i]; }
     [[nodiscard]] std::span<Value> all() { return {values_, entries_}; }
+    [[nodiscard]] std::span<const Value> all() const { return {values_, entries_}; }
 
 private:
     [[nodiscard]] std::size_t bytes() const {

@@ -57,6 +57,7 @@ struct RouterCounters {
 #define XVRRP_ROUTER_STAT_FIELD(field, name, help) std::uint64_t field = 0;
     XVRRP_ROUTER_STATS(XVRRP_ROUTER_STAT_FIELD)
 #undef XVRRP_ROUTER_STAT_FIELD
+    bool operator==(const RouterCounters&) const = default;
 };
 
 [[nodiscard]] inline RouterCounters operator+(const RouterCounters& a, const RouterCounters& b) {

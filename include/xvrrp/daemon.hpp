@@ -6,6 +6,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "xvrrp/config.hpp"
 
@@ -13,6 +14,10 @@ namespace xvrrp {
 
 struct DaemonOptions {
     std::string config_path;
+    // How to start this daemon again (the binary on disk, its arguments): an upgrade runs it.
+    std::vector<std::string> argv;
+    // Started by an upgrade: the channel to the daemon it takes over from (upgrade.hpp); -1: none.
+    int upgrade_fd = -1;
 };
 
 class Daemon {

@@ -135,6 +135,10 @@ public:
     [[nodiscard]] xvrrp_counter stat(xvrrp_stat which) const;
     [[nodiscard]] std::optional<xvrrp_inst_stats> instance_stats(const xvrrp_inst_key& key) const;
     [[nodiscard]] CounterReader counter_reader() const;
+    // The instances in the directory (what an earlier daemon left, at start).
+    [[nodiscard]] std::vector<xvrrp_inst_key> instance_keys() const;
+    // The heartbeat as last written.
+    [[nodiscard]] xvrrp_ctl control() const;
 
     // Any map of the object by name (tests, and benchmarks re-using these maps in another object).
     [[nodiscard]] int map_fd(std::string_view name) const;

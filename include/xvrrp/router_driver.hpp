@@ -92,8 +92,10 @@ public:
 
     // Writes the dataplane entry as the router stands (before its VIPs and peers are added).
     void publish();
-    // Starts the state machine, or waits in FAULT while the link is down.
-    void start(bool link_up, Nanos now);
+    // Starts the state machine, or waits in FAULT while the link is down. resume_master: the
+    // dataplane was left serving as MASTER by a daemon that died moments ago (Machine::resume);
+    // ignored for sync group members, whose group decides.
+    void start(bool link_up, Nanos now, bool resume_master = false);
     // Stops it: a master resigns (priority 0) and releases its VIPs.
     void stop(Nanos now);
     // Carrier or admin state of the interface: down is FAULT (no adverts, VIPs released) unless
@@ -132,6 +134,13 @@ public:
     [[nodiscard]] std::uint64_t transitions() const { return transitions_; }
     [[nodiscard]] const RouterCounters& counters() const { return counters_; }
     [[nodiscard]] Nanos last_transition() const { return last_transition_; }
+    // An upgrade: the history the previous process kept (its transition count and time, its
+    // counters) replaces what this one's start added, so the upgrade leaves no trace in them.
+    void carry_over(std::uint64_t transitions, Nanos last_transition, const RouterCounters& counters) {
+        transitions_ = transitions;
+        last_transition_ = last_transition;
+        counters_ = counters;
+    }
     [[nodiscard]] const std::optional<fsm::Advert>& master() const { return machine_.master(); }
     [[nodiscard]] bool kernel_watching() const { return kernel_watching_; }
     [[nodiscard]] bool kernel_preempt() const { return kernel_preempt_; }

@@ -114,7 +114,9 @@ public:
 
     // Entries the router needs before it starts (peers, VIPs not owned); removes addresses a
     // daemon that died left behind.
-    void install();
+    // keep_serving: a MASTER resumed after a restart (crash adopt): its VIPs stay owned and its
+    // addresses and routes stay, instead of being cleared of what a dead daemon left.
+    void install(bool keep_serving = false);
     // Takes the router out of the dataplane: its VIPs, unicast peers and instance entry.
     void forget();
     // Priority, timers, preemption (the identity stays): the next advert is built anew.

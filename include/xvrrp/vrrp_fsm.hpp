@@ -65,6 +65,9 @@ public:
     explicit Machine(Config config);
 
     Actions startup(Nanos now);
+    // Startup of a router the dataplane still has as MASTER, left serving by a daemon that died
+    // moments ago (crash adopt): MASTER at once, advertising now, so that no backup sees a gap.
+    Actions resume(Nanos now);
     Actions shutdown(Nanos now);
     // FAULT: a master resigns (one priority-0 advert) and releases its VIPs; no adverts, no
     // timers, adverts heard are ignored until recover().

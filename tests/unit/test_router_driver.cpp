@@ -95,6 +95,37 @@ TEST(RouterDriver, StartsAsBackupAndBecomesMasterWhenItsOwnTimerRunsOut) {
     EXPECT_EQ(d.driver.next_deadline(), kT0 + kMasterDown + 50 * kMs) << "the next announcement";
 }
 
+TEST(RouterDriver, ResumedMasterAdvertisesAtOnceUnlessItsGroupDecidesOrItIsInFault) {
+    Driver d(instance(100));
+    {
+        InSequence order;
+        EXPECT_CALL(d.host, write_instance(State::Master, _, true));
+        EXPECT_CALL(d.host, take_vips(kT0, d.driver.advert_silence()));
+        EXPECT_CALL(d.host, send_advert(100));
+        EXPECT_CALL(d.host, announce());
+    }
+    d.driver.start(true, kT0, /*resume_master=*/true);
+    EXPECT_EQ(d.driver.state(), State::Master);
+    EXPECT_EQ(d.driver.next_deadline(), kT0 + 50 * kMs) << "the next announcement, then adverts every 100 ms";
+
+    RouterSettings member = router_settings(instance(100), Family::V4, kOurs);
+    member.sync_member = true;
+    StrictMock<MockHost> host;
+    EXPECT_CALL(host, watch_master_down(_)).Times(::testing::AnyNumber());
+    EXPECT_CALL(host, notice(_, _)).Times(::testing::AnyNumber());
+    RouterDriver in_group(member, host);
+    EXPECT_CALL(host, write_instance(State::Backup, _, _));
+    in_group.start(true, kT0, true);
+    EXPECT_EQ(in_group.state(), State::Backup) << "a sync group member waits for its group";
+
+    Driver down(instance(100));
+    EXPECT_CALL(down.host, write_instance(_, _, _)).Times(::testing::AnyNumber());
+    EXPECT_CALL(down.host, release_vips()).Times(::testing::AnyNumber());
+    EXPECT_CALL(down.host, set_advert_silence(_)).Times(::testing::AnyNumber());
+    down.driver.start(false, kT0, true);
+    EXPECT_EQ(down.driver.state(), State::Fault) << "a down link is FAULT, resumed or not";
+}
+
 TEST(RouterDriver, TheAnnouncementBurstRepeatsAtItsIntervalAndAdvertsKeepTheirs) {
     Driver d(instance(255));  // the owner: MASTER at once
     EXPECT_CALL(d.host, write_instance(State::Master, _, true));

@@ -79,6 +79,22 @@ TEST(VrrpFsm, AddressOwnerStartsAsMaster) {
     EXPECT_EQ(m.adver_deadline(), kT0 + kSec);
 }
 
+TEST(VrrpFsm, ResumeIsMasterAtOnceAdvertisingNow) {
+    Machine m(v3(100));
+    const auto a = m.resume(kT0);
+    EXPECT_EQ(m.state(), State::Master);
+    EXPECT_EQ(kinds(a), (std::vector<std::size_t>{kTransition, kTake, kSend, kAnnounce}));
+    EXPECT_EQ(std::get<Transition>(a[0]).from, State::Initialize);
+    EXPECT_EQ(std::get<Transition>(a[0]).reason, "resumed after a restart");
+    EXPECT_EQ(sent_priority(a), 100);
+    EXPECT_EQ(m.adver_deadline(), kT0 + kSec);
+    EXPECT_TRUE(m.resume(kT0).empty()) << "only from INIT";
+    Machine started(v3(100));
+    started.startup(kT0);
+    EXPECT_TRUE(started.resume(kT0).empty());
+    EXPECT_EQ(started.state(), State::Backup);
+}
+
 TEST(VrrpFsm, BackupBecomesMasterWhenTheTimerRunsOut) {
     Machine m(v3());
     m.startup(kT0);

@@ -492,6 +492,17 @@ std::optional<xvrrp_inst_stats> Dataplane::instance_stats(const xvrrp_inst_key& 
     return view<InstStatsArray>(skel_->maps.xvrrp_istats).sum(inst->slot);
 }
 
+std::vector<xvrrp_inst_key> Dataplane::instance_keys() const {
+    std::vector<xvrrp_inst_key> out;
+    for (const auto& b : inst_dir_.all())
+        if (b.state == XVRRP_BUCKET_USED) out.push_back(b.key);
+    return out;
+}
+
+xvrrp_ctl Dataplane::control() const {
+    return view<BpfMap<std::uint32_t, xvrrp_ctl>>(skel_->maps.xvrrp_ctl).get(0).value_or(xvrrp_ctl{});
+}
+
 CounterReader Dataplane::counter_reader() const {
     return CounterReader(fd_of(skel_->maps.xvrrp_stats), fd_of(skel_->maps.xvrrp_istats), fd_of(skel_->maps.xvrrp_ctl));
 }

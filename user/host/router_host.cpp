@@ -136,7 +136,7 @@ xvrrp_vip KernelRouterHost::vip_entry(bool owned) const {
     return v;
 }
 
-void KernelRouterHost::install() {
+void KernelRouterHost::install(bool keep_serving) {
     ports_.dp.set_interface_mac(id_.ifindex, ports_.rtnl.mac(id_.ifindex));
     // The VIPs' own interface (keepalived's use_vmac): ARP and NS for them still arrive on the
     // parent, where XDP answers; what is sent to the virtual MAC reaches the macvlan.
@@ -144,10 +144,11 @@ void KernelRouterHost::install() {
         vmac_ifindex_ = ports_.rtnl.ensure_macvlan(id_.ifindex, id_.cfg.vmac_interface, id_.mac);
     for (const auto& p : unicast_peers()) ports_.dp.add_unicast_peer(key_, p.bytes);
     for (const auto& v : vips_) {
-        if (v.dev.empty()) ports_.dp.set_vip(vip_key(id_.ifindex, v.address), vip_entry(false), key_);
+        if (v.dev.empty()) ports_.dp.set_vip(vip_key(id_.ifindex, v.address), vip_entry(keep_serving), key_);
+        if (keep_serving) continue;
         if (const auto ifindex = vip_ifindex(v)) ports_.addresses.remove(id_.id, *ifindex, v.address, v.prefix_len);  // left by a daemon that died
     }
-    queue_route_removals();  // likewise
+    if (!keep_serving) queue_route_removals();  // likewise
 }
 
 void KernelRouterHost::forget() {

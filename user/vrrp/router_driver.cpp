@@ -135,11 +135,12 @@ void RouterDriver::fail(const std::string& what, Nanos now) {
 
 void RouterDriver::publish() { host_.write_instance(machine_.state(), priority(), kernel_preempt_); }
 
-void RouterDriver::start(bool link_up, Nanos now) {
+void RouterDriver::start(bool link_up, Nanos now, bool resume_master) {
     link_down_ = !link_up;
     started_ = true;
-    if (fault_reasons().empty()) apply(machine_.startup(now), now);
-    else update_fault(now);
+    if (!fault_reasons().empty()) update_fault(now);
+    else if (resume_master && !settings_.sync_member) apply(machine_.resume(now), now);
+    else apply(machine_.startup(now), now);
 }
 
 void RouterDriver::stop(Nanos now) {

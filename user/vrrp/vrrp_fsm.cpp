@@ -86,6 +86,11 @@ Actions Machine::startup(Nanos now) {
     return {Transition{State::Initialize, State::Backup, "startup"}};
 }
 
+Actions Machine::resume(Nanos now) {
+    if (state_ != State::Initialize) return {};
+    return become_master(now, "resumed after a restart");
+}
+
 // Leaves BACKUP or MASTER for a state without timers; a master resigns, so that backups take
 // over after Skew_Time only.
 Actions Machine::stand_down(State to, std::string_view reason) {

@@ -1,0 +1,74 @@
+// Hitless upgrade (xvrrpctl upgrade, SIGUSR2): the running daemon O starts the binary on disk as
+// N with one end of a socketpair, and they speak in JSON messages over it:
+//   N -> O  {"prepared": true}   config parsed, dataplane opened, programs loaded (O still runs)
+//   O -> N  the Handover          O has sent its masters' adverts, refreshed the heartbeat, given up
+//                                 its lock, control socket and metrics port, and is frozen
+//   N -> O  {"committed": true}  N runs every router (masters resumed, advertising), READY sent
+// O then exits without resigning or cleaning up. If N exits, closes the channel or does not
+// commit within a second, O kills it and carries on as before. Kept in the kernel meanwhile:
+// pinned maps (instances, peers, VIPs, counters, ring buffer), XDP links, TC filters, addresses.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "xvrrp/counters.hpp"
+#include "xvrrp/packet.hpp"
+#include "xvrrp/unique_fd.hpp"
+#include "xvrrp/vrrp_fsm.hpp"
+
+namespace xvrrp {
+
+// What lives in O's memory only, and N carries on: per router its state as O had it, its
+// transition count and age, and its own counters; the daemon's reload counts and maintenance.
+struct HandoverRouter {
+    std::string name;
+    Family family = Family::V4;
+    fsm::State state = fsm::State::Initialize;
+    std::uint64_t transitions = 0;
+    std::uint64_t since_transition_ns = 0;  // how long ago (clocks agree: both CLOCK_MONOTONIC)
+    RouterCounters sent;
+    bool operator==(const HandoverRouter&) const = default;
+};
+
+struct Handover {
+    static constexpr int kVersion = 1;
+    std::vector<HandoverRouter> routers;
+    std::uint64_t reloads_ok = 0, reloads_failed = 0;
+    std::vector<std::string> maintenance;
+    bool operator==(const Handover&) const = default;
+};
+
+[[nodiscard]] nlohmann::json to_json(const Handover& h);
+// Throws std::runtime_error for another version or a malformed document.
+[[nodiscard]] Handover handover_from_json(const nlohmann::json& j);
+
+// One end of the socketpair (SOCK_SEQPACKET: one JSON document per message).
+class UpgradeChannel {
+public:
+    explicit UpgradeChannel(UniqueFd fd) : fd_(std::move(fd)) {}
+    [[nodiscard]] int fd() const { return fd_.get(); }
+    void send(const nlohmann::json& message);
+    // The next message; none when the peer closed its end or nothing came within `limit`.
+    [[nodiscard]] std::optional<nlohmann::json> receive(std::chrono::milliseconds limit);
+
+private:
+    UniqueFd fd_;
+};
+
+// Starts argv[0] with argv, the channel's other end as its fd 3 and XVRRP_UPGRADE_FD=3, signals
+// unblocked; returns its pid and a pidfd for the loop. Throws when it cannot be started.
+struct Successor {
+    pid_t pid = -1;
+    UniqueFd pidfd;
+    UpgradeChannel channel;
+};
+[[nodiscard]] Successor start_successor(const std::vector<std::string>& argv);
+
+}  // namespace xvrrp

@@ -1,0 +1,228 @@
+// A restart that must not move the VIP: a master killed (SIGKILL, a crash) and started again
+// within its heartbeat timeout resumes what the dataplane still serves (crash adopt): MASTER at
+// once, the backup never takes over, the client loses no reply. A stale heartbeat or other
+// instances: a fresh start, as before.
+#include <csignal>
+#include <thread>
+
+#include "daemon_lab.hpp"
+
+namespace xvrrp::test {
+namespace {
+
+using namespace std::chrono_literals;
+using json = nlohmann::json;
+
+class RestartLab : public DaemonLab {
+protected:
+    // r1 150 and r2 100 at 1 s adverts (Master_Down_Interval 3.6 s for r2), heartbeat 1 s.
+    json config(int i) {
+        json c = lab_->config(i, i == 1 ? 150 : 100, 1000);
+        c["global"]["heartbeat_timeout_ms"] = 1000;
+        return c;
+    }
+    void start_pair() {
+        lab_->start(1, config(1));
+        lab_->start(2, config(2));
+        ASSERT_TRUE(becomes(1, "MASTER", 8s) && becomes(2, "BACKUP", 8s));
+        ASSERT_TRUE(becomes(1, "MASTER", 8s, "IPv6"));
+    }
+    int transitions(int i, std::size_t k = 0) {
+        const json s = lab_->status(i);
+        return s.is_null() ? -1 : s["instances"][k]["transitions"].get<int>();
+    }
+    // ping's summary: "N packets transmitted, M received".
+    std::pair<int, int> ping_counts() {
+        const std::string out = read_text(lab_->dir() + "/ping.txt");
+        const auto at = out.find(" packets transmitted, ");
+        if (at == std::string::npos) return {-1, -1};
+        const auto line_start = out.rfind('\n', at) + 1;
+        return {std::stoi(out.substr(line_start, at - line_start)), std::stoi(out.substr(at + 22))};
+    }
+};
+
+TEST_F(RestartLab, KilledMasterRestartedWithinTheHeartbeatResumesAndTheVipNeverMoves) {
+    ASSERT_NO_FATAL_FAILURE(start_pair());
+    const int r2_before = transitions(2);
+    const int r2_v6_before = transitions(2, 1);
+    lab_->client().exec("ping -c 1 -W 1 192.0.2.100 >/dev/null");
+    const std::string mac_before = lab_->client().exec("ip neigh show 192.0.2.100");
+    ASSERT_NE(mac_before.find("00:00:5e:00:01:33"), std::string::npos) << mac_before;
+
+    lab_->start_ping("192.0.2.100", 300, 0.01);  // 3 s at 10 ms
+    std::this_thread::sleep_for(500ms);
+    lab_->signal(1, SIGKILL);
+    lab_->wait_exit(1, 1s);
+    const std::size_t first_life = lab_->log(1).size();
+    lab_->start(1, config(1));  // within heartbeat_timeout_ms
+    ASSERT_TRUE(VrrpLab::wait_until([&] { return !lab_->status(1).is_null(); }, 3s));
+    const std::string log = lab_->log(1).substr(first_life);
+    EXPECT_NE(log.find("resuming the 2 routers a daemon left"), std::string::npos) << log;
+    EXPECT_EQ(lab_->state(1), "MASTER") << "MASTER at once, not BACKUP first";
+    EXPECT_EQ(lab_->state(1, "IPv6"), "MASTER");
+    EXPECT_NE(log.find("(gateway) Entering MASTER STATE (resumed after a restart)"), std::string::npos);
+    EXPECT_EQ(log.find("Entering BACKUP STATE"), std::string::npos) << log;
+    lab_->finish_ping_longest_gap_ms();
+    const auto [sent, received] = ping_counts();
+    EXPECT_GT(sent, 250);
+    EXPECT_EQ(received, sent) << "no echo request to the VIP went unanswered";
+
+    // Well past r2's Master_Down_Interval: it never took over.
+    std::this_thread::sleep_for(4s);
+    EXPECT_EQ(lab_->state(2), "BACKUP");
+    EXPECT_EQ(transitions(2), r2_before) << "r2 never left BACKUP";
+    EXPECT_EQ(transitions(2, 1), r2_v6_before);
+    EXPECT_EQ(vip_holders(*lab_, 2), 1);
+    EXPECT_NE(lab_->client().exec("ip neigh show 192.0.2.100").find("00:00:5e:00:01:33"), std::string::npos);
+    EXPECT_TRUE(client_reaches_vip(*lab_));
+}
+
+TEST_F(RestartLab, AStaleHeartbeatOrOtherInstancesStartAfresh) {
+    ASSERT_NO_FATAL_FAILURE(start_pair());
+    lab_->signal(1, SIGKILL);
+    lab_->wait_exit(1, 1s);
+    std::this_thread::sleep_for(1500ms);  // past heartbeat_timeout_ms: the kernel silenced the VIPs
+    std::size_t first_life = lab_->log(1).size();
+    lab_->start(1, config(1));
+    ASSERT_TRUE(VrrpLab::wait_until([&] { return !lab_->status(1).is_null(); }, 3s));
+    EXPECT_NE(lab_->log(1).find("past its heartbeat timeout): starting afresh", first_life), std::string::npos) << lab_->log(1);
+    EXPECT_NE(lab_->log(1).find("(gateway) Entering BACKUP STATE (startup)", first_life), std::string::npos);
+    ASSERT_TRUE(becomes(1, "MASTER", 10s)) << "and wins the election again";
+
+    // Another instance set (no IPv6 here): not adopted even with a fresh heartbeat.
+    lab_->signal(1, SIGKILL);
+    lab_->wait_exit(1, 1s);
+    json v4_only = config(1);
+    v4_only["instances"][0]["vips"] = {"192.0.2.100/24"};
+    first_life = lab_->log(1).size();
+    lab_->start(1, v4_only);
+    ASSERT_TRUE(VrrpLab::wait_until([&] { return !lab_->status(1).is_null(); }, 3s));
+    EXPECT_NE(lab_->log(1).find("left other instances than configured: starting afresh", first_life), std::string::npos)
+        << lab_->log(1);
+    EXPECT_TRUE(becomes(1, "MASTER", 10s));
+}
+
+// The dataplane says MASTER but a better master was heard meanwhile (its adverts reached r1's
+// XDP while r1's daemon was dead): BACKUP, not a second master.
+TEST_F(RestartLab, ABetterMasterHeardMeansBackup) {
+    json c1 = config(1);
+    c1["global"]["heartbeat_timeout_ms"] = 20000;  // fresh all along: the peer entry decides
+    lab_->start(1, c1);
+    lab_->start(2, config(2));
+    ASSERT_TRUE(becomes(1, "MASTER", 8s) && becomes(2, "BACKUP", 8s));
+    ASSERT_TRUE(becomes(1, "MASTER", 8s, "IPv6"));
+    json better = config(2);
+    better["instances"][0]["priority"] = 200;
+    lab_->write_config(2, better);
+    lab_->signal(2, SIGHUP);  // a priority change: no restart, r2 stays BACKUP under a live r1
+    lab_->signal(1, SIGKILL);
+    lab_->wait_exit(1, 1s);
+    ASSERT_TRUE(becomes(2, "MASTER", 6s)) << "r2 takes over at 200";
+    std::this_thread::sleep_for(1500ms);  // an advert of r2's reaches r1's XDP (its peer entry)
+    const std::size_t first_life = lab_->log(1).size();
+    lab_->start(1, c1);
+    ASSERT_TRUE(VrrpLab::wait_until([&] { return !lab_->status(1).is_null(); }, 3s));
+    const std::string log = lab_->log(1).substr(first_life);
+    EXPECT_NE(log.find("resuming the 2 routers"), std::string::npos) << log;
+    EXPECT_NE(log.find("(gateway) not resumed as MASTER: a better master (200) was heard"), std::string::npos) << log;
+    EXPECT_EQ(log.find("(gateway) Entering MASTER STATE"), std::string::npos) << log;
+    EXPECT_EQ(lab_->state(1), "BACKUP");
+    EXPECT_EQ(lab_->state(2), "MASTER");
+}
+
+// xvrrpctl upgrade, several times in a row, at 100 ms and at 10 ms adverts: r1's adverts never
+// gap long enough for r2 to take over (it stays BACKUP, its transitions unchanged), r1's own
+// transition count is unchanged, no notify script runs, the client's ping loses nothing.
+class UpgradeLab : public RestartLab, public ::testing::WithParamInterface<int> {};
+
+TEST_P(UpgradeLab, UpgradesInARowMoveNoVip) {
+    const int interval = GetParam();
+    ScratchDir dir;
+    auto with = [&](int i) {
+        json c = lab_->config(i, i == 1 ? 150 : 100, interval);
+        c["instances"][0]["notify"] = {{"master", {"/bin/sh", "-c", "echo master >> " + dir.file("notify-r" + std::to_string(i))}},
+                                       {"backup", {"/bin/sh", "-c", "echo backup >> " + dir.file("notify-r" + std::to_string(i))}}};
+        return c;
+    };
+    lab_->start(1, with(1));
+    lab_->start(2, with(2));
+    ASSERT_TRUE(becomes(1, "MASTER", 8s) && becomes(2, "BACKUP", 8s));
+    ASSERT_TRUE(becomes(1, "MASTER", 8s, "IPv6"));
+    std::this_thread::sleep_for(500ms);  // notify scripts of the election have run
+    const std::string r1_notified = dir.read("notify-r1");
+    const json r1_before = lab_->status(1), r2_before = lab_->status(2);
+    lab_->start_ping("192.0.2.100", 1000, 0.005);  // 5 s at 5 ms
+
+    const std::string ctl = std::string(XVRRPCTL_PATH) + " -s " + lab_->socket(1);
+    int pid = r1_before["pid"].get<int>();
+    for (int k = 0; k < 5; ++k) {
+        const std::string out = lab_->router(1).exec(ctl + " upgrade 2>&1");
+        ASSERT_EQ(out.rfind("upgraded: pid " + std::to_string(pid) + " -> ", 0), 0u) << out << lab_->log(1);
+        pid = std::stoi(out.substr(out.find("-> ") + 3));
+    }
+    lab_->finish_ping_longest_gap_ms();
+    const auto [sent, received] = ping_counts();
+    EXPECT_GT(sent, 500);
+    EXPECT_EQ(received, sent) << "no echo request to the VIP went unanswered";
+
+    const json r1_after = lab_->status(1), r2_after = lab_->status(2);
+    ASSERT_FALSE(r1_after.is_null());
+    EXPECT_EQ(r1_after["pid"].get<int>(), pid);
+    for (std::size_t k = 0; k < 2; ++k) {
+        EXPECT_EQ(r1_after["instances"][k]["state"], "MASTER");
+        EXPECT_EQ(r1_after["instances"][k]["transitions"], r1_before["instances"][k]["transitions"]) << "the upgrades left no trace";
+        EXPECT_GE(r1_after["instances"][k]["counters"]["adverts_sent"].get<int>(),
+                  r1_before["instances"][k]["counters"]["adverts_sent"].get<int>()) << "counters carried over";
+        EXPECT_EQ(r2_after["instances"][k]["state"], "BACKUP");
+        EXPECT_EQ(r2_after["instances"][k]["transitions"], r2_before["instances"][k]["transitions"])
+            << "r2 never took over: r1's adverts never stopped long enough";
+    }
+    std::this_thread::sleep_for(300ms);
+    EXPECT_EQ(dir.read("notify-r1"), r1_notified) << "no notify script ran for an upgrade";
+    EXPECT_NE(lab_->client().exec("ip neigh show 192.0.2.100").find("00:00:5e:00:01:33"), std::string::npos);
+    EXPECT_EQ(vip_holders(*lab_, 2), 1);
+}
+
+INSTANTIATE_TEST_SUITE_P(Intervals, UpgradeLab, ::testing::Values(100, 10),
+                         [](const auto& info) { return std::to_string(info.param) + "ms"; });
+
+// Failures before the new daemon commits leave the running one as it was: a config the new
+// binary refuses, and a new daemon killed while the old one waits for it (SIGUSR2 this time).
+TEST_F(RestartLab, AFailedUpgradeLeavesTheRunningDaemonAsItWas) {
+    ASSERT_NO_FATAL_FAILURE(start_pair());
+    const std::string ctl = std::string(XVRRPCTL_PATH) + " -s " + lab_->socket(1);
+    const int pid = lab_->status(1)["pid"].get<int>();
+    lab_->write_config(1, json{{"instances", "not a list"}});
+    const std::string out = lab_->router(1).exec(ctl + " upgrade 2>&1; echo rc=$?");
+    EXPECT_NE(out.find("upgrade failed: the new daemon"), std::string::npos) << out;
+    EXPECT_NE(out.find("rc=1"), std::string::npos) << out;
+    const json after = lab_->status(1);
+    ASSERT_FALSE(after.is_null()) << "the control socket is back";
+    EXPECT_EQ(after["pid"].get<int>(), pid);
+    EXPECT_EQ(after["instances"][0]["state"], "MASTER");
+    EXPECT_EQ(after["upgrade"]["failures"], 1);
+
+    // A good config again, but the new daemon is killed as soon as it appears.
+    lab_->write_config(1, config(1));
+    lab_->signal(1, SIGUSR2);
+    std::string killed;
+    ASSERT_TRUE(VrrpLab::wait_until([&] {
+        const std::string p = sh("pgrep -f 'xvrrpd -c " + lab_->dir() + "/r1.json' | grep -v '^" + std::to_string(pid) + "$' | head -1");
+        if (p.empty()) return false;
+        sh("kill -9 " + p);
+        killed = p;
+        return true;
+    }, 3s));
+    ASSERT_TRUE(VrrpLab::wait_until([&] {
+        const json s = lab_->status(1);
+        return !s.is_null() && s["upgrade"]["failures"] == 2;
+    }, 5s)) << lab_->log(1);
+    EXPECT_EQ(lab_->status(1)["pid"].get<int>(), pid);
+    EXPECT_EQ(lab_->state(1), "MASTER");
+    std::this_thread::sleep_for(4s);
+    EXPECT_EQ(lab_->state(2), "BACKUP") << "r1 advertised on";
+    EXPECT_TRUE(client_reaches_vip(*lab_));
+}
+
+}  // namespace
+}  // namespace xvrrp::test

@@ -1,0 +1,67 @@
+// The upgrade's handover document (versioned JSON) and its channel (a socketpair).
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+
+#include "xvrrp/upgrade.hpp"
+
+using namespace xvrrp;
+
+namespace {
+Handover sample() {
+    Handover h;
+    HandoverRouter r{.name = "gateway", .family = Family::V6, .state = fsm::State::Master, .transitions = 2,
+                     .since_transition_ns = 123'456'789};
+    r.sent.adverts_sent = 1000;
+    r.sent.become_master = 1;
+    h.routers.push_back(r);
+    h.routers.push_back(HandoverRouter{.name = "seg1", .state = fsm::State::Backup, .transitions = 1});
+    h.reloads_ok = 3;
+    h.reloads_failed = 1;
+    h.maintenance = {"seg1"};
+    return h;
+}
+}  // namespace
+
+TEST(Upgrade, HandoverRoundTrips) {
+    const Handover h = sample();
+    const nlohmann::json j = to_json(h);
+    EXPECT_EQ(j["version"], Handover::kVersion);
+    EXPECT_EQ(handover_from_json(j), h);
+    EXPECT_EQ(handover_from_json(nlohmann::json::parse(j.dump())), h) << "through text, as on the channel";
+}
+
+TEST(Upgrade, AnotherVersionOrAMalformedDocumentIsRefused) {
+    nlohmann::json j = to_json(sample());
+    j["version"] = Handover::kVersion + 1;
+    try {
+        (void)handover_from_json(j);
+        FAIL() << "another version was read";
+    } catch (const std::runtime_error& e) {
+        EXPECT_NE(std::string(e.what()).find("this xvrrpd reads version 1"), std::string::npos) << e.what();
+    }
+    j = to_json(sample());
+    j["routers"][0].erase("transitions");
+    EXPECT_THROW((void)handover_from_json(j), std::runtime_error);
+    j = to_json(sample());
+    j["routers"][0]["state"] = 9;
+    EXPECT_THROW((void)handover_from_json(j), std::runtime_error);
+    EXPECT_THROW((void)handover_from_json(nlohmann::json::array()), std::runtime_error);
+}
+
+TEST(Upgrade, ChannelCarriesWholeDocumentsAndSeesTheOtherEndGo) {
+    int ends[2];
+    ASSERT_EQ(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ends), 0);
+    UpgradeChannel a{UniqueFd(ends[0])};
+    auto b = std::make_unique<UpgradeChannel>(UniqueFd(ends[1]));
+    EXPECT_FALSE(a.receive(std::chrono::milliseconds(10))) << "nothing sent yet";
+    b->send({{"prepared", true}});
+    const auto got = a.receive(std::chrono::milliseconds(1000));
+    ASSERT_TRUE(got);
+    EXPECT_EQ((*got)["prepared"], true);
+    b->send(to_json(sample()));
+    const auto doc = a.receive(std::chrono::milliseconds(1000));
+    ASSERT_TRUE(doc);
+    EXPECT_EQ(handover_from_json(*doc), sample());
+    b.reset();
+    EXPECT_FALSE(a.receive(std::chrono::milliseconds(1000))) << "closed: no message";
+}

@@ -1,0 +1,136 @@
+#include "xvrrp/upgrade.hpp"
+
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <stdexcept>
+
+#include "xvrrp/error.hpp"
+
+extern char** environ;
+
+namespace xvrrp {
+
+namespace {
+constexpr int kChannelFd = 3;  // in N
+constexpr std::size_t kMaxMessage = 4 << 20;  // a handover of thousands of routers fits
+}  // namespace
+
+nlohmann::json to_json(const Handover& h) {
+    nlohmann::json routers = nlohmann::json::array();
+    for (const auto& r : h.routers) {
+        nlohmann::json sent = nlohmann::json::object();
+        for_each_router_counter(r.sent, [&](const CounterInfo& c, std::uint64_t v) { sent[std::string(c.name)] = v; });
+        routers.push_back({{"name", r.name},
+                           {"family", r.family == Family::V4 ? 4 : 6},
+                           {"state", static_cast<int>(r.state)},
+                           {"transitions", r.transitions},
+                           {"since_transition_ns", r.since_transition_ns},
+                           {"sent", sent}});
+    }
+    return {{"version", Handover::kVersion}, {"routers", routers}, {"reloads_ok", h.reloads_ok},
+            {"reloads_failed", h.reloads_failed}, {"maintenance", h.maintenance}};
+}
+
+Handover handover_from_json(const nlohmann::json& j) {
+    if (!j.is_object() || j.value("version", 0) != Handover::kVersion)
+        throw std::runtime_error("handover: version " + (j.is_object() && j.contains("version") ? j["version"].dump() : "none") +
+                                 ", this xvrrpd reads version " + std::to_string(Handover::kVersion));
+    try {
+        Handover h;
+        for (const auto& r : j.at("routers")) {
+            HandoverRouter x;
+            x.name = r.at("name").get<std::string>();
+            x.family = r.at("family").get<int>() == 6 ? Family::V6 : Family::V4;
+            const int state = r.at("state").get<int>();
+            if (state < 0 || state > static_cast<int>(fsm::State::Fault)) throw std::runtime_error("bad state");
+            x.state = static_cast<fsm::State>(state);
+            x.transitions = r.at("transitions").get<std::uint64_t>();
+            x.since_transition_ns = r.at("since_transition_ns").get<std::uint64_t>();
+            const auto& sent = r.at("sent");
+#define XVRRP_ROUTER_STAT_READ(field, name, help) x.sent.field = sent.value(name, std::uint64_t{0});
+            XVRRP_ROUTER_STATS(XVRRP_ROUTER_STAT_READ)
+#undef XVRRP_ROUTER_STAT_READ
+            h.routers.push_back(std::move(x));
+        }
+        h.reloads_ok = j.at("reloads_ok").get<std::uint64_t>();
+        h.reloads_failed = j.at("reloads_failed").get<std::uint64_t>();
+        h.maintenance = j.at("maintenance").get<std::vector<std::string>>();
+        return h;
+    } catch (const nlohmann::json::exception& e) {
+        throw std::runtime_error(std::string("handover: malformed: ") + e.what());
+    }
+}
+
+void UpgradeChannel::send(const nlohmann::json& message) {
+    const std::string text = message.dump();
+    if (::send(fd_.get(), text.data(), text.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(text.size()))
+        throw_errno(errno, "upgrade channel: send");
+}
+
+std::optional<nlohmann::json> UpgradeChannel::receive(std::chrono::milliseconds limit) {
+    pollfd p{fd_.get(), POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(limit.count())) <= 0) return std::nullopt;
+    std::string buf(kMaxMessage, '\0');
+    const ssize_t n = ::recv(fd_.get(), buf.data(), buf.size(), MSG_DONTWAIT);
+    if (n <= 0) return std::nullopt;  // closed (0) or nothing after all
+    buf.resize(static_cast<std::size_t>(n));
+    try {
+        return nlohmann::json::parse(buf);
+    } catch (const nlohmann::json::exception&) {
+        return std::nullopt;
+    }
+}
+
+Successor start_successor(const std::vector<std::string>& argv) {
+    int ends[2];
+    check_sys(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ends), "upgrade: socketpair");
+    UniqueFd ours(ends[0]), theirs(ends[1]);
+    // Buffers for a large handover in one message.
+    const int size = static_cast<int>(kMaxMessage);
+    ::setsockopt(ours.get(), SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+    ::setsockopt(theirs.get(), SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, theirs.get(), kChannelFd);  // dup2 clears CLOEXEC
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    sigset_t none, defaults;
+    sigemptyset(&none);
+    sigemptyset(&defaults);
+    for (int s : {SIGTERM, SIGINT, SIGHUP, SIGUSR2}) sigaddset(&defaults, s);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setsigdefault(&attr, &defaults);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+
+    std::vector<std::string> env_strings;
+    for (char** e = environ; *e; ++e)
+        if (std::strncmp(*e, "XVRRP_UPGRADE_FD=", 17) != 0) env_strings.emplace_back(*e);
+    env_strings.push_back("XVRRP_UPGRADE_FD=" + std::to_string(kChannelFd));
+    std::vector<char*> envp, args;
+    for (auto& s : env_strings) envp.push_back(s.data());
+    envp.push_back(nullptr);
+    std::vector<std::string> argv_copy = argv;
+    for (auto& a : argv_copy) args.push_back(a.data());
+    args.push_back(nullptr);
+
+    pid_t pid = -1;
+    const int err = ::posix_spawn(&pid, args[0], &actions, &attr, args.data(), envp.data());
+    posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attr);
+    if (err != 0) throw_errno(err, "upgrade: start " + argv.front());
+    const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+    if (pidfd < 0) {
+        ::kill(pid, SIGKILL);
+        throw_errno(errno, "upgrade: pidfd_open");
+    }
+    return Successor{.pid = pid, .pidfd = UniqueFd(pidfd), .channel = UpgradeChannel(std::move(ours))};
+}
+
+}  // namespace xvrrp
