@@ -189,6 +189,11 @@ struct Daemon::Impl {
             handover = take_over(*predecessor);
         }
         adopting = adoptable(monotonic_ns());
+        if (handover) {  // trackers as the old daemon found them, before any router asks them
+            refuse_insecure_scripts(cfg);
+            trackers.configure(cfg.trackers, monotonic_ns());
+            trackers.restore(handover->trackers);
+        }
         if (handover && !adopting)
             spdlog::warn("upgrade: the instances differ from those of the daemon replaced: they start afresh (VIPs may move)");
         if (!adopting) dp.clear();
@@ -244,6 +249,7 @@ struct Daemon::Impl {
             }
         }
         for (const auto& m : h.maintenance) maintenance.insert(m);
+        for (const auto& e : h.earlier) earlier_lives[{e.name, e.family}] = EarlierLives{.sent = e.sent, .received = e.received};
         reloads_ok = h.reloads_ok;
         reloads_failed = h.reloads_failed;
         return h;
@@ -295,7 +301,10 @@ struct Daemon::Impl {
                                                .state = r->driver.state(),
                                                .transitions = r->driver.transitions(),
                                                .since_transition_ns = now - r->driver.last_transition(),
-                                               .sent = sent_total(*r)});
+                                               .sent = r->driver.counters()});
+        for (const auto& [key, lives] : earlier_lives)
+            h.earlier.push_back(HandoverEarlier{.name = key.first, .family = key.second, .sent = lives.sent, .received = lives.received});
+        h.trackers = trackers.views();
         h.reloads_ok = reloads_ok;
         h.reloads_failed = reloads_failed;
         h.maintenance.assign(maintenance.begin(), maintenance.end());

@@ -63,6 +63,9 @@ public:
     // Why a use puts the instance in FAULT, for the logs and the status.
     [[nodiscard]] std::string fault_reason(const config::TrackUse& use) const;
     [[nodiscard]] std::vector<TrackerView> views() const;
+    // Trackers of these names and kinds take the state and counts of the views (an upgrade: what
+    // the previous process had found, so no tracker starts over from its initial state).
+    void restore(const std::vector<TrackerView>& views);
 
     class Check;        // one tracker's watcher (tracker_set.cpp)
     class IcmpChannel;  // the raw ICMP sockets, one per family, every icmp tracker shares

@@ -47,6 +47,11 @@ public:
     // Feeds one result; true when the state changed.
     bool feed(bool ok);
     [[nodiscard]] bool up() const { return up_; }
+    // As a previous process left it (an upgrade): settled up or down.
+    void set(bool up) {
+        up_ = up;
+        count_ = up ? rise_ + fall_ - 1 : 0;
+    }
 
 private:
     std::uint32_t rise_, fall_;

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "xvrrp/counters.hpp"
+#include "xvrrp/tracker_set.hpp"
 #include "xvrrp/packet.hpp"
 #include "xvrrp/unique_fd.hpp"
 #include "xvrrp/vrrp_fsm.hpp"
@@ -33,19 +34,33 @@ struct HandoverRouter {
     fsm::State state = fsm::State::Initialize;
     std::uint64_t transitions = 0;
     std::uint64_t since_transition_ns = 0;  // how long ago (clocks agree: both CLOCK_MONOTONIC)
-    RouterCounters sent;
+    RouterCounters sent;  // this router's own (its earlier lives are in Handover::earlier)
     bool operator==(const HandoverRouter&) const = default;
 };
+
+// What routers of an instance counted before a reload restarted them (status and metrics add it).
+struct HandoverEarlier {
+    std::string name;
+    Family family = Family::V4;
+    RouterCounters sent;
+    xvrrp_inst_stats received{};
+};
+
+struct Handover;
+[[nodiscard]] nlohmann::json to_json(const Handover& h);
 
 struct Handover {
     static constexpr int kVersion = 1;
     std::vector<HandoverRouter> routers;
     std::uint64_t reloads_ok = 0, reloads_failed = 0;
     std::vector<std::string> maintenance;
-    bool operator==(const Handover&) const = default;
+    std::vector<HandoverEarlier> earlier;
+    std::vector<TrackerView> trackers;  // state, counts, check durations
+    bool operator==(const Handover& o) const {
+        return to_json(*this) == to_json(o);
+    }
 };
 
-[[nodiscard]] nlohmann::json to_json(const Handover& h);
 // Throws std::runtime_error for another version or a malformed document.
 [[nodiscard]] Handover handover_from_json(const nlohmann::json& j);
 

@@ -1,6 +1,7 @@
 // The metrics endpoint end to end: scraped from the client's namespace, it passes `promtool check
 // metrics`, says what `xvrrpctl status --json` says, its counters never go back across reloads
-// (one that restarts the router included), and slow clients hold none of the daemon's adverts.
+// (one that restarts the router included) or an upgrade, and slow clients hold none of the
+// daemon's adverts.
 #include <chrono>
 #include <future>
 #include <map>
@@ -124,7 +125,7 @@ TEST_F(MetricsLab, ScrapePassesPromtoolAndSaysWhatTheStatusSays) {
     EXPECT_EQ(lab_->client().exec("curl -s -o /dev/null -w '%{http_code}' http://" + kListen + "/other"), "404");
 }
 
-TEST_F(MetricsLab, CountersNeverGoBackAcrossReloads) {
+TEST_F(MetricsLab, CountersNeverGoBackAcrossReloadsAndAnUpgrade) {
     json c1 = metrics_config(1, 150, 100);
     lab_->start(1, c1);
     lab_->start(2, metrics_config(2, 100, 100));
@@ -152,11 +153,19 @@ TEST_F(MetricsLab, CountersNeverGoBackAcrossReloads) {
     const std::string gw = labels_of(lab_->status(1)["instances"][0]);
     EXPECT_GE(second.at("xvrrp_become_master_total" + gw), 2) << "its first life's and this one's";
 
+    // An upgrade: the new process serves the port, and carries the counts on.
+    const std::string out = lab_->router(1).exec(std::string(XVRRPCTL_PATH) + " -s " + lab_->socket(1) + " upgrade 2>&1");
+    ASSERT_EQ(out.rfind("upgraded: pid ", 0), 0u) << out;
+    std::this_thread::sleep_for(1200ms);
+    const auto upgraded = samples(scrape_text());
+    expect_no_decrease(second, upgraded);
+    EXPECT_EQ(upgraded.at("xvrrp_config_reloads_total{result=\"success\"}"), 1) << "carried over";
+
     // A bad file: counted as a failure, nothing else moves back.
     lab_->write_config(1, json{{"instances", "not a list"}});
-    lab_->signal(1, SIGHUP);
+    sh("kill -HUP " + std::to_string(lab_->status(1)["pid"].get<int>()));  // the upgraded process
     ASSERT_TRUE(VrrpLab::wait_until([&] { return samples(scrape_text())["xvrrp_config_reloads_total{result=\"failure\"}"] == 1; }, 5s));
-    expect_no_decrease(second, samples(scrape_text()));
+    expect_no_decrease(upgraded, samples(scrape_text()));
 }
 
 // Clients that read one byte a second, or send their request one byte a second, hold a worker of

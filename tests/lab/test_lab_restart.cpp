@@ -3,6 +3,9 @@
 // once, the backup never takes over, the client loses no reply. A stale heartbeat or other
 // instances: a fresh start, as before.
 #include <csignal>
+#include <future>
+#include <iostream>
+#include <sstream>
 #include <thread>
 
 #include "daemon_lab.hpp"
@@ -130,13 +133,25 @@ TEST_F(RestartLab, ABetterMasterHeardMeansBackup) {
     EXPECT_EQ(lab_->state(2), "MASTER");
 }
 
-// xvrrpctl upgrade, several times in a row, at 100 ms and at 10 ms adverts: r1's adverts never
-// gap long enough for r2 to take over (it stays BACKUP, its transitions unchanged), r1's own
-// transition count is unchanged, no notify script runs, the client's ping loses nothing.
+// xvrrpctl upgrade, 20 times in a row, at 1 s, 100 ms and 10 ms adverts, IPv4 and IPv6: r1's
+// adverts on the bridge never stop (at 1 s and 100 ms no gap over the interval + 20 %; at 10 ms,
+// where this shared machine's own jitter is a few ms, none skipped), r2 never leaves BACKUP, r1's
+// transition count is unchanged, no notify script runs, the client's ping to the VIP loses
+// nothing, its neighbour entry keeps the virtual MAC, and a TCP download from the VIP completes.
 class UpgradeLab : public RestartLab, public ::testing::WithParamInterface<int> {};
+
+// Timestamps (s) of r1's IPv4 adverts crossing its bridge port, from tcpdump -tt.
+std::vector<double> advert_times(const std::string& tcpdump_out) {
+    std::vector<double> out;
+    std::istringstream in(tcpdump_out);
+    for (std::string line; std::getline(in, line);)
+        if (line.find("VRRP") != std::string::npos) out.push_back(std::stod(line.substr(0, line.find(' '))));
+    return out;
+}
 
 TEST_P(UpgradeLab, UpgradesInARowMoveNoVip) {
     const int interval = GetParam();
+    constexpr int kUpgrades = 20;
     ScratchDir dir;
     auto with = [&](int i) {
         json c = lab_->config(i, i == 1 ? 150 : 100, interval);
@@ -148,22 +163,42 @@ TEST_P(UpgradeLab, UpgradesInARowMoveNoVip) {
     lab_->start(2, with(2));
     ASSERT_TRUE(becomes(1, "MASTER", 8s) && becomes(2, "BACKUP", 8s));
     ASSERT_TRUE(becomes(1, "MASTER", 8s, "IPv6"));
+    // A 2 MB file served from the VIP, downloaded at 400 kB/s (about 5 s) across the upgrades.
+    dir.write("body", std::string(2 << 20, 'x'));
+    lab_->start_helper(1, {HTTP_STUB_PATH, "192.0.2.100", "8080", dir.file("")}, "stub.log");
+    ASSERT_TRUE(VrrpLab::wait_until([&] { return lab_->client().exec_status("curl -s -o /dev/null --max-time 1 http://192.0.2.100:8080/ -r 0-0") == 0; }, 3s));
     std::this_thread::sleep_for(500ms);  // notify scripts of the election have run
     const std::string r1_notified = dir.read("notify-r1");
     const json r1_before = lab_->status(1), r2_before = lab_->status(2);
+
+    auto download = std::async(std::launch::async, [&] {
+        return lab_->client().exec("curl -s -o /dev/null --limit-rate 400k -w '%{http_code} %{size_download}' http://192.0.2.100:8080/");
+    });
+    auto capture = std::async(std::launch::async, [&] {
+        return lab_->bridge().exec("timeout 7 tcpdump -tt -n -l -i p1 'ip proto 112 and src host 192.0.2.1' 2>/dev/null; true");
+    });
+    std::this_thread::sleep_for(500ms);  // tcpdump is listening
     lab_->start_ping("192.0.2.100", 1000, 0.005);  // 5 s at 5 ms
 
     const std::string ctl = std::string(XVRRPCTL_PATH) + " -s " + lab_->socket(1);
     int pid = r1_before["pid"].get<int>();
-    for (int k = 0; k < 5; ++k) {
+    for (int k = 0; k < kUpgrades; ++k) {
         const std::string out = lab_->router(1).exec(ctl + " upgrade 2>&1");
-        ASSERT_EQ(out.rfind("upgraded: pid " + std::to_string(pid) + " -> ", 0), 0u) << out << lab_->log(1);
+        ASSERT_EQ(out.rfind("upgraded: pid " + std::to_string(pid) + " -> ", 0), 0u) << "upgrade " << k << ": " << out;
         pid = std::stoi(out.substr(out.find("-> ") + 3));
     }
     lab_->finish_ping_longest_gap_ms();
     const auto [sent, received] = ping_counts();
     EXPECT_GT(sent, 500);
     EXPECT_EQ(received, sent) << "no echo request to the VIP went unanswered";
+    EXPECT_EQ(download.get(), "200 " + std::to_string(2 << 20)) << "the download from the VIP completed";
+
+    const auto times = advert_times(capture.get());
+    double longest = 0;
+    for (std::size_t k = 1; k < times.size(); ++k) longest = std::max(longest, times[k] - times[k - 1]);
+    std::cout << times.size() << " adverts captured at " << interval << " ms; longest gap " << longest * 1000 << " ms\n";
+    EXPECT_GT(times.size(), 5u);
+    EXPECT_LT(longest * 1000, interval >= 100 ? interval * 1.2 : interval * 2.0) << "an advert was skipped";
 
     const json r1_after = lab_->status(1), r2_after = lab_->status(2);
     ASSERT_FALSE(r1_after.is_null());
@@ -183,8 +218,33 @@ TEST_P(UpgradeLab, UpgradesInARowMoveNoVip) {
     EXPECT_EQ(vip_holders(*lab_, 2), 1);
 }
 
-INSTANTIATE_TEST_SUITE_P(Intervals, UpgradeLab, ::testing::Values(100, 10),
+INSTANTIATE_TEST_SUITE_P(Intervals, UpgradeLab, ::testing::Values(1000, 100, 10),
                          [](const auto& info) { return std::to_string(info.param) + "ms"; });
+
+// A tracker's state and counts go over with the upgrade: a failing check keeps the priority where
+// it was (no start-over from the tracker's initial state, which would advertise 150 until the
+// check failed again).
+TEST_F(RestartLab, TrackersKeepTheirStateAcrossAnUpgrade) {
+    json c1 = config(1);
+    c1["trackers"] = {{"web", {{"type", "tcp"}, {"address", VrrpLab::router_ip(1)}, {"port", 8081}, {"interval_ms", 200}}}};
+    c1["instances"][0]["track"] = {{{"tracker", "web"}, {"weight", -20}}};
+    lab_->start(1, c1);
+    lab_->start(2, config(2));
+    ASSERT_TRUE(becomes(1, "MASTER", 8s) && becomes(2, "BACKUP", 8s));
+    ASSERT_TRUE(VrrpLab::wait_until([&] { return lab_->status(1)["instances"][0]["priority"] == 130; }, 5s));
+    const json before = lab_->status(1);
+    const std::size_t first_life = lab_->log(1).size();
+    const std::string out = lab_->router(1).exec(std::string(XVRRPCTL_PATH) + " -s " + lab_->socket(1) + " upgrade 2>&1");
+    ASSERT_EQ(out.rfind("upgraded: pid ", 0), 0u) << out;
+    const json after = lab_->status(1);
+    EXPECT_EQ(after["instances"][0]["priority"], 130);
+    EXPECT_EQ(after["trackers"][0]["up"], false);
+    EXPECT_GE(after["trackers"][0]["failures"].get<int>(), before["trackers"][0]["failures"].get<int>());
+    EXPECT_EQ(after["instances"][0]["transitions"], before["instances"][0]["transitions"]);
+    // The new process starts its routers at 130 (the start logs it), never at 150.
+    EXPECT_EQ(lab_->log(1).find("effective priority 130 -> 150", first_life), std::string::npos) << lab_->log(1).substr(first_life);
+    EXPECT_EQ(lab_->log(1).find("tracker web is", first_life), std::string::npos) << "no tracker change after the upgrade";
+}
 
 // Failures before the new daemon commits leave the running one as it was: a config the new
 // binary refuses, and a new daemon killed while the old one waits for it (SIGUSR2 this time).

@@ -18,6 +18,14 @@ Handover sample() {
     h.reloads_ok = 3;
     h.reloads_failed = 1;
     h.maintenance = {"seg1"};
+    HandoverEarlier e{.name = "gateway", .family = Family::V4};
+    e.sent.adverts_sent = 50;
+    e.received.adverts_valid = 7;
+    h.earlier.push_back(e);
+    TrackerView t{.name = "web", .kind = config::TrackerKind::Tcp, .up = false, .value = 0, .detail = "connection refused",
+                  .checks = 12, .failures = 3, .duration_ns = 400'000};
+    t.durations.observe(400'000);
+    h.trackers.push_back(t);
     return h;
 }
 }  // namespace
@@ -26,6 +34,13 @@ TEST(Upgrade, HandoverRoundTrips) {
     const Handover h = sample();
     const nlohmann::json j = to_json(h);
     EXPECT_EQ(j["version"], Handover::kVersion);
+    const Handover back = handover_from_json(j);
+    ASSERT_EQ(back.trackers.size(), 1u);
+    EXPECT_EQ(back.trackers[0].failures, 3u);
+    EXPECT_EQ(back.trackers[0].durations.count, 1u);
+    EXPECT_FALSE(back.trackers[0].up);
+    ASSERT_EQ(back.earlier.size(), 1u);
+    EXPECT_EQ(back.earlier[0].received.adverts_valid, 7u);
     EXPECT_EQ(handover_from_json(j), h);
     EXPECT_EQ(handover_from_json(nlohmann::json::parse(j.dump())), h) << "through text, as on the channel";
 }

@@ -7,6 +7,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <stdexcept>
 
@@ -21,20 +22,56 @@ constexpr int kChannelFd = 3;  // in N
 constexpr std::size_t kMaxMessage = 4 << 20;  // a handover of thousands of routers fits
 }  // namespace
 
+namespace {
+nlohmann::json sent_json(const RouterCounters& c) {
+    nlohmann::json out = nlohmann::json::object();
+    for_each_router_counter(c, [&](const CounterInfo& i, std::uint64_t v) { out[std::string(i.name)] = v; });
+    return out;
+}
+RouterCounters sent_from(const nlohmann::json& j) {
+    RouterCounters c;
+#define XVRRP_ROUTER_STAT_READ(field, name, help) c.field = j.value(name, std::uint64_t{0});
+    XVRRP_ROUTER_STATS(XVRRP_ROUTER_STAT_READ)
+#undef XVRRP_ROUTER_STAT_READ
+    return c;
+}
+nlohmann::json received_json(const xvrrp_inst_stats& s) {
+    nlohmann::json out = nlohmann::json::object();
+    for_each_instance_counter(s, [&](const CounterInfo& i, std::uint64_t v) { out[std::string(i.name)] = v; });
+    return out;
+}
+xvrrp_inst_stats received_from(const nlohmann::json& j) {
+    xvrrp_inst_stats s{};
+#define XVRRP_INST_STAT_READ(field, name, help) s.field = j.value(name, std::uint64_t{0});
+    XVRRP_INST_STATS(XVRRP_INST_STAT_READ)
+#undef XVRRP_INST_STAT_READ
+    return s;
+}
+int family_number(Family f) { return f == Family::V4 ? 4 : 6; }
+Family family_from(const nlohmann::json& j) { return j.get<int>() == 6 ? Family::V6 : Family::V4; }
+}  // namespace
+
 nlohmann::json to_json(const Handover& h) {
-    nlohmann::json routers = nlohmann::json::array();
-    for (const auto& r : h.routers) {
-        nlohmann::json sent = nlohmann::json::object();
-        for_each_router_counter(r.sent, [&](const CounterInfo& c, std::uint64_t v) { sent[std::string(c.name)] = v; });
+    nlohmann::json routers = nlohmann::json::array(), earlier = nlohmann::json::array(), trackers = nlohmann::json::array();
+    for (const auto& r : h.routers)
         routers.push_back({{"name", r.name},
-                           {"family", r.family == Family::V4 ? 4 : 6},
+                           {"family", family_number(r.family)},
                            {"state", static_cast<int>(r.state)},
                            {"transitions", r.transitions},
                            {"since_transition_ns", r.since_transition_ns},
-                           {"sent", sent}});
-    }
+                           {"sent", sent_json(r.sent)}});
+    for (const auto& e : h.earlier)
+        earlier.push_back({{"name", e.name}, {"family", family_number(e.family)}, {"sent", sent_json(e.sent)},
+                           {"received", received_json(e.received)}});
+    for (const auto& t : h.trackers)
+        trackers.push_back({{"name", t.name}, {"kind", static_cast<int>(t.kind)}, {"up", t.up}, {"value", t.value},
+                            {"detail", t.detail}, {"checks", t.checks}, {"failures", t.failures},
+                            {"duration_ns", t.duration_ns},
+                            {"durations", {{"buckets", t.durations.buckets}, {"count", t.durations.count},
+                                           {"sum_seconds", t.durations.sum_seconds}}}});
     return {{"version", Handover::kVersion}, {"routers", routers}, {"reloads_ok", h.reloads_ok},
-            {"reloads_failed", h.reloads_failed}, {"maintenance", h.maintenance}};
+            {"reloads_failed", h.reloads_failed}, {"maintenance", h.maintenance}, {"earlier", earlier},
+            {"trackers", trackers}};
 }
 
 Handover handover_from_json(const nlohmann::json& j) {
@@ -46,17 +83,35 @@ Handover handover_from_json(const nlohmann::json& j) {
         for (const auto& r : j.at("routers")) {
             HandoverRouter x;
             x.name = r.at("name").get<std::string>();
-            x.family = r.at("family").get<int>() == 6 ? Family::V6 : Family::V4;
+            x.family = family_from(r.at("family"));
             const int state = r.at("state").get<int>();
             if (state < 0 || state > static_cast<int>(fsm::State::Fault)) throw std::runtime_error("bad state");
             x.state = static_cast<fsm::State>(state);
             x.transitions = r.at("transitions").get<std::uint64_t>();
             x.since_transition_ns = r.at("since_transition_ns").get<std::uint64_t>();
-            const auto& sent = r.at("sent");
-#define XVRRP_ROUTER_STAT_READ(field, name, help) x.sent.field = sent.value(name, std::uint64_t{0});
-            XVRRP_ROUTER_STATS(XVRRP_ROUTER_STAT_READ)
-#undef XVRRP_ROUTER_STAT_READ
+            x.sent = sent_from(r.at("sent"));
             h.routers.push_back(std::move(x));
+        }
+        for (const auto& e : j.at("earlier"))
+            h.earlier.push_back(HandoverEarlier{.name = e.at("name").get<std::string>(), .family = family_from(e.at("family")),
+                                                .sent = sent_from(e.at("sent")), .received = received_from(e.at("received"))});
+        for (const auto& t : j.at("trackers")) {
+            TrackerView v;
+            v.name = t.at("name").get<std::string>();
+            v.kind = static_cast<config::TrackerKind>(t.at("kind").get<int>());
+            v.up = t.at("up").get<bool>();
+            v.value = t.at("value").get<long long>();
+            v.detail = t.at("detail").get<std::string>();
+            v.checks = t.at("checks").get<std::uint64_t>();
+            v.failures = t.at("failures").get<std::uint64_t>();
+            v.duration_ns = t.at("duration_ns").get<std::uint64_t>();
+            const auto& d = t.at("durations");
+            const auto buckets = d.at("buckets").get<std::vector<std::uint64_t>>();
+            if (buckets.size() != v.durations.buckets.size()) throw std::runtime_error("histogram buckets differ");
+            std::copy(buckets.begin(), buckets.end(), v.durations.buckets.begin());
+            v.durations.count = d.at("count").get<std::uint64_t>();
+            v.durations.sum_seconds = d.at("sum_seconds").get<double>();
+            h.trackers.push_back(std::move(v));
         }
         h.reloads_ok = j.at("reloads_ok").get<std::uint64_t>();
         h.reloads_failed = j.at("reloads_failed").get<std::uint64_t>();

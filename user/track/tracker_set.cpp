@@ -59,6 +59,16 @@ public:
                            .durations = durations_};
     }
     [[nodiscard]] virtual bool up() const { return rise_fall_.up(); }
+    // What the previous process's check had counted and found (an upgrade).
+    void restore(const TrackerView& v) {
+        checks_ = v.checks;
+        failures_ = v.failures;
+        durations_ = v.durations;
+        value_ = v.value;
+        detail_ = v.detail;
+        rise_fall_.set(v.up);
+        up_now_ = v.up;
+    }
     [[nodiscard]] long long value() const { return value_; }
 
 protected:
@@ -864,6 +874,12 @@ std::string TrackerSet::fault_reason(const config::TrackUse& use) const {
     if (v.kind == config::TrackerKind::File) return "tracker " + use.tracker + " reads " + std::to_string(v.value);
     return "tracker " + use.tracker + " is " + (v.up ? "up (reversed)" : "down") +
            (v.detail.empty() ? "" : ": " + v.detail);
+}
+
+void TrackerSet::restore(const std::vector<TrackerView>& views) {
+    for (const TrackerView& v : views)
+        if (const auto it = checks_.find(v.name); it != checks_.end() && it->second.check->def().kind == v.kind)
+            it->second.check->restore(v);
 }
 
 std::vector<TrackerView> TrackerSet::views() const {
