@@ -81,4 +81,13 @@ struct MetricsOptions {
 };
 int run_metrics(const MetricsOptions& o);
 
+struct RestartOptions {
+    int interval_ms = 1000;
+    unsigned repeats = 3;   // per scenario, the scenarios in a random order each time
+    unsigned seed = 0;      // 0: a random one (printed)
+    bool xvrrpd_only = false;
+    bool json = false;
+};
+int run_restart(const RestartOptions& o);
+
 }  // namespace xvrrp::bench

@@ -14,6 +14,7 @@
 
 #include "bench.hpp"
 #include "capture.hpp"
+#include "pair.hpp"
 #include "stats.hpp"
 #include "vrrp_lab.hpp"
 
@@ -23,21 +24,6 @@ namespace {
 
 using namespace xvrrp::test;
 using namespace std::chrono_literals;
-
-constexpr int kMasterPriority = 150, kBackupPriority = 100;
-
-std::string keepalived_conf(int priority, int interval_ms) {
-    char interval[16];
-    std::snprintf(interval, sizeof(interval), "%.2f", interval_ms / 1000.0);
-    return "global_defs {\n  router_id bench\n  enable_script_security\n}\n"
-           "vrrp_instance gateway {\n  version 3\n  state BACKUP\n  interface vr0\n  virtual_router_id 51\n"
-           "  priority " + std::to_string(priority) + "\n  advert_int " + interval +
-           "\n  virtual_ipaddress {\n    192.0.2.100/24\n  }\n}\n";
-}
-
-bool holds_vip(VrrpLab& lab, int i) {
-    return lab.router(i).exec("ip -4 addr show dev vr0").find("192.0.2.100/24") != std::string::npos;
-}
 
 struct Outcome {
     double gap_ms = -1;       // longest gap in the client's ping
@@ -49,20 +35,14 @@ struct Outcome {
 Outcome one_failover(bool keepalived, int interval_ms, std::mt19937& rng) {
     VrrpLab lab(2);
     for (int i : {1, 2}) {
-        const int priority = i == 1 ? kMasterPriority : kBackupPriority;
-        if (keepalived) {
-            lab.start_keepalived(i, keepalived_conf(priority, interval_ms));
-        } else {
-            auto c = lab.config(i, priority, interval_ms);
-            c["instances"][0]["vips"] = {"192.0.2.100/24"};
-            lab.start(i, c);
-        }
+        if (keepalived) lab.start_keepalived(i, pair_keepalived_conf(i == 1 ? kMasterPriority : kBackupPriority, interval_ms));
+        else lab.start(i, pair_xvrrpd_config(lab, i, interval_ms));
     }
     // Master_Down_Interval of the backup (RFC 9568 6.1), in ns.
-    const double mdi_ns = (3.0 * interval_ms + (256.0 - kBackupPriority) * interval_ms / 256.0) * 1e6;
+    const double mdi_ns = pair_master_down_ms(interval_ms) * 1e6;
     const auto mdi = std::chrono::milliseconds(static_cast<int>(mdi_ns / 1e6) + 1);
     Outcome out;
-    if (!VrrpLab::wait_until([&] { return holds_vip(lab, 1) && !holds_vip(lab, 2); }, 4 * mdi + 5s)) return out;
+    if (!VrrpLab::wait_until([&] { return pair_holds_vip(lab, 1) && !pair_holds_vip(lab, 2); }, 4 * mdi + 5s)) return out;
     std::this_thread::sleep_for(2 * mdi + 200ms);  // settled: backups have heard the master
     if (lab.client().exec_status("ping -c 1 -W 1 192.0.2.100") != 0) return out;
     out.phase_ms = std::uniform_real_distribution<double>(0, interval_ms)(rng);
@@ -76,7 +56,7 @@ Outcome one_failover(bool keepalived, int interval_ms, std::mt19937& rng) {
     lab.bridge().exec("ip link set p1 down");
     out.gap_ms = lab.finish_ping_longest_gap_ms();
     capture.join();
-    if (!holds_vip(lab, 2)) out.gap_ms = -1;
+    if (!pair_holds_vip(lab, 2)) out.gap_ms = -1;
     const IpAddress master = IpAddress::from(VrrpLab::router_ip(1)), backup = IpAddress::from(VrrpLab::router_ip(2));
     std::int64_t last_master = -1, first_backup = -1;
     for (const SeenAdvert& a : seen) {

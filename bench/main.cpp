@@ -70,6 +70,13 @@ int main(int argc, char** argv) {
     metrics->add_option("--repeats", me.repeats, "quiet and scraped windows per count")->check(CLI::Range(1u, 20u));
     metrics->add_option("--window", me.window_s, "seconds per window")->check(CLI::Range(2u, 120u));
     metrics->add_option("--seed", me.seed, "seed of the phase order (0: random)");
+    RestartOptions rs;
+    auto* restart = app.add_subcommand("restart", "the master's daemon upgraded, killed and restarted, stopped and started: client loss and advert gap, xvrrpd and keepalived");
+    restart->add_flag("--json", rs.json, "print one JSON object instead of the table");
+    restart->add_option("--interval", rs.interval_ms, "advert interval in ms (1000)")->check(CLI::Range(10, 10000));
+    restart->add_option("--repeats", rs.repeats, "runs per scenario")->check(CLI::Range(1u, 50u));
+    restart->add_option("--seed", rs.seed, "seed of the order and phases (0: random)");
+    restart->add_flag("--xvrrpd-only", rs.xvrrpd_only, "skip keepalived");
     CLI11_PARSE(app, argc, argv);
 
     if (::geteuid() != 0) {
@@ -94,6 +101,7 @@ int main(int argc, char** argv) {
     if (startup->parsed()) return run_startup(st);
     if (mass->parsed()) return run_mass(ms);
     if (metrics->parsed()) return run_metrics(me);
+    if (restart->parsed()) return run_restart(rs);
     if (checks->parsed()) {
         if (ck.seed == 0) ck.seed = std::random_device{}();
         return run_checks(ck);

@@ -267,6 +267,14 @@ double VrrpLab::finish_ping_longest_gap_ms() {
     return last < 0 ? -1 : longest;
 }
 
+std::pair<int, int> VrrpLab::ping_counts() const {
+    const std::string out = read_file(dir_ + "/ping.txt");
+    const auto at = out.find(" packets transmitted, ");
+    if (at == std::string::npos) return {-1, -1};
+    const auto line_start = out.rfind('\n', at) + 1;
+    return {std::stoi(out.substr(line_start, at - line_start)), std::stoi(out.substr(at + 22))};
+}
+
 bool VrrpLab::wait_until(const std::function<bool()>& done, std::chrono::milliseconds limit) {
     const auto end = std::chrono::steady_clock::now() + limit;
     while (std::chrono::steady_clock::now() < end) {

@@ -74,6 +74,9 @@ public:
     // longest time between two consecutive replies once it is done.
     void start_ping(const std::string& target, int count, double interval_s);
     double finish_ping_longest_gap_ms();
+    // After finish_ping_longest_gap_ms: ping's summary, echo requests sent and replies received
+    // (-1, -1 when it printed none).
+    [[nodiscard]] std::pair<int, int> ping_counts() const;
 
     // Router i's interface on segment k again, after a test deleted it (veth to the bridge, up, no address).
     void rejoin(int i, int segment);

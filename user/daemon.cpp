@@ -188,12 +188,14 @@ struct Daemon::Impl {
             attach_interfaces(cfg, false);
             handover = take_over(*predecessor);
         }
-        adopting = adoptable(monotonic_ns());
+        // Handed over, the dataplane is live whatever the heartbeat timeout (0 included).
+        adopting = handover ? runs_configured_instances() : adoptable(monotonic_ns());
         if (handover) {  // trackers as the old daemon found them, before any router asks them
             refuse_insecure_scripts(cfg);
             trackers.configure(cfg.trackers, monotonic_ns());
             trackers.restore(handover->trackers);
         }
+        if (handover && adopting) spdlog::info("upgrade: resuming the {} routers handed over", handover->routers.size());
         if (handover && !adopting)
             spdlog::warn("upgrade: the instances differ from those of the daemon replaced: they start afresh (VIPs may move)");
         if (!adopting) dp.clear();
@@ -558,8 +560,16 @@ struct Daemon::Impl {
             spdlog::info("an earlier daemon's state is {} ms old (past its heartbeat timeout): starting afresh", age / 1'000'000);
             return false;
         }
+        if (!runs_configured_instances()) return false;
+        spdlog::info("resuming the {} routers a daemon left {} ms ago (heartbeat fresh, same instances)", left.size(),
+                     age / 1'000'000);
+        return true;
+    }
+
+    // The dataplane holds exactly the configured instances (by interface, VRID and family).
+    bool runs_configured_instances() const {
         std::set<std::uint64_t> wanted, found;
-        for (const auto& k : left) found.insert(packed(k));
+        for (const auto& k : dp.instance_keys()) found.insert(packed(k));
         for (const auto& in : cfg.instances) {
             const auto ifindex = rtnl.ifindex(in.interface);
             if (!ifindex) return false;
@@ -572,8 +582,6 @@ struct Daemon::Impl {
             spdlog::info("an earlier daemon left other instances than configured: starting afresh");
             return false;
         }
-        spdlog::info("resuming the {} routers a daemon left {} ms ago (heartbeat fresh, same instances)", found.size(),
-                     age / 1'000'000);
         return true;
     }
 
@@ -1174,6 +1182,7 @@ struct Daemon::Impl {
     // Every step is tried whatever the one before did, and the loop always stops: a failure
     // must not leave a daemon half shut and still running. It makes the exit status 1.
     void shutdown() {
+        if (upgrading) upgrade_failed("the daemon is shutting down");
         spdlog::info("shutting down: resigning with priority 0");
         sd.send("STOPPING=1");
         const Nanos now = monotonic_ns();

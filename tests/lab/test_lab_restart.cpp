@@ -34,14 +34,6 @@ protected:
         const json s = lab_->status(i);
         return s.is_null() ? -1 : s["instances"][k]["transitions"].get<int>();
     }
-    // ping's summary: "N packets transmitted, M received".
-    std::pair<int, int> ping_counts() {
-        const std::string out = read_text(lab_->dir() + "/ping.txt");
-        const auto at = out.find(" packets transmitted, ");
-        if (at == std::string::npos) return {-1, -1};
-        const auto line_start = out.rfind('\n', at) + 1;
-        return {std::stoi(out.substr(line_start, at - line_start)), std::stoi(out.substr(at + 22))};
-    }
 };
 
 TEST_F(RestartLab, KilledMasterRestartedWithinTheHeartbeatResumesAndTheVipNeverMoves) {
@@ -66,7 +58,7 @@ TEST_F(RestartLab, KilledMasterRestartedWithinTheHeartbeatResumesAndTheVipNeverM
     EXPECT_NE(log.find("(gateway) Entering MASTER STATE (resumed after a restart)"), std::string::npos);
     EXPECT_EQ(log.find("Entering BACKUP STATE"), std::string::npos) << log;
     lab_->finish_ping_longest_gap_ms();
-    const auto [sent, received] = ping_counts();
+    const auto [sent, received] = lab_->ping_counts();
     EXPECT_GT(sent, 250);
     EXPECT_EQ(received, sent) << "no echo request to the VIP went unanswered";
 
@@ -188,7 +180,7 @@ TEST_P(UpgradeLab, UpgradesInARowMoveNoVip) {
         pid = std::stoi(out.substr(out.find("-> ") + 3));
     }
     lab_->finish_ping_longest_gap_ms();
-    const auto [sent, received] = ping_counts();
+    const auto [sent, received] = lab_->ping_counts();
     EXPECT_GT(sent, 500);
     EXPECT_EQ(received, sent) << "no echo request to the VIP went unanswered";
     EXPECT_EQ(download.get(), "200 " + std::to_string(2 << 20)) << "the download from the VIP completed";
