@@ -117,6 +117,9 @@ Netns::Netns(const std::string& prefix) : name_(unique_name(prefix)) {
 }
 
 Netns::~Netns() {
+    // Every process left in it first: a daemon an upgrade started is no child of the lab's, and a
+    // namespace outlives its name while anything runs inside.
+    sh_status("ip netns pids " + name_ + " | xargs -r kill -9");
     sh_status("ip netns del " + name_);
     auto& made = made_by_labs();
     const std::lock_guard lock(made.mutex);

@@ -257,14 +257,22 @@ struct Daemon::Impl {
         return h;
     }
 
-    // N, once its routers run: the history O kept, and none of the notices our start queued (an
-    // upgrade runs no notify script and writes no FIFO line).
+    // N, once its routers run: the history O kept, and none of the notices our start queued for
+    // routers that resumed as they were (an upgrade runs no notify script, writes no FIFO line).
     void carry_over(const Handover& h, Nanos now) {
+        std::set<std::string> unchanged;  // routers resumed as they were: their start notices go
         for (auto& [id, r] : routers)
-            for (const auto& x : h.routers)
-                if (x.name == r->cfg().name && x.family == r->identity().family && x.state == r->driver.state())
-                    r->driver.carry_over(x.transitions, now > x.since_transition_ns ? now - x.since_transition_ns : 0, x.sent);
-        notices.clear();
+            for (const auto& x : h.routers) {
+                if (x.name != r->cfg().name || x.family != r->identity().family) continue;
+                RouterDriver& d = r->driver;
+                if (x.state == d.state()) {  // resumed as it was: the start leaves no trace
+                    d.carry_over(x.transitions, now > x.since_transition_ns ? now - x.since_transition_ns : 0, x.sent);
+                    unchanged.insert(r->identity().notify_name);
+                } else {  // it did change (a better master was heard): counted on top of the old history
+                    d.carry_over(x.transitions + d.transitions(), d.last_transition(), x.sent + d.counters());
+                }
+            }
+        std::erase_if(notices, [&](const PendingNotice& n) { return !n.source.group && unchanged.count(n.source.name); });
     }
 
     // O: xvrrpctl upgrade or SIGUSR2. The new daemon prepares while this one runs on.

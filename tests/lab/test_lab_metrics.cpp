@@ -16,7 +16,9 @@ using namespace std::chrono_literals;
 using json = nlohmann::json;
 
 const std::string kListen = VrrpLab::router_ip(1) + ":9650";
-const std::string kUrl = "http://" + kListen + "/metrics";
+// A path with a regex metacharacter: served as written, nothing else matches it.
+const std::string kPath = "/vrrp.metrics";
+const std::string kUrl = "http://" + kListen + kPath;
 
 // "name{labels}" -> value, from the exposition's sample lines.
 std::map<std::string, double> samples(const std::string& text) {
@@ -47,7 +49,7 @@ protected:
     json metrics_config(int i, int priority, int interval_ms) {
         json c = lab_->config(i, priority, interval_ms);
         if (i == 1) {
-            c["global"]["metrics"] = {{"listen", kListen}};
+            c["global"]["metrics"] = {{"listen", kListen}, {"path", kPath}};
             // A check of the endpoint itself: a tracker series and a duration histogram.
             c["trackers"] = {{"metrics", {{"type", "tcp"}, {"address", VrrpLab::router_ip(1)}, {"port", 9650}, {"interval_ms", 200}}}};
             c["instances"][0]["track"] = {{{"tracker", "metrics"}, {"weight", -10}}};
@@ -121,8 +123,9 @@ TEST_F(MetricsLab, ScrapePassesPromtoolAndSaysWhatTheStatusSays) {
                                  "/task/*; do awk '{print $19}' $t/stat; done | sort | uniq -c | awk '{print $2\"x\"$1}' | tr '\\n' ' '");
     EXPECT_EQ(nices, "0x1 10x5 ") << "nice x threads: the loop; the listener and 4 workers";
 
-    // A path other than the configured one is not served.
+    // A path other than the configured one is not served (the dot is a dot, not "any character").
     EXPECT_EQ(lab_->client().exec("curl -s -o /dev/null -w '%{http_code}' http://" + kListen + "/other"), "404");
+    EXPECT_EQ(lab_->client().exec("curl -s -o /dev/null -w '%{http_code}' http://" + kListen + "/vrrpXmetrics"), "404");
 }
 
 TEST_F(MetricsLab, CountersNeverGoBackAcrossReloadsAndAnUpgrade) {

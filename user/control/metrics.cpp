@@ -38,6 +38,12 @@ public:
         if (labels.empty()) out_ += fmt::format("{} {}\n", name, value);
         else out_ += fmt::format("{}{{{}}} {}\n", name, labels, value);
     }
+    // A family of one unlabelled sample.
+    template <class V>
+    void single(std::string_view name, std::string_view type, std::string_view help, V value) {
+        family(name, type, help);
+        sample(name, "", value);
+    }
     std::string take() { return std::move(out_); }
 
 private:
@@ -122,12 +128,11 @@ std::string render(const Snapshot& s, const Readings& r, std::string_view versio
     for (std::uint32_t i = 0; i < XVRRP_STAT_MAX; ++i)
         t.sample("xvrrp_dataplane_packets_total", fmt::format("reason=\"{}\"", stat_name(static_cast<xvrrp_stat>(i))),
                  r.dataplane[i].packets);
-    t.family("xvrrp_ringbuf_events_dropped_total", "counter", "Events lost to a full ring buffer (the daemon resyncs)");
-    t.sample("xvrrp_ringbuf_events_dropped_total", "", r.dataplane[XVRRP_STAT_EVENTS_DROPPED].packets);
-    if (r.heartbeat_age_seconds) {
-        t.family("xvrrp_heartbeat_age_seconds", "gauge", "Time since the daemon's loop last refreshed the XDP heartbeat");
-        t.sample("xvrrp_heartbeat_age_seconds", "", *r.heartbeat_age_seconds);
-    }
+    t.single("xvrrp_ringbuf_events_dropped_total", "counter", "Events lost to a full ring buffer (the daemon resyncs)",
+             r.dataplane[XVRRP_STAT_EVENTS_DROPPED].packets);
+    if (r.heartbeat_age_seconds)
+        t.single("xvrrp_heartbeat_age_seconds", "gauge", "Time since the daemon's loop last refreshed the XDP heartbeat",
+                 *r.heartbeat_age_seconds);
 
     t.family("xvrrp_tracker_up", "gauge", "1 when the tracker is up");
     for (const Tracker& tr : s.trackers) t.sample("xvrrp_tracker_up", fmt::format("tracker=\"{}\"", escaped(tr.name)), tr.up ? 1 : 0);
@@ -151,18 +156,13 @@ std::string render(const Snapshot& s, const Readings& r, std::string_view versio
     t.sample("xvrrp_build_info", fmt::format("version=\"{}\"", escaped(version)), 1);
 
     if (const auto& p = r.process) {
-        t.family("process_cpu_seconds_total", "counter", "Total user and system CPU time spent in seconds.");
-        t.sample("process_cpu_seconds_total", "", p->cpu_seconds);
-        t.family("process_resident_memory_bytes", "gauge", "Resident memory size in bytes.");
-        t.sample("process_resident_memory_bytes", "", p->resident_bytes);
-        t.family("process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.");
-        t.sample("process_virtual_memory_bytes", "", p->virtual_bytes);
-        t.family("process_open_fds", "gauge", "Number of open file descriptors.");
-        t.sample("process_open_fds", "", p->open_fds);
-        t.family("process_max_fds", "gauge", "Maximum number of open file descriptors.");
-        t.sample("process_max_fds", "", p->max_fds);
-        t.family("process_start_time_seconds", "gauge", "Start time of the process since unix epoch in seconds.");
-        t.sample("process_start_time_seconds", "", p->start_time_seconds);
+        t.single("process_cpu_seconds_total", "counter", "Total user and system CPU time spent in seconds.", p->cpu_seconds);
+        t.single("process_resident_memory_bytes", "gauge", "Resident memory size in bytes.", p->resident_bytes);
+        t.single("process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.", p->virtual_bytes);
+        t.single("process_open_fds", "gauge", "Number of open file descriptors.", p->open_fds);
+        t.single("process_max_fds", "gauge", "Maximum number of open file descriptors.", p->max_fds);
+        t.single("process_start_time_seconds", "gauge", "Start time of the process since unix epoch in seconds.",
+                 p->start_time_seconds);
     }
     return t.take();
 }

@@ -23,6 +23,16 @@
 namespace xvrrp::metrics {
 
 namespace {
+// httplib matches a handler's path as a regular expression: the configured one is literal.
+std::string literal_pattern(const std::string& path) {
+    std::string out;
+    for (const char c : path) {
+        if (std::string_view("\\^$.|?*+()[]{}").find(c) != std::string_view::npos) out += '\\';
+        out += c;
+    }
+    return out;
+}
+
 constexpr int kWorkers = 4;             // scrapes are rare; a few slow clients do not block the next
 constexpr time_t kIoTimeoutSeconds = 5;  // a client that stops reading is dropped after this
 constexpr int kNice = 10;
@@ -45,7 +55,7 @@ Server::Server(const config::Metrics& where, CounterReader counters) : impl_(std
     http.set_write_timeout(kIoTimeoutSeconds, 0);
     http.set_keep_alive_max_count(100);
     http.set_payload_max_length(4096);
-    http.Get(where.path, [this](const httplib::Request&, httplib::Response& res) {
+    http.Get(literal_pattern(where.path), [this](const httplib::Request&, httplib::Response& res) {
         try {
             res.set_content(scrape(), "text/plain; version=0.0.4; charset=utf-8");
         } catch (const std::exception& e) {
