@@ -351,30 +351,41 @@ struct Daemon::Impl {
         spdlog::error("upgrade failed: {}; pid {} carries on", why, ::getpid());
         const Nanos now = monotonic_ns();
         heartbeat(now);
-        if (!lock) lock.emplace(cfg.global.pin_root, cfg.global.control_socket);
-        if (!control)
-            control = std::make_unique<ControlServer>(loop, cfg.global.control_socket, cfg.global.control_group,
-                                                      [this](const json& request) { return command(request); });
-        if (cfg.global.metrics && !metrics_server) {
-            metrics_server = std::make_unique<metrics::Server>(*cfg.global.metrics, dp.counter_reader());
-            publish_metrics(now);
-        }
+        // Each taken back on its own: one that fails is logged, the rest and the routers go on.
+        auto take_back = [](const char* what, const auto& work) {
+            try {
+                work();
+            } catch (const std::exception& e) {
+                spdlog::error("upgrade failed: taking back the {}: {}", what, e.what());
+            }
+        };
+        take_back("lock", [&] {
+            if (!lock) lock.emplace(cfg.global.pin_root, cfg.global.control_socket);
+        });
+        take_back("control socket", [&] {
+            if (!control)
+                control = std::make_unique<ControlServer>(loop, cfg.global.control_socket, cfg.global.control_group,
+                                                          [this](const json& request) { return command(request); });
+        });
+        take_back("metrics port", [&] {
+            if (cfg.global.metrics && !metrics_server) {
+                metrics_server = std::make_unique<metrics::Server>(*cfg.global.metrics, dp.counter_reader());
+                publish_metrics(now);
+            }
+        });
         for (auto& [id, r] : routers) {
-            r->driver.publish();
+            take_back("dataplane entry", [&] { r->driver.publish(); });
             touched.push_back(id);
         }
         // The new daemon's programs may have taken the XDP links and TC filters: ours again.
-        for (auto& [name, a] : attachments) {
-            try {
+        for (auto& [name, a] : attachments)
+            take_back(name.c_str(), [&] {
                 a = XdpAttachment::attach_pinned(dp.prog_fd(), a.ifindex(), cfg.interface_options(name).xdp_mode,
                                                  cfg.global.pin_root + "/link_" + name);
                 tc_attachments.erase(name);  // first: a TcAttachment destroyed detaches the filter of its handle
                 tc_attachments[name] = {TcAttachment::attach(dp.tc_prog_fd(), a.ifindex(), TcAttachment::Hook::Ingress),
                                         TcAttachment::attach(dp.tc_egress_prog_fd(), a.ifindex(), TcAttachment::Hook::Egress)};
-            } catch (const std::exception& e) {
-                spdlog::error("upgrade failed: taking {} back: {}", name, e.what());
-            }
-        }
+            });
     }
 
     void send_state_summary() {
