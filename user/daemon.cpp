@@ -174,7 +174,7 @@ struct Daemon::Impl {
         : options(std::move(o)), cfg(std::move(c)),
           lock(options.upgrade_fd < 0 ? std::make_optional<DaemonLock>(cfg.global.pin_root, cfg.global.control_socket)
                                       : std::nullopt),
-          dp(DataplaneOptions{.pin_root = cfg.global.pin_root}),
+          dp(DataplaneOptions{.pin_root = cfg.global.pin_root, .refuse_other_layouts = options.upgrade_fd >= 0}),
           signals(signal_fd()) {
         // A daemon that died moments ago (its heartbeat still fresh) left the dataplane serving:
         // if it ran the same instances, its routers are resumed (crash adopt), so a quick restart

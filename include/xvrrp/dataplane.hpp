@@ -74,6 +74,9 @@ private:
 struct DataplaneOptions {
     // Maps are pinned here by name and re-used when already there. Empty: nothing pinned.
     std::string pin_root = "/sys/fs/bpf/xvrrp";
+    // A running daemon uses the pinned maps (an upgrade's new process): one of another layout is
+    // an error, never replaced under it.
+    bool refuse_other_layouts = false;
 };
 
 using StatsArray = std::array<xvrrp_counter, XVRRP_STAT_MAX>;

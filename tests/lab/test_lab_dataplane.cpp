@@ -234,4 +234,29 @@ TEST(PinnedMaps, AMapOfAnotherLayoutIsReplacedNotFatal) {
     upgraded.unpin();
 }
 
+// Started by an upgrade, while the running daemon uses the maps: another layout is refused (the
+// new process exits, the old one carries on) and the pinned map is left as it is.
+TEST(PinnedMaps, AnUpgradeRefusesAMapOfAnotherLayout) {
+    XVRRP_REQUIRE_ROOT();
+    PrivateBpffs fs;
+    const std::string root = fs.dir() + "/xvrrp";
+    { Dataplane first(DataplaneOptions{.pin_root = root}); }
+    ASSERT_EQ(::unlink((root + "/" XVRRP_MAP_VIPS).c_str()), 0);
+    const UniqueFd old(bpf_map_create(BPF_MAP_TYPE_HASH, XVRRP_MAP_VIPS, 24, 12, 64, nullptr));
+    ASSERT_GE(old.get(), 0);
+    ASSERT_EQ(bpf_obj_pin(old.get(), (root + "/" XVRRP_MAP_VIPS).c_str()), 0);
+    try {
+        Dataplane upgrading(DataplaneOptions{.pin_root = root, .refuse_other_layouts = true});
+        ADD_FAILURE() << "a map of another layout was accepted";
+    } catch (const std::runtime_error& e) {
+        EXPECT_NE(std::string(e.what()).find("has another layout than this version's"), std::string::npos) << e.what();
+    }
+    const UniqueFd pinned(bpf_obj_get((root + "/" XVRRP_MAP_VIPS).c_str()));
+    bpf_map_info info{};
+    __u32 len = sizeof(info);
+    ASSERT_EQ(bpf_obj_get_info_by_fd(pinned.get(), &info, &len), 0);
+    EXPECT_EQ(info.type, static_cast<__u32>(BPF_MAP_TYPE_HASH)) << "left in place for the running daemon";
+    Dataplane(DataplaneOptions{.pin_root = root}).unpin();
+}
+
 }  // namespace

@@ -203,7 +203,7 @@ namespace {
 // pinned map") and keep the daemon down after an upgrade. What it holds describes a world the
 // new daemon clears anyway (one daemon per pin root, the lock sees to that), so it is unpinned
 // and made anew; an old XDP link keeps its own reference until the new program replaces it.
-void unpin_incompatible_maps(bpf_object* obj) {
+void unpin_incompatible_maps(bpf_object* obj, bool refuse) {
     bpf_map* map = nullptr;
     bpf_object__for_each_map(map, obj) {
         const char* path = bpf_map__pin_path(map);
@@ -218,6 +218,10 @@ void unpin_incompatible_maps(bpf_object* obj) {
             info.value_size == bpf_map__value_size(map) && info.max_entries == bpf_map__max_entries(map) &&
             info.map_flags == bpf_map__map_flags(map))
             continue;
+        if (refuse)
+            throw std::runtime_error(std::string("pinned map ") + path +
+                                     " has another layout than this version's: the running daemon uses it, so an "
+                                     "upgrade cannot (stop and start instead)");
         spdlog::warn("pinned map {} has another layout (left by another version): replacing it", path);
         if (::unlink(path) != 0) throw_errno(errno, std::string("unpin ") + path);
     }
@@ -236,7 +240,7 @@ Dataplane::Dataplane(DataplaneOptions options) : options_(std::move(options)) {
         bpf_map* map = nullptr;
         bpf_object__for_each_map(map, skel_->obj) bpf_map__set_pin_path(map, nullptr);
     }
-    unpin_incompatible_maps(skel_->obj);
+    unpin_incompatible_maps(skel_->obj, options_.refuse_other_layouts);
     check_libbpf(xvrrp_bpf__load(skel_.get()), "load xvrrp XDP program (see the verifier log above)");
 
     tx_ = MappedArray<xvrrp_tx>(bpf_map__fd(skel_->maps.xvrrp_tx), XVRRP_MAX_INSTANCES, XVRRP_MAP_TX);
