@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "xvrrp/counters.hpp"
@@ -67,6 +68,9 @@ struct Handover {
 // One end of the socketpair (SOCK_SEQPACKET: one JSON document per message).
 class UpgradeChannel {
 public:
+    // Both ends, with buffers for a handover of thousands of routers in one message (beyond
+    // net.core.wmem_max, which caps SO_SNDBUF, when the process may force it).
+    static std::pair<UniqueFd, UniqueFd> pair();
     explicit UpgradeChannel(UniqueFd fd) : fd_(std::move(fd)) {}
     [[nodiscard]] int fd() const { return fd_.get(); }
     void send(const nlohmann::json& message);

@@ -1,6 +1,7 @@
 // The upgrade's handover document (versioned JSON) and its channel (a socketpair).
 #include <gtest/gtest.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "xvrrp/upgrade.hpp"
 
@@ -64,10 +65,9 @@ TEST(Upgrade, AnotherVersionOrAMalformedDocumentIsRefused) {
 }
 
 TEST(Upgrade, ChannelCarriesWholeDocumentsAndSeesTheOtherEndGo) {
-    int ends[2];
-    ASSERT_EQ(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ends), 0);
-    UpgradeChannel a{UniqueFd(ends[0])};
-    auto b = std::make_unique<UpgradeChannel>(UniqueFd(ends[1]));
+    auto [one, other] = UpgradeChannel::pair();
+    UpgradeChannel a{std::move(one)};
+    auto b = std::make_unique<UpgradeChannel>(std::move(other));
     EXPECT_FALSE(a.receive(std::chrono::milliseconds(10))) << "nothing sent yet";
     b->send({{"prepared", true}});
     const auto got = a.receive(std::chrono::milliseconds(1000));
@@ -77,6 +77,16 @@ TEST(Upgrade, ChannelCarriesWholeDocumentsAndSeesTheOtherEndGo) {
     const auto doc = a.receive(std::chrono::milliseconds(1000));
     ASSERT_TRUE(doc);
     EXPECT_EQ(handover_from_json(*doc), sample());
+    // A handover of 4000 routers (about 1 MB) in one message: above the default socket buffers.
+    Handover big;
+    for (int i = 0; i < 4000; ++i)
+        big.routers.push_back(HandoverRouter{.name = "vr" + std::to_string(i), .state = fsm::State::Master, .transitions = 2});
+    const std::string text = to_json(big).dump();
+    if (::geteuid() != 0 && text.size() > 200'000) GTEST_SKIP() << "unprivileged: socket buffers cannot be forced past wmem_max";
+    b->send(to_json(big));
+    const auto got_big = a.receive(std::chrono::milliseconds(1000));
+    ASSERT_TRUE(got_big) << text.size() << " bytes";
+    EXPECT_EQ(handover_from_json(*got_big).routers.size(), 4000u);
     b.reset();
     EXPECT_FALSE(a.receive(std::chrono::milliseconds(1000))) << "closed: no message";
 }

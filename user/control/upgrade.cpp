@@ -142,14 +142,20 @@ std::optional<nlohmann::json> UpgradeChannel::receive(std::chrono::milliseconds 
     }
 }
 
-Successor start_successor(const std::vector<std::string>& argv) {
+std::pair<UniqueFd, UniqueFd> UpgradeChannel::pair() {
     int ends[2];
     check_sys(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ends), "upgrade: socketpair");
-    UniqueFd ours(ends[0]), theirs(ends[1]);
-    // Buffers for a large handover in one message.
+    UniqueFd a(ends[0]), b(ends[1]);
     const int size = static_cast<int>(kMaxMessage);
-    ::setsockopt(ours.get(), SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
-    ::setsockopt(theirs.get(), SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+    for (const int fd : {a.get(), b.get()})
+        for (const auto& [force, plain] : {std::pair{SO_SNDBUFFORCE, SO_SNDBUF}, std::pair{SO_RCVBUFFORCE, SO_RCVBUF}})
+            if (::setsockopt(fd, SOL_SOCKET, force, &size, sizeof(size)) != 0)
+                ::setsockopt(fd, SOL_SOCKET, plain, &size, sizeof(size));  // capped: large handovers may not fit
+    return {std::move(a), std::move(b)};
+}
+
+Successor start_successor(const std::vector<std::string>& argv) {
+    auto [ours, theirs] = UpgradeChannel::pair();
 
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
