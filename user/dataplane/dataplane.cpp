@@ -120,6 +120,12 @@ XdpAttachment XdpAttachment::attach_pinned(int prog_fd, unsigned ifindex, XdpMod
             a.link_ = std::move(link);
             a.ifindex_ = ifindex;
             a.mode_ = mode;
+            // The mode the link was made in, not the one asked for ("auto" resolved back then).
+            LIBBPF_OPTS(bpf_xdp_query_opts, query);
+            if (bpf_xdp_query(static_cast<int>(ifindex), 0, &query) == 0) {
+                if (query.attach_mode == XDP_ATTACHED_DRV) a.mode_ = XdpMode::Native;
+                else if (query.attach_mode == XDP_ATTACHED_SKB) a.mode_ = XdpMode::Generic;
+            }
             a.pin_path_ = pin_path;
             return a;
         }
