@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <string_view>
 #include <set>
 #include <thread>
@@ -74,6 +75,11 @@ struct Router {
 // The dataplane's instance key as one number, for the event lookup.
 std::uint64_t packed(const xvrrp_inst_key& k) {
     return std::uint64_t{k.ifindex} << 32 | std::uint64_t{k.vlan} << 16 | std::uint64_t{k.vrid} << 8 | k.family;
+}
+
+// The dataplane's key of an instance's router of family f on the interface ifindex.
+xvrrp_inst_key instance_key(unsigned ifindex, const config::Instance& in, Family f) {
+    return xvrrp_inst_key{.ifindex = ifindex, .vlan = 0, .vrid = in.vrid, .family = static_cast<std::uint8_t>(f)};
 }
 
 // Blocks the signals the loop takes through a signalfd.
@@ -158,7 +164,10 @@ struct Daemon::Impl {
     std::unordered_map<std::string, std::size_t> group_index;
     std::unordered_map<std::uint32_t, fsm::State> group_seen;
     std::map<std::string, Notice> group_state;
+    std::string running_config;  // the text of the configuration applied last (handed over on upgrade)
     bool adopting = false;  // at start: resuming what a daemon that died moments ago left
+    std::map<std::string, bool> group_resume_memo;  // while adopting: each sync group resumes whole or not
+    std::map<std::pair<std::string, Family>, const HandoverRouter*> handover_routers;  // while an upgrade's routers start
     bool stopping = false;  // shut down, waiting for the STOP notify scripts (bounded by kStopTimer)
     // Instances configured but not running (their interface is gone or not ready): retried.
     bool instances_pending = false;
@@ -179,6 +188,7 @@ struct Daemon::Impl {
         // A daemon that died moments ago (its heartbeat still fresh) left the dataplane serving:
         // if it ran the same instances, its routers are resumed (crash adopt), so a quick restart
         // never moves a VIP. Anything else an earlier daemon left describes a world that is gone.
+        running_config = options.config_text;
         std::optional<UpgradeChannel> predecessor;
         std::optional<Handover> handover;
         if (options.upgrade_fd >= 0) {
@@ -188,6 +198,10 @@ struct Daemon::Impl {
             attach_interfaces(cfg, false);
             handover = take_over(*predecessor);
         }
+        // An upgrade resumes what O runs, then applies the file on disk as a reload would: an
+        // instance added or changed there meanwhile does not make every other one start afresh.
+        std::optional<config::Config> on_disk;
+        if (handover) on_disk = resume_config(handover->config);
         // Handed over, the dataplane is live whatever the heartbeat timeout (0 included).
         adopting = handover ? runs_configured_instances() : adoptable(monotonic_ns());
         if (handover) {  // trackers as the old daemon found them, before any router asks them
@@ -199,13 +213,22 @@ struct Daemon::Impl {
         if (handover && !adopting)
             spdlog::warn("upgrade: the instances differ from those of the daemon replaced: they start afresh (VIPs may move)");
         if (!adopting) dp.clear();
+        if (handover)
+            for (const auto& x : handover->routers) handover_routers[{x.name, x.family}] = &x;
         heartbeat(monotonic_ns());
         if (cfg.global.notify_fifo) check_fifo_path(*cfg.global.notify_fifo);
         notifier.configure(cfg.global.notify_fifo, cfg.global.notify_fifo_script,
                            std::chrono::milliseconds{cfg.global.notify_timeout_ms}, monotonic_ns(), cfg.global.script_user);
         apply_config(cfg, monotonic_ns());
         adopting = false;
+        group_resume_memo.clear();
+        handover_routers.clear();
         if (handover) carry_over(*handover, monotonic_ns());
+        if (on_disk) {
+            spdlog::info("upgrade: applying the configuration on disk, which differs from the one handed over");
+            apply_config(*on_disk, monotonic_ns());
+            running_config = options.config_text;
+        }
         ring = std::make_unique<EventRing>(dp.events_fd(), [this](const xvrrp_event& e) { on_event(e); });
         loop.add(ring->fd(), guarded("ring buffer", [this] { ring->consume(kEventsPerWakeup); }));
         timers.set(kResyncTimer, monotonic_ns() + kResyncPeriod);
@@ -227,6 +250,8 @@ struct Daemon::Impl {
         sd.send("READY=1\nMAINPID=" + std::to_string(::getpid()) + "\nSTATUS=" + state_summary());
         sd_status = state_summary();
         if (predecessor) {
+            // For the lab: the worst moment to die, everything resumed and nothing committed.
+            if (const char* at = std::getenv("XVRRP_FAILPOINT"); at && std::string_view(at) == "upgrade-commit") ::raise(SIGKILL);
             predecessor->send({{"committed", true}});
             spdlog::info("upgrade: took over (pid {})", ::getpid());
         }
@@ -254,7 +279,33 @@ struct Daemon::Impl {
         for (const auto& e : h.earlier) earlier_lives[{e.name, e.family}] = EarlierLives{.sent = e.sent, .received = e.received};
         reloads_ok = h.reloads_ok;
         reloads_failed = h.reloads_failed;
+        for (const auto& [name, notice] : h.groups)  // a group resumed as it was says nothing
+            if (notice >= 0 && is_state(static_cast<Notice>(notice))) group_state[name] = static_cast<Notice>(notice);
         return h;
+    }
+
+    // N: runs what O ran (its configuration with our "global", which an upgrade may change) and
+    // returns the configuration on disk when it differs, to be applied once that runs. Checked
+    // first, so that a file this host cannot run fails the upgrade before anything moved.
+    std::optional<config::Config> resume_config(const std::string& running) {
+        if (running.empty()) return std::nullopt;  // an O that did not say
+        config::Config was;
+        try {
+            was = config::parse(running);
+        } catch (const config::ConfigError& e) {
+            spdlog::warn("upgrade: the configuration handed over does not parse here ({}): starting from the one on disk",
+                         e.what());
+            return std::nullopt;
+        }
+        was.global = cfg.global;
+        if (was == cfg) return std::nullopt;
+        check_runtime(cfg);
+        check_runtime(was);
+        refuse_insecure_scripts(cfg);
+        std::optional<config::Config> disk = std::move(cfg);
+        cfg = std::move(was);
+        running_config = running;
+        return disk;
     }
 
     // N, once its routers run: the history O kept, and none of the notices our start queued for
@@ -300,8 +351,7 @@ struct Daemon::Impl {
     // commits (this process exits) or fails (it carries on).
     void hand_over() {
         const Nanos now = monotonic_ns();
-        for (auto& [id, r] : routers)
-            if (r->driver.state() == fsm::State::Master) r->host.send_advert(r->driver.priority());
+        for (auto& [id, r] : routers) r->driver.advertise_now(now);
         flush_frames();
         heartbeat(now);
         Handover h;
@@ -311,13 +361,17 @@ struct Daemon::Impl {
                                                .state = r->driver.state(),
                                                .transitions = r->driver.transitions(),
                                                .since_transition_ns = now - r->driver.last_transition(),
-                                               .sent = r->driver.counters()});
+                                               .sent = r->driver.counters(),
+                                               .schedule = r->driver.schedule()});
         for (const auto& [key, lives] : earlier_lives)
             h.earlier.push_back(HandoverEarlier{.name = key.first, .family = key.second, .sent = lives.sent, .received = lives.received});
         h.trackers = trackers.views();
         h.reloads_ok = reloads_ok;
         h.reloads_failed = reloads_failed;
         h.maintenance.assign(maintenance.begin(), maintenance.end());
+        for (const auto& [name, notice] : group_state) h.groups.emplace(name, static_cast<int>(notice));
+        h.config = running_config;
+        notifier.stop_fifo_reader(now);  // N starts its own: one reader, whatever happens
         metrics_server.reset();
         control.reset();
         lock.reset();
@@ -373,6 +427,7 @@ struct Daemon::Impl {
                 publish_metrics(now);
             }
         });
+        take_back("notify fifo script", [&] { notifier.start_fifo_reader(now); });
         for (auto& [id, r] : routers) {
             take_back("dataplane entry", [&] { r->driver.publish(); });
             touched.push_back(id);
@@ -548,7 +603,10 @@ struct Daemon::Impl {
     void start_router(std::unique_ptr<Router> rp, Nanos now) {
         Router& r = *rp;
         const bool link_up = rtnl.link_up(r.ifindex());
-        const bool resume = adopting && resumes_as_master(r, now);  // read before publish() rewrites it
+        // Read before publish() rewrites the dataplane's state. A sync group member resumes only
+        // with its whole group: a group half MASTER would be split across the routers.
+        const config::SyncGroup* g = group_of(r.cfg().name);
+        const bool resume = adopting && (g ? group_resumes(*g, now) : resumes_as_master(r, now));
         try {
             r.driver.publish();
             r.host.install(resume);
@@ -562,8 +620,16 @@ struct Daemon::Impl {
         router_by_key[packed(r.host.key())] = r.id();
         routers.emplace(r.id(), std::move(rp));
         r.driver.set_tracking(tracking_for(r.cfg()), now);
-        r.driver.start(link_up, now, resume);
+        const HandoverRouter* was = resume ? handed_over(r) : nullptr;
+        if (was && was->state == fsm::State::Master && was->schedule) r.driver.resume_on(*was->schedule, link_up, now);
+        else r.driver.start(link_up, now, resume);
         touched.push_back(r.id());
+    }
+
+    // While an upgrade's routers start: what the daemon replaced had of this one.
+    const HandoverRouter* handed_over(const Router& r) const {
+        const auto it = handover_routers.find({r.cfg().name, r.identity().family});
+        return it == handover_routers.end() ? nullptr : it->second;
     }
 
     // Crash adopt: the pinned maps hold a heartbeat younger than its timeout and exactly the
@@ -593,9 +659,7 @@ struct Daemon::Impl {
             const auto ifindex = rtnl.ifindex(in.interface);
             if (!ifindex) return false;
             for (Family f : {Family::V4, Family::V6})
-                if (in.has_family(f))
-                    wanted.insert(packed(xvrrp_inst_key{.ifindex = *ifindex, .vlan = 0, .vrid = in.vrid,
-                                                        .family = static_cast<std::uint8_t>(f)}));
+                if (in.has_family(f)) wanted.insert(packed(instance_key(*ifindex, in, f)));
         }
         if (wanted != found) {
             spdlog::info("an earlier daemon left other instances than configured: starting afresh");
@@ -607,19 +671,50 @@ struct Daemon::Impl {
     // A router the dataplane has as MASTER resumes as MASTER, unless the peer entry holds a better
     // master heard within its Master_Down_Interval: then it starts as BACKUP like any other.
     bool resumes_as_master(const Router& r, Nanos now) const {
-        const auto left = dp.instance(r.host.key());
+        return left_serving(r.host.key(), r.cfg(), r.identity().primary, r.label(), now);
+    }
+
+    bool left_serving(const xvrrp_inst_key& key, const config::Instance& in, const IpAddress& ours,
+                      const std::string& label, Nanos now) const {
+        const auto left = dp.instance(key);
         if (!left || left->state != XVRRP_STATE_MASTER) return false;
-        if (const auto peer = dp.peer(r.host.key()); peer && peer->last_advert_ns && peer->priority) {
-            const Nanos down = Nanos{r.cfg().down_timer_adverts} * peer->adver_int_cs * fsm::kNsPerCs;
-            const auto& ours = r.identity().primary;
+        if (const auto peer = dp.peer(key); peer && peer->last_advert_ns && peer->priority) {
+            const Nanos down = Nanos{in.down_timer_adverts} * peer->adver_int_cs * fsm::kNsPerCs;
             const int by_address = std::memcmp(peer->addr, ours.bytes.data(), ours.size());
-            const bool better = peer->priority > r.cfg().priority || (peer->priority == r.cfg().priority && by_address > 0);
+            const bool better = peer->priority > in.priority || (peer->priority == in.priority && by_address > 0);
             if (better && peer->last_advert_ns + down > now) {
-                spdlog::info("{} not resumed as MASTER: a better master ({}) was heard", r.label(), int{peer->priority});
+                spdlog::info("{} not resumed as MASTER: a better master ({}) was heard", label, int{peer->priority});
                 return false;
             }
         }
         return true;
+    }
+
+    // Every member (each of its families) was left serving as MASTER: the group resumes whole.
+    // Anything less and every member starts as BACKUP, and the group decides as at any start.
+    // Asked once per member while adopting, answered once per group.
+    bool group_resumes(const config::SyncGroup& g, Nanos now) {
+        if (const auto it = group_resume_memo.find(g.name); it != group_resume_memo.end()) return it->second;
+        bool whole = true;
+        for (const auto& name : g.instances) {
+            const auto in = std::find_if(cfg.instances.begin(), cfg.instances.end(), [&](const auto& i) { return i.name == name; });
+            if (in == cfg.instances.end()) continue;  // named by the group, not configured: not a member
+            for (Family f : {Family::V4, Family::V6}) {
+                if (!whole || !in->has_family(f)) continue;
+                try {
+                    const unsigned ifindex = attachments.at(in->interface).ifindex();
+                    const auto primary = in->unicast_source && in->unicast_source->family == f
+                                             ? *in->unicast_source
+                                             : require_primary(ifindex, *in, f);
+                    whole = left_serving(instance_key(ifindex, *in, f), *in, primary, "(" + notify_name(*in, f) + ")", now);
+                } catch (const std::exception&) {
+                    whole = false;  // not startable: the group cannot resume whole
+                }
+            }
+        }
+        if (!whole) spdlog::info("(group {}) not resumed as MASTER: not every member was left serving as MASTER", g.name);
+        group_resume_memo.emplace(g.name, whole);
+        return whole;
     }
 
     // Stops a router and takes it out of the dataplane and the tables (the caller erases it).
@@ -1178,12 +1273,14 @@ struct Daemon::Impl {
         } ready{*this};
         const auto t0 = std::chrono::steady_clock::now();
         try {
-            const config::Config next = config::load_file(options.config_path);
+            const std::string text = config::read_file(options.config_path);
+            const config::Config next = config::parse(text);
             if (next.global != cfg.global) spdlog::warn("reload: changes under \"global\" take effect on restart");
             config::Config applied = next;
             applied.global = cfg.global;
             check_runtime(applied);
             apply_config(applied, monotonic_ns());
+            running_config = text;
             // How long the loop was held (adverts and the heartbeat wait meanwhile).
             spdlog::info("reload: {} routers running (checked and applied in {} ms)", routers.size(),
                          std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count());

@@ -42,8 +42,10 @@ int main(int argc, char** argv) {
     spdlog::set_level(spdlog::level::from_str(level));
 
     xvrrp::config::Config config;
+    std::string config_text;
     try {
-        config = xvrrp::config::load_file(config_path);
+        config_text = xvrrp::config::read_file(config_path);
+        config = xvrrp::config::parse(config_text);
     } catch (const xvrrp::config::ConfigError& e) {
         std::cerr << config_path << ": " << e.what() << "\n";
         return 1;
@@ -77,7 +79,7 @@ int main(int argc, char** argv) {
             upgrade_fd = std::atoi(fd);
             ::unsetenv("XVRRP_UPGRADE_FD");
         }
-        xvrrp::Daemon daemon({.config_path = config_path, .argv = std::move(again), .upgrade_fd = upgrade_fd}, std::move(config));
+        xvrrp::Daemon daemon({.config_path = config_path, .config_text = std::move(config_text), .argv = std::move(again), .upgrade_fd = upgrade_fd}, std::move(config));
         spdlog::info("xvrrpd running with {} ({} instances set up in {} ms)", config_path, instances,
                      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count());
         return daemon.run();

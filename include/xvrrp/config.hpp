@@ -247,5 +247,7 @@ struct Config {
 // first problem of each instance, block and cross-instance rule).
 Config parse(const std::string& json_text);
 Config load_file(const std::string& path);
+// The file's text; throws ConfigError when it cannot be read.
+std::string read_file(const std::string& path);
 
 }  // namespace xvrrp::config

@@ -14,6 +14,8 @@ namespace xvrrp {
 
 struct DaemonOptions {
     std::string config_path;
+    // The text the configuration was parsed from (an upgrade hands it to the next daemon).
+    std::string config_text;
     // How to start this daemon again (the binary on disk, its arguments): an upgrade runs it.
     std::vector<std::string> argv;
     // Started by an upgrade: the channel to the daemon it takes over from (upgrade.hpp); -1: none.

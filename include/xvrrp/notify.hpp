@@ -114,6 +114,11 @@ public:
     // One notice: the scripts queue behind the source's earlier ones, the FIFO line is written now.
     void post(const config::Notify& scripts, const NoticeSource& source, Notice n, int priority, std::uint64_t now);
 
+    // An upgrade: the FIFO's script is stopped as this process freezes (the next daemon starts
+    // its own, so one reads the FIFO, never two), and started again if the upgrade fails.
+    void stop_fifo_reader(std::uint64_t now);
+    void start_fifo_reader(std::uint64_t now);
+
     // At shutdown, once the STOP notices are posted: the FIFO is closed (and removed if made
     // here), so its reader sees the end after the last line instead of being killed before it.
     void close_fifo();

@@ -94,8 +94,23 @@ public:
     void publish();
     // Starts the state machine, or waits in FAULT while the link is down. resume_master: the
     // dataplane was left serving as MASTER by a daemon that died moments ago (Machine::resume);
-    // ignored for sync group members, whose group decides.
+    // for a sync group member the caller asks it only when the whole group resumes.
     void start(bool link_up, Nanos now, bool resume_master = false);
+    // A MASTER's schedule (absolute CLOCK_MONOTONIC): its next advert and where its
+    // announcements stand. An upgrade hands it over, and the new daemon's router keeps it.
+    struct Schedule {
+        Nanos advert_at = 0;
+        std::uint32_t announce_left = 0;
+        Nanos next_announce = 0;
+        std::optional<Nanos> second_burst_at, next_refresh;
+        bool operator==(const Schedule&) const = default;
+    };
+    [[nodiscard]] std::optional<Schedule> schedule() const;
+    // start() of a router resumed as MASTER on the schedule its predecessor handed over.
+    void resume_on(const Schedule& s, bool link_up, Nanos now);
+    // A MASTER advertises now, outside its schedule (which stays), counted like any advert: an
+    // upgrading daemon's last, so its successor has a whole interval. Others: nothing.
+    void advertise_now(Nanos now);
     // Stops it: a master resigns (priority 0) and releases its VIPs.
     void stop(Nanos now);
     // Carrier or admin state of the interface: down is FAULT (no adverts, VIPs released) unless

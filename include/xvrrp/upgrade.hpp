@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -22,13 +23,16 @@
 #include "xvrrp/counters.hpp"
 #include "xvrrp/tracker_set.hpp"
 #include "xvrrp/packet.hpp"
+#include "xvrrp/router_driver.hpp"
 #include "xvrrp/unique_fd.hpp"
 #include "xvrrp/vrrp_fsm.hpp"
 
 namespace xvrrp {
 
 // What lives in O's memory only, and N carries on: per router its state as O had it, its
-// transition count and age, and its own counters; the daemon's reload counts and maintenance.
+// transition count and age, and its own counters; the daemon's reload counts and maintenance,
+// sync groups' states and the configuration it runs. Fields added later are optional, so a
+// version-1 document from an older O still reads.
 struct HandoverRouter {
     std::string name;
     Family family = Family::V4;
@@ -36,6 +40,7 @@ struct HandoverRouter {
     std::uint64_t transitions = 0;
     std::uint64_t since_transition_ns = 0;  // how long ago (clocks agree: both CLOCK_MONOTONIC)
     RouterCounters sent;  // this router's own (its earlier lives are in Handover::earlier)
+    std::optional<RouterDriver::Schedule> schedule;  // a MASTER's next advert and announcements
     bool operator==(const HandoverRouter&) const = default;
 };
 
@@ -57,6 +62,10 @@ struct Handover {
     std::vector<std::string> maintenance;
     std::vector<HandoverEarlier> earlier;
     std::vector<TrackerView> trackers;  // state, counts, check durations
+    std::map<std::string, int> groups;  // each sync group's state as last notified (a Notice)
+    // The configuration text O runs (its last good load; O keeps its "global" from its start).
+    // N resumes what it describes, then applies the file on disk as a reload would. Empty: none.
+    std::string config;
     bool operator==(const Handover& o) const {
         return to_json(*this) == to_json(o);
     }

@@ -67,7 +67,9 @@ public:
     Actions startup(Nanos now);
     // Startup of a router the dataplane still has as MASTER, left serving by a daemon that died
     // moments ago (crash adopt): MASTER at once, advertising now, so that no backup sees a gap.
-    Actions resume(Nanos now);
+    // With advert_at (an upgrade: the daemon handing over has just advertised) it keeps that
+    // schedule instead: the next advert at advert_at, no announcement (the host's are as they were).
+    Actions resume(Nanos now, std::optional<Nanos> advert_at = std::nullopt);
     Actions shutdown(Nanos now);
     // FAULT: a master resigns (one priority-0 advert) and releases its VIPs; no adverts, no
     // timers, adverts heard are ignored until recover().

@@ -235,7 +235,61 @@ TEST_F(RestartLab, TrackersKeepTheirStateAcrossAnUpgrade) {
     EXPECT_EQ(after["instances"][0]["transitions"], before["instances"][0]["transitions"]);
     // The new process starts its routers at 130 (the start logs it), never at 150.
     EXPECT_EQ(lab_->log(1).find("effective priority 130 -> 150", first_life), std::string::npos) << lab_->log(1).substr(first_life);
+    EXPECT_NE(lab_->log(1).find("(gateway) starts at effective priority 130 (base 150, trackers -20)", first_life),
+              std::string::npos)
+        << lab_->log(1).substr(first_life);
+    EXPECT_EQ(lab_->log(1).find("effective priority 150 -> 130", first_life), std::string::npos) << lab_->log(1).substr(first_life);
     EXPECT_EQ(lab_->log(1).find("tracker web is", first_life), std::string::npos) << "no tracker change after the upgrade";
+}
+
+// The configuration on disk changed since the daemon last loaded it (an instance removed, one
+// added) when the upgrade comes: the new daemon resumes what ran, then applies the file as a
+// reload would. The unchanged instance never moves; the removed one resigns (r2 takes it at once);
+// the added one starts.
+class TwoSegmentRestartLab : public RestartLab {
+protected:
+    int segments() const override { return 2; }
+};
+
+TEST_F(TwoSegmentRestartLab, AnUpgradeAppliesAChangedConfigOnlyAfterResumingWhatRan) {
+    lab_->start(1, lab_->two_segment_config(1, 150));
+    lab_->start(2, lab_->two_segment_config(2, 100));
+    ASSERT_TRUE(becomes(1, "MASTER", 5s) && becomes(1, "MASTER", 5s, "IPv4", "seg1"));
+    ASSERT_TRUE(becomes(2, "BACKUP", 5s) && becomes(2, "BACKUP", 5s, "IPv4", "seg1"));
+    const int r1_gateway = transitions(1, 0);
+    const int r2_gateway = transitions(2, 0);
+
+    json next = lab_->two_segment_config(1, 150);
+    next["instances"].erase(1);  // seg1 goes
+    next["instances"].push_back({{"name", "extra"}, {"interface", "vr0"}, {"vrid", 60}, {"priority", 150},
+                                 {"advert_interval_ms", 100}, {"vips", {"192.0.2.160/24"}}});
+    lab_->write_config(1, next);
+    const std::size_t from = lab_->log(1).size();
+    const std::string out = lab_->router(1).exec(std::string(XVRRPCTL_PATH) + " -s " + lab_->socket(1) + " upgrade 2>&1");
+    ASSERT_EQ(out.rfind("upgraded: pid ", 0), 0u) << out << lab_->log(1).substr(from);
+    const std::string log = lab_->log(1).substr(from);
+    EXPECT_NE(log.find("upgrade: resuming the 2 routers handed over"), std::string::npos) << log;
+    EXPECT_NE(log.find("upgrade: applying the configuration on disk"), std::string::npos) << log;
+    EXPECT_NE(log.find("(seg1) removed"), std::string::npos) << log;
+    EXPECT_EQ(log.find("(gateway) Entering BACKUP"), std::string::npos) << log;
+    EXPECT_TRUE(becomes(2, "MASTER", 1s, "IPv4", "seg1")) << "r1's seg1 resigned: r2 takes it after Skew_Time";
+    EXPECT_TRUE(becomes(1, "MASTER", 3s, "IPv4", "extra")) << "the added instance starts";
+    std::this_thread::sleep_for(500ms);  // past r2's Master_Down_Interval at 100 ms adverts
+    const json s1 = lab_->status(1);
+    ASSERT_EQ(s1["instances"].size(), 2u) << s1;
+    EXPECT_EQ(s1["instances"][0]["name"], "gateway");
+    EXPECT_EQ(s1["instances"][0]["state"], "MASTER");
+    EXPECT_EQ(transitions(1, 0), r1_gateway) << "gateway never moved on r1";
+    EXPECT_EQ(lab_->state(2), "BACKUP");
+    EXPECT_EQ(transitions(2, 0), r2_gateway) << "nor on r2";
+    EXPECT_TRUE(client_reaches_vip(*lab_));
+
+    // The new daemon runs the file from now on: a second upgrade finds nothing to apply.
+    const std::size_t again = lab_->log(1).size();
+    const std::string out2 = lab_->router(1).exec(std::string(XVRRPCTL_PATH) + " -s " + lab_->socket(1) + " upgrade 2>&1");
+    ASSERT_EQ(out2.rfind("upgraded: pid ", 0), 0u) << out2;
+    EXPECT_EQ(lab_->log(1).find("applying the configuration on disk", again), std::string::npos) << lab_->log(1).substr(again);
+    EXPECT_EQ(lab_->state(1, "IPv4", "extra"), "MASTER");
 }
 
 // Failures before the new daemon commits leave the running one as it was: a config the new
@@ -274,6 +328,71 @@ TEST_F(RestartLab, AFailedUpgradeLeavesTheRunningDaemonAsItWas) {
     std::this_thread::sleep_for(4s);
     EXPECT_EQ(lab_->state(2), "BACKUP") << "r1 advertised on";
     EXPECT_TRUE(client_reaches_vip(*lab_));
+}
+
+// The new daemon dies at the worst moment: it has resumed every router (written the dataplane,
+// taken the XDP links, advertised) and not yet committed. The old one takes everything back: its
+// programs on the links again, r2 never takes over, the client's ping loses nothing.
+TEST_F(RestartLab, ANewDaemonKilledJustBeforeCommittingLeavesTheOldOneServing) {
+    const std::string path = lab_->write_config(1, config(1));
+    lab_->start_process(1, {"env", "XVRRP_FAILPOINT=upgrade-commit", VrrpLab::xvrrpd_path(), "-c", path, "--log-level", "debug"},
+                        "r1.log");
+    lab_->start(2, config(2));
+    ASSERT_TRUE(becomes(1, "MASTER", 8s) && becomes(2, "BACKUP", 8s));
+    ASSERT_TRUE(becomes(1, "MASTER", 8s, "IPv6"));
+    auto xdp_prog = [&] {  // the program on r1's vr0, by id
+        const std::string link = lab_->router(1).exec("ip -d link show vr0");
+        const auto at = link.find("prog/xdp id ");
+        return at == std::string::npos ? std::string() : link.substr(at + 12, link.find(' ', at + 12) - at - 12);
+    };
+    const std::string prog_before = xdp_prog();
+    ASSERT_FALSE(prog_before.empty());
+    const int pid = lab_->status(1)["pid"].get<int>();
+    const int r1_before = transitions(1);
+    const int r2_before = transitions(2);
+    lab_->start_ping("192.0.2.100", 300, 0.01);  // 3 s at 10 ms
+    std::this_thread::sleep_for(300ms);
+    const std::size_t from = lab_->log(1).size();
+    const std::string out = lab_->router(1).exec(std::string(XVRRPCTL_PATH) + " -s " + lab_->socket(1) + " upgrade 2>&1; echo rc=$?");
+    EXPECT_NE(out.find("rc=1"), std::string::npos) << out;
+    const std::string log = lab_->log(1).substr(from);
+    EXPECT_NE(log.find("upgrade: resuming the 2 routers handed over"), std::string::npos) << "it died after resuming: " << log;
+    EXPECT_NE(log.find("upgrade failed: the new daemon"), std::string::npos) << log;
+    const json s = lab_->status(1);
+    ASSERT_FALSE(s.is_null());
+    EXPECT_EQ(s["pid"].get<int>(), pid);
+    EXPECT_EQ(s["upgrade"]["failures"], 1);
+    EXPECT_EQ(lab_->state(1), "MASTER");
+    EXPECT_EQ(lab_->state(1, "IPv6"), "MASTER");
+    EXPECT_EQ(xdp_prog(), prog_before) << "the old daemon's program is on the link again";
+    lab_->finish_ping_longest_gap_ms();
+    const auto [sent, received] = lab_->ping_counts();
+    EXPECT_GT(sent, 250);
+    EXPECT_EQ(received, sent);
+    std::this_thread::sleep_for(4s);  // past r2's Master_Down_Interval (3.6 s)
+    EXPECT_EQ(transitions(2), r2_before) << "r2 never left BACKUP";
+    EXPECT_EQ(transitions(1), r1_before);
+    EXPECT_TRUE(client_reaches_vip(*lab_));
+}
+
+// Without a heartbeat timeout (the fail-safe off) an upgrade resumes all the same: the handover,
+// not the heartbeat's age, says the dataplane is live.
+TEST_F(RestartLab, AnUpgradeWithoutAHeartbeatTimeoutResumesToo) {
+    json c1 = config(1);
+    c1["global"]["heartbeat_timeout_ms"] = 0;
+    lab_->start(1, c1);
+    lab_->start(2, config(2));
+    ASSERT_TRUE(becomes(1, "MASTER", 8s) && becomes(2, "BACKUP", 8s));
+    const int r1_before = transitions(1);
+    const int r2_before = transitions(2);
+    const std::size_t from = lab_->log(1).size();
+    const std::string out = lab_->router(1).exec(std::string(XVRRPCTL_PATH) + " -s " + lab_->socket(1) + " upgrade 2>&1");
+    ASSERT_EQ(out.rfind("upgraded: pid ", 0), 0u) << out;
+    EXPECT_NE(lab_->log(1).find("upgrade: resuming the 2 routers handed over", from), std::string::npos) << lab_->log(1).substr(from);
+    EXPECT_EQ(lab_->state(1), "MASTER");
+    EXPECT_EQ(transitions(1), r1_before);
+    std::this_thread::sleep_for(4s);
+    EXPECT_EQ(transitions(2), r2_before) << "r2 never left BACKUP";
 }
 
 }  // namespace

@@ -95,7 +95,7 @@ TEST(RouterDriver, StartsAsBackupAndBecomesMasterWhenItsOwnTimerRunsOut) {
     EXPECT_EQ(d.driver.next_deadline(), kT0 + kMasterDown + 50 * kMs) << "the next announcement";
 }
 
-TEST(RouterDriver, ResumedMasterAdvertisesAtOnceUnlessItsGroupDecidesOrItIsInFault) {
+TEST(RouterDriver, ResumedMasterAdvertisesAtOnceHeldOrNotUnlessItIsInFault) {
     Driver d(instance(100));
     {
         InSequence order;
@@ -114,9 +114,23 @@ TEST(RouterDriver, ResumedMasterAdvertisesAtOnceUnlessItsGroupDecidesOrItIsInFau
     EXPECT_CALL(host, watch_master_down(_)).Times(::testing::AnyNumber());
     EXPECT_CALL(host, notice(_, _)).Times(::testing::AnyNumber());
     RouterDriver in_group(member, host);
-    EXPECT_CALL(host, write_instance(State::Backup, _, _));
+    {
+        InSequence order;
+        EXPECT_CALL(host, write_instance(State::Master, _, true));
+        EXPECT_CALL(host, take_vips(kT0, in_group.advert_silence()));
+        EXPECT_CALL(host, send_advert(100));
+        EXPECT_CALL(host, announce());
+    }
     in_group.start(true, kT0, true);
-    EXPECT_EQ(in_group.state(), State::Backup) << "a sync group member waits for its group";
+    EXPECT_EQ(in_group.state(), State::Master) << "a sync group member resumes when told (its whole group does)";
+
+    StrictMock<MockHost> held_host;
+    EXPECT_CALL(held_host, watch_master_down(_)).Times(::testing::AnyNumber());
+    EXPECT_CALL(held_host, notice(_, _)).Times(::testing::AnyNumber());
+    RouterDriver not_resumed(member, held_host);
+    EXPECT_CALL(held_host, write_instance(State::Backup, _, _));
+    not_resumed.start(true, kT0, false);
+    EXPECT_EQ(not_resumed.state(), State::Backup) << "a group that does not resume whole: BACKUP, held";
 
     Driver down(instance(100));
     EXPECT_CALL(down.host, write_instance(_, _, _)).Times(::testing::AnyNumber());
@@ -124,6 +138,48 @@ TEST(RouterDriver, ResumedMasterAdvertisesAtOnceUnlessItsGroupDecidesOrItIsInFau
     EXPECT_CALL(down.host, set_advert_silence(_)).Times(::testing::AnyNumber());
     down.driver.start(false, kT0, true);
     EXPECT_EQ(down.driver.state(), State::Fault) << "a down link is FAULT, resumed or not";
+}
+
+// An upgrade: the new daemon's router goes on with the old one's schedule: its next advert when
+// the old one would have sent it, the announcement burst where it stood (one left), no extra.
+TEST(RouterDriver, AHandedOverScheduleIsKeptToTheNanosecond) {
+    Driver old(instance(100));
+    EXPECT_CALL(old.host, write_instance(_, _, _)).Times(::testing::AnyNumber());
+    EXPECT_CALL(old.host, take_vips(_, _)).Times(::testing::AnyNumber());
+    EXPECT_CALL(old.host, send_advert(_)).Times(::testing::AnyNumber());
+    EXPECT_CALL(old.host, announce()).Times(2);  // the burst's first two of three
+    old.driver.start(true, kT0, true);
+    old.driver.on_timer(kT0 + 50 * kMs);
+    EXPECT_FALSE(old.driver.schedule() == std::nullopt);
+    const RouterDriver::Schedule s = *old.driver.schedule();
+    EXPECT_EQ(s.advert_at, kT0 + 100 * kMs);
+    EXPECT_EQ(s.announce_left, 1u);
+    EXPECT_EQ(s.next_announce, kT0 + 100 * kMs);
+
+    Driver next(instance(100));
+    {
+        InSequence order;
+        EXPECT_CALL(next.host, write_instance(State::Master, _, true));
+        EXPECT_CALL(next.host, take_vips(kT0 + 60 * kMs, next.driver.advert_silence()));
+    }
+    EXPECT_CALL(next.host, send_advert(_)).Times(0);
+    EXPECT_CALL(next.host, announce()).Times(0);
+    next.driver.resume_on(s, true, kT0 + 60 * kMs);
+    EXPECT_EQ(next.driver.state(), State::Master);
+    EXPECT_EQ(next.driver.next_deadline(), kT0 + 100 * kMs);
+    Mock::VerifyAndClearExpectations(&next.host);
+    EXPECT_CALL(next.host, send_advert(100));
+    EXPECT_CALL(next.host, announce());  // the third and last
+    next.driver.on_timer(kT0 + 100 * kMs);
+    EXPECT_EQ(next.driver.next_deadline(), kT0 + 200 * kMs) << "the burst is over; adverts every 100 ms";
+
+    Driver down(instance(100));  // a down link is FAULT, handed over or not
+    EXPECT_CALL(down.host, write_instance(_, _, _)).Times(::testing::AnyNumber());
+    EXPECT_CALL(down.host, release_vips()).Times(::testing::AnyNumber());
+    EXPECT_CALL(down.host, set_advert_silence(_)).Times(::testing::AnyNumber());
+    down.driver.resume_on(s, false, kT0 + 60 * kMs);
+    EXPECT_EQ(down.driver.state(), State::Fault);
+    EXPECT_FALSE(down.driver.schedule());
 }
 
 TEST(RouterDriver, TheAnnouncementBurstRepeatsAtItsIntervalAndAdvertsKeepTheirs) {

@@ -14,6 +14,8 @@ Handover sample() {
                      .since_transition_ns = 123'456'789};
     r.sent.adverts_sent = 1000;
     r.sent.become_master = 1;
+    r.schedule = RouterDriver::Schedule{.advert_at = 5'000'000'000, .announce_left = 2, .next_announce = 4'900'000'000,
+                                        .next_refresh = 65'000'000'000};
     h.routers.push_back(r);
     h.routers.push_back(HandoverRouter{.name = "seg1", .state = fsm::State::Backup, .transitions = 1});
     h.reloads_ok = 3;
@@ -27,6 +29,8 @@ Handover sample() {
                   .checks = 12, .failures = 3, .duration_ns = 400'000};
     t.durations.observe(400'000);
     h.trackers.push_back(t);
+    h.groups = {{"VG", 1}};
+    h.config = R"({"instances": []})";
     return h;
 }
 }  // namespace
@@ -42,8 +46,27 @@ TEST(Upgrade, HandoverRoundTrips) {
     EXPECT_FALSE(back.trackers[0].up);
     ASSERT_EQ(back.earlier.size(), 1u);
     EXPECT_EQ(back.earlier[0].received.adverts_valid, 7u);
+    EXPECT_EQ(back.groups.at("VG"), 1);
+    ASSERT_TRUE(back.routers[0].schedule);
+    EXPECT_EQ(*back.routers[0].schedule, *h.routers[0].schedule);
+    EXPECT_FALSE(back.routers[0].schedule->second_burst_at);
+    EXPECT_FALSE(back.routers[1].schedule) << "a BACKUP has none";
+    EXPECT_EQ(back.config, h.config);
     EXPECT_EQ(handover_from_json(j), h);
     EXPECT_EQ(handover_from_json(nlohmann::json::parse(j.dump())), h) << "through text, as on the channel";
+}
+
+// Fields added within version 1 are optional: an older O's document still reads.
+TEST(Upgrade, AVersionOneDocumentWithoutTheLaterFieldsReads) {
+    nlohmann::json j = to_json(sample());
+    j.erase("groups");
+    j.erase("config");
+    j["routers"][0].erase("schedule");
+    const Handover back = handover_from_json(j);
+    EXPECT_TRUE(back.groups.empty());
+    EXPECT_TRUE(back.config.empty());
+    EXPECT_EQ(back.routers.size(), 2u);
+    EXPECT_FALSE(back.routers[0].schedule);
 }
 
 TEST(Upgrade, AnotherVersionOrAMalformedDocumentIsRefused) {

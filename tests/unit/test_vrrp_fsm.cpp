@@ -95,6 +95,18 @@ TEST(VrrpFsm, ResumeIsMasterAtOnceAdvertisingNow) {
     EXPECT_EQ(started.state(), State::Backup);
 }
 
+// An upgrade: the daemon handing over has just advertised; its schedule goes on.
+TEST(VrrpFsm, ResumeOnAScheduleKeepsItAndSendsNothingNow) {
+    Machine m(v3(100));
+    const auto a = m.resume(kT0, kT0 + 300 * kMs);
+    EXPECT_EQ(m.state(), State::Master);
+    EXPECT_EQ(kinds(a), (std::vector<std::size_t>{kTransition, kTake})) << "no advert, no announcement now";
+    EXPECT_EQ(m.adver_deadline(), kT0 + 300 * kMs);
+    const auto due = m.tick(kT0 + 300 * kMs);
+    EXPECT_EQ(kinds(due), (std::vector<std::size_t>{kSend}));
+    EXPECT_EQ(m.adver_deadline(), kT0 + 300 * kMs + kSec) << "then every interval";
+}
+
 TEST(VrrpFsm, BackupBecomesMasterWhenTheTimerRunsOut) {
     Machine m(v3());
     m.startup(kT0);

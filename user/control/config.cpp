@@ -1036,12 +1036,14 @@ std::string ConfigError::join(const std::vector<ConfigError>& all) {
     return out;
 }
 
-Config load_file(const std::string& path) {
+std::string read_file(const std::string& path) {
     std::ifstream in(path);
     if (!in) throw ConfigError("", "cannot read " + path);
     std::stringstream text;
     text << in.rdbuf();
-    return parse(text.str());
+    return text.str();
 }
+
+Config load_file(const std::string& path) { return parse(read_file(path)); }
 
 }  // namespace xvrrp::config

@@ -47,6 +47,23 @@ xvrrp_inst_stats received_from(const nlohmann::json& j) {
 #undef XVRRP_INST_STAT_READ
     return s;
 }
+nlohmann::json optional_ns(const std::optional<Nanos>& t) { return t ? nlohmann::json(*t) : nlohmann::json(nullptr); }
+std::optional<Nanos> optional_ns_from(const nlohmann::json& j) {
+    return j.is_null() ? std::nullopt : std::optional<Nanos>(j.get<Nanos>());
+}
+nlohmann::json schedule_json(const std::optional<RouterDriver::Schedule>& s) {
+    if (!s) return nullptr;
+    return {{"advert_at_ns", s->advert_at}, {"announce_left", s->announce_left}, {"next_announce_ns", s->next_announce},
+            {"second_burst_ns", optional_ns(s->second_burst_at)}, {"next_refresh_ns", optional_ns(s->next_refresh)}};
+}
+std::optional<RouterDriver::Schedule> schedule_from(const nlohmann::json& j) {
+    if (j.is_null()) return std::nullopt;
+    return RouterDriver::Schedule{.advert_at = j.at("advert_at_ns").get<Nanos>(),
+                                  .announce_left = j.at("announce_left").get<std::uint32_t>(),
+                                  .next_announce = j.at("next_announce_ns").get<Nanos>(),
+                                  .second_burst_at = optional_ns_from(j.at("second_burst_ns")),
+                                  .next_refresh = optional_ns_from(j.at("next_refresh_ns"))};
+}
 int family_number(Family f) { return f == Family::V4 ? 4 : 6; }
 Family family_from(const nlohmann::json& j) { return j.get<int>() == 6 ? Family::V6 : Family::V4; }
 }  // namespace
@@ -59,7 +76,8 @@ nlohmann::json to_json(const Handover& h) {
                            {"state", static_cast<int>(r.state)},
                            {"transitions", r.transitions},
                            {"since_transition_ns", r.since_transition_ns},
-                           {"sent", sent_json(r.sent)}});
+                           {"sent", sent_json(r.sent)},
+                           {"schedule", schedule_json(r.schedule)}});
     for (const auto& e : h.earlier)
         earlier.push_back({{"name", e.name}, {"family", family_number(e.family)}, {"sent", sent_json(e.sent)},
                            {"received", received_json(e.received)}});
@@ -71,7 +89,7 @@ nlohmann::json to_json(const Handover& h) {
                                            {"sum_seconds", t.durations.sum_seconds}}}});
     return {{"version", Handover::kVersion}, {"routers", routers}, {"reloads_ok", h.reloads_ok},
             {"reloads_failed", h.reloads_failed}, {"maintenance", h.maintenance}, {"earlier", earlier},
-            {"trackers", trackers}};
+            {"trackers", trackers}, {"groups", h.groups}, {"config", h.config}};
 }
 
 Handover handover_from_json(const nlohmann::json& j) {
@@ -90,6 +108,7 @@ Handover handover_from_json(const nlohmann::json& j) {
             x.transitions = r.at("transitions").get<std::uint64_t>();
             x.since_transition_ns = r.at("since_transition_ns").get<std::uint64_t>();
             x.sent = sent_from(r.at("sent"));
+            if (r.contains("schedule")) x.schedule = schedule_from(r.at("schedule"));
             h.routers.push_back(std::move(x));
         }
         for (const auto& e : j.at("earlier"))
@@ -116,6 +135,8 @@ Handover handover_from_json(const nlohmann::json& j) {
         h.reloads_ok = j.at("reloads_ok").get<std::uint64_t>();
         h.reloads_failed = j.at("reloads_failed").get<std::uint64_t>();
         h.maintenance = j.at("maintenance").get<std::vector<std::string>>();
+        if (j.contains("groups")) h.groups = j.at("groups").get<std::map<std::string, int>>();
+        if (j.contains("config")) h.config = j.at("config").get<std::string>();
         return h;
     } catch (const nlohmann::json::exception& e) {
         throw std::runtime_error(std::string("handover: malformed: ") + e.what());

@@ -149,14 +149,24 @@ void Notifier::configure(const std::optional<std::string>& fifo, const std::vect
     fifo_script_ = fifo_script;
     if (!fifo) return;
     fifo_.emplace(ports_.loop, *fifo);
-    if (fifo_script.empty()) return;
-    ProcessSpec spec{.argv = fifo_script, .timeout = std::chrono::milliseconds{0}, .user = user_};
-    spec.argv.push_back(*fifo);
+    start_fifo_reader(now);
+}
+
+void Notifier::start_fifo_reader(std::uint64_t now) {
+    if (!fifo_ || fifo_script_.empty() || fifo_reader_) return;
+    ProcessSpec spec{.argv = fifo_script_, .timeout = std::chrono::milliseconds{0}, .user = user_};
+    spec.argv.push_back(fifo_->path());
     fifo_reader_ = ports_.runner.start(spec, [this](ProcessRunner::Id id, const ProcessResult& r) {
-        if (fifo_reader_ == id) fifo_reader_.reset();
-        spdlog::log(fifo_closed_ ? spdlog::level::info : spdlog::level::warn, "notify fifo script {} ended: {}",
+        const bool current = fifo_reader_ == id;  // not one stopped on purpose
+        if (current) fifo_reader_.reset();
+        spdlog::log(current && !fifo_closed_ ? spdlog::level::warn : spdlog::level::info, "notify fifo script {} ended: {}",
                     fifo_script_.front(), r.describe());
     }, now);
+}
+
+void Notifier::stop_fifo_reader(std::uint64_t now) {
+    if (fifo_reader_) ports_.runner.terminate(*fifo_reader_, now);
+    fifo_reader_.reset();
 }
 
 void Notifier::close_fifo() {

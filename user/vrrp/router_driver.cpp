@@ -88,8 +88,12 @@ void RouterDriver::set_tracking(Tracking tracking, Nanos now) {
     const fsm::Config next = machine_config();
     if (next.priority != before) {
         const JournalFields fields(settings_.journal);
-        spdlog::info("{} effective priority {} -> {} (base {}, trackers {:+})", settings_.label, before, next.priority,
-                     settings_.fsm.priority, tracking_.delta);
+        if (started_)
+            spdlog::info("{} effective priority {} -> {} (base {}, trackers {:+})", settings_.label, before, next.priority,
+                         settings_.fsm.priority, tracking_.delta);
+        else  // nothing was advertised at the base priority: no change to speak of
+            spdlog::info("{} starts at effective priority {} (base {}, trackers {:+})", settings_.label, next.priority,
+                         settings_.fsm.priority, tracking_.delta);
         machine_.reconfigure(next, now);
         guarded([&] { publish(); }, now);
         if (const auto st = machine_.state(); st == fsm::State::Master || st == fsm::State::Backup)
@@ -139,8 +143,26 @@ void RouterDriver::start(bool link_up, Nanos now, bool resume_master) {
     link_down_ = !link_up;
     started_ = true;
     if (!fault_reasons().empty()) update_fault(now);
-    else if (resume_master && !settings_.sync_member) apply(machine_.resume(now), now);
+    else if (resume_master) apply(machine_.resume(now), now);
     else apply(machine_.startup(now), now);
+}
+
+std::optional<RouterDriver::Schedule> RouterDriver::schedule() const {
+    if (machine_.state() != fsm::State::Master || !machine_.adver_deadline()) return std::nullopt;
+    return Schedule{.advert_at = *machine_.adver_deadline(), .announce_left = announce_left_,
+                    .next_announce = next_announce_, .second_burst_at = second_burst_at_, .next_refresh = next_refresh_};
+}
+
+void RouterDriver::resume_on(const Schedule& s, bool link_up, Nanos now) {
+    link_down_ = !link_up;
+    started_ = true;
+    if (!fault_reasons().empty()) return update_fault(now);
+    apply(machine_.resume(now, s.advert_at), now);
+    if (machine_.state() != fsm::State::Master) return;
+    announce_left_ = s.announce_left;
+    next_announce_ = s.next_announce;
+    second_burst_at_ = s.second_burst_at;
+    next_refresh_ = s.next_refresh;
 }
 
 void RouterDriver::stop(Nanos now) {
@@ -346,6 +368,10 @@ void RouterDriver::burst(std::uint32_t count, Nanos now) {
     guarded([&] { host_.announce(); }, now);
     --announce_left_;
     next_announce_ = now + Nanos{settings_.announce.interval_ms} * kNsPerMs;
+}
+
+void RouterDriver::advertise_now(Nanos now) {
+    if (machine_.state() == fsm::State::Master) act(fsm::SendAdvert{priority()}, now);
 }
 
 void RouterDriver::act(const fsm::SendAdvert& s, Nanos) {

@@ -86,9 +86,13 @@ Actions Machine::startup(Nanos now) {
     return {Transition{State::Initialize, State::Backup, "startup"}};
 }
 
-Actions Machine::resume(Nanos now) {
+Actions Machine::resume(Nanos now, std::optional<Nanos> advert_at) {
     if (state_ != State::Initialize) return {};
-    return become_master(now, "resumed after a restart");
+    Actions out = become_master(now, "resumed after a restart");
+    if (!advert_at) return out;
+    adver_at_ = *advert_at;
+    std::erase_if(out, [](const Action& a) { return std::holds_alternative<SendAdvert>(a) || std::holds_alternative<Announce>(a); });
+    return out;
 }
 
 // Leaves BACKUP or MASTER for a state without timers; a master resigns, so that backups take
