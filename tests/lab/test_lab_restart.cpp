@@ -2,6 +2,9 @@
 // within its heartbeat timeout resumes what the dataplane still serves (crash adopt): MASTER at
 // once, the backup never takes over, the client loses no reply. A stale heartbeat or other
 // instances: a fresh start, as before.
+#include <bpf/bpf.h>
+#include <unistd.h>
+
 #include <csignal>
 #include <future>
 #include <iostream>
@@ -9,6 +12,8 @@
 #include <thread>
 
 #include "daemon_lab.hpp"
+#include "xvrrp/abi.h"
+#include "xvrrp/unique_fd.hpp"
 
 namespace xvrrp::test {
 namespace {
@@ -328,6 +333,37 @@ TEST_F(RestartLab, AFailedUpgradeLeavesTheRunningDaemonAsItWas) {
     std::this_thread::sleep_for(4s);
     EXPECT_EQ(lab_->state(2), "BACKUP") << "r1 advertised on";
     EXPECT_TRUE(client_reaches_vip(*lab_));
+}
+
+// A new version whose maps differ (here: the pinned VIP map replaced by one of another layout, as
+// a binary of another map layout would find it) refuses the upgrade before anything moved: the
+// old daemon, which holds its own maps open, carries on as it was.
+TEST_F(RestartLab, AMapLayoutMismatchRefusesTheUpgradeAndTheOldDaemonCarriesOn) {
+    ASSERT_NO_FATAL_FAILURE(start_pair());
+    const int pid = lab_->status(1)["pid"].get<int>();
+    const int r1_before = transitions(1);
+    const int r2_before = transitions(2);
+    const std::string pin = lab_->pin_root(1) + "/" XVRRP_MAP_VIPS;
+    ASSERT_EQ(::unlink(pin.c_str()), 0);
+    const UniqueFd other(bpf_map_create(BPF_MAP_TYPE_HASH, XVRRP_MAP_VIPS, 24, 12, 64, nullptr));
+    ASSERT_GE(other.get(), 0);
+    ASSERT_EQ(bpf_obj_pin(other.get(), pin.c_str()), 0);
+    const std::size_t from = lab_->log(1).size();
+    const std::string out = lab_->router(1).exec(std::string(XVRRPCTL_PATH) + " -s " + lab_->socket(1) + " upgrade 2>&1; echo rc=$?");
+    EXPECT_NE(out.find("upgrade failed: the new daemon"), std::string::npos) << out;
+    EXPECT_NE(out.find("rc=1"), std::string::npos) << out;
+    const std::string log = lab_->log(1).substr(from);
+    EXPECT_NE(log.find("has another layout than this version's"), std::string::npos) << log;
+    EXPECT_EQ(log.find("upgrade: resuming"), std::string::npos) << "refused before the handover: " << log;
+    const json s = lab_->status(1);
+    ASSERT_FALSE(s.is_null());
+    EXPECT_EQ(s["pid"].get<int>(), pid);
+    EXPECT_EQ(s["upgrade"]["failures"], 1);
+    EXPECT_EQ(lab_->state(1), "MASTER");
+    std::this_thread::sleep_for(4s);  // past r2's Master_Down_Interval (3.6 s)
+    EXPECT_EQ(transitions(2), r2_before) << "r2 never left BACKUP";
+    EXPECT_EQ(transitions(1), r1_before);
+    EXPECT_TRUE(client_reaches_vip(*lab_)) << "the old daemon's VIP map (its own fd) still serves";
 }
 
 // The new daemon dies at the worst moment: it has resumed every router (written the dataplane,
