@@ -133,7 +133,9 @@ struct Daemon::Impl {
     std::string last_upgrade_error;
     std::uint64_t upgrade_failures = 0;
     static constexpr Nanos kUpgradePrepareLimit = 10'000'000'000;  // N loads its programs meanwhile
-    static constexpr std::chrono::milliseconds kUpgradeCommitLimit{1000};  // global.metrics; its threads read a published snapshot
+    // O is frozen meanwhile (the kernel answers for the VIPs, nobody advertises): N resumes and
+    // commits within it, or O takes everything back.
+    static constexpr std::chrono::milliseconds kUpgradeCommitLimit{1000};
     std::uint64_t reloads_ok = 0, reloads_failed = 0;
     // What routers counted in earlier lives (a reload that restarted one, a deleted interface),
     // by instance and family: counters go on from there and never go back.
@@ -250,8 +252,11 @@ struct Daemon::Impl {
         sd.send("READY=1\nMAINPID=" + std::to_string(::getpid()) + "\nSTATUS=" + state_summary());
         sd_status = state_summary();
         if (predecessor) {
-            // For the lab: the worst moment to die, everything resumed and nothing committed.
-            if (const char* at = std::getenv("XVRRP_FAILPOINT"); at && std::string_view(at) == "upgrade-commit") ::raise(SIGKILL);
+            // For the lab: the worst moment to die or hang, everything resumed and nothing committed.
+            if (const char* at = std::getenv("XVRRP_FAILPOINT")) {
+                if (std::string_view(at) == "upgrade-commit") ::raise(SIGKILL);
+                if (std::string_view(at) == "upgrade-hang") std::this_thread::sleep_for(std::chrono::seconds(3));
+            }
             predecessor->send({{"committed", true}});
             spdlog::info("upgrade: took over (pid {})", ::getpid());
         }

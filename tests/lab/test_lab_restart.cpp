@@ -366,12 +366,15 @@ TEST_F(RestartLab, AMapLayoutMismatchRefusesTheUpgradeAndTheOldDaemonCarriesOn) 
     EXPECT_TRUE(client_reaches_vip(*lab_)) << "the old daemon's VIP map (its own fd) still serves";
 }
 
-// The new daemon dies at the worst moment: it has resumed every router (written the dataplane,
-// taken the XDP links, advertised) and not yet committed. The old one takes everything back: its
-// programs on the links again, r2 never takes over, the client's ping loses nothing.
-TEST_F(RestartLab, ANewDaemonKilledJustBeforeCommittingLeavesTheOldOneServing) {
+// The new daemon dies or hangs at the worst moment: it has resumed every router (written the
+// dataplane, taken the XDP links, advertised) and not yet committed. The old one (at once, or
+// after its 1 s limit) takes everything back: its programs on the links again, r2 never takes
+// over, the client's ping loses nothing.
+class FailedUpgradeLab : public RestartLab, public ::testing::WithParamInterface<std::string> {};
+
+TEST_P(FailedUpgradeLab, TheOldDaemonTakesEverythingBack) {
     const std::string path = lab_->write_config(1, config(1));
-    lab_->start_process(1, {"env", "XVRRP_FAILPOINT=upgrade-commit", VrrpLab::xvrrpd_path(), "-c", path, "--log-level", "debug"},
+    lab_->start_process(1, {"env", "XVRRP_FAILPOINT=" + GetParam(), VrrpLab::xvrrpd_path(), "-c", path, "--log-level", "debug"},
                         "r1.log");
     lab_->start(2, config(2));
     ASSERT_TRUE(becomes(1, "MASTER", 8s) && becomes(2, "BACKUP", 8s));
@@ -391,9 +394,11 @@ TEST_F(RestartLab, ANewDaemonKilledJustBeforeCommittingLeavesTheOldOneServing) {
     const std::size_t from = lab_->log(1).size();
     const std::string out = lab_->router(1).exec(std::string(XVRRPCTL_PATH) + " -s " + lab_->socket(1) + " upgrade 2>&1; echo rc=$?");
     EXPECT_NE(out.find("rc=1"), std::string::npos) << out;
+    EXPECT_NE(out.find(GetParam() == "upgrade-hang" ? "did not take over within 1 s" : "upgrade failed: the new daemon"),
+              std::string::npos)
+        << out;
     const std::string log = lab_->log(1).substr(from);
-    EXPECT_NE(log.find("upgrade: resuming the 2 routers handed over"), std::string::npos) << "it died after resuming: " << log;
-    EXPECT_NE(log.find("upgrade failed: the new daemon"), std::string::npos) << log;
+    EXPECT_NE(log.find("upgrade: resuming the 2 routers handed over"), std::string::npos) << "it failed after resuming: " << log;
     const json s = lab_->status(1);
     ASSERT_FALSE(s.is_null());
     EXPECT_EQ(s["pid"].get<int>(), pid);
@@ -410,6 +415,9 @@ TEST_F(RestartLab, ANewDaemonKilledJustBeforeCommittingLeavesTheOldOneServing) {
     EXPECT_EQ(transitions(1), r1_before);
     EXPECT_TRUE(client_reaches_vip(*lab_));
 }
+
+INSTANTIATE_TEST_SUITE_P(Failpoints, FailedUpgradeLab, ::testing::Values("upgrade-commit", "upgrade-hang"),
+                         [](const auto& info) { return info.param == "upgrade-commit" ? std::string("Killed") : std::string("Hung"); });
 
 // Without a heartbeat timeout (the fail-safe off) an upgrade resumes all the same: the handover,
 // not the heartbeat's age, says the dataplane is live.
