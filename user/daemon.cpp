@@ -628,7 +628,23 @@ struct Daemon::Impl {
         const HandoverRouter* was = resume ? handed_over(r) : nullptr;
         if (was && was->state == fsm::State::Master && was->schedule) r.driver.resume_on(*was->schedule, link_up, now);
         else r.driver.start(link_up, now, resume);
+        if (adopting) hear_left_master(r, now);
         touched.push_back(r.id());
+    }
+
+    // A BACKUP resumed over a kept peer entry hears the master it holds: the dataplane reports
+    // changes only, so that master's steady adverts would never reach the state machine, whose
+    // Master_Down_Timer would then make this router MASTER beside the live one.
+    void hear_left_master(Router& r, Nanos now) {
+        if (r.driver.state() != fsm::State::Backup) return;
+        const auto peer = dp.peer(r.host.key());
+        if (!peer || !peer->last_advert_ns || !peer->priority || !peer->adver_int_cs) return;
+        const Nanos down = Nanos{r.cfg().down_timer_adverts} * peer->adver_int_cs * fsm::kNsPerCs;
+        if (peer->last_advert_ns + down <= now) return;  // silent: our own timer (or the kernel's) decides
+        IpAddress src;
+        src.family = r.identity().family;
+        std::memcpy(src.bytes.data(), peer->addr, src.size());
+        r.driver.on_advert(fsm::Advert{.priority = peer->priority, .adver_int_cs = peer->adver_int_cs, .src = src}, now);
     }
 
     // While an upgrade's routers start: what the daemon replaced had of this one.

@@ -419,6 +419,41 @@ TEST_P(FailedUpgradeLab, TheOldDaemonTakesEverythingBack) {
 INSTANTIATE_TEST_SUITE_P(Failpoints, FailedUpgradeLab, ::testing::Values("upgrade-commit", "upgrade-hang"),
                          [](const auto& info) { return info.param == "upgrade-commit" ? std::string("Killed") : std::string("Hung"); });
 
+// The backup's daemon upgraded, then killed and started again: it stays BACKUP under the live
+// master (its adverts go on being heard although the dataplane reports only changes), r1 never
+// hears a challenger. At 100 ms adverts, so a backup that missed the master would take over
+// within 360 ms.
+TEST_F(RestartLab, TheBackupUpgradedOrRestartedStaysBackup) {
+    json c1 = lab_->config(1, 150, 100), c2 = lab_->config(2, 100, 100);
+    lab_->start(1, c1);
+    lab_->start(2, c2);
+    ASSERT_TRUE(becomes(1, "MASTER", 5s) && becomes(2, "BACKUP", 5s));
+    ASSERT_TRUE(becomes(2, "BACKUP", 5s, "IPv6"));
+    const int r1_before = transitions(1);
+    const std::string ctl = std::string(XVRRPCTL_PATH) + " -s " + lab_->socket(2);
+    const std::size_t from = lab_->log(2).size();
+    for (int k = 0; k < 5; ++k) {
+        const std::string out = lab_->router(2).exec(ctl + " upgrade 2>&1");
+        ASSERT_EQ(out.rfind("upgraded: pid ", 0), 0u) << out;
+        std::this_thread::sleep_for(500ms);  // past Master_Down_Interval
+        EXPECT_EQ(lab_->state(2), "BACKUP") << "after upgrade " << k;
+        EXPECT_EQ(lab_->state(2, "IPv6"), "BACKUP") << "after upgrade " << k;
+    }
+    EXPECT_EQ(lab_->log(2).find("Entering MASTER", from), std::string::npos) << lab_->log(2).substr(from);
+    const int pid = lab_->status(2)["pid"].get<int>();
+    ASSERT_EQ(::kill(pid, SIGKILL), 0);
+    ASSERT_TRUE(VrrpLab::wait_until([&] { return lab_->status(2).is_null(); }, 2s));
+    std::this_thread::sleep_for(100ms);
+    lab_->start(2, c2);
+    ASSERT_TRUE(VrrpLab::wait_until([&] { return !lab_->status(2).is_null(); }, 3s));
+    std::this_thread::sleep_for(600ms);
+    EXPECT_EQ(lab_->state(2), "BACKUP");
+    EXPECT_EQ(lab_->state(2, "IPv6"), "BACKUP");
+    EXPECT_EQ(lab_->log(2).find("Entering MASTER", from), std::string::npos) << lab_->log(2).substr(from);
+    EXPECT_EQ(transitions(1), r1_before) << "r1 never moved";
+    EXPECT_EQ(vip_holders(*lab_, 1), 1);
+}
+
 // Without a heartbeat timeout (the fail-safe off) an upgrade resumes all the same: the handover,
 // not the heartbeat's age, says the dataplane is live.
 TEST_F(RestartLab, AnUpgradeWithoutAHeartbeatTimeoutResumesToo) {
