@@ -225,7 +225,10 @@ struct Daemon::Impl {
         adopting = false;
         group_resume_memo.clear();
         handover_routers.clear();
-        if (handover) carry_over(*handover, monotonic_ns());
+        if (handover) {
+            carry_over(*handover, monotonic_ns());
+            notifier.run_waiting(handover->notify_waiting, monotonic_ns());
+        }
         if (on_disk) {
             spdlog::info("upgrade: applying the configuration on disk, which differs from the one handed over");
             apply_config(*on_disk, monotonic_ns());
@@ -376,6 +379,7 @@ struct Daemon::Impl {
         h.maintenance.assign(maintenance.begin(), maintenance.end());
         for (const auto& [name, notice] : group_state) h.groups.emplace(name, static_cast<int>(notice));
         h.config = running_config;
+        h.notify_waiting = notifier.waiting();
         notifier.stop_fifo_reader(now);  // N starts its own: one reader, whatever happens
         metrics_server.reset();
         control.reset();

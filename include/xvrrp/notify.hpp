@@ -119,6 +119,12 @@ public:
     void stop_fifo_reader(std::uint64_t now);
     void start_fifo_reader(std::uint64_t now);
 
+    // An upgrade: the scripts still waiting behind a running one, by source ("INSTANCE gateway"),
+    // in order; the next daemon runs them (the running ones finish on their own).
+    using Waiting = std::map<std::string, std::vector<std::vector<std::string>>>;
+    [[nodiscard]] Waiting waiting() const;
+    void run_waiting(const Waiting& w, std::uint64_t now);
+
     // At shutdown, once the STOP notices are posted: the FIFO is closed (and removed if made
     // here), so its reader sees the end after the last line instead of being killed before it.
     void close_fifo();

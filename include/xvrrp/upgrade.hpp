@@ -63,6 +63,8 @@ struct Handover {
     std::vector<HandoverEarlier> earlier;
     std::vector<TrackerView> trackers;  // state, counts, check durations
     std::map<std::string, int> groups;  // each sync group's state as last notified (a Notice)
+    // Notify scripts waiting in O's queues (by source, in order): N runs them.
+    std::map<std::string, std::vector<std::vector<std::string>>> notify_waiting;
     // The configuration text O runs (its last good load; O keeps its "global" from its start).
     // N resumes what it describes, then applies the file on disk as a reload would. Empty: none.
     std::string config;

@@ -454,6 +454,29 @@ TEST_F(RestartLab, TheBackupUpgradedOrRestartedStaysBackup) {
     EXPECT_EQ(vip_holders(*lab_, 1), 1);
 }
 
+// Notify scripts still waiting when the upgrade comes (a slow script, three transitions in a row)
+// run in the new daemon, in order: none is lost with the old process.
+TEST_F(RestartLab, NotifyScriptsWaitingAtTheUpgradeRunAfterIt) {
+    ScratchDir dir;
+    json c1 = lab_->config(1, 150, 100);
+    c1["instances"][0]["vips"] = {"192.0.2.100/24"};
+    c1["instances"][0]["notify"] = {{"any", {"/bin/sh", "-c", "sleep 0.4; echo $3 >> " + dir.file("notified"), "sh"}}};
+    lab_->start(1, c1);
+    lab_->start(2, lab_->config(2, 100, 100));
+    ASSERT_TRUE(becomes(1, "MASTER", 5s) && becomes(2, "BACKUP", 5s));
+    ASSERT_TRUE(VrrpLab::wait_until([&] { return dir.read("notified") == "BACKUP\nMASTER\n"; }, 5s)) << dir.read("notified");
+    const std::string ctl = std::string(XVRRPCTL_PATH) + " -s " + lab_->socket(1);
+    lab_->router(1).exec(ctl + " maintenance on >/dev/null");   // FAULT: its script starts
+    ASSERT_TRUE(becomes(2, "MASTER", 2s));
+    lab_->router(1).exec(ctl + " maintenance off >/dev/null");  // BACKUP, then MASTER (preempts): both wait
+    ASSERT_TRUE(becomes(1, "MASTER", 2s));
+    const std::string out = lab_->router(1).exec(ctl + " upgrade 2>&1");
+    ASSERT_EQ(out.rfind("upgraded: pid ", 0), 0u) << out;
+    EXPECT_TRUE(VrrpLab::wait_until([&] { return dir.read("notified") == "BACKUP\nMASTER\nFAULT\nBACKUP\nMASTER\n"; }, 5s))
+        << dir.read("notified");
+    EXPECT_EQ(lab_->state(1), "MASTER");
+}
+
 // Without a heartbeat timeout (the fail-safe off) an upgrade resumes all the same: the handover,
 // not the heartbeat's age, says the dataplane is live.
 TEST_F(RestartLab, AnUpgradeWithoutAHeartbeatTimeoutResumesToo) {

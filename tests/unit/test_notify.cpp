@@ -203,6 +203,31 @@ TEST(Notify, OneSourcesScriptsRunOneAtATimeInOrder) {
     EXPECT_EQ(rig.notifier.stats().scripts_failed, 0u);
 }
 
+// An upgrade: what waits in one notifier's queues runs, in order, in the next one's, ahead of
+// what the next one posts itself.
+TEST(Notify, WaitingScriptsGoOverToAnotherNotifierInOrder) {
+    TempDir dir;
+    const auto log = dir.path / "log";
+    config::Notify n;
+    n.any = {"/bin/bash", "-c", "sleep 0.05; echo \"$2 $3\" >> " + log.string(), "bash"};
+    Notifier::Waiting handed;
+    {
+        Rig old;
+        old.notifier.configure(std::nullopt, {}, 2s, now_ns());
+        for (Notice x : {Notice::Backup, Notice::Master, Notice::Fault}) old.notifier.post(n, kVi1, x, 100, now_ns());
+        handed = old.notifier.waiting();
+        ASSERT_EQ(handed.size(), 1u);
+        EXPECT_EQ(handed.at("INSTANCE VI_1").size(), 2u) << "the first runs, two wait";
+    }  // frozen, then gone: the running one is killed here (O would leave it to finish)
+    Rig next;
+    next.notifier.configure(std::nullopt, {}, 2s, now_ns());
+    next.notifier.run_waiting(handed, now_ns());
+    next.notifier.post(n, kVi1, Notice::Backup, 100, now_ns());
+    ASSERT_TRUE(next.run_until([&] { return next.notifier.idle(); }, 5s));
+    EXPECT_EQ(read_all(log), "VI_1 MASTER\nVI_1 FAULT\nVI_1 BACKUP\n");
+    EXPECT_EQ(next.notifier.stats().scripts_run, 3u);
+}
+
 TEST(Notify, AHungScriptIsKilledAtTheTimeoutAndTheNextRuns) {
     TempDir dir;
     const auto log = dir.path / "log";

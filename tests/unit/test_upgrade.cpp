@@ -30,6 +30,7 @@ Handover sample() {
     t.durations.observe(400'000);
     h.trackers.push_back(t);
     h.groups = {{"VG", 1}};
+    h.notify_waiting = {{"INSTANCE gateway", {{"/bin/echo", "master"}, {"/bin/echo", "backup"}}}};
     h.config = R"({"instances": []})";
     return h;
 }
@@ -47,6 +48,7 @@ TEST(Upgrade, HandoverRoundTrips) {
     ASSERT_EQ(back.earlier.size(), 1u);
     EXPECT_EQ(back.earlier[0].received.adverts_valid, 7u);
     EXPECT_EQ(back.groups.at("VG"), 1);
+    EXPECT_EQ(back.notify_waiting.at("INSTANCE gateway").size(), 2u);
     ASSERT_TRUE(back.routers[0].schedule);
     EXPECT_EQ(*back.routers[0].schedule, *h.routers[0].schedule);
     EXPECT_FALSE(back.routers[0].schedule->second_burst_at);

@@ -89,7 +89,8 @@ nlohmann::json to_json(const Handover& h) {
                                            {"sum_seconds", t.durations.sum_seconds}}}});
     return {{"version", Handover::kVersion}, {"routers", routers}, {"reloads_ok", h.reloads_ok},
             {"reloads_failed", h.reloads_failed}, {"maintenance", h.maintenance}, {"earlier", earlier},
-            {"trackers", trackers}, {"groups", h.groups}, {"config", h.config}};
+            {"trackers", trackers}, {"groups", h.groups}, {"config", h.config},
+            {"notify_waiting", h.notify_waiting}};
 }
 
 Handover handover_from_json(const nlohmann::json& j) {
@@ -137,6 +138,8 @@ Handover handover_from_json(const nlohmann::json& j) {
         h.maintenance = j.at("maintenance").get<std::vector<std::string>>();
         if (j.contains("groups")) h.groups = j.at("groups").get<std::map<std::string, int>>();
         if (j.contains("config")) h.config = j.at("config").get<std::string>();
+        if (j.contains("notify_waiting"))
+            h.notify_waiting = j.at("notify_waiting").get<std::map<std::string, std::vector<std::vector<std::string>>>>();
         return h;
     } catch (const nlohmann::json::exception& e) {
         throw std::runtime_error(std::string("handover: malformed: ") + e.what());

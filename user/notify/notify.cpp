@@ -186,6 +186,21 @@ void Notifier::post(const config::Notify& scripts, const NoticeSource& source, N
     if (fifo_) fifo_->write(fifo_line(source, n, priority));
 }
 
+Notifier::Waiting Notifier::waiting() const {
+    Waiting out;
+    for (const auto& [key, q] : queues_)
+        if (!q.waiting.empty()) out[key].assign(q.waiting.begin(), q.waiting.end());
+    return out;
+}
+
+void Notifier::run_waiting(const Waiting& w, std::uint64_t now) {
+    for (const auto& [key, commands] : w) {
+        Queue& q = queues_[key];
+        q.waiting.insert(q.waiting.begin(), commands.begin(), commands.end());  // before anything of ours
+        if (!q.running) run_next(key, now);
+    }
+}
+
 void Notifier::run_next(const std::string& key, std::uint64_t now) {
     const auto it = queues_.find(key);
     if (it == queues_.end()) return;
