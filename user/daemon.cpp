@@ -224,11 +224,11 @@ struct Daemon::Impl {
         apply_config(cfg, monotonic_ns());
         adopting = false;
         group_resume_memo.clear();
-        handover_routers.clear();
         if (handover) {
-            carry_over(*handover, monotonic_ns());
+            carry_over(monotonic_ns());
             notifier.run_waiting(handover->notify_waiting, monotonic_ns());
         }
+        handover_routers.clear();
         if (on_disk) {
             spdlog::info("upgrade: applying the configuration on disk, which differs from the one handed over");
             apply_config(*on_disk, monotonic_ns());
@@ -261,7 +261,12 @@ struct Daemon::Impl {
                 if (std::string_view(at) == "upgrade-hang") std::this_thread::sleep_for(std::chrono::seconds(3));
             }
             predecessor->send({{"committed", true}});
-            spdlog::info("upgrade: took over (pid {})", ::getpid());
+            // How long nobody advertised (the kernel answered for the VIPs meanwhile).
+            if (handover->frozen_at_ns)
+                spdlog::info("upgrade: took over (pid {}), {:.1f} ms after the old daemon froze", ::getpid(),
+                             static_cast<double>(monotonic_ns() - handover->frozen_at_ns) / 1e6);
+            else
+                spdlog::info("upgrade: took over (pid {})", ::getpid());
         }
     }
 
@@ -296,7 +301,7 @@ struct Daemon::Impl {
     // returns the configuration on disk when it differs, to be applied once that runs. Checked
     // first, so that a file this host cannot run fails the upgrade before anything moved.
     std::optional<config::Config> resume_config(const std::string& running) {
-        if (running.empty()) return std::nullopt;  // an O that did not say
+        if (running.empty() || running == options.config_text) return std::nullopt;  // the same file, or not said
         config::Config was;
         try {
             was = config::parse(running);
@@ -318,19 +323,20 @@ struct Daemon::Impl {
 
     // N, once its routers run: the history O kept, and none of the notices our start queued for
     // routers that resumed as they were (an upgrade runs no notify script, writes no FIFO line).
-    void carry_over(const Handover& h, Nanos now) {
+    void carry_over(Nanos now) {
         std::set<std::string> unchanged;  // routers resumed as they were: their start notices go
-        for (auto& [id, r] : routers)
-            for (const auto& x : h.routers) {
-                if (x.name != r->cfg().name || x.family != r->identity().family) continue;
-                RouterDriver& d = r->driver;
-                if (x.state == d.state()) {  // resumed as it was: the start leaves no trace
-                    d.carry_over(x.transitions, now > x.since_transition_ns ? now - x.since_transition_ns : 0, x.sent);
-                    unchanged.insert(r->identity().notify_name);
-                } else {  // it did change (a better master was heard): counted on top of the old history
-                    d.carry_over(x.transitions + d.transitions(), d.last_transition(), x.sent + d.counters());
-                }
+        for (auto& [id, r] : routers) {
+            const HandoverRouter* was = handed_over(*r);
+            if (!was) continue;
+            const HandoverRouter& x = *was;
+            RouterDriver& d = r->driver;
+            if (x.state == d.state()) {  // resumed as it was: the start leaves no trace
+                d.carry_over(x.transitions, now > x.since_transition_ns ? now - x.since_transition_ns : 0, x.sent);
+                unchanged.insert(r->identity().notify_name);
+            } else {  // it did change (a better master was heard): counted on top of the old history
+                d.carry_over(x.transitions + d.transitions(), d.last_transition(), x.sent + d.counters());
             }
+        }
         std::erase_if(notices, [&](const PendingNotice& n) { return !n.source.group && unchanged.count(n.source.name); });
     }
 
@@ -370,7 +376,8 @@ struct Daemon::Impl {
                                                .transitions = r->driver.transitions(),
                                                .since_transition_ns = now - r->driver.last_transition(),
                                                .sent = r->driver.counters(),
-                                               .schedule = r->driver.schedule()});
+                                               .schedule = r->driver.schedule(),
+                                               .preempt_at = r->driver.preempt_allowed_at()});
         for (const auto& [key, lives] : earlier_lives)
             h.earlier.push_back(HandoverEarlier{.name = key.first, .family = key.second, .sent = lives.sent, .received = lives.received});
         h.trackers = trackers.views();
@@ -380,6 +387,7 @@ struct Daemon::Impl {
         for (const auto& [name, notice] : group_state) h.groups.emplace(name, static_cast<int>(notice));
         h.config = running_config;
         h.notify_waiting = notifier.waiting();
+        h.frozen_at_ns = monotonic_ns();
         notifier.stop_fifo_reader(now);  // N starts its own: one reader, whatever happens
         metrics_server.reset();
         control.reset();
@@ -633,6 +641,13 @@ struct Daemon::Impl {
         if (was && was->state == fsm::State::Master && was->schedule) r.driver.resume_on(*was->schedule, link_up, now);
         else r.driver.start(link_up, now, resume);
         if (adopting) hear_left_master(r, now);
+        if (resume && address_table)  // the VIPs it held are there still: no netlink call each
+            addresses.drop_present_adds(r.id(), [&](unsigned ifindex, const IpAddress& a) {
+                const auto it = address_table->find(ifindex);
+                return it != address_table->end() &&
+                       std::any_of(it->second.begin(), it->second.end(), [&](const InterfaceAddress& x) { return x.ip == a; });
+            });
+        if (was && was->preempt_at) r.driver.keep_preempt_wait(*was->preempt_at);
         touched.push_back(r.id());
     }
 
@@ -680,8 +695,10 @@ struct Daemon::Impl {
     bool runs_configured_instances() const {
         std::set<std::uint64_t> wanted, found;
         for (const auto& k : dp.instance_keys()) found.insert(packed(k));
+        std::map<std::string, std::optional<unsigned>> ifindexes;  // a netlink query per interface, not per instance
         for (const auto& in : cfg.instances) {
-            const auto ifindex = rtnl.ifindex(in.interface);
+            const auto known = ifindexes.find(in.interface);
+            const auto ifindex = known != ifindexes.end() ? known->second : (ifindexes[in.interface] = rtnl.ifindex(in.interface));
             if (!ifindex) return false;
             for (Family f : {Family::V4, Family::V6})
                 if (in.has_family(f)) wanted.insert(packed(instance_key(*ifindex, in, f)));

@@ -106,6 +106,10 @@ public:
         bool operator==(const Schedule&) const = default;
     };
     [[nodiscard]] std::optional<Schedule> schedule() const;
+    // A BACKUP waiting out preempt_delay: when it may preempt. keep_preempt_wait: the wait its
+    // predecessor had under way ends then, not later (fsm::Machine::keep_preempt_wait).
+    [[nodiscard]] std::optional<Nanos> preempt_allowed_at() const { return machine_.preempt_allowed_at(); }
+    void keep_preempt_wait(Nanos allowed_at) { machine_.keep_preempt_wait(allowed_at); }
     // start() of a router resumed as MASTER on the schedule its predecessor handed over.
     void resume_on(const Schedule& s, bool link_up, Nanos now);
     // A MASTER advertises now, outside its schedule (which stays), counted like any advert: an

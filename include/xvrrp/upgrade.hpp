@@ -41,6 +41,7 @@ struct HandoverRouter {
     std::uint64_t since_transition_ns = 0;  // how long ago (clocks agree: both CLOCK_MONOTONIC)
     RouterCounters sent;  // this router's own (its earlier lives are in Handover::earlier)
     std::optional<RouterDriver::Schedule> schedule;  // a MASTER's next advert and announcements
+    std::optional<Nanos> preempt_at;  // a BACKUP waiting out preempt_delay: when it may preempt
     bool operator==(const HandoverRouter&) const = default;
 };
 
@@ -68,6 +69,7 @@ struct Handover {
     // The configuration text O runs (its last good load; O keeps its "global" from its start).
     // N resumes what it describes, then applies the file on disk as a reload would. Empty: none.
     std::string config;
+    std::uint64_t frozen_at_ns = 0;  // CLOCK_MONOTONIC when O froze (0: not said)
     bool operator==(const Handover& o) const {
         return to_json(*this) == to_json(o);
     }

@@ -108,6 +108,9 @@ public:
     // Backup with Preempt_Mode, hearing a worse master: when preemption is allowed (the first
     // worse advert + preempt_delay); none otherwise.
     [[nodiscard]] std::optional<Nanos> preempt_allowed_at() const;
+    // An upgrade: a preempt_delay the replaced daemon was already waiting out ends when it would
+    // have (not later), while a worse master is still heard.
+    void keep_preempt_wait(Nanos allowed_at);
     // The master we last heard (Backup), if any.
     [[nodiscard]] const std::optional<Advert>& master() const { return master_; }
 

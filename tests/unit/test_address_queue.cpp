@@ -33,5 +33,21 @@ TEST(AddressQueue, ChangesRunInTheOrderAskedAndAFailureIsReportedForItsRouter) {
     EXPECT_TRUE(q.apply([](const AddressQueue::Change&) { FAIL() << "nothing left to apply"; }).empty());
 }
 
+// A resumed MASTER's additions of addresses the kernel has already are dropped; the rest stay.
+TEST(AddressQueue, AdditionsAlreadyDoneAreDroppedForOneRouterOnly) {
+    AddressQueue q;
+    const IpAddress here = IpAddress::from("192.0.2.100"), missing = IpAddress::from("192.0.2.101");
+    q.add(16, 3, here, 24);
+    q.add(16, 3, missing, 24);
+    q.remove(16, 3, here, 24);
+    q.add(17, 3, here, 24);  // another router's
+    q.drop_present_adds(16, [&](unsigned ifindex, const IpAddress& a) { return ifindex == 3 && a == here; });
+    std::vector<std::string> done;
+    (void)q.apply([&](const AddressQueue::Change& c) {
+        done.push_back(std::to_string(c.router) + (c.add ? " +" : " -") + c.address.to_string());
+    });
+    EXPECT_EQ(done, (std::vector<std::string>{"16 +192.0.2.101", "16 -192.0.2.100", "17 +192.0.2.100"}));
+}
+
 }  // namespace
 }  // namespace xvrrp

@@ -17,7 +17,8 @@ Handover sample() {
     r.schedule = RouterDriver::Schedule{.advert_at = 5'000'000'000, .announce_left = 2, .next_announce = 4'900'000'000,
                                         .next_refresh = 65'000'000'000};
     h.routers.push_back(r);
-    h.routers.push_back(HandoverRouter{.name = "seg1", .state = fsm::State::Backup, .transitions = 1});
+    h.routers.push_back(HandoverRouter{.name = "seg1", .state = fsm::State::Backup, .transitions = 1,
+                                       .preempt_at = 9'000'000'000});
     h.reloads_ok = 3;
     h.reloads_failed = 1;
     h.maintenance = {"seg1"};
@@ -32,6 +33,7 @@ Handover sample() {
     h.groups = {{"VG", 1}};
     h.notify_waiting = {{"INSTANCE gateway", {{"/bin/echo", "master"}, {"/bin/echo", "backup"}}}};
     h.config = R"({"instances": []})";
+    h.frozen_at_ns = 77;
     return h;
 }
 }  // namespace
@@ -53,6 +55,8 @@ TEST(Upgrade, HandoverRoundTrips) {
     EXPECT_EQ(*back.routers[0].schedule, *h.routers[0].schedule);
     EXPECT_FALSE(back.routers[0].schedule->second_burst_at);
     EXPECT_FALSE(back.routers[1].schedule) << "a BACKUP has none";
+    EXPECT_EQ(back.routers[1].preempt_at, 9'000'000'000u);
+    EXPECT_FALSE(back.routers[0].preempt_at);
     EXPECT_EQ(back.config, h.config);
     EXPECT_EQ(handover_from_json(j), h);
     EXPECT_EQ(handover_from_json(nlohmann::json::parse(j.dump())), h) << "through text, as on the channel";

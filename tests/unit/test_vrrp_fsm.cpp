@@ -189,6 +189,25 @@ TEST(VrrpFsm, PreemptDelayToleratesAWorseMasterForAWhile) {
     EXPECT_EQ(m.master_down_deadline(), kT0 + 12 * kSec + m.master_down_interval());
 }
 
+// An upgrade: the new daemon's router hears the worse master again (its wait would start over)
+// and is told when the old one's wait ends: it preempts then, not 10 s later.
+TEST(VrrpFsm, APreemptWaitHandedOverEndsWhenItWould) {
+    Config c = v3(150);
+    c.preempt_delay = 10 * kSec;
+    Machine m(c);
+    m.keep_preempt_wait(kT0);  // nothing to keep in INIT
+    m.startup(kT0 + 7 * kSec);
+    m.advert(from(100), kT0 + 7 * kSec);
+    EXPECT_EQ(m.preempt_allowed_at(), kT0 + 17 * kSec) << "heard anew: a whole delay";
+    m.keep_preempt_wait(kT0 + 10 * kSec);  // the old daemon's wait, begun at kT0
+    EXPECT_EQ(m.preempt_allowed_at(), kT0 + 10 * kSec);
+    m.keep_preempt_wait(kT0 + 20 * kSec);
+    EXPECT_EQ(m.preempt_allowed_at(), kT0 + 10 * kSec) << "never later than it already is";
+    const Nanos last = *m.master_down_deadline();
+    m.advert(from(100), kT0 + 10 * kSec);  // the delay is over: discarded
+    EXPECT_EQ(m.master_down_deadline(), last);
+}
+
 TEST(VrrpFsm, MasterSendsAdvertsOnItsTimer) {
     Machine m(v3(255, 100));
     m.startup(kT0);

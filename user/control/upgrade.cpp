@@ -77,7 +77,8 @@ nlohmann::json to_json(const Handover& h) {
                            {"transitions", r.transitions},
                            {"since_transition_ns", r.since_transition_ns},
                            {"sent", sent_json(r.sent)},
-                           {"schedule", schedule_json(r.schedule)}});
+                           {"schedule", schedule_json(r.schedule)},
+                           {"preempt_at_ns", optional_ns(r.preempt_at)}});
     for (const auto& e : h.earlier)
         earlier.push_back({{"name", e.name}, {"family", family_number(e.family)}, {"sent", sent_json(e.sent)},
                            {"received", received_json(e.received)}});
@@ -90,7 +91,7 @@ nlohmann::json to_json(const Handover& h) {
     return {{"version", Handover::kVersion}, {"routers", routers}, {"reloads_ok", h.reloads_ok},
             {"reloads_failed", h.reloads_failed}, {"maintenance", h.maintenance}, {"earlier", earlier},
             {"trackers", trackers}, {"groups", h.groups}, {"config", h.config},
-            {"notify_waiting", h.notify_waiting}};
+            {"notify_waiting", h.notify_waiting}, {"frozen_at_ns", h.frozen_at_ns}};
 }
 
 Handover handover_from_json(const nlohmann::json& j) {
@@ -110,6 +111,7 @@ Handover handover_from_json(const nlohmann::json& j) {
             x.since_transition_ns = r.at("since_transition_ns").get<std::uint64_t>();
             x.sent = sent_from(r.at("sent"));
             if (r.contains("schedule")) x.schedule = schedule_from(r.at("schedule"));
+            if (r.contains("preempt_at_ns")) x.preempt_at = optional_ns_from(r.at("preempt_at_ns"));
             h.routers.push_back(std::move(x));
         }
         for (const auto& e : j.at("earlier"))
@@ -138,6 +140,7 @@ Handover handover_from_json(const nlohmann::json& j) {
         h.maintenance = j.at("maintenance").get<std::vector<std::string>>();
         if (j.contains("groups")) h.groups = j.at("groups").get<std::map<std::string, int>>();
         if (j.contains("config")) h.config = j.at("config").get<std::string>();
+        if (j.contains("frozen_at_ns")) h.frozen_at_ns = j.at("frozen_at_ns").get<std::uint64_t>();
         if (j.contains("notify_waiting"))
             h.notify_waiting = j.at("notify_waiting").get<std::map<std::string, std::vector<std::vector<std::string>>>>();
         return h;

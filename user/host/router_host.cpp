@@ -53,6 +53,12 @@ void AddressQueue::remove_rule(std::uint32_t router, const config::Rule& r) {
     pending_.push_back(Change{.router = router, .ifindex = 0, .address = {}, .prefix_len = 0, .add = false, .rule = r});
 }
 
+void AddressQueue::drop_present_adds(std::uint32_t router, const std::function<bool(unsigned, const IpAddress&)>& present) {
+    std::erase_if(pending_, [&](const Change& c) {
+        return c.router == router && c.add && !c.route && !c.rule && present(c.ifindex, c.address);
+    });
+}
+
 std::vector<AddressQueue::Failure> AddressQueue::apply(const Applier& change) {
     std::vector<Failure> failed;
     std::vector<Change> changes;

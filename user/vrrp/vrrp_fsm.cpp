@@ -45,6 +45,12 @@ std::optional<Nanos> Machine::preempt_allowed_at() const {
     return *lower_since_ + config_.preempt_delay;
 }
 
+void Machine::keep_preempt_wait(Nanos allowed_at) {
+    if (state_ != State::Backup || !lower_since_) return;
+    const Nanos since = allowed_at > config_.preempt_delay ? allowed_at - config_.preempt_delay : 0;
+    lower_since_ = std::min(*lower_since_, since);
+}
+
 void Machine::learn_master(const Advert& a) {
     // RFC 9568: a v3 backup adopts the master's interval; v2 requires them equal (checked on receipt).
     if (config_.version == 3 && a.adver_int_cs) master_adver_int_cs_ = a.adver_int_cs;
