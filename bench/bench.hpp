@@ -90,4 +90,13 @@ struct RestartOptions {
 };
 int run_restart(const RestartOptions& o);
 
+struct UpgradeOptions {
+    std::vector<int> instances{1, 100, 1000};  // IPv6 instances beside the IPv4 gateway
+    int interval_ms = 1000;
+    unsigned upgrades = 10;  // per N, in a row, each at a random phase
+    unsigned seed = 0;       // 0: a random one (printed)
+    bool json = false;
+};
+int run_upgrade(const UpgradeOptions& o);
+
 }  // namespace xvrrp::bench

@@ -77,6 +77,13 @@ int main(int argc, char** argv) {
     restart->add_option("--repeats", rs.repeats, "runs per scenario")->check(CLI::Range(1u, 50u));
     restart->add_option("--seed", rs.seed, "seed of the order and phases (0: random)");
     restart->add_flag("--xvrrpd-only", rs.xvrrpd_only, "skip keepalived");
+    UpgradeOptions up;
+    auto* upgrade = app.add_subcommand("upgrade", "the master's daemon upgraded K times with N instances: time frozen, advert gap, nothing moved");
+    upgrade->add_flag("--json", up.json, "print one JSON object instead of the table");
+    upgrade->add_option("--instances", up.instances, "IPv6 instances beside the IPv4 gateway (1,100,1000)")->delimiter(',')->check(CLI::Range(0, 4000));
+    upgrade->add_option("--interval", up.interval_ms, "advert interval in ms (1000)")->check(CLI::Range(10, 10000));
+    upgrade->add_option("--upgrades", up.upgrades, "upgrades per N")->check(CLI::Range(1u, 100u));
+    upgrade->add_option("--seed", up.seed, "seed of the phases (0: random)");
     CLI11_PARSE(app, argc, argv);
 
     if (::geteuid() != 0) {
@@ -102,6 +109,7 @@ int main(int argc, char** argv) {
     if (mass->parsed()) return run_mass(ms);
     if (metrics->parsed()) return run_metrics(me);
     if (restart->parsed()) return run_restart(rs);
+    if (upgrade->parsed()) return run_upgrade(up);
     if (checks->parsed()) {
         if (ck.seed == 0) ck.seed = std::random_device{}();
         return run_checks(ck);

@@ -16,12 +16,14 @@
 #             keepalived's vrrp_scripts (curl, bash /dev/tcp, ping)
 #   restart   the master's daemon upgraded (xvrrpctl upgrade), killed and started, stopped and
 #             started, at a random phase: client ping loss and gap, advert gap, xvrrpd and keepalived
+#   upgrade   the master's daemon upgraded K times with N instances (1, 100, 1000): how long nobody
+#             advertised, the gateway's advert gap, instances moved on either router, r2's adverts
 #   metrics   Prometheus scrape time with N instances (1000), and a 10 ms master's advert
 #             lateness while scraped 10 times a second, beside quiet windows in random order
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ $# -lt 1 ]; then
-  echo "usage: bench/run.sh xdp|failover|scale|flood|startup|mass|checks|metrics|restart [--json] [options]  (bench/run.sh SUBCOMMAND --help)" >&2
+  echo "usage: bench/run.sh xdp|failover|scale|flood|startup|mass|checks|metrics|restart|upgrade [--json] [options]  (bench/run.sh SUBCOMMAND --help)" >&2
   exit 2
 fi
 bash scripts/build.sh >&2
