@@ -131,8 +131,8 @@ TEST_F(RestartLab, ABetterMasterHeardMeansBackup) {
 }
 
 // xvrrpctl upgrade, 20 times in a row, at 1 s, 100 ms and 10 ms adverts, IPv4 and IPv6: r1's
-// adverts on the bridge never stop (at 1 s and 100 ms no gap over the interval + 20 %; at 10 ms,
-// where this shared machine's own jitter is a few ms, none skipped), r2 never leaves BACKUP, r1's
+// adverts on the bridge never stop (no gap over the interval + 20 %, or at 10 ms over the
+// machine's own longest gap without an upgrade + half an interval), r2 never leaves BACKUP, r1's
 // transition count is unchanged, no notify script runs, the client's ping to the VIP loses
 // nothing, its neighbour entry keeps the virtual MAC, and a TCP download from the VIP completes.
 class UpgradeLab : public RestartLab, public ::testing::WithParamInterface<int> {};
@@ -168,14 +168,18 @@ TEST_P(UpgradeLab, UpgradesInARowMoveNoVip) {
     const std::string r1_notified = dir.read("notify-r1");
     const json r1_before = lab_->status(1), r2_before = lab_->status(2);
 
+    // The capture's first 3 s, with the ping and the download already going, are the baseline:
+    // this machine's own jitter under the same load, without an upgrade.
+    auto capture = std::async(std::launch::async, [&] {
+        return lab_->bridge().exec("timeout 10 tcpdump -tt -n -l -i p1 'ip proto 112 and src host 192.0.2.1' 2>/dev/null; true");
+    });
+    std::this_thread::sleep_for(500ms);  // tcpdump is listening
+    lab_->start_ping("192.0.2.100", 1700, 0.005);  // 8.5 s at 5 ms
     auto download = std::async(std::launch::async, [&] {
         return lab_->client().exec("curl -s -o /dev/null --limit-rate 400k -w '%{http_code} %{size_download}' http://192.0.2.100:8080/");
     });
-    auto capture = std::async(std::launch::async, [&] {
-        return lab_->bridge().exec("timeout 7 tcpdump -tt -n -l -i p1 'ip proto 112 and src host 192.0.2.1' 2>/dev/null; true");
-    });
-    std::this_thread::sleep_for(500ms);  // tcpdump is listening
-    lab_->start_ping("192.0.2.100", 1000, 0.005);  // 5 s at 5 ms
+    std::this_thread::sleep_for(3s);
+    const double upgrades_from = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 
     const std::string ctl = std::string(XVRRPCTL_PATH) + " -s " + lab_->socket(1);
     int pid = r1_before["pid"].get<int>();
@@ -190,12 +194,23 @@ TEST_P(UpgradeLab, UpgradesInARowMoveNoVip) {
     EXPECT_EQ(received, sent) << "no echo request to the VIP went unanswered";
     EXPECT_EQ(download.get(), "200 " + std::to_string(2 << 20)) << "the download from the VIP completed";
 
+    const double upgrades_to = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
     const auto times = advert_times(capture.get());
-    double longest = 0;
-    for (std::size_t k = 1; k < times.size(); ++k) longest = std::max(longest, times[k] - times[k - 1]);
-    std::cout << times.size() << " adverts captured at " << interval << " ms; longest gap " << longest * 1000 << " ms\n";
+    double longest = 0, baseline = 0;  // s: gaps ending during the upgrades, and before them
+    for (std::size_t k = 1; k < times.size(); ++k) {
+        const double gap = times[k] - times[k - 1];
+        if (times[k] < upgrades_from) baseline = std::max(baseline, gap);
+        else if (times[k - 1] <= upgrades_to) longest = std::max(longest, gap);
+    }
+    std::cout << times.size() << " adverts captured at " << interval << " ms; longest gap " << longest * 1000
+              << " ms during the upgrades, " << baseline * 1000 << " ms before them\n";
     EXPECT_GT(times.size(), 5u);
-    EXPECT_LT(longest * 1000, interval >= 100 ? interval * 1.2 : interval * 2.0) << "an advert was skipped";
+    // No gap over the interval + 20 %. At 10 ms this shared machine's own jitter under the same
+    // load is of that order (12.2 ms seen before any upgrade): there no gap over its longest
+    // gap without an upgrade + half an interval (none skipped; the maximum of a longer window
+    // tends to be larger, and a CI flake would hide nothing more).
+    const double bound = interval >= 100 ? interval * 1.2 : std::max(interval * 1.2, baseline * 1000 + interval * 0.5);
+    EXPECT_LT(longest * 1000, bound) << "an advert was late or skipped";
 
     const json r1_after = lab_->status(1), r2_after = lab_->status(2);
     ASSERT_FALSE(r1_after.is_null());
