@@ -39,6 +39,19 @@ protected:
         const json s = lab_->status(i);
         return s.is_null() ? -1 : s["instances"][k]["transitions"].get<int>();
     }
+    // After one failed upgrade: r1's daemon (pid) answers again, counted the failure, MASTER still;
+    // past r2's Master_Down_Interval (3.6 s) neither router has moved and the VIP answers.
+    void expect_served_on(int pid, int r1_before, int r2_before) {
+        const json s = lab_->status(1);
+        ASSERT_FALSE(s.is_null()) << "the control socket is back";
+        EXPECT_EQ(s["pid"].get<int>(), pid);
+        EXPECT_EQ(s["upgrade"]["failures"], 1);
+        EXPECT_EQ(lab_->state(1), "MASTER");
+        std::this_thread::sleep_for(4s);
+        EXPECT_EQ(transitions(2), r2_before) << "r2 never left BACKUP";
+        EXPECT_EQ(transitions(1), r1_before);
+        EXPECT_TRUE(client_reaches_vip(*lab_));
+    }
 };
 
 TEST_F(RestartLab, KilledMasterRestartedWithinTheHeartbeatResumesAndTheVipNeverMoves) {
@@ -53,10 +66,7 @@ TEST_F(RestartLab, KilledMasterRestartedWithinTheHeartbeatResumesAndTheVipNeverM
     std::this_thread::sleep_for(500ms);
     lab_->signal(1, SIGKILL);
     lab_->wait_exit(1, 1s);
-    const std::size_t first_life = lab_->log(1).size();
-    lab_->start(1, config(1));  // within heartbeat_timeout_ms
-    ASSERT_TRUE(VrrpLab::wait_until([&] { return !lab_->status(1).is_null(); }, 3s));
-    const std::string log = lab_->log(1).substr(first_life);
+    const std::string log = start_and_log(1, config(1));  // within heartbeat_timeout_ms
     EXPECT_NE(log.find("resuming the 2 routers a daemon left"), std::string::npos) << log;
     EXPECT_EQ(lab_->state(1), "MASTER") << "MASTER at once, not BACKUP first";
     EXPECT_EQ(lab_->state(1, "IPv6"), "MASTER");
@@ -82,11 +92,9 @@ TEST_F(RestartLab, AStaleHeartbeatOrOtherInstancesStartAfresh) {
     lab_->signal(1, SIGKILL);
     lab_->wait_exit(1, 1s);
     std::this_thread::sleep_for(1500ms);  // past heartbeat_timeout_ms: the kernel silenced the VIPs
-    std::size_t first_life = lab_->log(1).size();
-    lab_->start(1, config(1));
-    ASSERT_TRUE(VrrpLab::wait_until([&] { return !lab_->status(1).is_null(); }, 3s));
-    EXPECT_NE(lab_->log(1).find("past its heartbeat timeout): starting afresh", first_life), std::string::npos) << lab_->log(1);
-    EXPECT_NE(lab_->log(1).find("(gateway) Entering BACKUP STATE (startup)", first_life), std::string::npos);
+    std::string log = start_and_log(1, config(1));
+    EXPECT_NE(log.find("past its heartbeat timeout): starting afresh"), std::string::npos) << log;
+    EXPECT_NE(log.find("(gateway) Entering BACKUP STATE (startup)"), std::string::npos);
     ASSERT_TRUE(becomes(1, "MASTER", 10s)) << "and wins the election again";
 
     // Another instance set (no IPv6 here): not adopted even with a fresh heartbeat.
@@ -94,11 +102,8 @@ TEST_F(RestartLab, AStaleHeartbeatOrOtherInstancesStartAfresh) {
     lab_->wait_exit(1, 1s);
     json v4_only = config(1);
     v4_only["instances"][0]["vips"] = {"192.0.2.100/24"};
-    first_life = lab_->log(1).size();
-    lab_->start(1, v4_only);
-    ASSERT_TRUE(VrrpLab::wait_until([&] { return !lab_->status(1).is_null(); }, 3s));
-    EXPECT_NE(lab_->log(1).find("left other instances than configured: starting afresh", first_life), std::string::npos)
-        << lab_->log(1);
+    log = start_and_log(1, v4_only);
+    EXPECT_NE(log.find("left other instances than configured: starting afresh"), std::string::npos) << log;
     EXPECT_TRUE(becomes(1, "MASTER", 10s));
 }
 
@@ -119,10 +124,7 @@ TEST_F(RestartLab, ABetterMasterHeardMeansBackup) {
     lab_->wait_exit(1, 1s);
     ASSERT_TRUE(becomes(2, "MASTER", 6s)) << "r2 takes over at 200";
     std::this_thread::sleep_for(1500ms);  // an advert of r2's reaches r1's XDP (its peer entry)
-    const std::size_t first_life = lab_->log(1).size();
-    lab_->start(1, c1);
-    ASSERT_TRUE(VrrpLab::wait_until([&] { return !lab_->status(1).is_null(); }, 3s));
-    const std::string log = lab_->log(1).substr(first_life);
+    const std::string log = start_and_log(1, c1);
     EXPECT_NE(log.find("resuming the 2 routers"), std::string::npos) << log;
     EXPECT_NE(log.find("(gateway) not resumed as MASTER: a better master (200) was heard"), std::string::npos) << log;
     EXPECT_EQ(log.find("(gateway) Entering MASTER STATE"), std::string::npos) << log;
@@ -246,7 +248,7 @@ TEST_F(RestartLab, TrackersKeepTheirStateAcrossAnUpgrade) {
     ASSERT_TRUE(VrrpLab::wait_until([&] { return lab_->status(1)["instances"][0]["priority"] == 130; }, 5s));
     const json before = lab_->status(1);
     const std::size_t first_life = lab_->log(1).size();
-    const std::string out = lab_->router(1).exec(std::string(XVRRPCTL_PATH) + " -s " + lab_->socket(1) + " upgrade 2>&1");
+    const std::string out = xvrrpctl(1, "upgrade");
     ASSERT_EQ(out.rfind("upgraded: pid ", 0), 0u) << out;
     const json after = lab_->status(1);
     EXPECT_EQ(after["instances"][0]["priority"], 130);
@@ -285,7 +287,7 @@ TEST_F(TwoSegmentRestartLab, AnUpgradeAppliesAChangedConfigOnlyAfterResumingWhat
                                  {"advert_interval_ms", 100}, {"vips", {"192.0.2.160/24"}}});
     lab_->write_config(1, next);
     const std::size_t from = lab_->log(1).size();
-    const std::string out = lab_->router(1).exec(std::string(XVRRPCTL_PATH) + " -s " + lab_->socket(1) + " upgrade 2>&1");
+    const std::string out = xvrrpctl(1, "upgrade");
     ASSERT_EQ(out.rfind("upgraded: pid ", 0), 0u) << out << lab_->log(1).substr(from);
     const std::string log = lab_->log(1).substr(from);
     EXPECT_NE(log.find("upgrade: resuming the 2 routers handed over"), std::string::npos) << log;
@@ -306,7 +308,7 @@ TEST_F(TwoSegmentRestartLab, AnUpgradeAppliesAChangedConfigOnlyAfterResumingWhat
 
     // The new daemon runs the file from now on: a second upgrade finds nothing to apply.
     const std::size_t again = lab_->log(1).size();
-    const std::string out2 = lab_->router(1).exec(std::string(XVRRPCTL_PATH) + " -s " + lab_->socket(1) + " upgrade 2>&1");
+    const std::string out2 = xvrrpctl(1, "upgrade");
     ASSERT_EQ(out2.rfind("upgraded: pid ", 0), 0u) << out2;
     EXPECT_EQ(lab_->log(1).find("applying the configuration on disk", again), std::string::npos) << lab_->log(1).substr(again);
     EXPECT_EQ(lab_->state(1, "IPv4", "extra"), "MASTER");
@@ -364,21 +366,13 @@ TEST_F(RestartLab, AMapLayoutMismatchRefusesTheUpgradeAndTheOldDaemonCarriesOn) 
     ASSERT_GE(other.get(), 0);
     ASSERT_EQ(bpf_obj_pin(other.get(), pin.c_str()), 0);
     const std::size_t from = lab_->log(1).size();
-    const std::string out = lab_->router(1).exec(std::string(XVRRPCTL_PATH) + " -s " + lab_->socket(1) + " upgrade 2>&1; echo rc=$?");
+    const std::string out = xvrrpctl(1, "upgrade");
     EXPECT_NE(out.find("upgrade failed: the new daemon"), std::string::npos) << out;
     EXPECT_NE(out.find("rc=1"), std::string::npos) << out;
     const std::string log = lab_->log(1).substr(from);
     EXPECT_NE(log.find("has another layout than this version's"), std::string::npos) << log;
     EXPECT_EQ(log.find("upgrade: resuming"), std::string::npos) << "refused before the handover: " << log;
-    const json s = lab_->status(1);
-    ASSERT_FALSE(s.is_null());
-    EXPECT_EQ(s["pid"].get<int>(), pid);
-    EXPECT_EQ(s["upgrade"]["failures"], 1);
-    EXPECT_EQ(lab_->state(1), "MASTER");
-    std::this_thread::sleep_for(4s);  // past r2's Master_Down_Interval (3.6 s)
-    EXPECT_EQ(transitions(2), r2_before) << "r2 never left BACKUP";
-    EXPECT_EQ(transitions(1), r1_before);
-    EXPECT_TRUE(client_reaches_vip(*lab_)) << "the old daemon's VIP map (its own fd) still serves";
+    expect_served_on(pid, r1_before, r2_before);  // the old daemon's VIP map (its own fd) still serves
 }
 
 // The new daemon dies or hangs at the worst moment: it has resumed every router (written the
@@ -407,28 +401,20 @@ TEST_P(FailedUpgradeLab, TheOldDaemonTakesEverythingBack) {
     lab_->start_ping("192.0.2.100", 300, 0.01);  // 3 s at 10 ms
     std::this_thread::sleep_for(300ms);
     const std::size_t from = lab_->log(1).size();
-    const std::string out = lab_->router(1).exec(std::string(XVRRPCTL_PATH) + " -s " + lab_->socket(1) + " upgrade 2>&1; echo rc=$?");
+    const std::string out = xvrrpctl(1, "upgrade");
     EXPECT_NE(out.find("rc=1"), std::string::npos) << out;
     EXPECT_NE(out.find(GetParam() == "upgrade-hang" ? "did not take over within 1 s" : "upgrade failed: the new daemon"),
               std::string::npos)
         << out;
     const std::string log = lab_->log(1).substr(from);
     EXPECT_NE(log.find("upgrade: resuming the 2 routers handed over"), std::string::npos) << "it failed after resuming: " << log;
-    const json s = lab_->status(1);
-    ASSERT_FALSE(s.is_null());
-    EXPECT_EQ(s["pid"].get<int>(), pid);
-    EXPECT_EQ(s["upgrade"]["failures"], 1);
-    EXPECT_EQ(lab_->state(1), "MASTER");
     EXPECT_EQ(lab_->state(1, "IPv6"), "MASTER");
     EXPECT_EQ(xdp_prog(), prog_before) << "the old daemon's program is on the link again";
     lab_->finish_ping_longest_gap_ms();
     const auto [sent, received] = lab_->ping_counts();
     EXPECT_GT(sent, 250);
     EXPECT_EQ(received, sent);
-    std::this_thread::sleep_for(4s);  // past r2's Master_Down_Interval (3.6 s)
-    EXPECT_EQ(transitions(2), r2_before) << "r2 never left BACKUP";
-    EXPECT_EQ(transitions(1), r1_before);
-    EXPECT_TRUE(client_reaches_vip(*lab_));
+    expect_served_on(pid, r1_before, r2_before);
 }
 
 INSTANTIATE_TEST_SUITE_P(Failpoints, FailedUpgradeLab, ::testing::Values("upgrade-commit", "upgrade-hang"),
@@ -503,7 +489,7 @@ TEST_F(RestartLab, AnUpgradeWithoutAHeartbeatTimeoutResumesToo) {
     const int r1_before = transitions(1);
     const int r2_before = transitions(2);
     const std::size_t from = lab_->log(1).size();
-    const std::string out = lab_->router(1).exec(std::string(XVRRPCTL_PATH) + " -s " + lab_->socket(1) + " upgrade 2>&1");
+    const std::string out = xvrrpctl(1, "upgrade");
     ASSERT_EQ(out.rfind("upgraded: pid ", 0), 0u) << out;
     EXPECT_NE(lab_->log(1).find("upgrade: resuming the 2 routers handed over", from), std::string::npos) << lab_->log(1).substr(from);
     EXPECT_EQ(lab_->state(1), "MASTER");

@@ -132,10 +132,7 @@ TEST_F(SyncGroupLab, UpgradesAndACrashRestartResumeTheGroupWhole) {
         const std::string stat = sh("cat /proc/" + std::to_string(pid) + "/stat 2>/dev/null");
         return stat.empty() || stat.find(") Z ") != std::string::npos;
     }, 2s));
-    const std::size_t first_life = lab_->log(1).size();
-    lab_->start(1, c1);
-    ASSERT_TRUE(VrrpLab::wait_until([&] { return !lab_->status(1).is_null(); }, 3s));
-    const std::string log = lab_->log(1).substr(first_life);
+    const std::string log = start_and_log(1, c1);
     EXPECT_NE(log.find("resuming the 2 routers a daemon left"), std::string::npos) << log;
     EXPECT_EQ(log.find("Entering BACKUP STATE"), std::string::npos) << log;
     EXPECT_TRUE(both(1, "MASTER", 100ms));
@@ -162,10 +159,7 @@ TEST_F(SyncGroupLab, AGroupLeftHalfMasterIsNotResumed) {
     lab_->signal(2, SIGHUP);
     ASSERT_TRUE(becomes(2, "MASTER", 3s, "IPv4", "seg1"));
     std::this_thread::sleep_for(300ms);
-    const std::size_t first_life = lab_->log(1).size();
-    lab_->start(1, c1);
-    ASSERT_TRUE(VrrpLab::wait_until([&] { return !lab_->status(1).is_null(); }, 3s));
-    const std::string log = lab_->log(1).substr(first_life);
+    const std::string log = start_and_log(1, c1);
     EXPECT_NE(log.find("(group VG) not resumed as MASTER"), std::string::npos) << log;
     EXPECT_EQ(log.find("resumed after a restart"), std::string::npos) << log;
     EXPECT_TRUE(both(1, "BACKUP", 3s)) << "seg1 hears r2's 200: the group stays BACKUP whole";

@@ -96,6 +96,21 @@ protected:
         }
         lab_.reset();
     }
+    // Starts router i's daemon (again) and waits until its control socket answers; returns what it
+    // logged from this start on (a router's log runs on across its restarts).
+    std::string start_and_log(int i, const nlohmann::json& cfg, std::chrono::milliseconds limit = std::chrono::seconds(3)) {
+        const std::size_t from = lab_->log(i).size();
+        lab_->start(i, cfg);
+        if (!VrrpLab::wait_until([&] { return !lab_->status(i).is_null(); }, limit)) ADD_FAILURE() << "r" << i << " never answered";
+        return lab_->log(i).substr(from);
+    }
+#ifdef XVRRPCTL_PATH
+    // xvrrpctl against router i's daemon, from its namespace: what it printed (stderr too), then
+    // "rc=N" with its exit status.
+    std::string xvrrpctl(int i, const std::string& args) {
+        return lab_->router(i).exec(std::string(XVRRPCTL_PATH) + " -s " + lab_->socket(i) + " " + args + " 2>&1; echo rc=$?");
+    }
+#endif
     bool becomes(int i, const std::string& state, std::chrono::milliseconds limit = std::chrono::seconds(5),
                  const std::string& family = "IPv4", const std::string& name = "gateway") {
         return VrrpLab::wait_until([&] { return lab_->state(i, family, name) == state; }, limit);
