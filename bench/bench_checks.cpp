@@ -191,10 +191,6 @@ Run measure(bool keepalived, const std::string& kind, int n, unsigned window_s) 
     return run;
 }
 
-json summary_json(const Summary& s) {
-    return {{"n", s.n}, {"median", s.median}, {"p95", s.p95}, {"p99", s.p99}, {"max", s.max}};
-}
-
 }  // namespace
 
 int run_checks(const ChecksOptions& o) {

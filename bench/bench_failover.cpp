@@ -75,7 +75,7 @@ struct Row {
     std::vector<double> xvrrpd_takeover, keepalived_takeover;  // phase-free
 };
 
-nlohmann::json summary_json(const std::vector<double>& v) {
+nlohmann::json summary_ms_json(const std::vector<double>& v) {
     const Summary s = summarize(v);
     return {{"n", s.n}, {"median_ms", s.median}, {"p95_ms", s.p95}, {"max_ms", s.max}, {"min_ms", s.min}};
 }
@@ -115,9 +115,9 @@ int run_failover(const FailoverOptions& o) {
         nlohmann::json out = nlohmann::json::array();
         for (const auto& r : rows)
             out.push_back({{"advert_interval_ms", r.interval_ms}, {"master_down_interval_ms", r.expected_ms},
-                           {"xvrrpd_gap", summary_json(r.xvrrpd)}, {"keepalived_gap", summary_json(r.keepalived)},
-                           {"xvrrpd_takeover_above_floor", summary_json(r.xvrrpd_takeover)},
-                           {"keepalived_takeover_above_floor", summary_json(r.keepalived_takeover)},
+                           {"xvrrpd_gap", summary_ms_json(r.xvrrpd)}, {"keepalived_gap", summary_ms_json(r.keepalived)},
+                           {"xvrrpd_takeover_above_floor", summary_ms_json(r.xvrrpd_takeover)},
+                           {"keepalived_takeover_above_floor", summary_ms_json(r.keepalived_takeover)},
                            {"xvrrpd_gaps_ms", r.xvrrpd}, {"keepalived_gaps_ms", r.keepalived}});
         std::cout << nlohmann::json{{"runs", o.runs}, {"seed", seed}, {"failed_runs", failed}, {"failover", out}}.dump(2) << "\n";
         return 0;

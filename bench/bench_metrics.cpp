@@ -90,10 +90,6 @@ Phase measure_phase(VrrpLab& lab, bool scraped, unsigned window_s) {
     return p;
 }
 
-json summary_json(const Summary& s) {
-    return {{"n", s.n}, {"median", s.median}, {"p95", s.p95}, {"p99", s.p99}, {"max", s.max}};
-}
-
 std::vector<double> pooled(const std::vector<Phase>& phases, bool scraped, std::vector<double> Phase::*field) {
     std::vector<double> out;
     for (const Phase& p : phases)

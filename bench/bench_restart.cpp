@@ -97,11 +97,6 @@ Outcome run_once(const std::string& scenario, int interval_ms, std::mt19937& rng
     return out;
 }
 
-json summary_json(const std::vector<double>& v) {
-    const Summary s = summarize(v);
-    return {{"n", s.n}, {"median", s.median}, {"p95", s.p95}, {"max", s.max}, {"min", s.min}};
-}
-
 }  // namespace
 
 int run_restart(const RestartOptions& o) {

@@ -54,11 +54,6 @@ bool all_in(VrrpLab& lab, int i, const std::string& state, std::size_t count) {
     return in_state == count;
 }
 
-json summary_json(const std::vector<double>& v) {
-    const Summary s = summarize(v);
-    return {{"n", s.n}, {"median", s.median}, {"p95", s.p95}, {"max", s.max}, {"min", s.min}};
-}
-
 }  // namespace
 
 int run_upgrade(const UpgradeOptions& o) {

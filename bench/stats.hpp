@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <nlohmann/json.hpp>
 #include <vector>
 
 namespace xvrrp::bench {
@@ -30,5 +31,11 @@ inline Summary summarize(std::vector<double> v) {
     s.max = v.back();
     return s;
 }
+
+// As the benchmarks' JSON reports a summary: n, min, median, p95, p99, max.
+inline nlohmann::json summary_json(const Summary& s) {
+    return {{"n", s.n}, {"min", s.min}, {"median", s.median}, {"p95", s.p95}, {"p99", s.p99}, {"max", s.max}};
+}
+inline nlohmann::json summary_json(const std::vector<double>& v) { return summary_json(summarize(v)); }
 
 }  // namespace xvrrp::bench
