@@ -260,7 +260,13 @@ struct Daemon::Impl {
                 if (std::string_view(at) == "upgrade-commit") ::raise(SIGKILL);
                 if (std::string_view(at) == "upgrade-hang") std::this_thread::sleep_for(std::chrono::seconds(3));
             }
-            predecessor->send({{"committed", true}});
+            try {
+                predecessor->send({{"committed", true}});
+            } catch (const std::exception& e) {
+                // The old daemon died after handing over (killed, crashed): this one runs all the
+                // same, as it would have after the commit.
+                spdlog::warn("upgrade: the old daemon is gone ({}); carrying on", e.what());
+            }
             // How long nobody advertised (the kernel answered for the VIPs meanwhile).
             if (handover->frozen_at_ns)
                 spdlog::info("upgrade: took over (pid {}), {:.1f} ms after the old daemon froze", ::getpid(),
@@ -397,6 +403,8 @@ struct Daemon::Impl {
         } catch (const std::exception& e) {
             return upgrade_failed(e.what());
         }
+        // For the lab: the old daemon killed once the new one has its state.
+        if (const char* at = std::getenv("XVRRP_FAILPOINT"); at && std::string_view(at) == "upgrade-handed-over") ::raise(SIGKILL);
         const auto answer = upgrading->channel.receive(kUpgradeCommitLimit);
         if (answer && answer->value("committed", false)) {
             spdlog::info("upgrade: pid {} took over; pid {} exits without resigning", upgrading->pid, ::getpid());

@@ -478,6 +478,33 @@ TEST_F(RestartLab, NotifyScriptsWaitingAtTheUpgradeRunAfterIt) {
     EXPECT_EQ(lab_->state(1), "MASTER");
 }
 
+// The old daemon is killed right after it handed its state over (SIGKILL, an OOM kill): the new
+// one, which has everything, runs on as if it had committed. r2 never takes over.
+TEST_F(RestartLab, TheOldDaemonKilledAfterHandingOverLeavesTheNewOneRunning) {
+    const std::string path = lab_->write_config(1, config(1));
+    lab_->start_process(1, {"env", "XVRRP_FAILPOINT=upgrade-handed-over", VrrpLab::xvrrpd_path(), "-c", path, "--log-level", "debug"},
+                        "r1.log");
+    lab_->start(2, config(2));
+    ASSERT_TRUE(becomes(1, "MASTER", 8s) && becomes(2, "BACKUP", 8s));
+    const int pid = lab_->status(1)["pid"].get<int>();
+    const int r1_before = transitions(1);
+    const int r2_before = transitions(2);
+    const std::size_t from = lab_->log(1).size();
+    const std::string out = xvrrpctl(1, "upgrade");
+    EXPECT_EQ(out.rfind("upgraded: pid " + std::to_string(pid) + " -> ", 0), 0u) << "the new daemon answers: " << out;
+    ASSERT_TRUE(VrrpLab::wait_until([&] {
+        const json s = lab_->status(1);
+        return !s.is_null() && s["pid"].get<int>() != pid;
+    }, 3s)) << lab_->log(1).substr(from);
+    const std::string log = lab_->log(1).substr(from);
+    EXPECT_NE(log.find("upgrade: the old daemon is gone"), std::string::npos) << log;
+    EXPECT_EQ(lab_->state(1), "MASTER");
+    std::this_thread::sleep_for(4s);  // past r2's Master_Down_Interval (3.6 s)
+    EXPECT_EQ(transitions(2), r2_before) << "r2 never left BACKUP";
+    EXPECT_EQ(transitions(1), r1_before);
+    EXPECT_TRUE(client_reaches_vip(*lab_));
+}
+
 // Without a heartbeat timeout (the fail-safe off) an upgrade resumes all the same: the handover,
 // not the heartbeat's age, says the dataplane is live.
 TEST_F(RestartLab, AnUpgradeWithoutAHeartbeatTimeoutResumesToo) {
