@@ -113,6 +113,31 @@ TEST_F(SystemdLab, NotifiesReadyStatusReloadingWatchdogAndStopping) {
     EXPECT_EQ(lab_->wait_exit(1, 5s), 0);
 }
 
+// An upgrade under systemd: the new daemon says READY=1 with its MAINPID= and feeds the watchdog
+// from then on, although systemd's WATCHDOG_PID named the old one (which must not say STOPPING=1).
+TEST_F(SystemdLab, AnUpgradeHandsTheMainPidAndTheWatchdogOver) {
+    NotifySocket sock(lab_->dir() + "/notify.sock");
+    const std::string path = lab_->write_config(1, lab_->config(1, 150));
+    // WATCHDOG_PID as systemd sets it: the main process's own pid (the shell execs xvrrpd).
+    lab_->start_process(1, {"/bin/sh", "-c", "NOTIFY_SOCKET=" + lab_->dir() + "/notify.sock WATCHDOG_USEC=2000000 "
+                                             "WATCHDOG_PID=$$ exec " + VrrpLab::xvrrpd_path() + " -c " + path},
+                        "r1.log");
+    std::vector<std::string> seen;
+    ASSERT_TRUE(sock.wait_for("READY=1", 5s, seen)) << joined(seen);
+    const int old_pid = lab_->pid(1);
+    EXPECT_NE(seen.back().find("MAINPID=" + std::to_string(old_pid)), std::string::npos) << seen.back();
+    EXPECT_GE(count(sock.collect(1s), "WATCHDOG=1"), 4) << "the watchdog is the old daemon's";
+    const std::string out = lab_->router(1).exec(std::string(XVRRPCTL_PATH) + " -s " + lab_->socket(1) + " upgrade 2>&1");
+    ASSERT_EQ(out.rfind("upgraded: pid ", 0), 0u) << out;
+    const int new_pid = std::stoi(out.substr(out.find("-> ") + 3));
+    seen.clear();
+    ASSERT_TRUE(sock.wait_for("MAINPID=" + std::to_string(new_pid), 3s, seen)) << joined(seen);
+    EXPECT_NE(seen.back().find("READY=1"), std::string::npos) << seen.back();
+    const auto after = sock.collect(1500ms);
+    EXPECT_GE(count(after, "WATCHDOG=1"), 6) << "the new daemon feeds the watchdog: " << joined(after);
+    EXPECT_EQ(count(seen, "STOPPING=1") + count(after, "STOPPING=1"), 0) << "the old daemon exits without a word";
+}
+
 // Under systemd stderr is the journal's stream (JOURNAL_STREAM names its device and inode): xvrrpd
 // then logs by the native protocol, with PRIORITY and XVRRP_* fields on transitions, to a socket of
 // the test's own (XVRRP_JOURNAL_SOCKET); when the journal goes away, lines fall back to stderr.

@@ -197,9 +197,13 @@ Successor start_successor(const std::vector<std::string>& argv) {
     posix_spawnattr_setsigdefault(&attr, &defaults);
     posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
 
+    // systemd's WATCHDOG_PID names this process: the new one, which becomes the main PID
+    // (MAINPID=), would take the watchdog for someone else's and never feed it (systemd would
+    // then kill the service WatchdogSec after every upgrade). It goes when it names us.
+    const std::string our_watchdog = "WATCHDOG_PID=" + std::to_string(::getpid());
     std::vector<std::string> env_strings;
     for (char** e = environ; *e; ++e)
-        if (std::strncmp(*e, "XVRRP_UPGRADE_FD=", 17) != 0) env_strings.emplace_back(*e);
+        if (std::strncmp(*e, "XVRRP_UPGRADE_FD=", 17) != 0 && our_watchdog != *e) env_strings.emplace_back(*e);
     env_strings.push_back("XVRRP_UPGRADE_FD=" + std::to_string(kChannelFd));
     std::vector<char*> envp, args;
     for (auto& s : env_strings) envp.push_back(s.data());
