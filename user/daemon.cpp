@@ -646,8 +646,8 @@ struct Daemon::Impl {
         routers.emplace(r.id(), std::move(rp));
         r.driver.set_tracking(tracking_for(r.cfg()), now);
         const HandoverRouter* was = resume ? handed_over(r) : nullptr;
-        if (was && was->state == fsm::State::Master && was->schedule) r.driver.resume_on(*was->schedule, link_up, now);
-        else r.driver.start(link_up, now, resume);
+        const bool on_schedule = was && was->state == fsm::State::Master && was->schedule;
+        r.driver.start(link_up, now, resume, on_schedule ? &*was->schedule : nullptr);
         if (adopting) hear_left_master(r, now);
         if (resume && address_table)  // the VIPs it held are there still: no netlink call each
             addresses.drop_present_adds(r.id(), [&](unsigned ifindex, const IpAddress& a) {
@@ -665,13 +665,17 @@ struct Daemon::Impl {
     void hear_left_master(Router& r, Nanos now) {
         if (r.driver.state() != fsm::State::Backup) return;
         const auto peer = dp.peer(r.host.key());
-        if (!peer || !peer->last_advert_ns || !peer->priority || !peer->adver_int_cs) return;
-        const Nanos down = Nanos{r.cfg().down_timer_adverts} * peer->adver_int_cs * fsm::kNsPerCs;
-        if (peer->last_advert_ns + down <= now) return;  // silent: our own timer (or the kernel's) decides
+        if (!peer || !peer->adver_int_cs || !heard_lately(*peer, r.cfg(), now)) return;  // silent: our own timer (or the kernel's) decides
         IpAddress src;
         src.family = r.identity().family;
         std::memcpy(src.bytes.data(), peer->addr, src.size());
         r.driver.on_advert(fsm::Advert{.priority = peer->priority, .adver_int_cs = peer->adver_int_cs, .src = src}, now);
+    }
+
+    // The peer entry holds a master (not a resignation) heard within its Master_Down_Interval.
+    static bool heard_lately(const xvrrp_peer& peer, const config::Instance& in, Nanos now) {
+        const Nanos down = Nanos{in.down_timer_adverts} * peer.adver_int_cs * fsm::kNsPerCs;
+        return peer.last_advert_ns && peer.priority && peer.last_advert_ns + down > now;
     }
 
     // While an upgrade's routers start: what the daemon replaced had of this one.
@@ -728,11 +732,10 @@ struct Daemon::Impl {
                       const std::string& label, Nanos now) const {
         const auto left = dp.instance(key);
         if (!left || left->state != XVRRP_STATE_MASTER) return false;
-        if (const auto peer = dp.peer(key); peer && peer->last_advert_ns && peer->priority) {
-            const Nanos down = Nanos{in.down_timer_adverts} * peer->adver_int_cs * fsm::kNsPerCs;
+        if (const auto peer = dp.peer(key); peer && heard_lately(*peer, in, now)) {
             const int by_address = std::memcmp(peer->addr, ours.bytes.data(), ours.size());
             const bool better = peer->priority > in.priority || (peer->priority == in.priority && by_address > 0);
-            if (better && peer->last_advert_ns + down > now) {
+            if (better) {
                 spdlog::info("{} not resumed as MASTER: a better master ({}) was heard", label, int{peer->priority});
                 return false;
             }

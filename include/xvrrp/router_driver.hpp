@@ -92,10 +92,6 @@ public:
 
     // Writes the dataplane entry as the router stands (before its VIPs and peers are added).
     void publish();
-    // Starts the state machine, or waits in FAULT while the link is down. resume_master: the
-    // dataplane was left serving as MASTER by a daemon that died moments ago (Machine::resume);
-    // for a sync group member the caller asks it only when the whole group resumes.
-    void start(bool link_up, Nanos now, bool resume_master = false);
     // A MASTER's schedule (absolute CLOCK_MONOTONIC): its next advert and where its
     // announcements stand. An upgrade hands it over, and the new daemon's router keeps it.
     struct Schedule {
@@ -106,12 +102,15 @@ public:
         bool operator==(const Schedule&) const = default;
     };
     [[nodiscard]] std::optional<Schedule> schedule() const;
+    // Starts the state machine, or waits in FAULT while the link is down. resume_master: the
+    // dataplane was left serving as MASTER by a daemon that died moments ago (Machine::resume);
+    // for a sync group member the caller asks it only when the whole group resumes. schedule
+    // (an upgrade): resumed on the one the predecessor handed over, not advertising at once.
+    void start(bool link_up, Nanos now, bool resume_master = false, const Schedule* schedule = nullptr);
     // A BACKUP waiting out preempt_delay: when it may preempt. keep_preempt_wait: the wait its
     // predecessor had under way ends then, not later (fsm::Machine::keep_preempt_wait).
     [[nodiscard]] std::optional<Nanos> preempt_allowed_at() const { return machine_.preempt_allowed_at(); }
     void keep_preempt_wait(Nanos allowed_at) { machine_.keep_preempt_wait(allowed_at); }
-    // start() of a router resumed as MASTER on the schedule its predecessor handed over.
-    void resume_on(const Schedule& s, bool link_up, Nanos now);
     // A MASTER advertises now, outside its schedule (which stays), counted like any advert: an
     // upgrading daemon's last, so its successor has a whole interval. Others: nothing.
     void advertise_now(Nanos now);

@@ -164,7 +164,7 @@ TEST(RouterDriver, AHandedOverScheduleIsKeptToTheNanosecond) {
     }
     EXPECT_CALL(next.host, send_advert(_)).Times(0);
     EXPECT_CALL(next.host, announce()).Times(0);
-    next.driver.resume_on(s, true, kT0 + 60 * kMs);
+    next.driver.start(true, kT0 + 60 * kMs, true, &s);
     EXPECT_EQ(next.driver.state(), State::Master);
     EXPECT_EQ(next.driver.next_deadline(), kT0 + 100 * kMs);
     Mock::VerifyAndClearExpectations(&next.host);
@@ -177,7 +177,7 @@ TEST(RouterDriver, AHandedOverScheduleIsKeptToTheNanosecond) {
     EXPECT_CALL(down.host, write_instance(_, _, _)).Times(::testing::AnyNumber());
     EXPECT_CALL(down.host, release_vips()).Times(::testing::AnyNumber());
     EXPECT_CALL(down.host, set_advert_silence(_)).Times(::testing::AnyNumber());
-    down.driver.resume_on(s, false, kT0 + 60 * kMs);
+    down.driver.start(false, kT0 + 60 * kMs, true, &s);
     EXPECT_EQ(down.driver.state(), State::Fault);
     EXPECT_FALSE(down.driver.schedule());
 }

@@ -139,30 +139,23 @@ void RouterDriver::fail(const std::string& what, Nanos now) {
 
 void RouterDriver::publish() { host_.write_instance(machine_.state(), priority(), kernel_preempt_); }
 
-void RouterDriver::start(bool link_up, Nanos now, bool resume_master) {
+void RouterDriver::start(bool link_up, Nanos now, bool resume_master, const Schedule* schedule) {
     link_down_ = !link_up;
     started_ = true;
-    if (!fault_reasons().empty()) update_fault(now);
-    else if (resume_master) apply(machine_.resume(now), now);
-    else apply(machine_.startup(now), now);
+    if (!fault_reasons().empty()) return update_fault(now);
+    if (!resume_master) return apply(machine_.startup(now), now);
+    apply(machine_.resume(now, schedule ? std::optional(schedule->advert_at) : std::nullopt), now);
+    if (!schedule || machine_.state() != fsm::State::Master) return;
+    announce_left_ = schedule->announce_left;
+    next_announce_ = schedule->next_announce;
+    second_burst_at_ = schedule->second_burst_at;
+    next_refresh_ = schedule->next_refresh;
 }
 
 std::optional<RouterDriver::Schedule> RouterDriver::schedule() const {
     if (machine_.state() != fsm::State::Master || !machine_.adver_deadline()) return std::nullopt;
     return Schedule{.advert_at = *machine_.adver_deadline(), .announce_left = announce_left_,
                     .next_announce = next_announce_, .second_burst_at = second_burst_at_, .next_refresh = next_refresh_};
-}
-
-void RouterDriver::resume_on(const Schedule& s, bool link_up, Nanos now) {
-    link_down_ = !link_up;
-    started_ = true;
-    if (!fault_reasons().empty()) return update_fault(now);
-    apply(machine_.resume(now, s.advert_at), now);
-    if (machine_.state() != fsm::State::Master) return;
-    announce_left_ = s.announce_left;
-    next_announce_ = s.next_announce;
-    second_burst_at_ = s.second_burst_at;
-    next_refresh_ = s.next_refresh;
 }
 
 void RouterDriver::stop(Nanos now) {
