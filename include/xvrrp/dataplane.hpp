@@ -177,6 +177,9 @@ private:
     MappedArray<xvrrp_peer> peers_;
     [[nodiscard]] TablePlace find_instance(const xvrrp_inst_key& key) const;
     void reset_peer(std::uint32_t slot);
+    void collect_free_slots();
+    void check_table_format();
+    void empty_tables();
     [[nodiscard]] TablePlace find_vip(const xvrrp_vip_key& key) const;
 };
 

@@ -259,4 +259,49 @@ TEST(PinnedMaps, AnUpgradeRefusesAMapOfAnotherLayout) {
     Dataplane(DataplaneOptions{.pin_root = root}).unpin();
 }
 
+// Keys placed by another version's hash (XVRRP_TABLE_FORMAT) sit where this version never looks:
+// an upgrade (the running daemon reads them) is refused and leaves them; a start empties them,
+// every slot free again, and stamps its own format.
+TEST(PinnedMaps, TablesPlacedByAnotherHashAreRefusedByAnUpgradeAndEmptiedByAStart) {
+    XVRRP_REQUIRE_ROOT();
+    PrivateBpffs fs;
+    const std::string root = fs.dir() + "/xvrrp";
+    {
+        Dataplane first(DataplaneOptions{.pin_root = root});
+        EXPECT_EQ(first.control().table_format, static_cast<__u32>(XVRRP_TABLE_FORMAT)) << "stamped at open";
+        first.set_instance(inst_key(7, 42), make_inst(3, XVRRP_STATE_MASTER, kRouterIp));
+        first.set_vip(vip_key(7, kVipOwned), make_vip(kRouterMac, true), inst_key(7, 42));
+        first.set_heartbeat(monotonic_ns(), 3'000'000'000ULL);
+        EXPECT_EQ(first.control().table_format, static_cast<__u32>(XVRRP_TABLE_FORMAT)) << "kept by the heartbeat";
+    }
+    const UniqueFd ctl_fd(bpf_obj_get((root + "/" XVRRP_MAP_CONTROL).c_str()));
+    ASSERT_GE(ctl_fd.get(), 0);
+    const __u32 zero = 0;
+    xvrrp_ctl ctl{};
+    ASSERT_EQ(bpf_map_lookup_elem(ctl_fd.get(), &zero, &ctl), 0);
+    ctl.table_format = XVRRP_TABLE_FORMAT - 1;  // what an older version left
+    ASSERT_EQ(bpf_map_update_elem(ctl_fd.get(), &zero, &ctl, BPF_ANY), 0);
+
+    try {
+        Dataplane upgrading(DataplaneOptions{.pin_root = root, .refuse_other_layouts = true});
+        ADD_FAILURE() << "tables of another hash were accepted by an upgrade";
+    } catch (const std::runtime_error& e) {
+        EXPECT_NE(std::string(e.what()).find("placed by another version's hash"), std::string::npos) << e.what();
+    }
+    xvrrp_ctl after{};
+    ASSERT_EQ(bpf_map_lookup_elem(ctl_fd.get(), &zero, &after), 0);
+    EXPECT_EQ(after.table_format, static_cast<__u32>(XVRRP_TABLE_FORMAT - 1)) << "left as it was for the running daemon";
+
+    Dataplane started(DataplaneOptions{.pin_root = root});
+    EXPECT_TRUE(started.instance_keys().empty()) << "the directory was emptied";
+    EXPECT_FALSE(started.vip(vip_key(7, kVipOwned))) << "the VIP table was emptied";
+    EXPECT_EQ(started.control().table_format, static_cast<__u32>(XVRRP_TABLE_FORMAT));
+    EXPECT_EQ(started.control().heartbeat_ns, ctl.heartbeat_ns) << "only the format is rewritten";
+    // Every slot is free again: as many instances as there are slots fit.
+    for (unsigned vrid = 1; vrid <= 255 && vrid <= XVRRP_MAX_INSTANCES; ++vrid)
+        started.set_instance(inst_key(8, static_cast<std::uint8_t>(vrid)), make_inst(3, XVRRP_STATE_BACKUP, kRouterIp));
+    EXPECT_EQ(started.instance(inst_key(8, 1))->slot, 0u) << "the lowest slot first, as in an empty directory";
+    started.unpin();
+}
+
 }  // namespace

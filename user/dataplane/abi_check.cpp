@@ -16,7 +16,7 @@ static_assert(sizeof(xvrrp_peer_timer) == 16);
 static_assert(sizeof(xvrrp_upeer_key) == 24 && offsetof(xvrrp_upeer_key, addr) == 8);
 static_assert(sizeof(xvrrp_vip_key) == 24 && offsetof(xvrrp_vip_key, addr) == 8);
 static_assert(sizeof(xvrrp_vip) == 12 && offsetof(xvrrp_vip, slot) == 8);
-static_assert(sizeof(xvrrp_ctl) == 16);
+static_assert(sizeof(xvrrp_ctl) == 24);
 static_assert(sizeof(xvrrp_tx) == 16 && (XVRRP_MAX_INSTANCES * sizeof(xvrrp_tx)) % 4096 == 0, "mmapped whole pages");
 static_assert(sizeof(xvrrp_counter) == 16);
 static_assert(sizeof(xvrrp_inst_stats) == 11 * 8);

@@ -205,6 +205,9 @@ void Dataplane::advert_sent(std::uint32_t slot, std::uint64_t monotonic_ns) {
 }
 
 namespace {
+// The byte XDP tests before answering: one store, seen old or new.
+void set_vip_flags(xvrrp_vip_bucket& b, std::uint8_t flags) { __atomic_store_n(&b.vip.flags, flags, __ATOMIC_RELEASE); }
+
 // A map pinned by an earlier version with another layout would fail the load ("couldn't reuse
 // pinned map") and keep the daemon down after an upgrade. What it holds describes a world the
 // new daemon clears anyway (one daemon per pin root, the lock sees to that), so it is unpinned
@@ -257,12 +260,61 @@ Dataplane::Dataplane(DataplaneOptions options) : options_(std::move(options)) {
     vips_ = MappedArray<xvrrp_vip_bucket>(bpf_map__fd(skel_->maps.xvrrp_vip), XVRRP_VIP_BUCKETS, XVRRP_MAP_VIPS);
     peers_ = MappedArray<xvrrp_peer>(bpf_map__fd(skel_->maps.xvrrp_peer), XVRRP_MAX_INSTANCES, XVRRP_MAP_PEERS);
 
-    // Slots the (possibly pinned) directory holds are taken; the rest are free, lowest last.
+    check_table_format();
+    collect_free_slots();
+}
+
+// Slots the (possibly pinned) directory holds are taken; the rest are free, lowest last.
+void Dataplane::collect_free_slots() {
     std::vector<bool> used(XVRRP_MAX_INSTANCES, false);
     for (const auto& b : inst_dir_.all())
         if (b.state == XVRRP_BUCKET_USED && b.config / 2 < XVRRP_MAX_INSTANCES) used[b.config / 2] = true;
+    free_slots_.clear();
     for (std::uint32_t slot = XVRRP_MAX_INSTANCES; slot-- > 0;)
         if (!used[slot]) free_slots_.push_back(slot);
+}
+
+// Keys another hash placed sit where this version never looks: it would take an instance for
+// missing and lose its state, and a VIP for absent. A running daemon reads such tables (an
+// upgrade's new process): refused, as a map of another layout is. Otherwise they are emptied,
+// before any program of ours reads them, and the format is stamped for the next process.
+void Dataplane::check_table_format() {
+    xvrrp_ctl ctl = control();
+    if (ctl.table_format != XVRRP_TABLE_FORMAT) {
+        const auto holds = [](const auto& table) {
+            for (const auto& b : table.all())
+                if (b.state != XVRRP_BUCKET_EMPTY) return true;
+            return false;
+        };
+        if (holds(inst_dir_) || holds(vips_)) {
+            if (options_.refuse_other_layouts)
+                throw std::runtime_error("pinned tables were placed by another version's hash (table format " +
+                                         std::to_string(ctl.table_format) + ", this version's " +
+                                         std::to_string(XVRRP_TABLE_FORMAT) +
+                                         "): the running daemon uses them, so an upgrade cannot (stop and start instead)");
+            spdlog::warn("pinned instance directory and VIP table were placed by another version's hash (table format "
+                         "{}): emptied",
+                         ctl.table_format);
+            empty_tables();
+        }
+    }
+    ctl.table_format = XVRRP_TABLE_FORMAT;
+    view<BpfMap<std::uint32_t, xvrrp_ctl>>(skel_->maps.xvrrp_ctl).put(0, ctl);
+}
+
+// Every bucket of both tables, walked rather than looked up: also right for keys placed by
+// another hash. The peers of the slots they held are reset for whoever takes them next.
+void Dataplane::empty_tables() {
+    for (auto& b : inst_dir_.all()) {
+        if (b.state == XVRRP_BUCKET_USED && b.config / 2 < XVRRP_MAX_INSTANCES) reset_peer(b.config / 2);
+        __atomic_store_n(&b.state, std::uint32_t{XVRRP_BUCKET_EMPTY}, __ATOMIC_RELEASE);
+    }
+    for (auto& b : vips_.all()) {
+        if (b.state == XVRRP_BUCKET_EMPTY) continue;
+        set_vip_flags(b, 0);
+        __atomic_store_n(&b.state, std::uint32_t{XVRRP_BUCKET_EMPTY}, __ATOMIC_RELEASE);
+    }
+    collect_free_slots();
 }
 
 Dataplane::~Dataplane() = default;
@@ -375,11 +427,6 @@ TablePlace Dataplane::find_vip(const xvrrp_vip_key& key) const {
                                                               xvrrp_vip_hash(&key));
 }
 
-namespace {
-// The byte XDP tests before answering: one store, seen old or new.
-void set_vip_flags(xvrrp_vip_bucket& b, std::uint8_t flags) { __atomic_store_n(&b.vip.flags, flags, __ATOMIC_RELEASE); }
-}  // namespace
-
 void Dataplane::set_vip(const xvrrp_vip_key& key, xvrrp_vip vip, const xvrrp_inst_key& owner) {
     const auto inst = instance(owner);
     if (!inst) throw std::invalid_argument("VIP for an instance that is not in the dataplane");
@@ -443,21 +490,14 @@ void Dataplane::set_vmac_owned(unsigned ifindex, std::uint8_t family, std::uint8
 void Dataplane::clear() {
     auto peers = view<UnicastPeerMap>(skel_->maps.xvrrp_upeer);
     for (const auto& k : peers.keys()) peers.erase(k);
-    for (const auto& b : inst_dir_.all())
-        if (b.state == XVRRP_BUCKET_USED) remove_instance(b.key);
-    for (auto& b : inst_dir_.all()) __atomic_store_n(&b.state, std::uint32_t{XVRRP_BUCKET_EMPTY}, __ATOMIC_RELEASE);
     auto vmacs = view<VmacMap>(skel_->maps.xvrrp_vmac);
     for (const auto ifindex : vmacs.keys()) vmacs.erase(ifindex);
-    for (auto& b : vips_.all()) {
-        if (b.state == XVRRP_BUCKET_EMPTY) continue;
-        set_vip_flags(b, 0);
-        __atomic_store_n(&b.state, std::uint32_t{XVRRP_BUCKET_EMPTY}, __ATOMIC_RELEASE);
-    }
+    empty_tables();
 }
 
 void Dataplane::set_heartbeat(std::uint64_t monotonic, std::uint64_t timeout_ns) {
     view<BpfMap<std::uint32_t, xvrrp_ctl>>(skel_->maps.xvrrp_ctl)
-        .put(0, xvrrp_ctl{.heartbeat_ns = monotonic, .heartbeat_timeout_ns = timeout_ns});
+        .put(0, xvrrp_ctl{.heartbeat_ns = monotonic, .heartbeat_timeout_ns = timeout_ns, .table_format = XVRRP_TABLE_FORMAT});
 }
 
 std::optional<xvrrp_inst> Dataplane::instance(const xvrrp_inst_key& key) const {
