@@ -280,23 +280,22 @@ void Dataplane::collect_free_slots() {
 // before any program of ours reads them, and the format is stamped for the next process.
 void Dataplane::check_table_format() {
     xvrrp_ctl ctl = control();
-    if (ctl.table_format != XVRRP_TABLE_FORMAT) {
-        const auto holds = [](const auto& table) {
-            for (const auto& b : table.all())
-                if (b.state != XVRRP_BUCKET_EMPTY) return true;
-            return false;
-        };
-        if (holds(inst_dir_) || holds(vips_)) {
-            if (options_.refuse_other_layouts)
-                throw std::runtime_error("pinned tables were placed by another version's hash (table format " +
-                                         std::to_string(ctl.table_format) + ", this version's " +
-                                         std::to_string(XVRRP_TABLE_FORMAT) +
-                                         "): the running daemon uses them, so an upgrade cannot (stop and start instead)");
-            spdlog::warn("pinned instance directory and VIP table were placed by another version's hash (table format "
-                         "{}): emptied",
-                         ctl.table_format);
-            empty_tables();
-        }
+    if (ctl.table_format == XVRRP_TABLE_FORMAT) return;  // no write under a running daemon's heartbeat
+    const auto holds = [](const auto& table) {
+        for (const auto& b : table.all())
+            if (b.state != XVRRP_BUCKET_EMPTY) return true;
+        return false;
+    };
+    if (holds(inst_dir_) || holds(vips_)) {
+        if (options_.refuse_other_layouts)
+            throw std::runtime_error("pinned tables were placed by another version's hash (table format " +
+                                     std::to_string(ctl.table_format) + ", this version's " +
+                                     std::to_string(XVRRP_TABLE_FORMAT) +
+                                     "): the running daemon uses them, so an upgrade cannot (stop and start instead)");
+        spdlog::warn("pinned instance directory and VIP table were placed by another version's hash (table format "
+                     "{}): emptied",
+                     ctl.table_format);
+        empty_tables();
     }
     ctl.table_format = XVRRP_TABLE_FORMAT;
     view<BpfMap<std::uint32_t, xvrrp_ctl>>(skel_->maps.xvrrp_ctl).put(0, ctl);
