@@ -11,8 +11,8 @@ constexpr int kVridsPerSegment = 250;
 constexpr int segments_for(int instances) { return (instances + kVridsPerSegment - 1) / kVridsPerSegment; }
 
 struct XdpOptions {
-    unsigned repeat = 2'000'000;  // runs per BPF_PROG_TEST_RUN call
-    unsigned rounds = 7;          // calls per path; the median is reported
+    unsigned repeat = 500'000;  // runs per BPF_PROG_TEST_RUN call
+    unsigned rounds = 31;       // calls per path; the median is reported
     unsigned arp_requests = 1'000'000;
     unsigned arp_rounds = 3;
     bool json = false;
