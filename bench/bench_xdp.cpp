@@ -70,6 +70,7 @@ ReplaySkel open_replay(const Dataplane& dp) {
         const std::string name = bpf_map__name(map);
         if (name.rfind("xvrrp_", 0) == 0) check_libbpf(bpf_map__reuse_fd(map, dp.map_fd(name)), "reuse " + name);
     }
+    s->rodata->xvrrp_tick_ns = kernel_tick_ns();  // the dataplane's clock, as Dataplane sets it
     check_libbpf(xdp_replay_bpf__load(s.get()), "load xdp_replay");
     return s;
 }

@@ -8,6 +8,39 @@
 #include "maps.h"
 #include "table.h"
 
+/*
+ * The fail-safes' clock: CLOCK_MONOTONIC at the last tick, as bpf_ktime_get_coarse_ns() gives it,
+ * but from jiffies, which the verifier inlines into one load where the coarse clock is a helper
+ * call (12-15 ns with AMD's SRSO mitigation, most of an ARP reply). The kernel advances jiffies
+ * by one and its tick boundary by exactly TICK_NSEC together, so jiffies x TICK_NSEC is
+ * CLOCK_MONOTONIC less a constant: the offset is taken from the coarse clock and retaken at most
+ * every 256 jiffies (0.26-2.6 s), keeping the largest (a reading between the jiffies update and the timekeeping
+ * update, a tick low, loses to the next). So it reads within a tick of the coarse clock.
+ * xvrrp_tick_ns is TICK_NSEC, set by the controller from CONFIG_HZ before the load; 0 (unknown
+ * HZ) keeps the helper.
+ */
+const volatile __u64 xvrrp_tick_ns = 0;
+static volatile __u64 tick_offset_ns;      /* 0: not taken yet */
+static volatile __u64 tick_offset_jiffies; /* when it was last taken */
+
+static __always_inline __u64 tick_now_ns(void)
+{
+	const __u64 tick = xvrrp_tick_ns;
+	if (!tick)
+		return bpf_ktime_get_coarse_ns();
+	const __u64 j = bpf_jiffies64();
+	__u64 offset = tick_offset_ns;
+	if (!offset || j - tick_offset_jiffies >= 256) {
+		const __u64 sample = bpf_ktime_get_coarse_ns() - j * tick;
+		/* Largest, as signed: the offset is a difference of clocks, negative after a long uptime. */
+		if (!offset || (__s64)(sample - offset) > 0)
+			offset = sample ? sample : 1;
+		tick_offset_ns = offset;
+		tick_offset_jiffies = j;
+	}
+	return j * tick + offset;
+}
+
 /* A controller that stopped refreshing its heartbeat owns nothing. */
 static __always_inline int controller_alive(__u64 now)
 {
@@ -63,7 +96,7 @@ static __always_inline int vip_answerable(const struct xvrrp_vip *vip)
 {
 	if (!(vip->flags & XVRRP_VIP_F_OWNED))
 		return 0;
-	__u64 now = bpf_ktime_get_coarse_ns();
+	__u64 now = tick_now_ns();
 	return controller_alive(now) && adverts_leaving(vip->slot, now);
 }
 

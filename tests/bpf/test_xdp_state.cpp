@@ -668,4 +668,23 @@ TEST_F(XdpState, AMasterWhoseAdvertsStoppedAnswersNothing) {
     EXPECT_EQ(run(ask), XDP_TX) << "answers again with the next advert";
 }
 
+// The fail-safes read jiffies x TICK_NSEC plus an offset taken from the coarse clock (bpf/ctl.h):
+// within a tick of CLOCK_MONOTONIC's last tick, so a silence two ticks short of the limit is
+// answered and one two ticks past it is not. A wrong tick length or offset fails one of them.
+TEST_F(XdpState, TheFailSafeClockKeepsToTheTick) {
+    const std::uint64_t tick = kernel_tick_ns();
+    if (!tick) GTEST_SKIP() << "no kernel configuration names CONFIG_HZ: XDP reads the coarse clock";
+    const auto slot = dp_->instance(inst_key(kIfindex, kVridV3))->slot;
+    const Bytes ask = arp_request(kVipOwned);
+    const std::uint64_t silence = 200'000'000;
+    dp_->set_advert_silence(slot, silence);
+    for (int round = 0; round < 20; ++round) {
+        dp_->advert_sent(slot, monotonic_ns() - (silence - 2 * tick));
+        ASSERT_EQ(run(ask), XDP_TX) << "two ticks short of the limit, round " << round;
+        dp_->advert_sent(slot, monotonic_ns() - (silence + 2 * tick));
+        ASSERT_EQ(run(ask), XDP_DROP) << "two ticks past the limit, round " << round;
+        std::this_thread::sleep_for(std::chrono::milliseconds(3));  // over several ticks
+    }
+}
+
 }  // namespace
