@@ -33,6 +33,9 @@ extern "C" {
 #define XVRRP_MAP_TX "xvrrp_tx"
 
 #define XVRRP_MAX_INSTANCES 8192
+/* Which hash placed the keys of the open-addressed tables (xvrrp_vip_hash, xvrrp_inst_hash);
+ * 2: independent word multiplies (1, never stamped: MurmurHash3's chained mixing). */
+#define XVRRP_TABLE_FORMAT 2
 /* Instances are found through a directory like the VIP table (an open-addressed table in an
  * array map, struct xvrrp_inst_bucket): a kernel hash lookup cost 22-25 ns of the advert path,
  * the directory's probe a few. A load of 1/4 keeps probe sequences short for every numbering
@@ -44,9 +47,6 @@ extern "C" {
  * the whole rest of the ARP path. Power of two; probes are bounded. Linear
  * probing needs a low load for short probe sequences: 65536 buckets and 16
  * probes hold 16,384 VIPs of every numbering the tests try (3 MiB). */
-/* Which hash placed the keys of the open-addressed tables (xvrrp_vip_hash, xvrrp_inst_hash);
- * 2: independent word multiplies (1, never stamped: MurmurHash3's chained mixing). */
-#define XVRRP_TABLE_FORMAT 2
 #define XVRRP_VIP_BUCKETS 65536
 #define XVRRP_VIP_PROBES 16
 /* VIPs the controller promises room for (the tests prove it for sequential
@@ -228,22 +228,6 @@ static inline __u32 xvrrp_load32(const __u8 *p)
 	__u32 v;
 	__builtin_memcpy(&v, p, sizeof(v));
 	return v;
-}
-
-static inline __u32 xvrrp_rotl32(__u32 x, int r)
-{
-	return (x << r) | (x >> (32 - r));
-}
-
-/* One 32-bit word into a MurmurHash3 state. */
-static inline __u32 xvrrp_hash_word(__u32 h, __u32 k)
-{
-	k *= 0xcc9e2d51u;
-	k = xvrrp_rotl32(k, 15);
-	k *= 0x1b873593u;
-	h ^= k;
-	h = xvrrp_rotl32(h, 13);
-	return h * 5 + 0xe6546b64u;
 }
 
 /* MurmurHash3's finaliser, over a key of len bytes. */
