@@ -204,6 +204,17 @@ std::vector<Fixture> fixtures() {
                      return b;
                  }()),
                  na_frame(vmac6, kVip6Owned), XVRRP_STAT_NS_REPLIED),
+        // 32 bytes like the usual NS, but its one option is a nonce: duplicate address detection.
+        answered("ns_dad_with_only_a_nonce_option",
+                 ns_with(unspecified, solicited_node(kVip6Owned), [] {
+                     Bytes b = ns_body(kVip6Owned, std::nullopt);
+                     const Bytes nonce{14, 1, 1, 2, 3, 4, 5, 6};
+                     b.insert(b.end(), nonce.begin(), nonce.end());
+                     return b;
+                 }()),
+                 na_frame(vmac6, kVip6Owned, IpAddress::from("ff02::1"), kNaRouter | kNaOverride,
+                          Mac{0x33, 0x33, 0, 0, 0, 1}),
+                 XVRRP_STAT_NS_REPLIED),
         passes("ns_for_other_address", ns_frame(IpAddress::from("2001:db8::1"))),
         passes("na_passes", na_frame(vmac6, kVip6Owned)),
 
