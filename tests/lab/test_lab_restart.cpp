@@ -335,7 +335,9 @@ TEST_F(RestartLab, AFailedUpgradeLeavesTheRunningDaemonAsItWas) {
     lab_->signal(1, SIGUSR2);
     std::string killed;
     ASSERT_TRUE(VrrpLab::wait_until([&] {
-        const std::string p = sh("pgrep -f 'xvrrpd -c " + lab_->dir() + "/r1.json' | grep -v '^" + std::to_string(pid) + "$' | head -1");
+        // The old daemon's child by name: a pattern on the command line would also match the
+        // shell running pgrep, and kill that instead.
+        const std::string p = sh("pgrep -P " + std::to_string(pid) + " -x xvrrpd | head -1");
         if (p.empty()) return false;
         sh("kill -9 " + p);
         killed = p;
