@@ -19,6 +19,7 @@
 #include <cerrno>
 #include <vector>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <stdexcept>
@@ -211,18 +212,16 @@ void Dataplane::advert_sent(std::uint32_t slot, std::uint64_t monotonic_ns) {
 namespace {
 // CONFIG_HZ from a kernel configuration file (plain or gzip: gzread reads both), if it names one.
 std::optional<unsigned> config_hz(const std::string& path) {
-    gzFile f = gzopen(path.c_str(), "rb");
+    const std::unique_ptr<gzFile_s, decltype(&gzclose)> f(gzopen(path.c_str(), "rb"), &gzclose);
     if (!f) return std::nullopt;
-    std::optional<unsigned> hz;
     char line[256];
-    while (gzgets(f, line, sizeof(line))) {
+    while (gzgets(f.get(), line, sizeof(line))) {
         if (std::strncmp(line, "CONFIG_HZ=", 10) == 0) {
-            hz = static_cast<unsigned>(std::strtoul(line + 10, nullptr, 10));
-            break;
+            const auto hz = static_cast<unsigned>(std::strtoul(line + 10, nullptr, 10));
+            return hz ? std::optional<unsigned>(hz) : std::nullopt;
         }
     }
-    gzclose(f);
-    return hz && *hz ? hz : std::nullopt;
+    return std::nullopt;
 }
 }  // namespace
 
