@@ -23,6 +23,7 @@
 #include "world.hpp"
 #include "xdp_replay.skel.h"
 #include "xdp_run.hpp"
+#include "xvrrp/kernel_clock.hpp"
 #include "xvrrp/skeleton.hpp"
 #include "bench.hpp"
 

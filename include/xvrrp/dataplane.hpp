@@ -186,10 +186,6 @@ private:
 // Creates the pin root (mounting bpffs at /sys/fs/bpf first when it lives there and none is).
 void ensure_pin_root(const std::string& root);
 
-// The kernel's TICK_NSEC (from CONFIG_HZ in /boot/config-<release> or /proc/config.gz); 0 if
-// neither says. XDP's fail-safes read jiffies x this instead of calling the coarse clock.
-std::uint64_t kernel_tick_ns();
-
 // CLOCK_MONOTONIC in nanoseconds: bpf_ktime_get_ns() and the heartbeat use it.
 std::uint64_t monotonic_ns();
 

@@ -18,6 +18,7 @@
 #include "xvrrp/bpf_map.hpp"
 #include "xvrrp/event_loop.hpp"
 #include "xvrrp/event_ring.hpp"
+#include "xvrrp/kernel_clock.hpp"
 
 using namespace xvrrp;
 using namespace xvrrp::test;
@@ -673,7 +674,7 @@ TEST_F(XdpState, AMasterWhoseAdvertsStoppedAnswersNothing) {
 // answered and one two ticks past it is not. A wrong tick length or offset fails one of them.
 TEST_F(XdpState, TheFailSafeClockKeepsToTheTick) {
     const std::uint64_t tick = kernel_tick_ns();
-    if (!tick) GTEST_SKIP() << "no kernel configuration names CONFIG_HZ: XDP reads the coarse clock";
+    if (!tick) GTEST_SKIP() << "no tick trusted on this kernel (see kernel_tick()): XDP reads the coarse clock";
     const auto slot = dp_->instance(inst_key(kIfindex, kVridV3))->slot;
     const Bytes ask = arp_request(kVipOwned);
     const std::uint64_t silence = 200'000'000;

@@ -9,9 +9,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
-#include <sys/utsname.h>
 #include <time.h>
-#include <zlib.h>
 
 #include <algorithm>
 #include <utility>
@@ -28,6 +26,7 @@
 #include <spdlog/spdlog.h>
 
 #include "xvrrp/error.hpp"
+#include "xvrrp/kernel_clock.hpp"
 #include "xvrrp.skel.h"
 
 namespace xvrrp {
@@ -210,31 +209,6 @@ void Dataplane::advert_sent(std::uint32_t slot, std::uint64_t monotonic_ns) {
 }
 
 namespace {
-// CONFIG_HZ from a kernel configuration file (plain or gzip: gzread reads both), if it names one.
-std::optional<unsigned> config_hz(const std::string& path) {
-    const std::unique_ptr<gzFile_s, decltype(&gzclose)> f(gzopen(path.c_str(), "rb"), &gzclose);
-    if (!f) return std::nullopt;
-    char line[256];
-    while (gzgets(f.get(), line, sizeof(line))) {
-        if (std::strncmp(line, "CONFIG_HZ=", 10) == 0) {
-            const auto hz = static_cast<unsigned>(std::strtoul(line + 10, nullptr, 10));
-            return hz ? std::optional<unsigned>(hz) : std::nullopt;
-        }
-    }
-    return std::nullopt;
-}
-}  // namespace
-
-std::uint64_t kernel_tick_ns() {
-    utsname u{};
-    std::optional<unsigned> hz;
-    if (::uname(&u) == 0) hz = config_hz(std::string("/boot/config-") + u.release);
-    if (!hz) hz = config_hz("/proc/config.gz");
-    if (!hz) return 0;
-    return (1'000'000'000ULL + *hz / 2) / *hz;  // the kernel's TICK_NSEC
-}
-
-namespace {
 // The byte XDP tests before answering: one store, seen old or new.
 void set_vip_flags(xvrrp_vip_bucket& b, std::uint8_t flags) { __atomic_store_n(&b.vip.flags, flags, __ATOMIC_RELEASE); }
 
@@ -274,16 +248,7 @@ Dataplane::Dataplane(DataplaneOptions options) : options_(std::move(options)) {
     LIBBPF_OPTS(bpf_object_open_opts, open_opts, .pin_root_path = pinned ? options_.pin_root.c_str() : nullptr);
     skel_.reset(xvrrp_bpf__open_opts(&open_opts));
     if (!skel_) throw_errno(errno, "open xvrrp BPF object");
-    static const std::uint64_t tick_ns = [] {
-        const std::uint64_t t = kernel_tick_ns();
-        if (t)
-            spdlog::debug("dataplane fail-safe clock: jiffies, {} ns a tick", t);
-        else
-            spdlog::info("no kernel configuration names CONFIG_HZ: the dataplane's fail-safe reads the coarse clock "
-                         "(a helper call per ARP or NS answer)");
-        return t;
-    }();
-    skel_->rodata->xvrrp_tick_ns = tick_ns;
+    skel_->rodata->xvrrp_tick_ns = kernel_tick_ns();  // measured once a process, and logged
 
     if (!pinned) {
         bpf_map* map = nullptr;
