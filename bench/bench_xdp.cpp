@@ -163,6 +163,7 @@ PathFigures measure_paths(const Options& o, std::mt19937& rng) {
 struct RateFigures {
     double xdp_pps = 0, kernel_pps = 0;
     double xdp_answered = 0, kernel_answered = 0;  // share of requests answered
+    std::string unavailable;                       // why not measured: the other fields mean nothing
 };
 
 constexpr unsigned kBatch = 128;  // frames per live-frames batch: more overflows the veth ring (256)
@@ -190,9 +191,9 @@ struct ArpLab {
         sink = attach_in(gen, "g0", bpf_program__fd(skel->progs.arp_sink));
     }
 
-    // Sends n requests; returns (answers per second, share answered).
-    std::pair<double, double> run(unsigned n) {
-        skel->bss->replies = 0;
+    // Has the generator send n requests out of g0: 0, or the errno of a kernel refusing its mode
+    // (BPF_F_TEST_XDP_LIVE_FRAMES; some sandboxed kernels refuse it with EPERM).
+    int generate(unsigned n) {
         const auto* req = reinterpret_cast<const std::uint8_t*>(skel->bss->request);
         const Bytes frame(req, req + 60);
         xdp_md ctx{};
@@ -202,8 +203,22 @@ struct ArpLab {
                     .ctx_size_in = sizeof(ctx), .repeat = static_cast<int>(n),
                     .flags = BPF_F_TEST_XDP_LIVE_FRAMES, .batch_size = kBatch);
         NetnsScope in(gen);
+        return bpf_prog_test_run_opts(bpf_program__fd(skel->progs.arp_gen), &opts) == 0 ? 0 : errno;
+    }
+
+    // Why the rate cannot be measured here, or "".
+    std::string refusal() {
+        const int err = generate(1);
+        return err ? std::string("the kernel refuses BPF_F_TEST_XDP_LIVE_FRAMES, the generator's mode (") +
+                         std::strerror(err) + ")"
+                   : "";
+    }
+
+    // Sends n requests; returns (answers per second, share answered).
+    std::pair<double, double> run(unsigned n) {
+        skel->bss->replies = 0;
         const auto t0 = std::chrono::steady_clock::now();
-        check_libbpf(bpf_prog_test_run_opts(bpf_program__fd(skel->progs.arp_gen), &opts), "live-frames run");
+        if (const int err = generate(n)) throw_errno(err, "live-frames run");
         // Answers still in flight when the generator returns are waited for (at most 1 s).
         std::uint64_t last = 0;
         auto t1 = std::chrono::steady_clock::now();
@@ -226,6 +241,7 @@ struct ArpLab {
 
 RateFigures measure_arp_rate(const Options& o) {
     ArpLab lab;
+    if (std::string why = lab.refusal(); !why.empty()) return {.unavailable = why};
     PassProgram pass;
     Dataplane dp(DataplaneOptions{.pin_root = ""});
     dp.set_instance(inst_key(lab.r0, 1), make_inst(3, XVRRP_STATE_MASTER, kRouterIp));
@@ -282,6 +298,10 @@ void print_table(const PathFigures& p, const RateFigures& r, const Options& o, u
                 "(a kernel hash lookup of the same instance: %.2f ns), bpf_ktime_get_ns() %.2f ns\n",
                 p.vip_lookup.median - floor, p.inst_lookup.median - floor, p.inst_hash_lookup.median - floor,
                 p.clock.median - floor);
+    if (!r.unavailable.empty()) {
+        std::printf("\nARP answer rate: not measured: %s\n", r.unavailable.c_str());
+        return;
+    }
     std::printf("\nARP answer rate, %u requests x %u rounds on one veth pair (median)\n", o.arp_requests, o.arp_rounds);
     std::printf("%-34s %12s %10s\n", "responder", "answers/s", "answered");
     std::printf("%-34s %12.0f %9.2f%%\n", "xvrrp XDP", r.xdp_pps, 100 * r.xdp_answered);
@@ -313,9 +333,12 @@ nlohmann::json to_json(const PathFigures& p, const RateFigures& r, const Options
                                            {"instance_directory_lookup", p.inst_lookup.median - floor},
                                            {"instance_hash_lookup", p.inst_hash_lookup.median - floor},
                                            {"ktime_get_ns", p.clock.median - floor}}},
-        {"arp_rate", {{"requests", o.arp_requests}, {"xdp_answers_per_s", r.xdp_pps},
-                      {"kernel_answers_per_s", r.kernel_pps}, {"xdp_answered_share", r.xdp_answered},
-                      {"kernel_answered_share", r.kernel_answered}, {"ratio", r.xdp_pps / r.kernel_pps}}},
+        {"arp_rate", r.unavailable.empty()
+                         ? nlohmann::json{{"requests", o.arp_requests}, {"xdp_answers_per_s", r.xdp_pps},
+                                          {"kernel_answers_per_s", r.kernel_pps}, {"xdp_answered_share", r.xdp_answered},
+                                          {"kernel_answered_share", r.kernel_answered},
+                                          {"ratio", r.xdp_pps / r.kernel_pps}}
+                         : nlohmann::json{{"unavailable", r.unavailable}}},
     };
 }
 
