@@ -30,7 +30,8 @@ TickChoice choose_tick(std::optional<unsigned> configured_hz, KernelClockSample 
     using Source = TickChoice::Source;
     if (last.jiffies < first.jiffies + kMinMeasuredTicks || last.coarse_ns <= first.coarse_ns)
         return {0, Source::none,
-                "jiffies advanced " + std::to_string(last.jiffies - first.jiffies) + " ticks between the samples, " +
+                "jiffies advanced " + std::to_string(static_cast<std::int64_t>(last.jiffies - first.jiffies)) +
+                    " ticks between the samples, " +
                     std::to_string(kMinMeasuredTicks) + " needed to measure the tick"};
     const std::uint64_t ticks = last.jiffies - first.jiffies;
     const std::uint64_t measured = (last.coarse_ns - first.coarse_ns + ticks / 2) / ticks;
