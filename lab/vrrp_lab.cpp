@@ -284,4 +284,10 @@ bool VrrpLab::wait_until(const std::function<bool()>& done, std::chrono::millise
     return done();
 }
 
+bool VrrpLab::process_gone(pid_t pid) {
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    std::string line;
+    return !std::getline(stat, line) || line.find(") Z ") != std::string::npos;
+}
+
 }  // namespace xvrrp::test

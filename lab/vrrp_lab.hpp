@@ -84,6 +84,8 @@ public:
     void join_client(int segment);
 
     static bool wait_until(const std::function<bool()>& done, std::chrono::milliseconds limit);
+    // Whether process pid has ended: gone, or a zombie for whoever reaps it.
+    static bool process_gone(pid_t pid);
 
 private:
     std::unique_ptr<Netns> bridge_, client_;

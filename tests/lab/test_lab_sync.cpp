@@ -128,10 +128,7 @@ TEST_F(SyncGroupLab, UpgradesAndACrashRestartResumeTheGroupWhole) {
     // timeout: the group resumes whole too.
     const int pid = lab_->status(1)["pid"].get<int>();
     ASSERT_EQ(::kill(pid, SIGKILL), 0);
-    ASSERT_TRUE(VrrpLab::wait_until([&] {  // gone, or a zombie for whoever reaps it
-        const std::string stat = sh("cat /proc/" + std::to_string(pid) + "/stat 2>/dev/null");
-        return stat.empty() || stat.find(") Z ") != std::string::npos;
-    }, 2s));
+    ASSERT_TRUE(VrrpLab::wait_until([&] { return VrrpLab::process_gone(pid); }, 2s));
     const std::string log = start_and_log(1, c1);
     EXPECT_NE(log.find("resuming the 2 routers a daemon left"), std::string::npos) << log;
     EXPECT_EQ(log.find("Entering BACKUP STATE"), std::string::npos) << log;
