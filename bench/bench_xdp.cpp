@@ -71,8 +71,8 @@ ReplaySkel open_replay(const Dataplane& dp) {
         const std::string name = bpf_map__name(map);
         if (name.rfind("xvrrp_", 0) == 0) check_libbpf(bpf_map__reuse_fd(map, dp.map_fd(name)), "reuse " + name);
     }
-    s->rodata->xvrrp_tick_ns = kernel_tick_ns();  // the dataplane's clock, as Dataplane sets it
     check_libbpf(xdp_replay_bpf__load(s.get()), "load xdp_replay");
+    s->bss->xvrrp_tick_ns = kernel_tick_ns();  // the fail-safe clock, as the daemon sets it
     return s;
 }
 
@@ -244,6 +244,7 @@ RateFigures measure_arp_rate(const Options& o) {
     if (std::string why = lab.refusal(); !why.empty()) return {.unavailable = why};
     PassProgram pass;
     Dataplane dp(DataplaneOptions{.pin_root = ""});
+    dp.set_fail_safe_tick(kernel_tick_ns());
     dp.set_instance(inst_key(lab.r0, 1), make_inst(3, XVRRP_STATE_MASTER, kRouterIp));
     dp.set_vip(vip_key(lab.r0, kVipOwned), make_vip(virtual_mac(1, Family::V4), true), inst_key(lab.r0, 1));
     std::vector<double> xdp_pps, kernel_pps, xdp_share, kernel_share;

@@ -16,10 +16,11 @@
  * CLOCK_MONOTONIC less a constant: the offset is taken from the coarse clock and retaken at most
  * every 256 jiffies (0.26-2.6 s), keeping the largest (a reading between the jiffies update and the timekeeping
  * update, a tick low, loses to the next). So it reads within a tick of the coarse clock.
- * xvrrp_tick_ns is TICK_NSEC, set by the controller before the load from CONFIG_HZ once it has
- * measured the running kernel's tick to agree (user/dataplane/kernel_clock.cpp); 0 keeps the helper.
+ * xvrrp_tick_ns is TICK_NSEC, written by the controller once it has measured the running kernel's
+ * tick (user/dataplane/kernel_clock.cpp, a few hundred ms after the start, beside its loop); 0 until
+ * then, or for good if the tick is not known, keeps the helper. Written once, never changed.
  */
-const volatile __u64 xvrrp_tick_ns = 0;
+volatile __u64 xvrrp_tick_ns;
 static volatile __u64 tick_offset_ns;      /* 0: not taken yet */
 static volatile __u64 tick_offset_jiffies; /* when it was last taken */
 

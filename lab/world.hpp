@@ -9,6 +9,7 @@
 
 #include "xvrrp/abi.h"
 #include "xvrrp/dataplane.hpp"
+#include "xvrrp/kernel_clock.hpp"
 #include "xvrrp/packet.hpp"
 
 namespace xvrrp::test {
@@ -64,8 +65,10 @@ inline xvrrp_vip make_vip(const Mac& mac, bool owned, bool router = false) {
     return v;
 }
 
-// Instances and VIPs of the world on ifindex (the fixtures use lo, 1).
+// Instances and VIPs of the world on ifindex (the fixtures use lo, 1), and the fail-safe clock
+// as the daemon sets it once it has measured the tick.
 inline void configure_world(Dataplane& dp, unsigned ifindex) {
+    dp.set_fail_safe_tick(kernel_tick_ns());
     dp.set_instance(inst_key(ifindex, kVridV3), make_inst(3, XVRRP_STATE_BACKUP, kRouterIp));
     auto v2 = make_inst(2, XVRRP_STATE_BACKUP, kRouterIp, 100, XVRRP_INST_F_V2_AUTH_PASS);
     std::memcpy(v2.auth_data, kPassword.data(), 8);

@@ -28,6 +28,7 @@
 #include "xvrrp/event_loop.hpp"
 #include "xvrrp/event_ring.hpp"
 #include "xvrrp/keepalived_status.hpp"
+#include "xvrrp/kernel_clock.hpp"
 #include "xvrrp/metrics.hpp"
 #include "xvrrp/upgrade.hpp"
 #include "xvrrp/netlink.hpp"
@@ -102,6 +103,9 @@ struct Daemon::Impl {
     std::optional<DaemonLock> lock;
     EventLoop loop;
     Dataplane dp;
+    // The kernel's tick for XDP's fail-safe clock, measured beside the loop (about 24 ticks):
+    // XDP calls the clock helper until it is in (kClockTimer).
+    std::optional<TickMeasurement> tick_measurement{std::in_place};
     Rtnl rtnl;
     int exit_status = 0;  // 1 when the shutdown could not do all it should
     SdNotify sd;                // systemd (Type=notify): READY, RELOADING, STOPPING, STATUS, WATCHDOG
@@ -153,7 +157,7 @@ struct Daemon::Impl {
     // Keys below kFirstRouterTimer are the daemon's own timers; a router's key is its id.
     enum : TimerQueue::Key {
         kHeartbeatTimer = 1, kResyncTimer, kPendingTimer, kSweepTimer, kControlTimer, kTrackerTimer, kProcessTimer,
-        kStopTimer, kMetricsTimer, kUpgradeTimer,
+        kStopTimer, kMetricsTimer, kUpgradeTimer, kClockTimer,
         kFirstRouterTimer = 16
     };
     std::uint32_t next_router_id = kFirstRouterTimer;
@@ -179,6 +183,7 @@ struct Daemon::Impl {
     LogLimit resync_log{10, kResyncPeriod};  // a lost burst can touch every router
     static constexpr Nanos kResyncPeriod = 5'000'000'000;
     static constexpr Nanos kPendingRetry = 1'000'000'000;
+    static constexpr Nanos kClockPoll = 25'000'000;  // a tick measurement takes 24-240 ms
     static constexpr std::size_t kEventsPerWakeup = 64;  // timers and adverts keep their schedule
 
     Impl(DaemonOptions o, config::Config c)
@@ -237,6 +242,7 @@ struct Daemon::Impl {
         ring = std::make_unique<EventRing>(dp.events_fd(), [this](const xvrrp_event& e) { on_event(e); });
         loop.add(ring->fd(), guarded("ring buffer", [this] { ring->consume(kEventsPerWakeup); }));
         timers.set(kResyncTimer, monotonic_ns() + kResyncPeriod);
+        timers.set(kClockTimer, monotonic_ns() + kClockPoll);
         loop.add(timer.fd(), guarded("timer", [this] {
             timer.ack();
             on_timer(monotonic_ns());
@@ -1218,6 +1224,7 @@ struct Daemon::Impl {
                 case kProcessTimer: runner.on_timer(now); break;
                 case kMetricsTimer: publish_metrics(now); break;
                 case kUpgradeTimer: upgrade_failed("the new daemon was not ready within 10 s"); break;
+                case kClockTimer: measure_tick(now); break;
                 case kStopTimer:
                     spdlog::warn("shutting down: STOP notify scripts still running; leaving them to be killed");
                     loop.stop();
@@ -1237,6 +1244,19 @@ struct Daemon::Impl {
                     }
             }
         }
+    }
+
+    // Polls the tick measurement until it has an answer, which XDP's fail-safe clock then uses.
+    void measure_tick(Nanos now) {
+        if (!tick_measurement) return;
+        const auto choice = tick_measurement->poll();
+        if (!choice) {
+            timers.set(kClockTimer, now + kClockPoll);
+            return;
+        }
+        log_tick_choice(*choice);
+        dp.set_fail_safe_tick(choice->tick_ns);
+        tick_measurement.reset();  // its BPF program too
     }
 
     // The loop is alive: XDP's fail-safe and systemd's watchdog hear it from the same tick, so a

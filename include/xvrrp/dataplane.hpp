@@ -124,6 +124,9 @@ public:
     void clear();
     // timeout_ns == 0 disables the fail-safe.
     void set_heartbeat(std::uint64_t monotonic_ns, std::uint64_t timeout_ns);
+    // The kernel's tick length (TickMeasurement), once known: the fail-safes then read jiffies
+    // instead of calling the coarse clock helper (bpf/ctl.h). Set once; 0 keeps the helper.
+    void set_fail_safe_tick(std::uint64_t tick_ns);
     // The fail-safe that follows the adverts (struct xvrrp_tx): plain stores into the mmapped
     // map, no system call, so a master can stamp every advert it sends.
     void set_advert_silence(std::uint32_t slot, std::uint64_t silence_ns);

@@ -2,13 +2,19 @@
 // calling the coarse clock helper). A kernel configuration file names CONFIG_HZ; the running kernel
 // is asked before that is trusted, since a file from another kernel would run the XDP clock fast
 // (a live controller looks dead: owned VIPs go unanswered) or slow (the fail-safes trip late).
+// Asking takes about 24 ticks, so the daemon does it beside its loop (TickMeasurement::poll from a
+// timer) and XDP calls the helper until the answer is in.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
+
+struct xvrrp_clock_bpf;  // the skeleton of bpf/xvrrp_clock.bpf.c
 
 namespace xvrrp {
 
@@ -49,19 +55,46 @@ TickChoice choose_tick(std::optional<unsigned> configured_hz, KernelClockSample 
 // CONFIG_HZ from a kernel configuration file (plain or gzip), if it names one.
 std::optional<unsigned> config_hz(const std::string& path);
 
-// Two samples of the kernel's clocks at least kMinMeasuredTicks apart, by BPF_PROG_TEST_RUN of
-// bpf/xvrrp_clock.bpf.c (kMinMeasuredTicks: 96 ms at HZ=250; at most a second). nullopt if the
-// program cannot load or run (not root), or jiffies did not advance.
-std::optional<std::pair<KernelClockSample, KernelClockSample>> sample_kernel_clock();
-
 // Where this kernel's configuration may be: /boot/config-<release>, then /proc/config.gz.
 std::vector<std::string> kernel_configuration_files();
 
-// The first of config_files naming CONFIG_HZ, checked against sample_kernel_clock().
+// Measures the tick without blocking: the first sample of the kernel's clocks (bpf/xvrrp_clock.bpf.c
+// run by BPF_PROG_TEST_RUN) when made, the choice from poll() once kMinMeasuredTicks have passed
+// (24-240 ms for HZ 1000-100). The first of config_files naming CONFIG_HZ is what it checks.
+class TickMeasurement {
+public:
+    using Clock = std::chrono::steady_clock;
+    static constexpr Clock::duration kGiveUp = std::chrono::seconds(1);  // jiffies that stall
+
+    explicit TickMeasurement(const std::vector<std::string>& config_files = kernel_configuration_files());
+    ~TickMeasurement();
+    TickMeasurement(TickMeasurement&&) noexcept;
+    TickMeasurement& operator=(TickMeasurement&&) noexcept;
+
+    // The choice once the ticks are counted, or when the measurement cannot go on (the program
+    // does not load or run, or kGiveUp passed); nullopt: ask again later.
+    std::optional<TickChoice> poll(Clock::time_point now = Clock::now());
+
+private:
+    struct SkelDeleter {
+        void operator()(xvrrp_clock_bpf* s) const noexcept;
+    };
+    std::optional<KernelClockSample> sample() const;
+
+    std::unique_ptr<xvrrp_clock_bpf, SkelDeleter> skel_;
+    std::optional<unsigned> configured_hz_;
+    std::optional<KernelClockSample> first_;
+    Clock::time_point started_;
+};
+
+// TickMeasurement polled to its end, sleeping between polls.
 TickChoice kernel_tick(const std::vector<std::string>& config_files);
 
-// kernel_tick(kernel_configuration_files()), worked out once a process and logged: the tick XDP's
-// fail-safes use (0: the helper).
+// Logs a choice at the level it deserves (a configuration overruled or no tick: a warning).
+void log_tick_choice(const TickChoice& choice);
+
+// kernel_tick(kernel_configuration_files()), worked out once a process and logged: for tests and
+// benchmarks, which set it with Dataplane::set_fail_safe_tick as the daemon does.
 std::uint64_t kernel_tick_ns();
 
 }  // namespace xvrrp

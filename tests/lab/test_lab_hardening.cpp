@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "daemon_lab.hpp"
+#include "xvrrp/kernel_clock.hpp"
 #include "flood.hpp"
 
 using namespace xvrrp::test;
@@ -507,6 +508,35 @@ TEST_F(KernelSilenceLab, XdpDetachedUnderALiveMasterTheKernelNeverAnswersForAVip
     expect_no_answer();
     EXPECT_GE(lab_->status(1)["dataplane"].value("kernel_claim_dropped", 0), 6) << "counted";
     EXPECT_EQ(lab_->state(1), "MASTER") << "the daemon lives on";
+}
+
+// XDP's fail-safe clock starts on the coarse clock helper and reads jiffies once the daemon has
+// measured the kernel's tick beside its loop (about 24 ticks): the tick is the running kernel's.
+TEST_F(KernelSilenceLab, TheFailSafeClockGetsTheKernelsTickOnceMeasured) {
+    const std::uint64_t tick = xvrrp::kernel_tick_ns();
+    if (!tick) GTEST_SKIP() << "this kernel's tick is not known here: XDP keeps the helper";
+    ASSERT_NO_FATAL_FAILURE(start_master(lab_->config(1, 150)));
+    auto bpftool = [&](const std::string& args) { return json::parse(lab_->router(1).exec("bpftool -j " + args)); };
+    // The daemon's program behind its pinned link, and that program's .bss.
+    const auto prog = bpftool("link show pinned " + lab_->pin_root(1) + "/link_vr0")["prog_id"].get<int>();
+    std::optional<int> bss;
+    const json maps = bpftool("prog show id " + std::to_string(prog))["map_ids"];  // kept: the loop reads it
+    for (const auto& id : maps) {
+        const std::string name = bpftool("map show id " + std::to_string(id.get<int>()))["name"];
+        if (name.size() >= 4 && name.compare(name.size() - 4, 4, ".bss") == 0) bss = id.get<int>();
+    }
+    ASSERT_TRUE(bss) << "no .bss map on the daemon's XDP program " << prog;
+    auto tick_in_xdp = [&]() -> std::uint64_t {
+        const json vars = bpftool("map dump id " + std::to_string(*bss))[0]["formatted"]["value"][".bss"];
+        for (const auto& var : vars)
+            if (var.contains("xvrrp_tick_ns")) return var["xvrrp_tick_ns"].get<std::uint64_t>();
+        return 0;
+    };
+    ASSERT_TRUE(VrrpLab::wait_until([&] { return tick_in_xdp() != 0; }, 3s)) << "the tick never reached XDP";
+    EXPECT_EQ(tick_in_xdp(), tick) << "the running kernel's tick";
+    const Answers a = ask();
+    EXPECT_EQ(a.arp_replies, 3) << "XDP answers on the jiffies clock";
+    EXPECT_EQ(a.solicited_nas, 3);
 }
 
 }  // namespace

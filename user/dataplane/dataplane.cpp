@@ -26,7 +26,6 @@
 #include <spdlog/spdlog.h>
 
 #include "xvrrp/error.hpp"
-#include "xvrrp/kernel_clock.hpp"
 #include "xvrrp.skel.h"
 
 namespace xvrrp {
@@ -248,7 +247,6 @@ Dataplane::Dataplane(DataplaneOptions options) : options_(std::move(options)) {
     LIBBPF_OPTS(bpf_object_open_opts, open_opts, .pin_root_path = pinned ? options_.pin_root.c_str() : nullptr);
     skel_.reset(xvrrp_bpf__open_opts(&open_opts));
     if (!skel_) throw_errno(errno, "open xvrrp BPF object");
-    skel_->rodata->xvrrp_tick_ns = kernel_tick_ns();  // measured once a process, and logged
 
     if (!pinned) {
         bpf_map* map = nullptr;
@@ -502,6 +500,10 @@ void Dataplane::clear() {
 void Dataplane::set_heartbeat(std::uint64_t monotonic, std::uint64_t timeout_ns) {
     view<BpfMap<std::uint32_t, xvrrp_ctl>>(skel_->maps.xvrrp_ctl)
         .put(0, xvrrp_ctl{.heartbeat_ns = monotonic, .heartbeat_timeout_ns = timeout_ns, .table_format = XVRRP_TABLE_FORMAT});
+}
+
+void Dataplane::set_fail_safe_tick(std::uint64_t tick_ns) {
+    if (skel_->bss) __atomic_store_n(&skel_->bss->xvrrp_tick_ns, tick_ns, __ATOMIC_RELAXED);  // XDP reads it whole
 }
 
 std::optional<xvrrp_inst> Dataplane::instance(const xvrrp_inst_key& key) const {

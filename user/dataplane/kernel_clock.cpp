@@ -14,7 +14,6 @@
 #include <bpf/libbpf.h>
 #include <spdlog/spdlog.h>
 
-#include "xvrrp/skeleton.hpp"
 #include "xvrrp_clock.skel.h"
 
 namespace xvrrp {
@@ -63,29 +62,6 @@ std::optional<unsigned> config_hz(const std::string& path) {
     return std::nullopt;
 }
 
-std::optional<std::pair<KernelClockSample, KernelClockSample>> sample_kernel_clock() {
-    using Skel = SkeletonPtr<xvrrp_clock_bpf, xvrrp_clock_bpf__destroy>;
-    const Skel skel(xvrrp_clock_bpf__open_and_load());
-    if (!skel || !skel->bss) return std::nullopt;
-    const int fd = bpf_program__fd(skel->progs.xvrrp_clock_sample);
-    std::array<unsigned char, 64> frame{};  // XDP wants an Ethernet header's worth; the program reads none
-    const auto sample = [&]() -> std::optional<KernelClockSample> {
-        LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame.data(), .data_size_in = frame.size());
-        if (bpf_prog_test_run_opts(fd, &opts) != 0) return std::nullopt;
-        return KernelClockSample{skel->bss->sample_jiffies, skel->bss->sample_coarse_ns};
-    };
-    const auto first = sample();
-    if (!first) return std::nullopt;
-    // 2 ms steps: kMinMeasuredTicks take 24-240 ms for HZ 1000-100; a second bounds stalled jiffies.
-    for (int step = 0; step < 500; ++step) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(2));
-        const auto last = sample();
-        if (!last) return std::nullopt;
-        if (last->jiffies >= first->jiffies + kMinMeasuredTicks) return std::make_pair(*first, *last);
-    }
-    return std::nullopt;
-}
-
 std::vector<std::string> kernel_configuration_files() {
     utsname u{};
     std::vector<std::string> files;
@@ -94,30 +70,66 @@ std::vector<std::string> kernel_configuration_files() {
     return files;
 }
 
-TickChoice kernel_tick(const std::vector<std::string>& config_files) {
-    std::optional<unsigned> hz;
+void TickMeasurement::SkelDeleter::operator()(xvrrp_clock_bpf* s) const noexcept { xvrrp_clock_bpf__destroy(s); }
+
+TickMeasurement::TickMeasurement(const std::vector<std::string>& config_files) : started_(Clock::now()) {
     for (const auto& file : config_files)
-        if ((hz = config_hz(file))) break;
-    const auto samples = sample_kernel_clock();
-    if (!samples)
-        return {0, TickChoice::Source::none,
-                "the kernel's clocks could not be sampled (BPF_PROG_TEST_RUN failed or jiffies stalled), so " +
-                    std::string(hz ? "CONFIG_HZ=" + std::to_string(*hz) + " is not trusted" : "no HZ is known")};
-    return choose_tick(hz, samples->first, samples->second);
+        if ((configured_hz_ = config_hz(file))) break;
+    skel_.reset(xvrrp_clock_bpf__open_and_load());
+    if (skel_ && skel_->bss) first_ = sample();
+}
+
+TickMeasurement::~TickMeasurement() = default;
+TickMeasurement::TickMeasurement(TickMeasurement&&) noexcept = default;
+TickMeasurement& TickMeasurement::operator=(TickMeasurement&&) noexcept = default;
+
+std::optional<KernelClockSample> TickMeasurement::sample() const {
+    std::array<unsigned char, 64> frame{};  // XDP wants an Ethernet header's worth; the program reads none
+    LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame.data(), .data_size_in = frame.size());
+    if (bpf_prog_test_run_opts(bpf_program__fd(skel_->progs.xvrrp_clock_sample), &opts) != 0) return std::nullopt;
+    return KernelClockSample{skel_->bss->sample_jiffies, skel_->bss->sample_coarse_ns};
+}
+
+std::optional<TickChoice> TickMeasurement::poll(Clock::time_point now) {
+    const auto cannot = [&](const std::string& why) {
+        return TickChoice{0, TickChoice::Source::none,
+                          why + ", so " +
+                              (configured_hz_ ? "CONFIG_HZ=" + std::to_string(*configured_hz_) + " is not trusted"
+                                              : std::string("no HZ is known"))};
+    };
+    if (!first_) return cannot("the kernel's clocks could not be sampled (the clock program did not load or run)");
+    const auto last = sample();
+    if (!last) return cannot("the kernel's clocks could not be sampled (BPF_PROG_TEST_RUN failed)");
+    if (last->jiffies >= first_->jiffies + kMinMeasuredTicks) return choose_tick(configured_hz_, *first_, *last);
+    if (now - started_ >= kGiveUp) return cannot("jiffies did not advance " + std::to_string(kMinMeasuredTicks) +
+                                                 " ticks in a second");
+    return std::nullopt;
+}
+
+TickChoice kernel_tick(const std::vector<std::string>& config_files) {
+    TickMeasurement measurement(config_files);
+    for (;;) {
+        if (auto choice = measurement.poll()) return *choice;
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+}
+
+void log_tick_choice(const TickChoice& choice) {
+    using Source = TickChoice::Source;
+    const auto level = choice.source == Source::configuration ? spdlog::level::debug
+                       : choice.source == Source::measurement ? spdlog::level::info
+                                                              : spdlog::level::warn;
+    if (choice.source == Source::none)
+        spdlog::log(level, "dataplane fail-safe clock: the coarse clock helper (a call per ARP or NS answer): {}",
+                    choice.reason);
+    else
+        spdlog::log(level, "dataplane fail-safe clock: jiffies, {} ns a tick ({})", choice.tick_ns, choice.reason);
 }
 
 std::uint64_t kernel_tick_ns() {
     static const std::uint64_t tick_ns = [] {
         const TickChoice choice = kernel_tick(kernel_configuration_files());
-        using Source = TickChoice::Source;
-        const auto level = choice.source == Source::configuration ? spdlog::level::debug
-                           : choice.source == Source::measurement ? spdlog::level::info
-                                                                  : spdlog::level::warn;
-        if (choice.source == Source::none)
-            spdlog::log(level, "dataplane fail-safe clock: the coarse clock helper (a call per ARP or NS answer): {}",
-                        choice.reason);
-        else
-            spdlog::log(level, "dataplane fail-safe clock: jiffies, {} ns a tick ({})", choice.tick_ns, choice.reason);
+        log_tick_choice(choice);
         return choice.tick_ns;
     }();
     return tick_ns;
