@@ -68,8 +68,8 @@ public:
 
     explicit TickMeasurement(const std::vector<std::string>& config_files = kernel_configuration_files());
     ~TickMeasurement();
-    TickMeasurement(TickMeasurement&&) noexcept;
-    TickMeasurement& operator=(TickMeasurement&&) noexcept;
+    TickMeasurement(const TickMeasurement&) = delete;  // one program, one first sample: no copies, no moved-from husks
+    TickMeasurement& operator=(const TickMeasurement&) = delete;
 
     // The choice once the ticks are counted, or when the measurement cannot go on (the program
     // does not load or run, or kGiveUp passed); nullopt: ask again later.

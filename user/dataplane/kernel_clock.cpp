@@ -80,8 +80,6 @@ TickMeasurement::TickMeasurement(const std::vector<std::string>& config_files) :
 }
 
 TickMeasurement::~TickMeasurement() = default;
-TickMeasurement::TickMeasurement(TickMeasurement&&) noexcept = default;
-TickMeasurement& TickMeasurement::operator=(TickMeasurement&&) noexcept = default;
 
 std::optional<KernelClockSample> TickMeasurement::sample() const {
     std::array<unsigned char, 64> frame{};  // XDP wants an Ethernet header's worth; the program reads none
