@@ -11,7 +11,6 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <utility>
 #include <vector>
 
 struct xvrrp_clock_bpf;  // the skeleton of bpf/xvrrp_clock.bpf.c
@@ -58,9 +57,12 @@ std::optional<unsigned> config_hz(const std::string& path);
 // Where this kernel's configuration may be: /boot/config-<release>, then /proc/config.gz.
 std::vector<std::string> kernel_configuration_files();
 
+// CONFIG_HZ from the first of config_files that names one.
+std::optional<unsigned> configured_hz(const std::vector<std::string>& config_files);
+
 // Measures the tick without blocking: the first sample of the kernel's clocks (bpf/xvrrp_clock.bpf.c
 // run by BPF_PROG_TEST_RUN) when made, the choice from poll() once kMinMeasuredTicks have passed
-// (24-240 ms for HZ 1000-100). The first of config_files naming CONFIG_HZ is what it checks.
+// (24-240 ms for HZ 1000-100). configured_hz(config_files) is what it checks.
 class TickMeasurement {
 public:
     using Clock = std::chrono::steady_clock;

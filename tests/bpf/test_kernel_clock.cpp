@@ -37,9 +37,7 @@ TEST(KernelClockBpf, AMeasurementAnswersOnlyOnceTheTicksAreCounted) {
 
 TEST(KernelClockBpf, ThisKernelsConfigurationIsConfirmed) {
     XVRRP_REQUIRE_ROOT();
-    std::optional<unsigned> hz;
-    for (const auto& file : kernel_configuration_files())
-        if ((hz = config_hz(file))) break;
+    const std::optional<unsigned> hz = configured_hz(kernel_configuration_files());
     if (!hz) GTEST_SKIP() << "no kernel configuration names CONFIG_HZ here: nothing to confirm";
     const TickChoice choice = kernel_tick(kernel_configuration_files());
     EXPECT_EQ(choice.source, Source::configuration) << choice.reason;

@@ -108,7 +108,9 @@ TEST(KernelClock, ConfigHzReadsPlainFiles) {
     const std::string path = ::testing::TempDir() + "xvrrp_kernel_config";
     std::ofstream(path) << "# CONFIG_HZ_100 is not set\nCONFIG_HZ_300=y\nCONFIG_HZ=300\nCONFIG_HZ_PERIODIC=n\n";
     EXPECT_EQ(config_hz(path), 300u);
+    EXPECT_EQ(configured_hz({path + ".missing", path}), 300u) << "the first file that names one";
     std::ofstream(path) << "CONFIG_NO_HZ=y\n";
+    EXPECT_EQ(configured_hz({path}), std::nullopt);
     EXPECT_EQ(config_hz(path), std::nullopt);
     std::ofstream(path) << "CONFIG_HZ=0\n";
     EXPECT_EQ(config_hz(path), std::nullopt);

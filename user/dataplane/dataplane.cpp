@@ -17,7 +17,6 @@
 #include <cerrno>
 #include <vector>
 #include <filesystem>
-#include <memory>
 #include <optional>
 #include <string>
 #include <stdexcept>

@@ -70,11 +70,16 @@ std::vector<std::string> kernel_configuration_files() {
     return files;
 }
 
+std::optional<unsigned> configured_hz(const std::vector<std::string>& config_files) {
+    for (const auto& file : config_files)
+        if (auto hz = config_hz(file)) return hz;
+    return std::nullopt;
+}
+
 void TickMeasurement::SkelDeleter::operator()(xvrrp_clock_bpf* s) const noexcept { xvrrp_clock_bpf__destroy(s); }
 
-TickMeasurement::TickMeasurement(const std::vector<std::string>& config_files) : started_(Clock::now()) {
-    for (const auto& file : config_files)
-        if ((configured_hz_ = config_hz(file))) break;
+TickMeasurement::TickMeasurement(const std::vector<std::string>& config_files)
+    : configured_hz_(configured_hz(config_files)), started_(Clock::now()) {
     skel_.reset(xvrrp_clock_bpf__open_and_load());
     if (skel_ && skel_->bss) first_ = sample();
 }
