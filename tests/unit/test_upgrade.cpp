@@ -106,6 +106,13 @@ TEST(Upgrade, ChannelCarriesWholeDocumentsAndSeesTheOtherEndGo) {
     const auto doc = a.receive(std::chrono::milliseconds(1000));
     ASSERT_TRUE(doc);
     EXPECT_EQ(handover_from_json(*doc), sample());
+    // Two queued, a short one first: each is read whole and alone (the buffer is sized per message).
+    b->send({{"n", 1}});
+    b->send(to_json(sample()));
+    const auto first = a.receive(std::chrono::milliseconds(1000)), second = a.receive(std::chrono::milliseconds(1000));
+    ASSERT_TRUE(first && second);
+    EXPECT_EQ(*first, nlohmann::json({{"n", 1}}));
+    EXPECT_EQ(handover_from_json(*second), sample());
     // A handover of 4000 routers (about 1 MB) in one message: above the default socket buffers.
     Handover big;
     for (int i = 0; i < 4000; ++i)
