@@ -1033,18 +1033,21 @@ struct Daemon::Impl {
     // One address dump for a pass over every instance (check, start, reload), instead of one per
     // instance: with thousands of VIPs on the interfaces, a dump each held a reload of 1,000
     // instances for 0.8 s, past the heartbeat timeout at 4,000. Addresses the pass itself
-    // changes are VIPs, which primary selection excludes anyway.
+    // changes are VIPs, which primary selection excludes anyway. Links likewise: one read each
+    // (Rtnl::remember_links), not one per instance.
     class AddressTablePass {
     public:
         explicit AddressTablePass(const Impl& d) : d_(d), outer_(d.address_table.has_value()) {
             if (outer_) return;
             auto& table = d_.address_table.emplace();
             for (auto& a : d_.rtnl.address_table()) table[a.ifindex].push_back(std::move(a));
+            d_.rtnl.remember_links(true);
         }
         ~AddressTablePass() {
             if (outer_) return;
             d_.address_table.reset();
             d_.ifindex_memo.clear();
+            d_.rtnl.remember_links(false);
         }
         AddressTablePass(const AddressTablePass&) = delete;
         AddressTablePass& operator=(const AddressTablePass&) = delete;

@@ -16,6 +16,7 @@
 #include "world.hpp"
 #include "xvrrp/event_loop.hpp"
 #include "xvrrp/event_ring.hpp"
+#include "xvrrp/netlink.hpp"
 
 using namespace xvrrp;
 using namespace xvrrp::test;
@@ -305,3 +306,31 @@ TEST(PinnedMaps, TablesPlacedByAnotherHashAreRefusedByAnUpgradeAndEmptiedByAStar
 }
 
 }  // namespace
+
+// A pass over many instances reads each link once (Rtnl::remember_links): within it, a link
+// answers as first read; after it, every call reads the kernel again. A link that is not there
+// is down and has no MAC, in a pass or not.
+TEST(RtnlLinks, APassReadsEachLinkOnceAndLaterCallsReadAgain) {
+    XVRRP_REQUIRE_ROOT();
+    Netns a("xvt-a"), b("xvt-b");
+    add_veth(a, "a0", b, "b0");
+    NetnsScope inside(a);
+    Rtnl rtnl;
+    const unsigned a0 = *rtnl.ifindex("a0");
+    const Mac before = rtnl.mac(a0);
+
+    rtnl.remember_links(true);
+    EXPECT_TRUE(rtnl.link_up(a0));
+    a.exec("ip link set a0 down && ip link set a0 address 02:00:5e:10:00:aa");
+    EXPECT_TRUE(rtnl.link_up(a0)) << "the pass answers from its reading";
+    EXPECT_EQ(rtnl.mac(a0), before);
+    EXPECT_FALSE(rtnl.link_up(a0 + 1000));
+    EXPECT_THROW((void)rtnl.mac(a0 + 1000), std::runtime_error);
+    rtnl.remember_links(false);
+
+    EXPECT_FALSE(rtnl.link_up(a0)) << "read again once the pass is over";
+    EXPECT_EQ(to_string(rtnl.mac(a0)), "02:00:5e:10:00:aa");
+    EXPECT_FALSE(rtnl.link_up(a0 + 1000));
+    EXPECT_THROW((void)rtnl.mac(a0 + 1000), std::runtime_error);
+}
+

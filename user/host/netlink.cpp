@@ -244,16 +244,32 @@ std::optional<unsigned> Rtnl::ifindex(const std::string& name) const {
     return static_cast<unsigned>(rtnl_link_get_ifindex(link.get()));
 }
 
-Mac Rtnl::mac(unsigned ifindex) const {
+std::variant<Rtnl::LinkReading, int> Rtnl::read_link(unsigned ifindex) const {
+    if (links_)
+        if (const auto it = links_->find(ifindex); it != links_->end()) return it->second;
     rtnl_link* raw = nullptr;
-    if (int err = rtnl_link_get_kernel(sock_.get(), static_cast<int>(ifindex), nullptr, &raw); err < 0)
-        fail(err, "read link " + std::to_string(ifindex));
+    if (int err = rtnl_link_get_kernel(sock_.get(), static_cast<int>(ifindex), nullptr, &raw); err < 0) return err;
     RtnlLink link(raw);
-    nl_addr* ll = rtnl_link_get_addr(link.get());
-    Mac m{};
-    if (!ll || nl_addr_get_len(ll) != m.size()) throw std::runtime_error("interface " + std::to_string(ifindex) + " has no Ethernet address");
-    std::memcpy(m.data(), nl_addr_get_binary_addr(ll), m.size());
-    return m;
+    LinkReading r{.flags = rtnl_link_get_flags(link.get())};
+    if (nl_addr* ll = rtnl_link_get_addr(link.get()); ll && nl_addr_get_len(ll) == Mac{}.size()) {
+        r.mac.emplace();
+        std::memcpy(r.mac->data(), nl_addr_get_binary_addr(ll), r.mac->size());
+    }
+    if (links_) links_->emplace(ifindex, r);
+    return r;
+}
+
+void Rtnl::remember_links(bool on) const {
+    if (on) links_.emplace();
+    else links_.reset();
+}
+
+Mac Rtnl::mac(unsigned ifindex) const {
+    const auto link = read_link(ifindex);
+    if (const int* err = std::get_if<int>(&link)) fail(*err, "read link " + std::to_string(ifindex));
+    const auto& m = std::get<LinkReading>(link).mac;
+    if (!m) throw std::runtime_error("interface " + std::to_string(ifindex) + " has no Ethernet address");
+    return *m;
 }
 
 namespace {
@@ -291,11 +307,9 @@ std::vector<IpAddress> Rtnl::addresses(unsigned ifindex) const {
 }
 
 bool Rtnl::link_up(unsigned ifindex) const {
-    rtnl_link* raw = nullptr;
-    if (rtnl_link_get_kernel(sock_.get(), static_cast<int>(ifindex), nullptr, &raw) < 0) return false;
-    RtnlLink link(raw);
-    const unsigned flags = rtnl_link_get_flags(link.get());
-    return (flags & IFF_UP) && (flags & IFF_LOWER_UP);
+    const auto link = read_link(ifindex);
+    const auto* r = std::get_if<LinkReading>(&link);
+    return r && (r->flags & IFF_UP) && (r->flags & IFF_LOWER_UP);
 }
 
 void Rtnl::add_address(unsigned ifindex, const IpAddress& a, std::uint8_t prefix_len, const std::string& label,
