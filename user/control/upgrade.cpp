@@ -25,7 +25,9 @@ constexpr std::size_t kMaxMessage = 4 << 20;  // a handover of thousands of rout
 namespace {
 nlohmann::json sent_json(const RouterCounters& c) {
     nlohmann::json out = nlohmann::json::object();
-    for_each_router_counter(c, [&](const CounterInfo& i, std::uint64_t v) { out[std::string(i.name)] = v; });
+    for_each_router_counter(c, [&](const CounterInfo& i, std::uint64_t v) {
+        if (v) out[std::string(i.name)] = v;
+    });
     return out;
 }
 RouterCounters sent_from(const nlohmann::json& j) {
@@ -37,7 +39,9 @@ RouterCounters sent_from(const nlohmann::json& j) {
 }
 nlohmann::json received_json(const xvrrp_inst_stats& s) {
     nlohmann::json out = nlohmann::json::object();
-    for_each_instance_counter(s, [&](const CounterInfo& i, std::uint64_t v) { out[std::string(i.name)] = v; });
+    for_each_instance_counter(s, [&](const CounterInfo& i, std::uint64_t v) {
+        if (v) out[std::string(i.name)] = v;
+    });
     return out;
 }
 xvrrp_inst_stats received_from(const nlohmann::json& j) {
