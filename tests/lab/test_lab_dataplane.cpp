@@ -334,3 +334,31 @@ TEST(RtnlLinks, APassReadsEachLinkOnceAndLaterCallsReadAgain) {
     EXPECT_THROW((void)rtnl.mac(a0 + 1000), std::runtime_error);
 }
 
+// The unicast filter in a pass: a MAC already there is left as it is, one added or removed by
+// the pass itself is remembered so (a removed one added again is really added again).
+TEST(RtnlLinks, APassKeepsTheUnicastFilterItChanges) {
+    XVRRP_REQUIRE_ROOT();
+    Netns a("xvt-a"), b("xvt-b");
+    add_veth(a, "a0", b, "b0");
+    NetnsScope inside(a);
+    Rtnl rtnl;
+    const unsigned a0 = *rtnl.ifindex("a0");
+    const Mac there{0x00, 0x00, 0x5e, 0x00, 0x01, 0x07}, added{0x00, 0x00, 0x5e, 0x00, 0x02, 0x07};
+    auto filter = [&] { return a.exec("bridge fdb show dev a0 self"); };
+    rtnl.add_unicast_mac(a0, there);
+
+    rtnl.remember_links(true);
+    rtnl.add_unicast_mac(a0, there);
+    rtnl.add_unicast_mac(a0, added);
+    EXPECT_NE(filter().find("00:00:5e:00:01:07"), std::string::npos) << filter();
+    EXPECT_NE(filter().find("00:00:5e:00:02:07"), std::string::npos) << filter();
+    rtnl.remove_unicast_mac(a0, there);
+    EXPECT_EQ(filter().find("00:00:5e:00:01:07"), std::string::npos) << filter();
+    rtnl.add_unicast_mac(a0, there);
+    EXPECT_NE(filter().find("00:00:5e:00:01:07"), std::string::npos) << "added again: " << filter();
+    rtnl.remember_links(false);
+
+    rtnl.remove_unicast_mac(a0, added);
+    EXPECT_EQ(filter().find("00:00:5e:00:02:07"), std::string::npos) << filter();
+}
+

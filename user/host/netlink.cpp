@@ -3,6 +3,7 @@
 #include <linux/if_addr.h>
 #include <linux/neighbour.h>
 #include <linux/rtnetlink.h>
+#include <netlink/cache.h>
 #include <netlink/netlink.h>
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
@@ -260,8 +261,32 @@ std::variant<Rtnl::LinkReading, int> Rtnl::read_link(unsigned ifindex) const {
 }
 
 void Rtnl::remember_links(bool on) const {
-    if (on) links_.emplace();
-    else links_.reset();
+    if (on) {
+        links_.emplace();
+    } else {
+        links_.reset();
+        filters_.reset();
+    }
+}
+
+const std::set<std::pair<unsigned, Mac>>& Rtnl::unicast_filters() const {
+    if (filters_) return *filters_;
+    auto& out = filters_.emplace();
+    nl_cache* raw = nullptr;
+    // Every family's neighbours: the interfaces' own filters are the AF_BRIDGE ones marked self.
+    if (rtnl_neigh_alloc_cache_flags(sock_.get(), &raw, NL_CACHE_AF_ITER) < 0) return out;  // unknown: each add asks
+    NlCache cache(raw);
+    for (nl_object* o = nl_cache_get_first(cache.get()); o; o = nl_cache_get_next(o)) {
+        auto* n = reinterpret_cast<rtnl_neigh*>(o);
+        nl_addr* ll = rtnl_neigh_get_lladdr(n);
+        if (rtnl_neigh_get_family(n) != AF_BRIDGE || !(rtnl_neigh_get_flags(n) & NTF_SELF) || !ll ||
+            nl_addr_get_len(ll) != Mac{}.size())
+            continue;
+        Mac m;
+        std::memcpy(m.data(), nl_addr_get_binary_addr(ll), m.size());
+        out.emplace(static_cast<unsigned>(rtnl_neigh_get_ifindex(n)), m);
+    }
+    return out;
 }
 
 Mac Rtnl::mac(unsigned ifindex) const {
@@ -335,15 +360,18 @@ void Rtnl::remove_address(unsigned ifindex, const IpAddress& a, std::uint8_t pre
 }
 
 void Rtnl::add_unicast_mac(unsigned ifindex, const Mac& mac) {
+    if (links_ && unicast_filters().count({ifindex, mac})) return;  // there already: adding it is a no-op
     RtnlNeigh n = fdb_entry(ifindex, mac);
     const int err = rtnl_neigh_add(sock_.get(), n.get(), NLM_F_CREATE | NLM_F_REPLACE);
     if (err < 0 && err != -NLE_EXIST) fail(err, "add " + to_string(mac) + " to the unicast filter");
+    if (filters_) filters_->emplace(ifindex, mac);
 }
 
 void Rtnl::remove_unicast_mac(unsigned ifindex, const Mac& mac) {
     RtnlNeigh n = fdb_entry(ifindex, mac);
     const int err = rtnl_neigh_delete(sock_.get(), n.get(), 0);
     if (err < 0 && err != -NLE_OBJ_NOTFOUND && err != -NLE_NOADDR) fail(err, "remove " + to_string(mac) + " from the unicast filter");
+    if (filters_) filters_->erase({ifindex, mac});
 }
 
 NetlinkWatch::NetlinkWatch()
