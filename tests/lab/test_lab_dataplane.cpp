@@ -310,55 +310,69 @@ TEST(PinnedMaps, TablesPlacedByAnotherHashAreRefusedByAnUpgradeAndEmptiedByAStar
 // A pass over many instances reads each link once (Rtnl::remember_links): within it, a link
 // answers as first read; after it, every call reads the kernel again. A link that is not there
 // is down and has no MAC, in a pass or not.
-TEST(RtnlLinks, APassReadsEachLinkOnceAndLaterCallsReadAgain) {
-    XVRRP_REQUIRE_ROOT();
-    Netns a("xvt-a"), b("xvt-b");
-    add_veth(a, "a0", b, "b0");
-    NetnsScope inside(a);
-    Rtnl rtnl;
-    const unsigned a0 = *rtnl.ifindex("a0");
-    const Mac before = rtnl.mac(a0);
+// A veth a0 (in namespace a) and the test thread inside a, with a netlink connection there.
+class RtnlLinks : public ::testing::Test {
+protected:
+    void SetUp() override {
+        XVRRP_REQUIRE_ROOT();
+        a_.emplace("xvt-a");
+        b_.emplace("xvt-b");
+        add_veth(*a_, "a0", *b_, "b0");
+        inside_.emplace(*a_);
+        rtnl.emplace();
+        a0 = *rtnl->ifindex("a0");
+    }
+    void TearDown() override {
+        rtnl.reset();
+        inside_.reset();
+        b_.reset();
+        a_.reset();
+    }
+    std::string exec(const std::string& cmd) const { return a_->exec(cmd); }
 
-    rtnl.remember_links(true);
-    EXPECT_TRUE(rtnl.link_up(a0));
-    a.exec("ip link set a0 down && ip link set a0 address 02:00:5e:10:00:aa");
-    EXPECT_TRUE(rtnl.link_up(a0)) << "the pass answers from its reading";
-    EXPECT_EQ(rtnl.mac(a0), before);
-    EXPECT_FALSE(rtnl.link_up(a0 + 1000));
-    EXPECT_THROW((void)rtnl.mac(a0 + 1000), std::runtime_error);
-    rtnl.remember_links(false);
+    std::optional<Netns> a_, b_;
+    std::optional<NetnsScope> inside_;
+    std::optional<Rtnl> rtnl;
+    unsigned a0 = 0;
+};
 
-    EXPECT_FALSE(rtnl.link_up(a0)) << "read again once the pass is over";
-    EXPECT_EQ(to_string(rtnl.mac(a0)), "02:00:5e:10:00:aa");
-    EXPECT_FALSE(rtnl.link_up(a0 + 1000));
-    EXPECT_THROW((void)rtnl.mac(a0 + 1000), std::runtime_error);
+TEST_F(RtnlLinks, APassReadsEachLinkOnceAndLaterCallsReadAgain) {
+    const Mac before = rtnl->mac(a0);
+
+    rtnl->remember_links(true);
+    EXPECT_TRUE(rtnl->link_up(a0));
+    exec("ip link set a0 down && ip link set a0 address 02:00:5e:10:00:aa");
+    EXPECT_TRUE(rtnl->link_up(a0)) << "the pass answers from its reading";
+    EXPECT_EQ(rtnl->mac(a0), before);
+    EXPECT_FALSE(rtnl->link_up(a0 + 1000));
+    EXPECT_THROW((void)rtnl->mac(a0 + 1000), std::runtime_error);
+    rtnl->remember_links(false);
+
+    EXPECT_FALSE(rtnl->link_up(a0)) << "read again once the pass is over";
+    EXPECT_EQ(to_string(rtnl->mac(a0)), "02:00:5e:10:00:aa");
+    EXPECT_FALSE(rtnl->link_up(a0 + 1000));
+    EXPECT_THROW((void)rtnl->mac(a0 + 1000), std::runtime_error);
 }
 
 // The unicast filter in a pass: a MAC already there is left as it is, one added or removed by
 // the pass itself is remembered so (a removed one added again is really added again).
-TEST(RtnlLinks, APassKeepsTheUnicastFilterItChanges) {
-    XVRRP_REQUIRE_ROOT();
-    Netns a("xvt-a"), b("xvt-b");
-    add_veth(a, "a0", b, "b0");
-    NetnsScope inside(a);
-    Rtnl rtnl;
-    const unsigned a0 = *rtnl.ifindex("a0");
+TEST_F(RtnlLinks, APassKeepsTheUnicastFilterItChanges) {
     const Mac there{0x00, 0x00, 0x5e, 0x00, 0x01, 0x07}, added{0x00, 0x00, 0x5e, 0x00, 0x02, 0x07};
-    auto filter = [&] { return a.exec("bridge fdb show dev a0 self"); };
-    rtnl.add_unicast_mac(a0, there);
+    auto filter = [&] { return exec("bridge fdb show dev a0 self"); };
+    rtnl->add_unicast_mac(a0, there);
 
-    rtnl.remember_links(true);
-    rtnl.add_unicast_mac(a0, there);
-    rtnl.add_unicast_mac(a0, added);
+    rtnl->remember_links(true);
+    rtnl->add_unicast_mac(a0, there);
+    rtnl->add_unicast_mac(a0, added);
     EXPECT_NE(filter().find("00:00:5e:00:01:07"), std::string::npos) << filter();
     EXPECT_NE(filter().find("00:00:5e:00:02:07"), std::string::npos) << filter();
-    rtnl.remove_unicast_mac(a0, there);
+    rtnl->remove_unicast_mac(a0, there);
     EXPECT_EQ(filter().find("00:00:5e:00:01:07"), std::string::npos) << filter();
-    rtnl.add_unicast_mac(a0, there);
+    rtnl->add_unicast_mac(a0, there);
     EXPECT_NE(filter().find("00:00:5e:00:01:07"), std::string::npos) << "added again: " << filter();
-    rtnl.remember_links(false);
+    rtnl->remember_links(false);
 
-    rtnl.remove_unicast_mac(a0, added);
+    rtnl->remove_unicast_mac(a0, added);
     EXPECT_EQ(filter().find("00:00:5e:00:02:07"), std::string::npos) << filter();
 }
 
