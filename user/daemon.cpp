@@ -287,7 +287,7 @@ struct Daemon::Impl {
     // N: the daemon being replaced is told we are ready to take over; it answers with its state
     // once it has let go of the lock, the control socket and the metrics port.
     Handover take_over(UpgradeChannel& predecessor) {
-        predecessor.send({{"prepared", true}});
+        predecessor.send({{"prepared", true}, {"config_digest", config_digest(options.config_text)}});
         const auto state = predecessor.receive(std::chrono::seconds(5));
         if (!state) throw std::runtime_error("upgrade: the running daemon sent no state");
         Handover h = handover_from_json(*state);
@@ -369,13 +369,15 @@ struct Daemon::Impl {
     void on_successor_message() {
         const auto message = upgrading->channel.receive(std::chrono::milliseconds(0));
         if (!message) return upgrade_failed("the new daemon closed the channel");
-        if (message->value("prepared", false)) hand_over();
+        // Compared before the freeze: hashing a large configuration takes a while.
+        if (message->value("prepared", false))
+            hand_over(message->value("config_digest", std::string()) == config_digest(running_config));
     }
 
     // O: the masters advertise now (N has a whole interval), the heartbeat is fresh, and what
     // N needs to bind is let go; then the state, and nothing more from this process until N
     // commits (this process exits) or fails (it carries on).
-    void hand_over() {
+    void hand_over(bool successor_runs_our_config) {
         const Nanos now = monotonic_ns();
         for (auto& [id, r] : routers) r->driver.advertise_now(now);
         flush_frames();
@@ -397,7 +399,7 @@ struct Daemon::Impl {
         h.reloads_failed = reloads_failed;
         h.maintenance.assign(maintenance.begin(), maintenance.end());
         for (const auto& [name, notice] : group_state) h.groups.emplace(name, static_cast<int>(notice));
-        h.config = running_config;
+        if (!successor_runs_our_config) h.config = running_config;  // else N takes an empty one as its own
         h.notify_waiting = notifier.waiting();
         h.frozen_at_ns = monotonic_ns();
         notifier.stop_fifo_reader(now);  // N starts its own: one reader, whatever happens

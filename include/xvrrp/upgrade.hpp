@@ -1,6 +1,8 @@
 // Hitless upgrade (xvrrpctl upgrade, SIGUSR2): the running daemon O starts the binary on disk as
 // N with one end of a socketpair, and they speak in JSON messages over it:
-//   N -> O  {"prepared": true}   config parsed, dataplane opened, programs loaded (O still runs)
+//   N -> O  {"prepared": true, "config_digest": ...}
+//                                 config parsed, dataplane opened, programs loaded (O still runs);
+//                                 the digest of the file N read (an older N sends none)
 //   O -> N  the Handover          O has sent its masters' adverts, refreshed the heartbeat, given up
 //                                 its lock, control socket and metrics port, and is frozen
 //   N -> O  {"committed": true}  N runs every router (masters resumed, advertising), READY sent
@@ -17,6 +19,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -67,7 +70,9 @@ struct Handover {
     // Notify scripts waiting in O's queues (by source, in order): N runs them.
     std::map<std::string, std::vector<std::vector<std::string>>> notify_waiting;
     // The configuration text O runs (its last good load; O keeps its "global" from its start).
-    // N resumes what it describes, then applies the file on disk as a reload would. Empty: none.
+    // N resumes what it describes, then applies the file on disk as a reload would. Empty: the
+    // same as N's (its digest matched: at 1000 instances 270 kB not written and parsed while
+    // nobody advertises), or not said.
     std::string config;
     std::uint64_t frozen_at_ns = 0;  // CLOCK_MONOTONIC when O froze (0: not said)
     bool operator==(const Handover& o) const {
@@ -77,6 +82,9 @@ struct Handover {
 
 // Throws std::runtime_error for another version or a malformed document.
 [[nodiscard]] Handover handover_from_json(const nlohmann::json& j);
+
+// Names a configuration text for the "prepared" message: its length and 64-bit FNV-1a hash.
+[[nodiscard]] std::string config_digest(std::string_view text);
 
 // One end of the socketpair (SOCK_SEQPACKET: one JSON document per message).
 class UpgradeChannel {

@@ -126,3 +126,16 @@ TEST(Upgrade, ChannelCarriesWholeDocumentsAndSeesTheOtherEndGo) {
     b.reset();
     EXPECT_FALSE(a.receive(std::chrono::milliseconds(1000))) << "closed: no message";
 }
+
+// The "prepared" message names N's configuration; O leaves its own out of the handover when the
+// names agree, so two texts that differ anywhere must be named apart.
+TEST(Upgrade, ConfigDigestNamesTheTextItWasTakenOf) {
+    const std::string text = R"({"instances": [{"name": "gateway", "vrid": 51}]})";
+    EXPECT_EQ(config_digest(text), config_digest(std::string(text)));
+    std::string other = text;
+    other[other.find("51")] = '6';
+    EXPECT_NE(config_digest(other), config_digest(text));
+    EXPECT_NE(config_digest(text + " "), config_digest(text));
+    EXPECT_NE(config_digest(""), config_digest(text));
+    EXPECT_EQ(config_digest("").rfind("fnv1a64:0:", 0), 0u) << config_digest("");
+}

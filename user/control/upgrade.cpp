@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <stdexcept>
 
@@ -151,6 +152,14 @@ Handover handover_from_json(const nlohmann::json& j) {
     } catch (const nlohmann::json::exception& e) {
         throw std::runtime_error(std::string("handover: malformed: ") + e.what());
     }
+}
+
+std::string config_digest(std::string_view text) {
+    std::uint64_t hash = 0xcbf29ce484222325ULL;  // FNV-1a 64
+    for (const unsigned char c : text) hash = (hash ^ c) * 0x100000001b3ULL;
+    char out[48];
+    std::snprintf(out, sizeof out, "fnv1a64:%zu:%016llx", text.size(), static_cast<unsigned long long>(hash));
+    return out;
 }
 
 void UpgradeChannel::send(const nlohmann::json& message) {
