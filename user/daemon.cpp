@@ -291,6 +291,11 @@ struct Daemon::Impl {
         const auto state = predecessor.receive(std::chrono::seconds(5));
         if (!state) throw std::runtime_error("upgrade: the running daemon sent no state");
         Handover h = handover_from_json(*state);
+        if (h.config.empty())
+            spdlog::debug("upgrade: the state of {} routers received; the old daemon runs the file this one read", h.routers.size());
+        else
+            spdlog::debug("upgrade: the state of {} routers received, with the configuration the old daemon runs ({} bytes)",
+                          h.routers.size(), h.config.size());
         for (int attempt = 0;; ++attempt) {  // it lets go of the lock just before it sends the state
             try {
                 lock.emplace(cfg.global.pin_root, cfg.global.control_socket);

@@ -307,6 +307,7 @@ TEST_F(TwoSegmentRestartLab, AnUpgradeAppliesAChangedConfigOnlyAfterResumingWhat
     ASSERT_EQ(out.rfind("upgraded: pid ", 0), 0u) << out << lab_->log(1).substr(from);
     const std::string log = lab_->log(1).substr(from);
     EXPECT_NE(log.find("upgrade: resuming the 2 routers handed over"), std::string::npos) << log;
+    EXPECT_NE(log.find("with the configuration the old daemon runs"), std::string::npos) << log;
     EXPECT_NE(log.find("upgrade: applying the configuration on disk"), std::string::npos) << log;
     EXPECT_NE(log.find("(seg1) removed"), std::string::npos) << log;
     EXPECT_EQ(log.find("(gateway) Entering BACKUP"), std::string::npos) << log;
@@ -327,6 +328,8 @@ TEST_F(TwoSegmentRestartLab, AnUpgradeAppliesAChangedConfigOnlyAfterResumingWhat
     const std::string out2 = xvrrpctl(1, "upgrade");
     ASSERT_EQ(out2.rfind("upgraded: pid ", 0), 0u) << out2;
     EXPECT_EQ(lab_->log(1).find("applying the configuration on disk", again), std::string::npos) << lab_->log(1).substr(again);
+    EXPECT_NE(lab_->log(1).find("the old daemon runs the file this one read", again), std::string::npos)
+        << "the same text is not handed over: " << lab_->log(1).substr(again);
     EXPECT_EQ(lab_->state(1, "IPv4", "extra"), "MASTER");
 }
 
