@@ -658,8 +658,10 @@ struct Daemon::Impl {
         router_by_key[packed(r.host.key())] = r.id();
         routers.emplace(r.id(), std::move(rp));
         r.driver.set_tracking(tracking_for(r.cfg()), now);
-        const HandoverRouter* was = resume ? handed_over(r) : nullptr;
-        const bool on_schedule = was && was->state == fsm::State::Master && was->schedule;
+        // What the daemon an upgrade replaced had of this router: a MASTER's schedule if it resumes,
+        // a BACKUP's preempt_delay wait whatever it resumes as.
+        const HandoverRouter* was = adopting ? handed_over(r) : nullptr;
+        const bool on_schedule = resume && was && was->state == fsm::State::Master && was->schedule;
         r.driver.start(link_up, now, resume, on_schedule ? &*was->schedule : nullptr);
         if (adopting) hear_left_master(r, now);
         if (resume && address_table)  // the VIPs it held are there still: no netlink call each

@@ -333,6 +333,29 @@ TEST_F(TwoSegmentRestartLab, AnUpgradeAppliesAChangedConfigOnlyAfterResumingWhat
     EXPECT_EQ(lab_->state(1, "IPv4", "extra"), "MASTER");
 }
 
+// A BACKUP waiting out preempt_delay before it takes over from a worse master keeps its wait
+// across an upgrade: it preempts when the old daemon would have, not a whole delay after the
+// upgrade. r2 (100) MASTER first, then r1 (150, preempt_delay 3 s) at 100 ms adverts, upgraded
+// 2 s after its start.
+TEST_F(RestartLab, ABackupsPreemptDelayGoesOnAcrossAnUpgrade) {
+    lab_->start(2, lab_->config(2, 100, 100));
+    ASSERT_TRUE(becomes(2, "MASTER", 8s));
+    json c1 = lab_->config(1, 150, 100);
+    c1["instances"][0]["preempt_delay_ms"] = 3000;
+    const auto t0 = std::chrono::steady_clock::now();
+    lab_->start(1, c1);
+    ASSERT_TRUE(becomes(1, "BACKUP", 2s));
+    std::this_thread::sleep_until(t0 + 2s);
+    const std::string out = xvrrpctl(1, "upgrade");
+    ASSERT_EQ(out.rfind("upgraded: pid ", 0), 0u) << out;
+    EXPECT_EQ(lab_->state(1), "BACKUP") << "the wait is not dropped either";
+    // Handed over, the wait ends 3 s after r1 first heard r2, then r1's Master_Down_Interval
+    // (0.34 s) passes: about t0 + 3.6 s. Begun again at the upgrade: not before t0 + 5.3 s.
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(t0 + 4500ms - std::chrono::steady_clock::now());
+    EXPECT_TRUE(becomes(1, "MASTER", left)) << "r1 preempts on the old daemon's schedule";
+    EXPECT_TRUE(becomes(2, "BACKUP", 1s));
+}
+
 // Failures before the new daemon commits leave the running one as it was: a config the new
 // binary refuses, and a new daemon killed while the old one waits for it (SIGUSR2 this time).
 TEST_F(RestartLab, AFailedUpgradeLeavesTheRunningDaemonAsItWas) {
