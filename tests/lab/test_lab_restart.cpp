@@ -348,9 +348,11 @@ TEST_F(RestartLab, ABackupsPreemptDelayGoesOnAcrossAnUpgrade) {
     std::this_thread::sleep_until(t0 + 2s);
     const std::string out = xvrrpctl(1, "upgrade");
     ASSERT_EQ(out.rfind("upgraded: pid ", 0), 0u) << out;
+    // Handed over, the wait ends 3 s after r1 first heard r2 (after t0), then r1's
+    // Master_Down_Interval (0.34 s) passes: between t0 + 3.3 s and about t0 + 3.6 s. Dropped at
+    // the upgrade: MASTER by about t0 + 2.6 s. Begun again: not before t0 + 5.3 s.
+    std::this_thread::sleep_until(t0 + 2900ms);
     EXPECT_EQ(lab_->state(1), "BACKUP") << "the wait is not dropped either";
-    // Handed over, the wait ends 3 s after r1 first heard r2, then r1's Master_Down_Interval
-    // (0.34 s) passes: about t0 + 3.6 s. Begun again at the upgrade: not before t0 + 5.3 s.
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(t0 + 4500ms - std::chrono::steady_clock::now());
     EXPECT_TRUE(becomes(1, "MASTER", left)) << "r1 preempts on the old daemon's schedule";
     EXPECT_TRUE(becomes(2, "BACKUP", 1s));
