@@ -25,6 +25,14 @@ constexpr Nanos kNsPerCs = 10'000'000;
 // A master answers worse adverts at once (an advert and a re-announcement) at most this often.
 constexpr Nanos kLowerAnswerSpacing = 1'000'000'000;
 
+// A master's next advert after the one due at `due` went out at `now`: on the grid of the first
+// advert (a loop that wakes 0.1 ms late each time would otherwise send 1% fewer at 10 ms), or,
+// a whole interval behind, afresh from now instead of the missed ones in a burst.
+[[nodiscard]] constexpr Nanos next_advert_at(Nanos due, std::uint16_t adver_int_cs, Nanos now) {
+    const Nanos interval = Nanos{adver_int_cs} * kNsPerCs;
+    return due + interval > now ? due + interval : now + interval;
+}
+
 struct Config {
     std::uint8_t version = 3;
     std::uint8_t priority = 100;          // 1..255; 255 owns the addresses

@@ -187,11 +187,7 @@ Actions Machine::tick(Nanos now) {
         return become_master(now, master_ ? "master down" : "no master");
     }
     if (state_ == State::Master && adver_at_ && now >= *adver_at_) {
-        // On the grid of the first advert: a loop that wakes 0.1 ms late each time would
-        // otherwise send 1% fewer adverts at 10 ms. A whole interval behind, it starts afresh
-        // from now instead of sending the missed ones in a burst.
-        const Nanos interval = Nanos{config_.adver_int_cs} * kNsPerCs;
-        adver_at_ = *adver_at_ + interval > now ? *adver_at_ + interval : now + interval;
+        adver_at_ = next_advert_at(*adver_at_, config_.adver_int_cs, now);
         return {SendAdvert{config_.priority}};
     }
     return {};
