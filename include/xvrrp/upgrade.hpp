@@ -4,7 +4,9 @@
 //                                 config parsed, dataplane opened, programs loaded (O still runs);
 //                                 the digest of the file N read (an older N sends none)
 //   O -> N  the Handover          O has sent its masters' adverts, refreshed the heartbeat, given up
-//                                 its lock, control socket and metrics port, and is frozen
+//                                 its lock, control socket and metrics port, and is frozen: it
+//                                 handles nothing more, but its masters' adverts go on at the
+//                                 schedule handed over until N commits
 //   N -> O  {"committed": true}  N runs every router (masters resumed, advertising), READY sent
 // O then exits without resigning or cleaning up. If N exits, closes the channel or does not
 // commit within a second, O kills it and carries on as before. Kept in the kernel meanwhile:
@@ -97,6 +99,9 @@ public:
     void send(const nlohmann::json& message);
     // The next message; none when the peer closed its end or nothing came within `limit`.
     [[nodiscard]] std::optional<nlohmann::json> receive(std::chrono::milliseconds limit);
+    // True once a message or the peer's close is there to read (receive then answers at once);
+    // false when `limit` passed first.
+    [[nodiscard]] bool wait(std::chrono::nanoseconds limit);
 
 private:
     UniqueFd fd_;

@@ -127,6 +127,26 @@ TEST(Upgrade, ChannelCarriesWholeDocumentsAndSeesTheOtherEndGo) {
     EXPECT_FALSE(a.receive(std::chrono::milliseconds(1000))) << "closed: no message";
 }
 
+// The old daemon waits for the commit between its adverts: wait() tells a message or a close
+// from a limit that passed, without reading anything.
+TEST(Upgrade, ChannelWaitTellsAMessageOrACloseFromTimePassing) {
+    auto [one, other] = UpgradeChannel::pair();
+    UpgradeChannel a{std::move(one)};
+    auto b = std::make_unique<UpgradeChannel>(std::move(other));
+    EXPECT_FALSE(a.wait(std::chrono::milliseconds(5))) << "nothing sent yet";
+    EXPECT_FALSE(a.wait(std::chrono::nanoseconds(0)));
+    b->send({{"committed", true}});
+    EXPECT_TRUE(a.wait(std::chrono::milliseconds(1000)));
+    EXPECT_TRUE(a.wait(std::chrono::nanoseconds(0))) << "still there: wait reads nothing";
+    const auto got = a.receive(std::chrono::milliseconds(0));
+    ASSERT_TRUE(got);
+    EXPECT_EQ((*got)["committed"], true);
+    EXPECT_FALSE(a.wait(std::chrono::milliseconds(5))) << "read: nothing left";
+    b.reset();
+    EXPECT_TRUE(a.wait(std::chrono::milliseconds(1000))) << "the other end closed";
+    EXPECT_FALSE(a.receive(std::chrono::milliseconds(0))) << "and there is no message";
+}
+
 // The "prepared" message names N's configuration; O leaves its own out of the handover when the
 // names agree, so two texts that differ anywhere must be named apart.
 TEST(Upgrade, ConfigDigestNamesTheTextItWasTakenOf) {

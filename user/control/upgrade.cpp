@@ -187,6 +187,13 @@ std::optional<nlohmann::json> UpgradeChannel::receive(std::chrono::milliseconds 
     }
 }
 
+bool UpgradeChannel::wait(std::chrono::nanoseconds limit) {
+    pollfd p{fd_.get(), POLLIN, 0};
+    const auto ns = std::max<std::int64_t>(0, limit.count());
+    const timespec ts{.tv_sec = static_cast<time_t>(ns / 1'000'000'000), .tv_nsec = static_cast<long>(ns % 1'000'000'000)};
+    return ::ppoll(&p, 1, &ts, nullptr) > 0;  // POLLHUP or POLLERR come whether asked or not
+}
+
 std::pair<UniqueFd, UniqueFd> UpgradeChannel::pair() {
     int ends[2];
     check_sys(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ends), "upgrade: socketpair");
