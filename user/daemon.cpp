@@ -137,8 +137,8 @@ struct Daemon::Impl {
     std::string last_upgrade_error;
     std::uint64_t upgrade_failures = 0;
     static constexpr Nanos kUpgradePrepareLimit = 10'000'000'000;  // N loads its programs meanwhile
-    // O is frozen meanwhile (the kernel answers for the VIPs, nobody advertises): N resumes and
-    // commits within it, or O takes everything back.
+    // O is frozen meanwhile (it handles nothing; its masters only advertise, see await_commit):
+    // N resumes and commits within it, or O takes everything back.
     static constexpr std::chrono::milliseconds kUpgradeCommitLimit{1000};
     std::uint64_t reloads_ok = 0, reloads_failed = 0;
     // What routers counted in earlier lives (a reload that restarted one, a deleted interface),
@@ -273,7 +273,7 @@ struct Daemon::Impl {
                 // same, as it would have after the commit.
                 spdlog::warn("upgrade: the old daemon is gone ({}); carrying on", e.what());
             }
-            // How long nobody advertised (the kernel answered for the VIPs meanwhile).
+            // How long the handover took (O's masters advertised meanwhile, nothing else ran).
             if (handover->frozen_at_ns)
                 spdlog::info("upgrade: took over (pid {}), {:.1f} ms after the old daemon froze", ::getpid(),
                              static_cast<double>(monotonic_ns() - handover->frozen_at_ns) / 1e6);
@@ -418,13 +418,46 @@ struct Daemon::Impl {
         }
         // For the lab: the old daemon killed once the new one has its state.
         if (const char* at = std::getenv("XVRRP_FAILPOINT"); at && std::string_view(at) == "upgrade-handed-over") ::raise(SIGKILL);
-        const auto answer = upgrading->channel.receive(kUpgradeCommitLimit);
+        const auto answer = await_commit();
         if (answer && answer->value("committed", false)) {
             spdlog::info("upgrade: pid {} took over; pid {} exits without resigning", upgrading->pid, ::getpid());
             spdlog::default_logger()->flush();
             ::_exit(0);  // no destructor: they would remove what N now runs
         }
-        upgrade_failed(answer ? "the new daemon answered " + answer->dump() : "the new daemon did not take over within 1 s");
+        upgrade_failed(!answer           ? "the new daemon did not take over within 1 s"
+                       : answer->is_null() ? "the new daemon exited or closed the channel before taking over"
+                                           : "the new daemon answered " + answer->dump());
+    }
+
+    // O, frozen until N commits: no event, timer or command is handled here (N runs the routers
+    // from the state it was sent), but the masters' adverts go on at the schedule N resumes on, so
+    // neither a slow resume (thousands of routers) nor a hung N lets the backups take over; the
+    // worst overlap is an advert sent by both. N's answer; null when N closed the channel or sent
+    // no JSON, none when the limit passed.
+    std::optional<json> await_commit() {
+        const Nanos until = monotonic_ns() + static_cast<Nanos>(std::chrono::nanoseconds(kUpgradeCommitLimit).count());
+        std::vector<std::pair<Nanos, Router*>> adverts;  // each master's next advert
+        for (auto& [id, r] : routers)
+            if (const auto s = r->driver.schedule()) adverts.emplace_back(s->advert_at, r.get());
+        for (;;) {
+            Nanos now = monotonic_ns();
+            Nanos wake = until;
+            for (const auto& [at, r] : adverts) wake = std::min(wake, at);
+            if (upgrading->channel.wait(std::chrono::nanoseconds(wake > now ? wake - now : 0))) {
+                auto answer = upgrading->channel.receive(std::chrono::milliseconds(0));
+                return answer ? std::move(answer) : std::optional<json>(json(nullptr));
+            }
+            now = monotonic_ns();
+            if (now >= until) return std::nullopt;
+            bool sent = false;
+            for (auto& [at, r] : adverts) {
+                if (at > now) continue;
+                r->driver.advertise_now(now);
+                at = fsm::next_advert_at(at, r->driver.settings().fsm.adver_int_cs, now);
+                sent = true;
+            }
+            if (sent) flush_frames();
+        }
     }
 
     // O carries on as before: the new daemon is stopped, what was let go is taken back, and the

@@ -74,7 +74,7 @@ struct Handover {
     // The configuration text O runs (its last good load; O keeps its "global" from its start).
     // N resumes what it describes, then applies the file on disk as a reload would. Empty: the
     // same as N's (its digest matched: at 1000 instances 270 kB not written and parsed while
-    // nobody advertises), or not said.
+    // O is frozen), or not said.
     std::string config;
     std::uint64_t frozen_at_ns = 0;  // CLOCK_MONOTONIC when O froze (0: not said)
     bool operator==(const Handover& o) const {

@@ -466,6 +466,33 @@ TEST_P(FailedUpgradeLab, TheOldDaemonTakesEverythingBack) {
 INSTANTIATE_TEST_SUITE_P(Failpoints, FailedUpgradeLab, ::testing::Values("upgrade-commit", "upgrade-hang"),
                          [](const auto& info) { return info.param == "upgrade-commit" ? std::string("Killed") : std::string("Hung"); });
 
+// The new daemon hangs after resuming (a stalled disk, a stopped process) at 100 ms adverts: the
+// old one waits its whole second for the commit, almost three of r2's Master_Down_Intervals.
+// Its masters advertise meanwhile, so r2 never takes over and nothing moves twice.
+TEST_F(RestartLab, AHungUpgradeAt100msMovesNoVip) {
+    json c1 = lab_->config(1, 150, 100), c2 = lab_->config(2, 100, 100);
+    c1["global"]["heartbeat_timeout_ms"] = 1000;
+    const std::string path = lab_->write_config(1, c1);
+    lab_->start_process(1, {"env", "XVRRP_FAILPOINT=upgrade-hang", VrrpLab::xvrrpd_path(), "-c", path, "--log-level", "debug"},
+                        "r1.log");
+    lab_->start(2, c2);
+    ASSERT_TRUE(becomes(1, "MASTER", 8s) && becomes(2, "BACKUP", 8s));
+    ASSERT_TRUE(becomes(1, "MASTER", 8s, "IPv6") && becomes(2, "BACKUP", 8s, "IPv6"));
+    const int r1_before = transitions(1), r1_v6_before = transitions(1, 1);
+    const int r2_before = transitions(2), r2_v6_before = transitions(2, 1);
+    const std::size_t r2_from = lab_->log(2).size();
+    const std::string out = xvrrpctl(1, "upgrade");
+    EXPECT_NE(out.find("did not take over within 1 s"), std::string::npos) << out;
+    std::this_thread::sleep_for(500ms);  // past r2's Master_Down_Interval once more, the old daemon back
+    EXPECT_EQ(lab_->log(2).find("Entering MASTER", r2_from), std::string::npos) << lab_->log(2).substr(r2_from);
+    EXPECT_EQ(transitions(2), r2_before);
+    EXPECT_EQ(transitions(2, 1), r2_v6_before);
+    EXPECT_EQ(transitions(1), r1_before);
+    EXPECT_EQ(transitions(1, 1), r1_v6_before);
+    EXPECT_EQ(lab_->state(1), "MASTER");
+    EXPECT_TRUE(client_reaches_vip(*lab_));
+}
+
 // The backup's daemon upgraded, then killed and started again: it stays BACKUP under the live
 // master (its adverts go on being heard although the dataplane reports only changes), r1 never
 // hears a challenger. At 100 ms adverts, so a backup that missed the master would take over
