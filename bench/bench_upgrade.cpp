@@ -1,8 +1,8 @@
 // bench/run.sh upgrade: what an upgrade costs with N instances. r1 (150) and r2 (100) run N IPv6
 // instances (many_instances.hpp) and one IPv4 "gateway", all at the same interval (1 s by default).
 // With every instance elected, r1's daemon is upgraded K times (xvrrpctl upgrade), each at a random
-// phase of the interval. Per upgrade: xvrrpctl's wall time, how long nobody advertised (the new
-// daemon's "ms after the old daemon froze"), and the longest gap between r1's gateway adverts on
+// phase of the interval. Per upgrade: xvrrpctl's wall time, how long the old daemon was frozen
+// (the new daemon's "ms after the old daemon froze"; its masters advertise meanwhile), and the longest gap between r1's gateway adverts on
 // its bridge port (a capture of VRRP only). Over the run: instances whose transition count moved
 // on r1 or r2, adverts r2 sent, and r1's adverts sent against those due (its counters carry over).
 #include <cstdio>
