@@ -135,8 +135,8 @@ TEST_F(RestartLab, ABetterMasterHeardMeansBackup) {
 }
 
 // xvrrpctl upgrade, 20 times in a row, at 1 s, 100 ms and 10 ms adverts, IPv4 and IPv6: r1's
-// adverts on the bridge never stop (no gap over the interval + 20 %, or at 10 ms over the
-// machine's own longest gap without an upgrade + half an interval), r2 never leaves BACKUP, r1's
+// adverts on the bridge never stop (no gap over the interval + 20 %, or at 10 ms none skipped),
+// r2 never leaves BACKUP, r1's
 // transition count is unchanged, no notify script runs, the client's ping to the VIP loses
 // nothing, its neighbour entry keeps the virtual MAC, and a TCP download from the VIP completes.
 class UpgradeLab : public RestartLab, public ::testing::WithParamInterface<int> {};
@@ -224,10 +224,13 @@ TEST_P(UpgradeLab, UpgradesInARowMoveNoVip) {
               << " ms before them; longest freeze " << longest_freeze << " ms\n";
     EXPECT_GT(times.size(), 5u);
     // No gap over the interval + 20 %. At 10 ms this shared machine's own jitter under the same
-    // load is of that order (12.2 ms seen before any upgrade): there no gap over its longest
-    // gap without an upgrade + half an interval (none skipped; the maximum of a longer window
-    // tends to be larger, and a CI flake would hide nothing more).
-    const double bound = interval >= 100 ? interval * 1.2 : std::max(interval * 1.2, baseline * 1000 + interval * 0.5);
+    // load is of that order (10-13.5 ms seen before any upgrade, the test's 3 s baseline): there
+    // no advert skipped, that is no gap of two intervals, or over the machine's own longest gap
+    // without an upgrade + half an interval where that is more. (The bound was the latter alone
+    // until 2026-12-07: with a baseline of 11 ms it failed 1 run in 4 on a gap of 16.7 ms, an
+    // advert 6.7 ms late, while a skipped one, as in the CI failure of a handover that zeroed a
+    // 4 MiB buffer, gaps 20 ms or more. How late adverts are is measured by bench/run.sh upgrade.)
+    const double bound = interval >= 100 ? interval * 1.2 : std::max(interval * 2.0, baseline * 1000 + interval * 0.5);
     EXPECT_LT(longest * 1000, bound) << "an advert was late or skipped";
 
     const json r1_after = lab_->status(1), r2_after = lab_->status(2);
