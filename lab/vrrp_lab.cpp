@@ -72,6 +72,14 @@ void VrrpLab::join_client(int segment) {
     join(*client_, "eth" + std::to_string(segment), "pcs" + std::to_string(segment), segment);
 }
 
+void VrrpLab::use_macvlan(int i) {
+    Netns& r = router(i);
+    r.exec("ip link add link vr0 name mv0 type macvlan mode bridge");
+    r.exec("ip link set mv0 up");
+    r.exec("ip addr del " + router_ip(i) + "/24 dev vr0");
+    r.exec("ip addr add " + router_ip(i) + "/24 dev mv0");
+}
+
 VrrpLab::~VrrpLab() {
     if (ping_pid_ > 0) {
         ::kill(ping_pid_, SIGKILL);

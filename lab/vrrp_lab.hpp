@@ -82,6 +82,9 @@ public:
     void rejoin(int i, int segment);
     // The client on segment k too, as eth<k> (up, no address); it is on segment 0 (eth0) from the start.
     void join_client(int segment);
+    // Router i's address moves from vr0 to a macvlan "mv0" over it (bridge mode, up). veth filters
+    // no multicast; a macvlan does, by its multicast list, as a NIC's filter would.
+    void use_macvlan(int i);
 
     static bool wait_until(const std::function<bool()>& done, std::chrono::milliseconds limit);
     // Whether process pid has ended: gone, or a zombie for whoever reaps it.

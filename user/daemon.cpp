@@ -31,6 +31,7 @@
 #include "xvrrp/kernel_clock.hpp"
 #include "xvrrp/metrics.hpp"
 #include "xvrrp/upgrade.hpp"
+#include "xvrrp/link_multicast.hpp"
 #include "xvrrp/netlink.hpp"
 #include "xvrrp/resync.hpp"
 #include "xvrrp/router_driver.hpp"
@@ -151,6 +152,7 @@ struct Daemon::Impl {
     std::unique_ptr<EventRing> ring;
     std::map<std::string, XdpAttachment> attachments;   // by interface name
     std::map<std::string, std::pair<TcAttachment, TcAttachment>> tc_attachments;  // ingress, egress
+    std::map<std::string, VrrpGroupMacs> group_macs;  // by interface name, beside each XDP attachment
     // Routers by id (creation order, as the status lists them), and their ids by instance key.
     std::map<std::uint32_t, std::unique_ptr<Router>> routers;
     std::unordered_map<std::uint64_t, std::uint32_t> router_by_key;
@@ -573,6 +575,8 @@ struct Daemon::Impl {
                                                                      c.global.pin_root + "/link_" + in.interface);
             tc_attachments[in.interface] = {TcAttachment::attach(dp.tc_prog_fd(), ifindex, TcAttachment::Hook::Ingress),
                                             TcAttachment::attach(dp.tc_egress_prog_fd(), ifindex, TcAttachment::Hook::Egress)};
+            group_macs.erase(in.interface);  // first: an entry's removal must not follow the new one's addition
+            group_macs.emplace(in.interface, VrrpGroupMacs(in.interface));
             announce_from_primary(in.interface);
             spdlog::info("XDP attached to {} ({} mode)", in.interface, to_string(attachments[in.interface].mode()));
         }
@@ -597,6 +601,7 @@ struct Daemon::Impl {
             }
             it->second.detach();
             tc_attachments.erase(it->first);
+            group_macs.erase(it->first);
             spdlog::info("XDP detached from {}", it->first);
             it = attachments.erase(it);
         }
@@ -1126,6 +1131,7 @@ struct Daemon::Impl {
             return true;
         });
         tc_attachments.erase(name);
+        group_macs.erase(name);
         it->second.detach();
         attachments.erase(it);
         instances_pending = true;
@@ -1451,6 +1457,7 @@ struct Daemon::Impl {
         for (auto& [name, a] : attachments) step("detach XDP from " + name, [&] { a.detach(); });
         attachments.clear();
         tc_attachments.clear();
+        group_macs.clear();
         step("unpin the maps", [&] { dp.unpin(); });
         ::unlink(cfg.global.control_socket.c_str());
         // STOP scripts are awaited, one at a time per instance, each within notify_timeout_ms;

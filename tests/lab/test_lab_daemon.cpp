@@ -18,6 +18,54 @@ using nlohmann::json;
 
 namespace {
 
+// A real NIC drops multicast frames whose MAC is not in its filter before XDP sees them; veth has
+// no filter, a macvlan has one (the link's multicast list, hashed), so the routers here sit on a
+// macvlan over their veth. The daemon puts the VRRP groups' MACs (01:00:5e:00:00:12,
+// 33:33:00:00:00:12) on the link's list, as keepalived's group membership does: the backup hears
+// the master, and the list has them while the daemon runs and not after it stopped.
+TEST_F(DaemonLab, BehindAMulticastFilterTheBackupHearsTheMaster) {
+    for (int i : {1, 2}) {
+        lab_->use_macvlan(i);
+        ASSERT_EQ(lab_->router(i).exec("ip maddr show dev mv0").find("01:00:5e:00:00:12"), std::string::npos) << "not there before";
+    }
+    auto on_mv0 = [&](int i) {
+        json c = lab_->config(i, i == 1 ? 150 : 100, 100);
+        c["interfaces"] = {{"mv0", {{"xdp_mode", "auto"}}}};
+        c["instances"][0]["interface"] = "mv0";
+        c["instances"][0]["mac"] = "interface";
+        return c;
+    };
+    lab_->start(1, on_mv0(1));
+    ASSERT_TRUE(becomes(1, "MASTER") && becomes(1, "MASTER", 5s, "IPv6"));
+    lab_->start(2, on_mv0(2));
+    ASSERT_TRUE(VrrpLab::wait_until([&] { return !lab_->status(2).is_null(); }, 3s));
+    std::this_thread::sleep_for(1s);  // r2's Master_Down_Interval (0.36 s) passed more than twice
+    for (const char* family : {"IPv4", "IPv6"}) {
+        EXPECT_EQ(lab_->state(1, family), "MASTER") << family;
+        EXPECT_EQ(lab_->state(2, family), "BACKUP") << family << ": r2 did not hear r1's adverts";
+    }
+    EXPECT_EQ(lab_->log(2).find("Entering MASTER"), std::string::npos) << lab_->log(2);
+    for (int i : {1, 2}) {
+        const std::string maddr = lab_->router(i).exec("ip maddr show dev mv0");
+        EXPECT_NE(maddr.find("01:00:5e:00:00:12"), std::string::npos) << maddr;
+        EXPECT_NE(maddr.find("33:33:00:00:00:12"), std::string::npos) << maddr;
+    }
+    EXPECT_TRUE(client_reaches_vip(*lab_));
+    // An upgrade leaves them (the old daemon exits without cleaning up, the new one's additions
+    // are the same entries), and the backup goes on hearing the master.
+    const std::string out = xvrrpctl(2, "upgrade");
+    ASSERT_EQ(out.rfind("upgraded: pid ", 0), 0u) << out;
+    std::this_thread::sleep_for(500ms);
+    EXPECT_NE(lab_->router(2).exec("ip maddr show dev mv0").find("01:00:5e:00:00:12"), std::string::npos);
+    EXPECT_EQ(lab_->state(2), "BACKUP");
+    const pid_t upgraded = lab_->status(2)["pid"].get<int>();
+    ASSERT_EQ(::kill(upgraded, SIGTERM), 0);
+    ASSERT_TRUE(VrrpLab::wait_until([&] { return VrrpLab::process_gone(upgraded); }, 5s));
+    const std::string after = lab_->router(2).exec("ip maddr show dev mv0");
+    EXPECT_EQ(after.find("01:00:5e:00:00:12"), std::string::npos) << "a stopped daemon takes its entries away: " << after;
+    EXPECT_EQ(after.find("33:33:00:00:00:12"), std::string::npos) << after;
+}
+
 TEST_F(DaemonLab, ElectsByPriorityAndTheVipLivesOnTheMasterOnly) {
     lab_->start(1, lab_->config(1, 150));
     lab_->start(2, lab_->config(2, 100));

@@ -63,6 +63,42 @@ protected:
     std::unique_ptr<VrrpLab> lab_;
 };
 
+// Both routers on a macvlan, whose multicast filter drops what a NIC's would (see
+// DaemonLab.BehindAMulticastFilterTheBackupHearsTheMaster), `mac: "interface"` as keepalived users
+// have it, each daemon MASTER in turn: exactly one holds the VIP and the other is BACKUP. With
+// xvrrpd the backup, it failed before xvrrpd put the VRRP group's MAC on the link (both MASTER).
+class KeepalivedBehindAMulticastFilter : public KeepalivedInterop, public ::testing::WithParamInterface<bool> {};
+
+TEST_P(KeepalivedBehindAMulticastFilter, OneMasterEitherWayRound) {
+    const bool xvrrpd_master = GetParam();
+    lab_->use_macvlan(1);
+    lab_->use_macvlan(2);
+    json x = lab_->config(1, xvrrpd_master ? 150 : 100, 1000);
+    x["interfaces"] = {{"mv0", {{"xdp_mode", "auto"}}}};
+    x["instances"][0]["interface"] = "mv0";
+    x["instances"][0]["mac"] = "interface";
+    x["instances"][0]["vips"] = {"192.0.2.100/24"};
+    if (xvrrpd_master) lab_->start(1, x);  // the master first: the backup hears it from its start
+    lab_->start_keepalived(2, "global_defs {\n  router_id r2\n  enable_script_security\n}\n"
+                              "vrrp_instance gateway {\n  version 3\n  state BACKUP\n  interface mv0\n"
+                              "  virtual_router_id 51\n  priority " + std::string(xvrrpd_master ? "100" : "150") +
+                              "\n  advert_int 1\n  virtual_ipaddress {\n    192.0.2.100/24\n  }\n}\n");
+    if (!xvrrpd_master) lab_->start(1, x);
+    const int master = xvrrpd_master ? 1 : 2;
+    auto holds = [&](int i) { return lab_->router(i).exec("ip -4 addr show dev mv0").find("192.0.2.100/24") != std::string::npos; };
+    ASSERT_TRUE(VrrpLab::wait_until([&] { return holds(master); }, 8s));
+    std::this_thread::sleep_for(5s);  // past the backup's Master_Down_Interval (3.6 s) once more
+    EXPECT_TRUE(holds(master));
+    EXPECT_FALSE(holds(3 - master)) << "two masters";
+    EXPECT_EQ(xstate("gateway"), xvrrpd_master ? "MASTER" : "BACKUP");
+    EXPECT_EQ(lab_->log(3 - master).find(xvrrpd_master ? "(gateway) Entering MASTER STATE" : "Entering MASTER"), std::string::npos)
+        << "the backup was never MASTER";
+    EXPECT_EQ(lab_->client().exec_status("ping -c 1 -W 1 192.0.2.100"), 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(Macvlan, KeepalivedBehindAMulticastFilter, ::testing::Bool(),
+                         [](const auto& info) { return info.param ? std::string("XvrrpdMaster") : std::string("KeepalivedMaster"); });
+
 TEST_F(KeepalivedInterop, XvrrpdMasterKeepalivedBackupThenFailoverAndPreemptBack) {
     lab_->start(1, xvrrpd_config(*lab_, 150));
     start_keepalived(100);
