@@ -338,6 +338,30 @@ private:
                 if (const auto v = num(n, 0, 3600)) garp_.refresh_ms = ms(*v);
             } else if (k == "vrrp_garp_interval") {
                 if (const auto v = num(n, 0.001, 60)) garp_.interval_ms = std::max(1L, ms(*v));
+            } else if (k == "vrrp_strict") {
+                strict_ = true;
+                warning(n, std::string("strict mode for every instance: ") + kStrictAdvert);
+            } else if (k == "vrrp_check_unicast_src") {
+                check_unicast_src_ = true;
+            } else if (k == "v3_checksum_as_v2") {
+                v3_checksum_as_v2_ = true;
+            } else if (k == "vrrp_down_timer_adverts") {
+                if (const auto v = num(n, 1, 100)) down_timer_adverts_ = int(*v);
+            } else if (k == "vrrp_notify_priority_changes") {
+                if (const auto v = flag(n)) notify_priority_changes_ = *v;
+            } else if (k == "default_interface") {
+                if (const auto a = arg(n)) default_interface_ = *a;
+            } else if (k == "vrrp_mcast_group4" || k == "vrrp_mcast_group6") {
+                multicast_group(n, k.back() == '4' ? Family::V4 : Family::V6);
+            } else if (k == "vrrp_lower_prio_no_advert") {
+                if (flag(n).value_or(false)) warning(n, kLowerPrioAdvert);
+            } else if (k == "vrrp_higher_prio_send_advert") {
+                if (flag(n).value_or(false)) warning(n, kHigherPrioAdvert);
+            } else if (kScheduling.count(k)) {
+                warning(n, "xvrrpd leaves scheduling to the service manager: set it in its systemd unit (Nice=, "
+                           "CPUSchedulingPolicy=, CPUSchedulingPriority=, CPUAffinity=, LimitRTTIME=): ignored");
+            } else if (k == "vrrp_startup_delay" || k == "vrrp_delay_after_boot") {
+                warning(n, "not supported: xvrrpd starts its instances at once (delay its service instead): ignored");
             } else if (k.starts_with("notification_email") || k.starts_with("smtp_") || k == "email_faults") {
                 unsupported(n, "SMTP alerts are not supported");
             } else if (k.starts_with("enable_snmp") || k == "snmp_socket" || k == "enable_traps") {
@@ -352,15 +376,49 @@ private:
         }
     }
     inline static const std::set<std::string> kNoVrrpEffect{
-        "router_id", "vrrp_mcast_group4", "vrrp_mcast_group6", "vrrp_iptables", "vrrp_ipsets", "vrrp_no_swap",
-        "vrrp_rt_priority", "vrrp_cpu_affinity", "vrrp_priority", "vrrp_rlimit_rttime", "vrrp_process_name",
-        "process_names", "dynamic_interfaces", "vrrp_strict", "vrrp_check_unicast_src", "vrrp_skip_check_adv_addr",
-        "vrrp_startup_delay", "vrrp_higher_prio_send_advert", "vrrp_lower_prio_no_advert", "max_auto_priority",
+        "router_id", "vrrp_iptables", "vrrp_ipsets", "vrrp_process_name",
+        "process_names", "dynamic_interfaces", "vrrp_skip_check_adv_addr", "max_auto_priority",
         "min_auto_priority_delay", "linkbeat_use_polling", "vrrp_netlink_cmd_rcv_bufs", "vrrp_netlink_monitor_rcv_bufs",
         "child_wait_time", "instance", "use_pid_dir", "umask", "no_checker_emails", "nftables", "nftables_priority",
         "vrrp_min_garp", "random_seed", "reload_time_file", "reload_repeat", "config_save_dir", "startup_script",
         "shutdown_script", "fifo_write_vrrp_states_on_reload", "vrrp_garp_lower_prio_delay", "vrrp_version_3_allow_v2_adverts",
         "lvs_sync_daemon", "lvs_timeouts", "lvs_flush", "lvs_flush_on_stop", "lvs_notify_fifo", "lvs_notify_fifo_script"};
+
+    inline static const std::set<std::string> kInstanceUnsupported{
+        "owner_ignore_adverts", "promote_secondaries", "use_vmac_addr", "use_ipvlan", "vmac_garp_intvl", "garp_extra_if",
+        "gna_interval", "unicast_fault_no_peer", "track_src_ip", "vrf", "no_virtual_ipaddress", "timer_expired_backup",
+        "thread_timer_expired", "old_unicast_checksum"};
+    inline static const std::set<std::string> kScheduling{"vrrp_rt_priority", "vrrp_priority", "vrrp_cpu_affinity",
+                                                          "vrrp_no_swap", "vrrp_rlimit_rttime", "vrrp_rlimit_rtime"};
+    static constexpr const char* kLowerPrioAdvert =
+        "not supported: xvrrpd's MASTER answers a worse master's advert with its own (at most once a second), as "
+        "keepalived does by default, where this keeps it silent as RFC 9568 says";
+    static constexpr const char* kStrictAdvert =
+        "keepalived then stays silent on a worse master's advert; xvrrpd's MASTER answers it (at most once a second)";
+    static constexpr const char* kHigherPrioAdvert =
+        "not supported: xvrrpd's MASTER yields to a better master's advert without sending one first";
+
+    // keepalived's yes/no words; the keyword alone is yes.
+    std::optional<bool> flag(const Node& n) {
+        if (n.args.empty()) return true;
+        const std::string& a = n.args[0];
+        if (a == "true" || a == "yes" || a == "on") return true;
+        if (a == "false" || a == "no" || a == "off") return false;
+        warning(n, "\"" + a + "\" is neither true nor false: ignored (as keepalived)");
+        return std::nullopt;
+    }
+
+    // vrrp_mcast_group4/6, mcast_dst_ip: xvrrpd speaks on the RFC's groups only. Another group
+    // would leave this router and its peers deaf to each other (two masters): refused.
+    void multicast_group(const Node& n, std::optional<Family> family) {
+        const auto a = arg(n);
+        if (!a) return;
+        const auto addr = IpAddress::parse(*a);
+        if (addr && (!family || addr->family == *family) && *addr == vrrp_multicast_group(addr->family))
+            return warning(n, "the RFC's group, xvrrpd's own: nothing to change");
+        unsupported(n, "xvrrpd sends and hears adverts on 224.0.0.18 and ff02::12 only; peers on " + *a +
+                           " would not hear it, nor it them");
+    }
 
     // vrrp_script NAME { script ...; interval; timeout; weight; rise; fall; init_fail; user }
     void define_script(const Node& s) {
@@ -638,15 +696,28 @@ private:
         json announce = json::object();
         std::optional<int> version;
         std::optional<double> advert_int;
-        bool use_vmac = false, check_unicast_src = false;
+        bool use_vmac = false, check_unicast_src = check_unicast_src_;  // the global one cannot be undone
+        std::optional<bool> strict_mode, v3_checksum_as_v2;
+        const Node* strict_node = nullptr;
         std::string vmac_name;  // keepalived's default: vrrp.VRID
         const Node* state_master = nullptr;
-        std::string interface;
+        std::string interface = default_interface_;
         for (const Node& n : v.children)
             if (n.keyword == "interface" && !n.args.empty()) interface = n.args[0];
         for (const Node& n : v.children) {
             const std::string& k = n.keyword;
             if (k == "interface") { if (const auto a = arg(n)) in["interface"] = *a; }
+            else if (k == "no_accept") in["accept_mode"] = false;
+            else if (k == "down_timer_adverts") { if (const auto x = num(n, 1, 100)) in["down_timer_adverts"] = int(*x); }
+            else if (k == "v3_checksum_as_v2") v3_checksum_as_v2 = flag(n);
+            else if (k == "strict_mode") {
+                strict_mode = flag(n);
+                strict_node = &n;
+                if (strict_mode.value_or(false) && !strict_) warning(n, kStrictAdvert);
+            } else if (k == "mcast_dst_ip") multicast_group(n, std::nullopt);
+            else if (k == "lower_prio_no_advert") { if (flag(n).value_or(false)) warning(n, kLowerPrioAdvert); }
+            else if (k == "higher_prio_send_advert") { if (flag(n).value_or(false)) warning(n, kHigherPrioAdvert); }
+            else if (kInstanceUnsupported.count(k)) warning(n, "not supported by xvrrpd: ignored");
             else if (k == "virtual_router_id") { if (const auto x = num(n, 1, 255)) in["vrid"] = int(*x); }
             else if (k == "priority") { if (const auto x = num(n, 1, 255)) in["priority"] = int(*x); }
             else if (k == "advert_int") advert_int = num(n, 0.01, 255);
@@ -677,7 +748,7 @@ private:
                 for (auto& u : uses(n, true, true, v.args[0])) track.push_back(u);
             } else if (k == "notify_master" || k == "notify_backup" || k == "notify_fault" || k == "notify_stop" || k == "notify") {
                 notify_of(n, notify);
-            } else if (k == "notify_priority_changes") in["notify_priority_changes"] = true;
+            } else if (k == "notify_priority_changes") { if (const auto x = flag(n)) in["notify_priority_changes"] = *x; }
             else if (k == "use_vmac") {
                 use_vmac = true;
                 vmac_name = n.args.empty() ? "" : n.args[0];
@@ -696,7 +767,7 @@ private:
             else if (k == "virtual_routes") route_list(n, routes);
             else if (k == "virtual_rules") rule_list(n, rules);
             else if (k == "notify_master_rx_lower_pri") unsupported(n, "not supported yet (the FIFO gets MASTER_RX_LOWER_PRI)");
-            else if (k == "native_ipv6" || k == "debug" || k == "lvs_sync_daemon_interface" || k == "strict_mode" ||
+            else if (k == "native_ipv6" || k == "debug" || k == "lvs_sync_daemon_interface" ||
                      k == "skip_check_adv_addr" || k == "garp_lower_prio_delay" || k == "unicast_ttl" || k == "mcast_src_ip" || k == "kernel_rx_buf_size")
                 warning(n, "ignored: no effect in xvrrpd, or its behaviour is xvrrpd's default");
             else warning(n, "unknown keyword in vrrp_instance (keepalived ignores it too)");
@@ -709,6 +780,14 @@ private:
         int ver = version.value_or(default_version_);
         if (v6 && ver == 2) ver = 3;  // keepalived: IPv6 is VRRPv3
         in["version"] = ver;
+        if (!in.contains("interface") && !default_interface_.empty()) in["interface"] = default_interface_;
+        if (!in.contains("priority") && state_master) {
+            in["priority"] = 255;  // keepalived derives the priority from the state
+            warning(*state_master, "no priority: keepalived runs a state MASTER instance as the address owner (255)");
+        }
+        if (v3_checksum_as_v2.value_or(v3_checksum_as_v2_) && ver == 3 && !v6) in["v3_checksum_as_v2"] = true;
+        if (!in.contains("down_timer_adverts") && down_timer_adverts_) in["down_timer_adverts"] = *down_timer_adverts_;
+        if (!in.contains("notify_priority_changes") && notify_priority_changes_) in["notify_priority_changes"] = true;
         if (advert_int) in["advert_interval_ms"] = ms(*advert_int);
         in["vips"] = vips;
         if (!routes.empty()) in["virtual_routes"] = routes;
@@ -733,8 +812,33 @@ private:
         if (garp_.refresh_repeat) a["refresh_repeat"] = *garp_.refresh_repeat;
         if (garp_.lower_prio_repeat) a["lower_prio_repeat"] = *garp_.lower_prio_repeat;
         a.update(announce);
+        if (strict_mode.value_or(strict_)) strict(strict_node ? *strict_node : v, in, a, state_master, !peers.empty());
         if (!a.empty()) in["announce"] = a;
         instances_.push_back(in);
+    }
+
+    // strict_mode (or vrrp_strict): what keepalived then does to the instance (vrrp.c,
+    // vrrp_complete_instance), each change said where the configuration asked otherwise.
+    void strict(const Node& at, json& in, json& announce, const Node* state_master, bool unicast) {
+        if (unicast) unsupported(at, "strict mode: keepalived refuses unicast peers and does not run this instance");
+        const int priority = in.value("priority", 100);
+        auto drop = [&](const char* key, const std::string& why) {
+            if (in.contains(key)) {
+                in.erase(key);
+                warning(at, "strict mode: " + why);
+            }
+        };
+        drop("authentication", "no authentication (keepalived ignores it)");
+        drop("preempt_delay_ms", "no preempt_delay (keepalived resets it)");
+        if (in.value("down_timer_adverts", 3) != 3) drop("down_timer_adverts", "down_timer_adverts is 3 (keepalived resets it)");
+        if (state_master && priority != 255) drop("start_as", "state MASTER without priority 255 is BACKUP (keepalived resets it)");
+        if (!in.contains("accept_mode")) in["accept_mode"] = priority == 255;  // keepalived's default in strict mode
+        else if (in["accept_mode"] == true && priority != 255 && in.value("version", 2) == 2) {
+            in["accept_mode"] = false;
+            warning(at, "strict mode: no accept mode with VRRPv2 (keepalived resets it, RFC 3768)");
+        }
+        if (announce.value("lower_prio_repeat", 0) != 0) warning(at, "strict mode: lower_prio_repeat is 0 (keepalived resets it)");
+        announce["lower_prio_repeat"] = 0;
     }
 
     void authentication(const Node& n, json& in) {
@@ -879,6 +983,11 @@ private:
     std::vector<std::string> real_server_trackers_;
     int default_version_ = 2;  // keepalived's vrrp_version default
     Garp garp_;
+    // global_defs that are each instance's default (keepalived applies them to every instance
+    // that does not say otherwise).
+    bool strict_ = false, check_unicast_src_ = false, v3_checksum_as_v2_ = false, notify_priority_changes_ = false;
+    std::optional<int> down_timer_adverts_;
+    std::string default_interface_;
 };
 
 ImportResult finish(Reader& reader, std::vector<Diagnostic>& diags, const ImportOptions& options, const std::string& name) {
