@@ -152,7 +152,8 @@ struct Daemon::Impl {
     std::unique_ptr<EventRing> ring;
     std::map<std::string, XdpAttachment> attachments;   // by interface name
     std::map<std::string, std::pair<TcAttachment, TcAttachment>> tc_attachments;  // ingress, egress
-    std::map<std::string, VrrpGroupMacs> group_macs;  // by interface name, beside each XDP attachment
+    // By interface name: exactly the interfaces in `attachments` (added and erased with them).
+    std::map<std::string, VrrpGroupMacs> group_macs;
     // Routers by id (creation order, as the status lists them), and their ids by instance key.
     std::map<std::uint32_t, std::unique_ptr<Router>> routers;
     std::unordered_map<std::uint64_t, std::uint32_t> router_by_key;
@@ -575,8 +576,7 @@ struct Daemon::Impl {
                                                                      c.global.pin_root + "/link_" + in.interface);
             tc_attachments[in.interface] = {TcAttachment::attach(dp.tc_prog_fd(), ifindex, TcAttachment::Hook::Ingress),
                                             TcAttachment::attach(dp.tc_egress_prog_fd(), ifindex, TcAttachment::Hook::Egress)};
-            group_macs.erase(in.interface);  // first: an entry's removal must not follow the new one's addition
-            group_macs.emplace(in.interface, VrrpGroupMacs(in.interface));
+            group_macs.try_emplace(in.interface, in.interface);
             announce_from_primary(in.interface);
             spdlog::info("XDP attached to {} ({} mode)", in.interface, to_string(attachments[in.interface].mode()));
         }

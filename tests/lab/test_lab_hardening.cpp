@@ -177,6 +177,8 @@ TEST_F(TwoSegmentLab, ADeletedInterfaceNeverKillsTheDaemonAndRejoinsWhenItReturn
     lab_->router(2).exec("ip addr add 192.0.2.2/24 dev vr0");
     EXPECT_TRUE(becomes(2, "MASTER", 8s)) << "gateway rejoins on the new vr0 and takes over";
     EXPECT_NE(lab_->router(2).exec("ip link show vr0").find("xdp"), std::string::npos) << "XDP re-attached";
+    const std::string maddr = lab_->router(2).exec("ip maddr show dev vr0");
+    EXPECT_NE(maddr.find("01:00:5e:00:00:12"), std::string::npos) << "the VRRP group's MAC on the new vr0: " << maddr;
     EXPECT_TRUE(VrrpLab::wait_until([&] { return client_reaches_vip(*lab_); }, 5s));
 }
 
