@@ -153,7 +153,7 @@ struct Daemon::Impl {
     std::map<std::string, XdpAttachment> attachments;   // by interface name
     std::map<std::string, std::pair<TcAttachment, TcAttachment>> tc_attachments;  // ingress, egress
     // By interface name: exactly the interfaces in `attachments` (added and erased with them).
-    std::map<std::string, VrrpGroupMacs> group_macs;
+    std::map<std::string, LinkMulticastMacs> multicast_macs;
     // Routers by id (creation order, as the status lists them), and their ids by instance key.
     std::map<std::uint32_t, std::unique_ptr<Router>> routers;
     std::unordered_map<std::uint64_t, std::uint32_t> router_by_key;
@@ -576,7 +576,7 @@ struct Daemon::Impl {
                                                                      c.global.pin_root + "/link_" + in.interface);
             tc_attachments[in.interface] = {TcAttachment::attach(dp.tc_prog_fd(), ifindex, TcAttachment::Hook::Ingress),
                                             TcAttachment::attach(dp.tc_egress_prog_fd(), ifindex, TcAttachment::Hook::Egress)};
-            group_macs.try_emplace(in.interface, in.interface);
+            multicast_macs.try_emplace(in.interface, in.interface);
             announce_from_primary(in.interface);
             spdlog::info("XDP attached to {} ({} mode)", in.interface, to_string(attachments[in.interface].mode()));
         }
@@ -601,10 +601,19 @@ struct Daemon::Impl {
             }
             it->second.detach();
             tc_attachments.erase(it->first);
-            group_macs.erase(it->first);
+            multicast_macs.erase(it->first);
             spdlog::info("XDP detached from {}", it->first);
             it = attachments.erase(it);
         }
+    }
+
+    // Each attached link's multicast list: the IPv6 VIPs XDP answers for there (those without a dev).
+    void multicast_lists(const config::Config& c) {
+        std::map<std::string, std::vector<IpAddress>> vips;
+        for (const auto& in : c.instances)
+            for (const auto& v : in.vips)
+                if (v.dev.empty()) vips[in.interface].push_back(v.address);
+        for (auto& [name, list] : multicast_macs) list.set_vips(vips[name]);
     }
 
     unsigned require_ifindex(const config::Instance& in) const {
@@ -1046,6 +1055,7 @@ struct Daemon::Impl {
             return std::none_of(next.sync_groups.begin(), next.sync_groups.end(), [&](const auto& g) { return g.name == e.first; });
         });
         detach_unused(next);
+        multicast_lists(next);
         // A changed tracker definition (reset state) or changed uses: each router re-evaluated.
         retrack([](const config::Instance&) { return true; }, now);
     }
@@ -1131,7 +1141,7 @@ struct Daemon::Impl {
             return true;
         });
         tc_attachments.erase(name);
-        group_macs.erase(name);
+        multicast_macs.erase(name);
         it->second.detach();
         attachments.erase(it);
         instances_pending = true;
@@ -1457,7 +1467,7 @@ struct Daemon::Impl {
         for (auto& [name, a] : attachments) step("detach XDP from " + name, [&] { a.detach(); });
         attachments.clear();
         tc_attachments.clear();
-        group_macs.clear();
+        multicast_macs.clear();
         step("unpin the maps", [&] { dp.unpin(); });
         ::unlink(cfg.global.control_socket.c_str());
         // STOP scripts are awaited, one at a time per instance, each within notify_timeout_ms;

@@ -66,6 +66,30 @@ TEST_F(DaemonLab, BehindAMulticastFilterTheBackupHearsTheMaster) {
     EXPECT_EQ(after.find("33:33:00:00:00:12"), std::string::npos) << after;
 }
 
+// Behind the same filter, a client solicits an IPv6 VIP at its solicited-node group
+// (ff02::1:ffXX:XXXX, MAC 33:33:ff:XX:XX:XX). The kernel joins that group only for addresses on
+// the interface; without accept mode the master holds no VIP address, so the daemon puts each
+// IPv6 VIP's group MAC on the list itself, or XDP would never see the solicitation.
+TEST_F(DaemonLab, BehindAMulticastFilterAnIpv6VipWithoutAcceptModeIsResolved) {
+    lab_->use_macvlan(1);
+    json c = lab_->config(1, 150, 100);
+    c["interfaces"] = {{"mv0", {{"xdp_mode", "auto"}}}};
+    c["instances"][0]["interface"] = "mv0";
+    c["instances"][0]["accept_mode"] = false;
+    c["instances"][0]["mac"] = "interface";  // a macvlan passes no unicast MAC but its own: no virtual MAC here
+    lab_->start(1, c);
+    ASSERT_TRUE(becomes(1, "MASTER", 5s, "IPv6"));
+    const std::string mv0_mac = lab_->router(1).exec("cat /sys/class/net/mv0/address").substr(0, 17);
+    EXPECT_EQ(lab_->router(1).exec("ip -6 addr show dev mv0").find("2001:db8::100"), std::string::npos) << "no accept mode: no address";
+    std::this_thread::sleep_for(1500ms);  // the announcements are over: the client learns only by asking
+    lab_->client().exec("ip -6 neigh flush dev eth0");
+    const auto before = counter(lab_->status(1), "ns_replied", "IPv6");
+    lab_->client().exec_status("ping -6 -c 1 -W 1 2001:db8::100");  // resolves the VIP first (the echo itself goes unanswered)
+    EXPECT_NE(lab_->client().exec("ip -6 neigh show 2001:db8::100").find(mv0_mac), std::string::npos)
+        << lab_->client().exec("ip -6 neigh show") << lab_->router(1).exec("ip maddr show dev mv0");
+    EXPECT_GT(counter(lab_->status(1), "ns_replied", "IPv6"), before);
+}
+
 TEST_F(DaemonLab, ElectsByPriorityAndTheVipLivesOnTheMasterOnly) {
     lab_->start(1, lab_->config(1, 150));
     lab_->start(2, lab_->config(2, 100));

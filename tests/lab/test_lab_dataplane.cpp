@@ -16,6 +16,7 @@
 #include "world.hpp"
 #include "xvrrp/event_loop.hpp"
 #include "xvrrp/event_ring.hpp"
+#include "xvrrp/link_multicast.hpp"
 #include "xvrrp/netlink.hpp"
 
 using namespace xvrrp;
@@ -335,6 +336,37 @@ protected:
     std::optional<Rtnl> rtnl;
     unsigned a0 = 0;
 };
+
+// What XDP must see on a link: the VRRP groups' MACs from the start, each IPv6 VIP's
+// solicited-node MAC while a VIP needs it (two VIPs may share one), nothing of it once the object
+// goes, and a moved-from object removes nothing.
+TEST_F(RtnlLinks, TheMulticastListHoldsTheGroupsAndTheVipsSolicitedNodes) {
+    auto list = [&] { return exec("ip maddr show dev a0"); };
+    const std::string v4_group = "01:00:5e:00:00:12", v6_group = "33:33:00:00:00:12";
+    const std::string a_node = "33:33:ff:00:01:00", b_node = "33:33:ff:00:02:00";
+    {
+        LinkMulticastMacs macs("a0");
+        EXPECT_NE(list().find(v4_group), std::string::npos) << list();
+        EXPECT_NE(list().find(v6_group), std::string::npos) << list();
+        const auto a = IpAddress::from("2001:db8::100"), b = IpAddress::from("2001:db8::200");
+        const auto a_twin = IpAddress::from("2001:db8:1::100");  // the same low 24 bits as a
+        macs.set_vips({a, b, a_twin, IpAddress::from("192.0.2.100")});
+        EXPECT_EQ(macs.macs().size(), 4u) << "two groups, two solicited-node MACs; IPv4 needs none";
+        EXPECT_NE(list().find(a_node), std::string::npos) << list();
+        EXPECT_NE(list().find(b_node), std::string::npos) << list();
+        macs.set_vips({a_twin});
+        EXPECT_NE(list().find(a_node), std::string::npos) << "still needed by a's twin: " << list();
+        EXPECT_EQ(list().find(b_node), std::string::npos) << list();
+        LinkMulticastMacs moved(std::move(macs));
+        EXPECT_NE(list().find(v4_group), std::string::npos) << "the move took nothing away";
+    }
+    EXPECT_EQ(list().find(v4_group), std::string::npos) << list();
+    EXPECT_EQ(list().find(v6_group), std::string::npos) << list();
+    EXPECT_EQ(list().find(a_node), std::string::npos) << list();
+    LinkMulticastMacs gone("a0");
+    exec("ip link del a0");
+    // Destroyed with its link gone: nothing to remove, nothing thrown.
+}
 
 TEST_F(RtnlLinks, APassReadsEachLinkOnceAndLaterCallsReadAgain) {
     const Mac before = rtnl->mac(a0);

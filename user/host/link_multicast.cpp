@@ -10,14 +10,14 @@
 
 #include <spdlog/spdlog.h>
 
-#include "xvrrp/packet.hpp"
 #include "xvrrp/unique_fd.hpp"
 
 namespace xvrrp {
 namespace {
 
 // SIOCADDMULTI / SIOCDELMULTI for mac on ifname: 0 or the errno. The kernel keeps one "global"
-// use per address for these requests, so adding twice adds once and a removal takes only that.
+// use per address for these requests, apart from the uses of sockets and addresses: adding
+// twice adds once, and a removal takes only that use.
 int link_multicast(unsigned long request, const std::string& ifname, const Mac& mac) {
     const UniqueFd fd(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
     if (!fd) return errno;
@@ -28,34 +28,64 @@ int link_multicast(unsigned long request, const std::string& ifname, const Mac& 
     return ::ioctl(fd.get(), request, &ifr) == 0 ? 0 : errno;
 }
 
-Mac group_mac(Family f) { return multicast_mac(vrrp_multicast_group(f)); }
+std::string mac_text(const Mac& m) {
+    char out[18];
+    std::snprintf(out, sizeof out, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+    return out;
+}
 
 }  // namespace
 
-VrrpGroupMacs::VrrpGroupMacs(std::string ifname) : ifname_(std::move(ifname)) {
-    for (const Family f : {Family::V4, Family::V6})
-        if (const int err = link_multicast(SIOCADDMULTI, ifname_, group_mac(f)))
-            spdlog::warn("{}: could not put the VRRP group's MAC ({}) on its multicast list: {}; a NIC that filters "
-                         "multicast will drop the peers' adverts",
-                         ifname_, f == Family::V4 ? "224.0.0.18" : "ff02::12", std::strerror(err));
+LinkMulticastMacs::LinkMulticastMacs(std::string ifname) : ifname_(std::move(ifname)) {
+    for (const Family f : {Family::V4, Family::V6}) add(multicast_mac(vrrp_multicast_group(f)));
 }
 
-VrrpGroupMacs::~VrrpGroupMacs() { remove(); }
+LinkMulticastMacs::~LinkMulticastMacs() { remove_all(); }
 
-VrrpGroupMacs::VrrpGroupMacs(VrrpGroupMacs&& other) noexcept : ifname_(std::exchange(other.ifname_, {})) {}
+LinkMulticastMacs::LinkMulticastMacs(LinkMulticastMacs&& other) noexcept
+    : ifname_(std::exchange(other.ifname_, {})), macs_(std::exchange(other.macs_, {})) {}
 
-VrrpGroupMacs& VrrpGroupMacs::operator=(VrrpGroupMacs&& other) noexcept {
+LinkMulticastMacs& LinkMulticastMacs::operator=(LinkMulticastMacs&& other) noexcept {
     if (this != &other) {
-        remove();
+        remove_all();
         ifname_ = std::exchange(other.ifname_, {});
+        macs_ = std::exchange(other.macs_, {});
     }
     return *this;
 }
 
-void VrrpGroupMacs::remove() noexcept {
+void LinkMulticastMacs::set_vips(const std::vector<IpAddress>& vips) {
+    std::set<Mac> wanted;
+    for (const Family f : {Family::V4, Family::V6}) wanted.insert(multicast_mac(vrrp_multicast_group(f)));
+    for (const auto& v : vips)
+        if (v.family == Family::V6) wanted.insert(multicast_mac(solicited_node(v)));
+    for (auto it = macs_.begin(); it != macs_.end();) {
+        if (wanted.count(*it)) {
+            ++it;
+            continue;
+        }
+        (void)link_multicast(SIOCDELMULTI, ifname_, *it);
+        it = macs_.erase(it);
+    }
+    for (const Mac& m : wanted)
+        if (!macs_.count(m)) add(m);
+}
+
+void LinkMulticastMacs::add(const Mac& mac) {
+    if (const int err = link_multicast(SIOCADDMULTI, ifname_, mac)) {
+        spdlog::warn("{}: could not put {} on its multicast list: {}; a NIC that filters multicast will drop what XDP "
+                     "must see there",
+                     ifname_, mac_text(mac), std::strerror(err));
+        return;
+    }
+    macs_.insert(mac);
+}
+
+void LinkMulticastMacs::remove_all() noexcept {
     if (ifname_.empty()) return;
     // A link that is gone (ENODEV) took its list with it.
-    for (const Family f : {Family::V4, Family::V6}) (void)link_multicast(SIOCDELMULTI, ifname_, group_mac(f));
+    for (const Mac& m : macs_) (void)link_multicast(SIOCDELMULTI, ifname_, m);
+    macs_.clear();
     ifname_.clear();
 }
 
