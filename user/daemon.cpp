@@ -212,6 +212,7 @@ struct Daemon::Impl {
         // instance added or changed there meanwhile does not make every other one start afresh.
         std::optional<config::Config> on_disk;
         if (handover) on_disk = resume_config(handover->config);
+        else check_runtime(cfg);  // what this host cannot run fails the start before anything moved
         // Handed over, the dataplane is live whatever the heartbeat timeout (0 included).
         adopting = handover ? runs_configured_instances() : adoptable(monotonic_ns());
         if (handover) {  // trackers as the old daemon found them, before any router asks them
@@ -1118,10 +1119,22 @@ struct Daemon::Impl {
     // a reload either applies whole or leaves what runs as it is.
     void check_runtime(const config::Config& next) const {
         AddressTablePass pass(*this);
+        std::set<unsigned> takes_virtual_macs;  // asked once per interface: a link refuses all or none
         for (const auto& in : next.instances) {
             const unsigned ifindex = require_ifindex(in);
-            for (Family f : {Family::V4, Family::V6})
-                if (in.has_family(f)) require_primary(ifindex, in, f);
+            for (Family f : {Family::V4, Family::V6}) {
+                if (!in.has_family(f)) continue;
+                require_primary(ifindex, in, f);
+                // A MASTER that cannot receive its virtual MAC would advertise and serve nothing.
+                if (in.mac != config::MacMode::Virtual || !in.vmac_interface.empty() || takes_virtual_macs.count(ifindex))
+                    continue;
+                const Mac mac = virtual_mac(in.vrid, f);
+                if (!rtnl.unicast_filter_takes(ifindex, mac))
+                    throw std::runtime_error("instance " + in.name + ": " + in.interface +
+                                             " receives no other MAC than its own (its unicast filter refuses " + to_string(mac) +
+                                             ", as a macvlan's or ipvlan's does): use \"mac\": \"interface\" there");
+                takes_virtual_macs.insert(ifindex);
+            }
         }
     }
 

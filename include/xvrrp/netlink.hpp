@@ -65,6 +65,10 @@ public:
     void remove_address(unsigned ifindex, const IpAddress& a, std::uint8_t prefix_len);
     // Lets the interface receive frames sent to mac (its unicast filter, as `bridge fdb add ... self`).
     void add_unicast_mac(unsigned ifindex, const Mac& mac);
+    // Whether the interface's unicast filter can take mac: there already, or added and at once
+    // removed again (an entry this did not add is never removed). False when the link refuses
+    // such entries (EOPNOTSUPP: a macvlan or ipvlan receives only its own MAC); other errors throw.
+    [[nodiscard]] bool unicast_filter_takes(unsigned ifindex, const Mac& mac) const;
     // keepalived's vmac interface: a macvlan `name` on parent with this MAC, up, answering ARP only
     // for its own addresses, without an IPv6 link-local of its own (both routers would have the
     // same one). An existing one on that parent with that MAC is taken as it is (a restart after a

@@ -90,6 +90,36 @@ TEST_F(DaemonLab, BehindAMulticastFilterAnIpv6VipWithoutAcceptModeIsResolved) {
     EXPECT_GT(counter(lab_->status(1), "ns_replied", "IPv6"), before);
 }
 
+// A macvlan receives no unicast MAC but its own (its unicast filter refuses others), so a virtual
+// MAC could never reach it: a MASTER there would advertise and serve nothing (before 2026-12-07 it
+// did, "retrying every second", and no backup took over). The start is refused with the reason,
+// and so is a reload to it, which keeps what runs.
+TEST_F(DaemonLab, AVirtualMacOnALinkThatRefusesItIsRefusedUpFront) {
+    lab_->use_macvlan(1);
+    json c = lab_->config(1, 150, 100);
+    c["interfaces"] = {{"mv0", {{"xdp_mode", "auto"}}}};
+    c["instances"][0]["interface"] = "mv0";
+    lab_->start(1, c);
+    EXPECT_EQ(lab_->wait_exit(1, 5s), 1) << lab_->log(1);
+    EXPECT_NE(lab_->log(1).find("mv0 receives no other MAC than its own (its unicast filter refuses 00:00:5e:00:01:33"),
+              std::string::npos) << lab_->log(1);
+    EXPECT_EQ(lab_->router(1).exec("ip link show mv0").find("xdp"), std::string::npos) << "nothing attached";
+
+    json works = c;
+    works["instances"][0]["mac"] = "interface";
+    lab_->start(1, works);
+    ASSERT_TRUE(becomes(1, "MASTER"));
+    lab_->write_config(1, c);
+    const std::size_t from = lab_->log(1).size();
+    lab_->signal(1, SIGHUP);
+    ASSERT_TRUE(VrrpLab::wait_until([&] { return lab_->log(1).find("reload:", from) != std::string::npos; }, 3s));
+    EXPECT_NE(lab_->log(1).find("receives no other MAC than its own", from), std::string::npos) << lab_->log(1).substr(from);
+    EXPECT_NE(lab_->log(1).find("(keeping what runs)", from), std::string::npos) << lab_->log(1).substr(from);
+    EXPECT_EQ(lab_->state(1), "MASTER");
+    EXPECT_EQ(lab_->log(1).find("Entering", from), std::string::npos) << "nothing moved";
+    EXPECT_TRUE(client_reaches_vip(*lab_));
+}
+
 TEST_F(DaemonLab, ElectsByPriorityAndTheVipLivesOnTheMasterOnly) {
     lab_->start(1, lab_->config(1, 150));
     lab_->start(2, lab_->config(2, 100));

@@ -367,6 +367,17 @@ void Rtnl::add_unicast_mac(unsigned ifindex, const Mac& mac) {
     if (filters_) filters_->emplace(ifindex, mac);
 }
 
+bool Rtnl::unicast_filter_takes(unsigned ifindex, const Mac& mac) const {
+    RtnlNeigh n = fdb_entry(ifindex, mac);
+    const int err = rtnl_neigh_add(sock_.get(), n.get(), NLM_F_CREATE | NLM_F_EXCL);  // EXCL: one there stays
+    if (err == -NLE_EXIST) return true;
+    if (err == -NLE_OPNOTSUPP) return false;
+    if (err < 0) fail(err, "try " + to_string(mac) + " on the unicast filter");
+    if (const int del = rtnl_neigh_delete(sock_.get(), n.get(), 0); del < 0 && del != -NLE_OBJ_NOTFOUND)
+        fail(del, "remove " + to_string(mac) + " from the unicast filter again");
+    return true;
+}
+
 void Rtnl::remove_unicast_mac(unsigned ifindex, const Mac& mac) {
     RtnlNeigh n = fdb_entry(ifindex, mac);
     const int err = rtnl_neigh_delete(sock_.get(), n.get(), 0);
