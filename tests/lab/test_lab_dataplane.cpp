@@ -368,6 +368,20 @@ TEST_F(RtnlLinks, TheMulticastListHoldsTheGroupsAndTheVipsSolicitedNodes) {
     // Destroyed with its link gone: nothing to remove, nothing thrown.
 }
 
+// Asking whether a link takes a foreign MAC leaves its filter as it was: an entry there stays, one
+// that was not is not left behind; a macvlan's filter says no.
+TEST_F(RtnlLinks, AskingTheUnicastFilterChangesNothing) {
+    const Mac vmac{0x00, 0x00, 0x5e, 0x00, 0x01, 0x09};
+    auto filter = [&] { return exec("bridge fdb show dev a0 self"); };
+    EXPECT_TRUE(rtnl->unicast_filter_takes(a0, vmac));
+    EXPECT_EQ(filter().find("00:00:5e:00:01:09"), std::string::npos) << "not left behind: " << filter();
+    rtnl->add_unicast_mac(a0, vmac);
+    EXPECT_TRUE(rtnl->unicast_filter_takes(a0, vmac));
+    EXPECT_NE(filter().find("00:00:5e:00:01:09"), std::string::npos) << "one there stays: " << filter();
+    exec("ip link add link a0 name mv0 type macvlan mode bridge");
+    EXPECT_FALSE(rtnl->unicast_filter_takes(*rtnl->ifindex("mv0"), vmac));
+}
+
 TEST_F(RtnlLinks, APassReadsEachLinkOnceAndLaterCallsReadAgain) {
     const Mac before = rtnl->mac(a0);
 
