@@ -608,13 +608,16 @@ struct Daemon::Impl {
         }
     }
 
-    // Each attached link's multicast list: the IPv6 VIPs XDP answers for there (those without a dev).
+    // Each attached link's multicast list: the IPv6 VIPs XDP answers for there (those without a
+    // dev) and the other advert groups its instances use.
     void multicast_lists(const config::Config& c) {
-        std::map<std::string, std::vector<IpAddress>> vips;
-        for (const auto& in : c.instances)
+        std::map<std::string, std::vector<IpAddress>> vips, groups;
+        for (const auto& in : c.instances) {
             for (const auto& v : in.vips)
                 if (v.dev.empty()) vips[in.interface].push_back(v.address);
-        for (auto& [name, list] : multicast_macs) list.set_vips(vips[name]);
+            groups[in.interface].insert(groups[in.interface].end(), in.multicast_groups.begin(), in.multicast_groups.end());
+        }
+        for (auto& [name, list] : multicast_macs) list.set_needs(vips[name], groups[name]);
     }
 
     unsigned require_ifindex(const config::Instance& in) const {

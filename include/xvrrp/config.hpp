@@ -171,6 +171,9 @@ struct Instance {
     std::string vmac_interface;
     std::optional<IpAddress> unicast_source;
     std::vector<IpAddress> unicast_peers;  // empty: multicast (224.0.0.18 / ff02::12)
+    // Another group than the RFC's for the adverts (keepalived's vrrp_mcast_group4/6, mcast_dst_ip),
+    // at most one per family; the peers must use it too.
+    std::vector<IpAddress> multicast_groups;
     bool unicast_check_source = true;      // drop unicast adverts from senders not in unicast_peers
     bool unicast_routed = false;           // peers behind routers: accept any TTL / hop limit
     std::optional<std::string> auth_pass;  // VRRPv2 simple text, at most 8 bytes
@@ -186,6 +189,8 @@ struct Instance {
     std::vector<Rule> virtual_rules;
 
     [[nodiscard]] bool has_family(Family f) const;
+    // Where multicast adverts of family f go: the configured group, else 224.0.0.18 / ff02::12.
+    [[nodiscard]] IpAddress advert_group(Family f) const;
     [[nodiscard]] std::uint16_t adver_int_cs() const { return static_cast<std::uint16_t>(advert_interval_ms / 10); }
     bool operator==(const Instance&) const = default;
 };

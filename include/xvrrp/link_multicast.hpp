@@ -1,8 +1,9 @@
 // The multicast MACs XDP must see on a link, on the link's multicast list (what `ip maddr`
 // shows). A NIC drops a multicast frame whose MAC is not on its filter before XDP runs; veth
 // filters nothing, a macvlan does (the labs that show it run on one). Two kinds are needed:
-// - the VRRP groups' (01:00:5e:00:00:12, 33:33:00:00:00:12): without them a backup never hears
-//   the master and becomes one too. keepalived gets them from its sockets' group memberships;
+// - the VRRP groups' (01:00:5e:00:00:12, 33:33:00:00:00:12, and any other group an instance
+//   advertises on): without them a backup never hears the master and becomes one too. keepalived
+//   gets them from its sockets' group memberships;
 // - the solicited-node group of every IPv6 VIP XDP answers for (33:33:ff:XX:XX:XX): the kernel
 //   joins it only for addresses on the link, and a MASTER without accept mode holds none, so a
 //   client's first neighbour solicitation would never reach XDP.
@@ -32,9 +33,10 @@ public:
     LinkMulticastMacs(const LinkMulticastMacs&) = delete;
     LinkMulticastMacs& operator=(const LinkMulticastMacs&) = delete;
 
-    // The solicited-node MACs of these IPv6 VIPs (others are ignored) from now on: what is new
-    // is added, what no VIP needs any more is removed.
-    void set_vips(const std::vector<IpAddress>& vips);
+    // From now on, beside the VRRP groups: the solicited-node MACs of these IPv6 VIPs (IPv4 ones
+    // need none) and the MACs of these other advert groups (an instance's multicast_groups). What
+    // is new is added, what nothing needs any more is removed.
+    void set_needs(const std::vector<IpAddress>& vips, const std::vector<IpAddress>& groups);
     [[nodiscard]] const std::set<Mac>& macs() const { return macs_; }
 
 private:

@@ -30,6 +30,7 @@ struct IpAddress {
     [[nodiscard]] std::size_t size() const { return family == Family::V4 ? 4 : 16; }
     [[nodiscard]] std::span<const std::uint8_t> view() const { return {bytes.data(), size()}; }
     [[nodiscard]] bool is_unspecified() const;
+    [[nodiscard]] bool is_multicast() const;  // 224.0.0.0/4 or ff00::/8
     [[nodiscard]] std::string to_string() const;
 
     auto operator<=>(const IpAddress&) const = default;

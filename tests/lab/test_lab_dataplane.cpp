@@ -350,11 +350,12 @@ TEST_F(RtnlLinks, TheMulticastListHoldsTheGroupsAndTheVipsSolicitedNodes) {
         EXPECT_NE(list().find(v6_group), std::string::npos) << list();
         const auto a = IpAddress::from("2001:db8::100"), b = IpAddress::from("2001:db8::200");
         const auto a_twin = IpAddress::from("2001:db8:1::100");  // the same low 24 bits as a
-        macs.set_vips({a, b, a_twin, IpAddress::from("192.0.2.100")});
+        macs.set_needs({a, b, a_twin, IpAddress::from("192.0.2.100")}, {});
         EXPECT_EQ(macs.macs().size(), 4u) << "two groups, two solicited-node MACs; IPv4 needs none";
         EXPECT_NE(list().find(a_node), std::string::npos) << list();
         EXPECT_NE(list().find(b_node), std::string::npos) << list();
-        macs.set_vips({a_twin});
+        macs.set_needs({a_twin}, {IpAddress::from("224.0.0.19")});
+        EXPECT_NE(list().find("01:00:5e:00:00:13"), std::string::npos) << "another advert group: " << list();
         EXPECT_NE(list().find(a_node), std::string::npos) << "still needed by a's twin: " << list();
         EXPECT_EQ(list().find(b_node), std::string::npos) << list();
         LinkMulticastMacs moved(std::move(macs));

@@ -65,12 +65,14 @@ protected:
 
 // Both routers on a macvlan, whose multicast filter drops what a NIC's would (see
 // DaemonLab.BehindAMulticastFilterTheBackupHearsTheMaster), `mac: "interface"` as keepalived users
-// have it, each daemon MASTER in turn: exactly one holds the VIP and the other is BACKUP. With
-// xvrrpd the backup, it failed before xvrrpd put the VRRP group's MAC on the link (both MASTER).
-class KeepalivedBehindAMulticastFilter : public KeepalivedInterop, public ::testing::WithParamInterface<bool> {};
+// have it, each daemon MASTER in turn, on the RFC's group and on another (keepalived's
+// vrrp_mcast_group4, xvrrpd's multicast_groups): exactly one holds the VIP and the other is
+// BACKUP. With xvrrpd the backup, it failed before xvrrpd put the group's MAC on the link.
+class KeepalivedBehindAMulticastFilter : public KeepalivedInterop,
+                                         public ::testing::WithParamInterface<std::tuple<bool, std::string>> {};
 
 TEST_P(KeepalivedBehindAMulticastFilter, OneMasterEitherWayRound) {
-    const bool xvrrpd_master = GetParam();
+    const auto& [xvrrpd_master, group] = GetParam();
     lab_->use_macvlan(1);
     lab_->use_macvlan(2);
     json x = lab_->config(1, xvrrpd_master ? 150 : 100, 1000);
@@ -78,8 +80,10 @@ TEST_P(KeepalivedBehindAMulticastFilter, OneMasterEitherWayRound) {
     x["instances"][0]["interface"] = "mv0";
     x["instances"][0]["mac"] = "interface";
     x["instances"][0]["vips"] = {"192.0.2.100/24"};
+    if (!group.empty()) x["instances"][0]["multicast_groups"] = {group};
     if (xvrrpd_master) lab_->start(1, x);  // the master first: the backup hears it from its start
-    lab_->start_keepalived(2, "global_defs {\n  router_id r2\n  enable_script_security\n}\n"
+    lab_->start_keepalived(2, "global_defs {\n  router_id r2\n  enable_script_security\n" +
+                              (group.empty() ? std::string() : "  vrrp_mcast_group4 " + group + "\n") + "}\n"
                               "vrrp_instance gateway {\n  version 3\n  state BACKUP\n  interface mv0\n"
                               "  virtual_router_id 51\n  priority " + std::string(xvrrpd_master ? "100" : "150") +
                               "\n  advert_int 1\n  virtual_ipaddress {\n    192.0.2.100/24\n  }\n}\n");
@@ -96,8 +100,12 @@ TEST_P(KeepalivedBehindAMulticastFilter, OneMasterEitherWayRound) {
     EXPECT_EQ(lab_->client().exec_status("ping -c 1 -W 1 192.0.2.100"), 0);
 }
 
-INSTANTIATE_TEST_SUITE_P(Macvlan, KeepalivedBehindAMulticastFilter, ::testing::Bool(),
-                         [](const auto& info) { return info.param ? std::string("XvrrpdMaster") : std::string("KeepalivedMaster"); });
+INSTANTIATE_TEST_SUITE_P(Macvlan, KeepalivedBehindAMulticastFilter,
+                         ::testing::Combine(::testing::Bool(), ::testing::Values(std::string(), std::string("224.0.0.19"))),
+                         [](const auto& info) {
+                             return std::string(std::get<0>(info.param) ? "XvrrpdMaster" : "KeepalivedMaster") +
+                                    (std::get<1>(info.param).empty() ? "" : "OnAnotherGroup");
+                         });
 
 TEST_F(KeepalivedInterop, XvrrpdMasterKeepalivedBackupThenFailoverAndPreemptBack) {
     lab_->start(1, xvrrpd_config(*lab_, 150));

@@ -405,6 +405,28 @@ TEST(Config, UnicastOptionsNeedPeers) {
     EXPECT_TRUE(c.instances[0].unicast_check_source) << "on by default";
 }
 
+// keepalived's vrrp_mcast_group4/6: one multicast group per family the instance has, none with
+// unicast peers; the RFC's where none is given.
+TEST(Config, MulticastGroupsAreMulticastOnePerFamilyAndNotWithPeers) {
+    json j = minimal();
+    EXPECT_EQ(parse(j.dump()).instances[0].advert_group(Family::V4), IpAddress::from("224.0.0.18"));
+    EXPECT_EQ(parse(j.dump()).instances[1].advert_group(Family::V6), IpAddress::from("ff02::12"));
+    j["instances"][0]["multicast_groups"] = {"192.0.2.19"};
+    EXPECT_REJECTED(j, "instances[0].multicast_groups[0]", "is not a multicast address");
+    j["instances"][0]["multicast_groups"] = {"ff02::19"};
+    EXPECT_REJECTED(j, "instances[0].multicast_groups[0]", "a family this instance has no VIP of");
+    j["instances"][0]["multicast_groups"] = {"224.0.0.19", "224.0.0.20"};
+    EXPECT_REJECTED(j, "instances[0].multicast_groups[1]", "a second group of the same family");
+    j["instances"][0]["multicast_groups"] = {"224.0.0.19"};
+    j["instances"][0]["unicast_peers"] = {"192.0.2.2"};
+    EXPECT_REJECTED(j, "instances[0].multicast_groups", "only used without unicast_peers");
+    j["instances"][0].erase("unicast_peers");
+    j["instances"][1]["multicast_groups"] = {"ff02::19"};
+    const Config c = parse(j.dump());
+    EXPECT_EQ(c.instances[0].advert_group(Family::V4), IpAddress::from("224.0.0.19"));
+    EXPECT_EQ(c.instances[1].advert_group(Family::V6), IpAddress::from("ff02::19"));
+}
+
 TEST(Config, EveryProblemIsReportedNotOnlyTheFirst) {
     json j = minimal();
     j["global"] = {{"pin_root", "relative"}};

@@ -69,6 +69,26 @@ TEST(VrrpCodec, EncodesKeepalivedV3AdvertByteForByte) {
     EXPECT_TRUE(std::equal(frame.begin(), frame.begin() + 18, want.begin()));
 }
 
+// To another group (keepalived's vrrp_mcast_group4/6) the frame goes to that group's MAC and IP,
+// and the v3 checksum covers it; a unicast destination keeps the RFC group's MAC (the socket
+// that sends it resolves the peer's).
+TEST(VrrpCodec, AnotherGroupGetsItsOwnMacAndChecksum) {
+    VrrpAdvert a{.version = 3, .vrid = 51, .priority = 150, .adver_int_cs = 100,
+                 .addresses = {IpAddress::from("192.0.2.100")}};
+    const auto src = IpAddress::from("192.0.2.1");
+    const Bytes other = vrrp_frame(kKeepalivedMac, src, IpAddress::from("224.0.0.19"), a);
+    EXPECT_EQ(xvrrp::test::to_hex(Bytes(other.begin(), other.begin() + 6)), "01 00 5e 00 00 13");
+    EXPECT_EQ(xvrrp::test::to_hex(Bytes(other.begin() + 30, other.begin() + 34)), "e0 00 00 13") << "the IP destination";
+    EXPECT_TRUE(decode_vrrp(tail(other, 34), src, IpAddress::from("224.0.0.19")).advert) << "the checksum covers the group it went to";
+    EXPECT_FALSE(decode_vrrp(tail(other, 34), src, IpAddress::from("224.0.0.18")).advert) << "and no other";
+    const Bytes six = vrrp_frame(kKeepalivedMac, IpAddress::from("fe80::1"), IpAddress::from("ff02::19"),
+                                 VrrpAdvert{.version = 3, .vrid = 51, .priority = 150, .adver_int_cs = 100,
+                                            .addresses = {IpAddress::from("2001:db8::100")}});
+    EXPECT_EQ(xvrrp::test::to_hex(Bytes(six.begin(), six.begin() + 6)), "33 33 00 00 00 19");
+    const Bytes unicast = vrrp_frame(kKeepalivedMac, src, IpAddress::from("192.0.2.2"), a);
+    EXPECT_EQ(xvrrp::test::to_hex(Bytes(unicast.begin(), unicast.begin() + 6)), "01 00 5e 00 00 12");
+}
+
 TEST(VrrpCodec, EncodesKeepalivedV2PassAdvertByteForByte) {
     VrrpAdvert a{.version = 2, .vrid = 52, .priority = 120, .adver_int_cs = 100,
                  .addresses = {IpAddress::from("192.0.2.101")}, .auth_type = 1,

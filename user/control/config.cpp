@@ -160,8 +160,7 @@ Vip vip_address(const std::string& text, const std::string& path) {
     }
     if (a->is_unspecified()) throw ConfigError(path, "the unspecified address cannot be a VIP");
     const auto& b = a->bytes;
-    const bool multicast = a->family == Family::V4 ? (b[0] & 0xf0) == 0xe0 : b[0] == 0xff;
-    if (multicast) throw ConfigError(path, "a multicast address cannot be a VIP: \"" + text + "\"");
+    if (a->is_multicast()) throw ConfigError(path, "a multicast address cannot be a VIP: \"" + text + "\"");
     const bool link_local = a->family == Family::V4 ? (b[0] == 169 && b[1] == 254) : (b[0] == 0xfe && (b[1] & 0xc0) == 0x80);
     if (link_local) throw ConfigError(path, "a link-local address cannot be a VIP: \"" + text + "\"");
     return out;
@@ -674,6 +673,21 @@ std::optional<Instance> instance(const json& j, const std::string& path, const P
     problems.guard([&] {
         if (o.has("unicast_source") && !unicast) throw ConfigError(o.at("unicast_source"), "is only used with unicast_peers");
     });
+    problems.guard([&] {
+        o.array("multicast_groups", [&](const json& v, const std::string& p) {
+            problems.guard([&] {
+                const IpAddress g = address(v, p);
+                if (!g.is_multicast()) throw ConfigError(p, g.to_string() + " is not a multicast address");
+                if (vips_ok && !in.has_family(g.family))
+                    throw ConfigError(p, "group " + g.to_string() + " is of a family this instance has no VIP of");
+                for (const auto& other : in.multicast_groups)
+                    if (other.family == g.family) throw ConfigError(p, "a second group of the same family");
+                in.multicast_groups.push_back(g);
+            });
+        });
+        if (unicast && o.has("multicast_groups"))
+            throw ConfigError(o.at("multicast_groups"), "is only used without unicast_peers");
+    });
     problems.guard([&] { in.unicast_check_source = o.boolean("unicast_check_source", true); });
     problems.guard([&] {
         in.unicast_routed = o.boolean("unicast_routed", false);
@@ -927,6 +941,12 @@ std::string_view to_string(TrackerKind k) {
 
 bool Instance::has_family(Family f) const {
     return std::any_of(vips.begin(), vips.end(), [f](const Vip& v) { return v.address.family == f; });
+}
+
+IpAddress Instance::advert_group(Family f) const {
+    for (const auto& g : multicast_groups)
+        if (g.family == f) return g;
+    return vrrp_multicast_group(f);
 }
 
 InterfaceOptions Config::interface_options(const std::string& ifname) const {

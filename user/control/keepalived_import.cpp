@@ -352,7 +352,8 @@ private:
             } else if (k == "default_interface") {
                 if (const auto a = arg(n)) default_interface_ = *a;
             } else if (k == "vrrp_mcast_group4" || k == "vrrp_mcast_group6") {
-                multicast_group(n, k.back() == '4' ? Family::V4 : Family::V6);
+                const Family f = k.back() == '4' ? Family::V4 : Family::V6;
+                if (const auto g = multicast_group(n, f)) (f == Family::V4 ? group4_ : group6_) = *g;
             } else if (k == "vrrp_lower_prio_no_advert") {
                 if (flag(n).value_or(false)) warning(n, kLowerPrioAdvert);
             } else if (k == "vrrp_higher_prio_send_advert") {
@@ -408,16 +409,17 @@ private:
         return std::nullopt;
     }
 
-    // vrrp_mcast_group4/6, mcast_dst_ip: xvrrpd speaks on the RFC's groups only. Another group
-    // would leave this router and its peers deaf to each other (two masters): refused.
-    void multicast_group(const Node& n, std::optional<Family> family) {
+    // vrrp_mcast_group4/6 (family given), mcast_dst_ip: the group, when it is one (of that family).
+    std::optional<IpAddress> multicast_group(const Node& n, std::optional<Family> family) {
         const auto a = arg(n);
-        if (!a) return;
+        if (!a) return std::nullopt;
         const auto addr = IpAddress::parse(*a);
-        if (addr && (!family || addr->family == *family) && *addr == vrrp_multicast_group(addr->family))
-            return warning(n, "the RFC's group, xvrrpd's own: nothing to change");
-        unsupported(n, "xvrrpd sends and hears adverts on 224.0.0.18 and ff02::12 only; peers on " + *a +
-                           " would not hear it, nor it them");
+        if (!addr || !addr->is_multicast() || (family && addr->family != *family)) {
+            warning(n, "\"" + *a + "\" is not a multicast group" + (family ? std::string(" of that family") : "") +
+                           ": ignored (as keepalived)");
+            return std::nullopt;
+        }
+        return addr;
     }
 
     // vrrp_script NAME { script ...; interval; timeout; weight; rise; fall; init_fail; user }
@@ -698,6 +700,8 @@ private:
         std::optional<double> advert_int;
         bool use_vmac = false, check_unicast_src = check_unicast_src_;  // the global one cannot be undone
         std::optional<bool> strict_mode, v3_checksum_as_v2;
+        std::optional<IpAddress> dst_group;  // mcast_dst_ip
+        const Node* dst_group_at = nullptr;
         const Node* strict_node = nullptr;
         std::string vmac_name;  // keepalived's default: vrrp.VRID
         const Node* state_master = nullptr;
@@ -714,7 +718,12 @@ private:
                 strict_mode = flag(n);
                 strict_node = &n;
                 if (strict_mode.value_or(false) && !strict_) warning(n, kStrictAdvert);
-            } else if (k == "mcast_dst_ip") multicast_group(n, std::nullopt);
+            } else if (k == "mcast_dst_ip") {
+                if (const auto g = multicast_group(n, std::nullopt)) {
+                    dst_group = *g;
+                    dst_group_at = &n;
+                }
+            }
             else if (k == "lower_prio_no_advert") { if (flag(n).value_or(false)) warning(n, kLowerPrioAdvert); }
             else if (k == "higher_prio_send_advert") { if (flag(n).value_or(false)) warning(n, kHigherPrioAdvert); }
             else if (kInstanceUnsupported.count(k)) warning(n, "not supported by xvrrpd: ignored");
@@ -792,6 +801,12 @@ private:
         in["vips"] = vips;
         if (!routes.empty()) in["virtual_routes"] = routes;
         if (!rules.empty()) in["virtual_rules"] = rules;
+        // Another group than the RFC's: the instance's own (mcast_dst_ip), else the global one of its family.
+        const Family family = v6 ? Family::V6 : Family::V4;
+        const std::optional<IpAddress> group = dst_group ? dst_group : (v6 ? group6_ : group4_);
+        if (dst_group_at && !peers.empty()) warning(*dst_group_at, "with unicast peers: ignored (as keepalived)");
+        else if (dst_group_at && dst_group->family != family) warning(*dst_group_at, "not of the instance's family: ignored");
+        else if (peers.empty() && group && *group != vrrp_multicast_group(family)) in["multicast_groups"] = {group->to_string()};
         if (!peers.empty()) {
             in["unicast_peers"] = peers;
             in["unicast_check_source"] = check_unicast_src;
@@ -988,6 +1003,7 @@ private:
     bool strict_ = false, check_unicast_src_ = false, v3_checksum_as_v2_ = false, notify_priority_changes_ = false;
     std::optional<int> down_timer_adverts_;
     std::string default_interface_;
+    std::optional<IpAddress> group4_, group6_;  // vrrp_mcast_group4/6
 };
 
 ImportResult finish(Reader& reader, std::vector<Diagnostic>& diags, const ImportOptions& options, const std::string& name) {

@@ -54,11 +54,12 @@ LinkMulticastMacs& LinkMulticastMacs::operator=(LinkMulticastMacs&& other) noexc
     return *this;
 }
 
-void LinkMulticastMacs::set_vips(const std::vector<IpAddress>& vips) {
+void LinkMulticastMacs::set_needs(const std::vector<IpAddress>& vips, const std::vector<IpAddress>& groups) {
     std::set<Mac> wanted;
     for (const Family f : {Family::V4, Family::V6}) wanted.insert(multicast_mac(vrrp_multicast_group(f)));
     for (const auto& v : vips)
         if (v.family == Family::V6) wanted.insert(multicast_mac(solicited_node(v)));
+    for (const auto& g : groups) wanted.insert(multicast_mac(g));
     for (auto it = macs_.begin(); it != macs_.end();) {
         if (wanted.count(*it)) {
             ++it;

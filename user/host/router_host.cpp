@@ -266,7 +266,7 @@ void KernelRouterHost::send_advert(std::uint8_t priority) {
             ports_.dp.advert_sent(slot_, monotonic_ns());
     }
     if (peers.empty()) {
-        advert_cache_ = vrrp_frame(id_.mac, id_.primary, vrrp_multicast_group(id_.family), a, mode);
+        advert_cache_ = vrrp_frame(id_.mac, id_.primary, in.advert_group(id_.family), a, mode);
         advert_cache_priority_ = priority;
         queue(id_.ifindex, advert_cache_, true);
     }

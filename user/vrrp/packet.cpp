@@ -56,6 +56,8 @@ IpAddress IpAddress::from(std::string_view text) {
     return *a;
 }
 
+bool IpAddress::is_multicast() const { return family == Family::V4 ? (bytes[0] & 0xf0) == 0xe0 : bytes[0] == 0xff; }
+
 bool IpAddress::is_unspecified() const {
     return std::all_of(bytes.begin(), bytes.end(), [](std::uint8_t b) { return b == 0; });
 }
@@ -251,7 +253,7 @@ Bytes vrrp_frame(const Mac& src_mac, const IpAddress& src, const IpAddress& dst,
     const Bytes ip = v4 ? ipv4_packet(src, dst, kIpProtoVrrp, kVrrpTtl, msg)
                         : ipv6_packet(src, dst, kIpProtoVrrp, kVrrpTtl, msg);
     // Unicast peers: the caller sends on a socket that resolves the MAC; the frame keeps the group MAC.
-    const Mac dst_mac = multicast_mac(vrrp_multicast_group(src.family));
+    const Mac dst_mac = multicast_mac(dst.is_multicast() ? dst : vrrp_multicast_group(src.family));
     return ethernet_frame(dst_mac, src_mac, v4 ? kEthIpv4 : kEthIpv6, ip, vlans);
 }
 
