@@ -415,6 +415,10 @@ TEST(Config, MulticastGroupsAreMulticastOnePerFamilyAndNotWithPeers) {
     EXPECT_REJECTED(j, "instances[0].multicast_groups[0]", "is not a multicast address");
     j["instances"][0]["multicast_groups"] = {"ff02::19"};
     EXPECT_REJECTED(j, "instances[0].multicast_groups[0]", "a family this instance has no VIP of");
+    j["instances"][0].erase("multicast_groups");
+    j["instances"][1]["multicast_groups"] = {"ff05::19"};
+    EXPECT_REJECTED(j, "instances[1].multicast_groups[0]", "not of link-local scope");
+    j["instances"][1].erase("multicast_groups");
     j["instances"][0]["multicast_groups"] = {"224.0.0.19", "224.0.0.20"};
     EXPECT_REJECTED(j, "instances[0].multicast_groups[1]", "a second group of the same family");
     j["instances"][0]["multicast_groups"] = {"224.0.0.19"};
