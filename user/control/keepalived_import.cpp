@@ -419,7 +419,11 @@ private:
                            ": ignored (as keepalived)");
             return std::nullopt;
         }
-        return addr;
+        if (!family && addr->family == Family::V6 && (addr->bytes[1] & 0x0f) != 0x02) {
+            warning(n, "\"" + *a + "\" is not link-local multicast: ignored (as keepalived)");
+            return std::nullopt;
+        }
+        return addr;  // a global group6 of another scope keepalived only warns about: xvrrpd refuses it
     }
 
     // vrrp_script NAME { script ...; interval; timeout; weight; rise; fall; init_fail; user }
