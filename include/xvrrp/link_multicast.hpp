@@ -44,6 +44,7 @@ private:
     void remove_all() noexcept;
     std::string ifname_;  // empty: moved from
     std::set<Mac> macs_;  // on the list by this object
+    std::set<Mac> warned_;  // refused once: asked again on every pass, logged once
 };
 
 }  // namespace xvrrp

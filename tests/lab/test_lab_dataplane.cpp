@@ -10,6 +10,10 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <sstream>
+
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 
 #include "lab.hpp"
 #include "privileged.hpp"
@@ -367,6 +371,26 @@ TEST_F(RtnlLinks, TheMulticastListHoldsTheGroupsAndTheVipsSolicitedNodes) {
     LinkMulticastMacs gone("a0");
     exec("ip link del a0");
     // Destroyed with its link gone: nothing to remove, nothing thrown.
+}
+
+// A link without a multicast list (loopback) refuses every entry: the daemon runs on, and a pass
+// that asks again every second (instances waiting for an interface) logs the refusal once.
+TEST_F(RtnlLinks, ALinkWithoutAMulticastListIsLoggedOnceAndLeftAlone) {
+    std::ostringstream logged;
+    auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(logged);
+    const auto previous = spdlog::default_logger();
+    spdlog::set_default_logger(std::make_shared<spdlog::logger>("t", sink));
+    {
+        LinkMulticastMacs macs("lo");
+        for (int pass = 0; pass < 3; ++pass) macs.set_needs({IpAddress::from("2001:db8::100")}, {});
+        EXPECT_TRUE(macs.macs().empty());
+    }
+    spdlog::set_default_logger(previous);
+    const std::string text = logged.str();
+    EXPECT_NE(text.find("lo: could not put 01:00:5e:00:00:12 on its multicast list"), std::string::npos) << text;
+    std::size_t lines = 0;
+    for (std::size_t at = 0; (at = text.find("could not put", at)) != std::string::npos; ++at) ++lines;
+    EXPECT_EQ(lines, 3u) << "each MAC once (two groups, one solicited-node), however many passes: " << text;
 }
 
 // Asking whether a link takes a foreign MAC leaves its filter as it was: an entry there stays, one

@@ -43,13 +43,14 @@ LinkMulticastMacs::LinkMulticastMacs(std::string ifname) : ifname_(std::move(ifn
 LinkMulticastMacs::~LinkMulticastMacs() { remove_all(); }
 
 LinkMulticastMacs::LinkMulticastMacs(LinkMulticastMacs&& other) noexcept
-    : ifname_(std::exchange(other.ifname_, {})), macs_(std::exchange(other.macs_, {})) {}
+    : ifname_(std::exchange(other.ifname_, {})), macs_(std::exchange(other.macs_, {})), warned_(std::exchange(other.warned_, {})) {}
 
 LinkMulticastMacs& LinkMulticastMacs::operator=(LinkMulticastMacs&& other) noexcept {
     if (this != &other) {
         remove_all();
         ifname_ = std::exchange(other.ifname_, {});
         macs_ = std::exchange(other.macs_, {});
+        warned_ = std::exchange(other.warned_, {});
     }
     return *this;
 }
@@ -74,6 +75,7 @@ void LinkMulticastMacs::set_needs(const std::vector<IpAddress>& vips, const std:
 
 void LinkMulticastMacs::add(const Mac& mac) {
     if (const int err = link_multicast(SIOCADDMULTI, ifname_, mac)) {
+        if (!warned_.insert(mac).second) return;  // a pass that retries every second must not log every second
         spdlog::warn("{}: could not put {} on its multicast list: {}; a NIC that filters multicast will drop what XDP "
                      "must see there",
                      ifname_, mac_text(mac), std::strerror(err));
