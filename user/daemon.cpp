@@ -453,14 +453,20 @@ struct Daemon::Impl {
             }
             now = monotonic_ns();
             if (now >= until) return std::nullopt;
-            bool sent = false;
-            for (auto& [at, r] : adverts) {
-                if (at > now) continue;
-                r->driver.advertise_now(now);
-                at = fsm::next_advert_at(at, r->driver.settings().fsm.adver_int_cs, now);
-                sent = true;
+            // Whatever a send does, the wait goes on: leaving it here would leave this process
+            // running without its lock and control socket beside the new one.
+            try {
+                bool sent = false;
+                for (auto& [at, r] : adverts) {
+                    if (at > now) continue;
+                    at = fsm::next_advert_at(at, r->driver.settings().fsm.adver_int_cs, now);
+                    r->driver.advertise_now(now);
+                    sent = true;
+                }
+                if (sent) flush_frames();
+            } catch (const std::exception& e) {
+                spdlog::warn("upgrade: an advert while frozen: {}", e.what());
             }
-            if (sent) flush_frames();
         }
     }
 

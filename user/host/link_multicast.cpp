@@ -66,7 +66,7 @@ void LinkMulticastMacs::set_needs(const std::vector<IpAddress>& vips, const std:
             ++it;
             continue;
         }
-        (void)link_multicast(SIOCDELMULTI, ifname_, *it);
+        (void)link_multicast(SIOCDELMULTI, ifname_, *it);  // one left behind costs a frame filtered later
         it = macs_.erase(it);
     }
     for (const Mac& m : wanted)
