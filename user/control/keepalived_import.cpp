@@ -807,10 +807,15 @@ private:
         if (!rules.empty()) in["virtual_rules"] = rules;
         // Another group than the RFC's: the instance's own (mcast_dst_ip), else the global one of its family.
         const Family family = v6 ? Family::V6 : Family::V4;
+        if (dst_group_at && !peers.empty()) {
+            warning(*dst_group_at, "with unicast peers: ignored (as keepalived)");
+            dst_group.reset();
+        } else if (dst_group_at && dst_group->family != family) {
+            warning(*dst_group_at, "not of the instance's family: ignored (as keepalived)");
+            dst_group.reset();
+        }
         const std::optional<IpAddress> group = dst_group ? dst_group : (v6 ? group6_ : group4_);
-        if (dst_group_at && !peers.empty()) warning(*dst_group_at, "with unicast peers: ignored (as keepalived)");
-        else if (dst_group_at && dst_group->family != family) warning(*dst_group_at, "not of the instance's family: ignored");
-        else if (peers.empty() && group && *group != vrrp_multicast_group(family)) in["multicast_groups"] = {group->to_string()};
+        if (peers.empty() && group && *group != vrrp_multicast_group(family)) in["multicast_groups"] = {group->to_string()};
         if (!peers.empty()) {
             in["unicast_peers"] = peers;
             in["unicast_check_source"] = check_unicast_src;
