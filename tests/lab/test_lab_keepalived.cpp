@@ -65,46 +65,61 @@ protected:
 
 // Both routers on a macvlan, whose multicast filter drops what a NIC's would (see
 // DaemonLab.BehindAMulticastFilterTheBackupHearsTheMaster), `mac: "interface"` as keepalived users
-// have it, each daemon MASTER in turn, on the RFC's group and on another (keepalived's
-// vrrp_mcast_group4, xvrrpd's multicast_groups): exactly one holds the VIP and the other is
-// BACKUP. With xvrrpd the backup, it failed before xvrrpd put the group's MAC on the link.
-class KeepalivedBehindAMulticastFilter : public KeepalivedInterop,
-                                         public ::testing::WithParamInterface<std::tuple<bool, std::string>> {};
+// have it, each daemon MASTER in turn, IPv4 and IPv6, on the RFC's group and on another
+// (keepalived's vrrp_mcast_group4/6, xvrrpd's multicast_groups): exactly one holds the VIP and the
+// other is BACKUP. With xvrrpd the backup, it failed before xvrrpd put the group's MAC on the link.
+struct FilterCase {
+    bool xvrrpd_master;
+    bool v6;
+    std::string group;  // empty: the RFC's
+    friend std::ostream& operator<<(std::ostream& o, const FilterCase& c) {
+        return o << (c.xvrrpd_master ? "xvrrpd" : "keepalived") << " MASTER, " << (c.v6 ? "IPv6" : "IPv4") << ", group "
+                 << (c.group.empty() ? "RFC" : c.group);
+    }
+};
+class KeepalivedBehindAMulticastFilter : public KeepalivedInterop, public ::testing::WithParamInterface<FilterCase> {};
 
 TEST_P(KeepalivedBehindAMulticastFilter, OneMasterEitherWayRound) {
-    const auto& [xvrrpd_master, group] = GetParam();
+    const auto& [xvrrpd_master, v6, group] = GetParam();
+    const std::string vip = v6 ? "2001:db8::100/64" : "192.0.2.100/24";
     lab_->use_macvlan(1);
     lab_->use_macvlan(2);
     json x = lab_->config(1, xvrrpd_master ? 150 : 100, 1000);
     x["interfaces"] = {{"mv0", {{"xdp_mode", "auto"}}}};
     x["instances"][0]["interface"] = "mv0";
     x["instances"][0]["mac"] = "interface";
-    x["instances"][0]["vips"] = {"192.0.2.100/24"};
+    x["instances"][0]["vips"] = {vip};
     if (!group.empty()) x["instances"][0]["multicast_groups"] = {group};
     if (xvrrpd_master) lab_->start(1, x);  // the master first: the backup hears it from its start
-    lab_->start_keepalived(2, "global_defs {\n  router_id r2\n  enable_script_security\n" +
-                              (group.empty() ? std::string() : "  vrrp_mcast_group4 " + group + "\n") + "}\n"
+    const std::string group_line = group.empty() ? "" : std::string("  vrrp_mcast_group") + (v6 ? "6 " : "4 ") + group + "\n";
+    lab_->start_keepalived(2, "global_defs {\n  router_id r2\n  enable_script_security\n" + group_line + "}\n"
                               "vrrp_instance gateway {\n  version 3\n  state BACKUP\n  interface mv0\n"
                               "  virtual_router_id 51\n  priority " + std::string(xvrrpd_master ? "100" : "150") +
-                              "\n  advert_int 1\n  virtual_ipaddress {\n    192.0.2.100/24\n  }\n}\n");
+                              "\n  advert_int 1\n  virtual_ipaddress {\n    " + vip + "\n  }\n}\n");
     if (!xvrrpd_master) lab_->start(1, x);
     const int master = xvrrpd_master ? 1 : 2;
-    auto holds = [&](int i) { return lab_->router(i).exec("ip -4 addr show dev mv0").find("192.0.2.100/24") != std::string::npos; };
+    auto holds = [&](int i) {
+        return lab_->router(i).exec(std::string(v6 ? "ip -6" : "ip -4") + " addr show dev mv0").find(vip) != std::string::npos;
+    };
     ASSERT_TRUE(VrrpLab::wait_until([&] { return holds(master); }, 8s));
     std::this_thread::sleep_for(5s);  // past the backup's Master_Down_Interval (3.6 s) once more
     EXPECT_TRUE(holds(master));
     EXPECT_FALSE(holds(3 - master)) << "two masters";
-    EXPECT_EQ(xstate("gateway"), xvrrpd_master ? "MASTER" : "BACKUP");
+    EXPECT_EQ(lab_->state(1, v6 ? "IPv6" : "IPv4"), xvrrpd_master ? "MASTER" : "BACKUP");
     EXPECT_EQ(lab_->log(3 - master).find(xvrrpd_master ? "(gateway) Entering MASTER STATE" : "Entering MASTER"), std::string::npos)
         << "the backup was never MASTER";
-    EXPECT_EQ(lab_->client().exec_status("ping -c 1 -W 1 192.0.2.100"), 0);
+    EXPECT_EQ(lab_->client().exec_status(std::string(v6 ? "ping -6" : "ping") + " -c 1 -W 1 " + vip.substr(0, vip.find('/'))), 0);
 }
 
 INSTANTIATE_TEST_SUITE_P(Macvlan, KeepalivedBehindAMulticastFilter,
-                         ::testing::Combine(::testing::Bool(), ::testing::Values(std::string(), std::string("224.0.0.19"))),
+                         ::testing::Values(FilterCase{true, false, ""}, FilterCase{false, false, ""},
+                                           FilterCase{true, false, "224.0.0.19"}, FilterCase{false, false, "224.0.0.19"},
+                                           FilterCase{true, true, ""}, FilterCase{false, true, ""},
+                                           FilterCase{true, true, "ff02::19"}, FilterCase{false, true, "ff02::19"}),
                          [](const auto& info) {
-                             return std::string(std::get<0>(info.param) ? "XvrrpdMaster" : "KeepalivedMaster") +
-                                    (std::get<1>(info.param).empty() ? "" : "OnAnotherGroup");
+                             const FilterCase& c = info.param;
+                             return std::string(c.xvrrpd_master ? "XvrrpdMaster" : "KeepalivedMaster") + (c.v6 ? "Ipv6" : "Ipv4") +
+                                    (c.group.empty() ? "" : "OnAnotherGroup");
                          });
 
 TEST_F(KeepalivedInterop, XvrrpdMasterKeepalivedBackupThenFailoverAndPreemptBack) {
