@@ -31,6 +31,7 @@ struct IpAddress {
     [[nodiscard]] std::span<const std::uint8_t> view() const { return {bytes.data(), size()}; }
     [[nodiscard]] bool is_unspecified() const;
     [[nodiscard]] bool is_multicast() const;  // 224.0.0.0/4 or ff00::/8
+    [[nodiscard]] bool is_link_local_multicast() const;  // IPv6 of scope 2 (ff02::/16 and its flag variants)
     [[nodiscard]] std::string to_string() const;
 
     auto operator<=>(const IpAddress&) const = default;

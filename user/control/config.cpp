@@ -679,7 +679,7 @@ std::optional<Instance> instance(const json& j, const std::string& path, const P
                 const IpAddress g = address(v, p);
                 if (!g.is_multicast()) throw ConfigError(p, g.to_string() + " is not a multicast address");
                 // Adverts never leave the link (hop limit 255), and keepalived takes no other scope either.
-                if (g.family == Family::V6 && (g.bytes[1] & 0x0f) != 0x02)
+                if (g.family == Family::V6 && !g.is_link_local_multicast())
                     throw ConfigError(p, g.to_string() + " is not of link-local scope (ff02::/16), as adverts are");
                 if (vips_ok && !in.has_family(g.family))
                     throw ConfigError(p, "group " + g.to_string() + " is of a family this instance has no VIP of");

@@ -419,7 +419,7 @@ private:
                            ": ignored (as keepalived)");
             return std::nullopt;
         }
-        if (!family && addr->family == Family::V6 && (addr->bytes[1] & 0x0f) != 0x02) {
+        if (!family && addr->family == Family::V6 && !addr->is_link_local_multicast()) {
             warning(n, "\"" + *a + "\" is not link-local multicast: ignored (as keepalived)");
             return std::nullopt;
         }

@@ -28,17 +28,9 @@ int link_multicast(unsigned long request, const std::string& ifname, const Mac& 
     return ::ioctl(fd.get(), request, &ifr) == 0 ? 0 : errno;
 }
 
-std::string mac_text(const Mac& m) {
-    char out[18];
-    std::snprintf(out, sizeof out, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
-    return out;
-}
-
 }  // namespace
 
-LinkMulticastMacs::LinkMulticastMacs(std::string ifname) : ifname_(std::move(ifname)) {
-    for (const Family f : {Family::V4, Family::V6}) add(multicast_mac(vrrp_multicast_group(f)));
-}
+LinkMulticastMacs::LinkMulticastMacs(std::string ifname) : ifname_(std::move(ifname)) { set_needs({}, {}); }
 
 LinkMulticastMacs::~LinkMulticastMacs() { remove_all(); }
 
@@ -78,7 +70,7 @@ void LinkMulticastMacs::add(const Mac& mac) {
         if (!warned_.insert(mac).second) return;  // a pass that retries every second must not log every second
         spdlog::warn("{}: could not put {} on its multicast list: {}; a NIC that filters multicast will drop what XDP "
                      "must see there",
-                     ifname_, mac_text(mac), std::strerror(err));
+                     ifname_, to_string(mac), std::strerror(err));
         return;
     }
     macs_.insert(mac);

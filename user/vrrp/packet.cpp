@@ -58,6 +58,8 @@ IpAddress IpAddress::from(std::string_view text) {
 
 bool IpAddress::is_multicast() const { return family == Family::V4 ? (bytes[0] & 0xf0) == 0xe0 : bytes[0] == 0xff; }
 
+bool IpAddress::is_link_local_multicast() const { return family == Family::V6 && bytes[0] == 0xff && (bytes[1] & 0x0f) == 0x02; }
+
 bool IpAddress::is_unspecified() const {
     return std::all_of(bytes.begin(), bytes.end(), [](std::uint8_t b) { return b == 0; });
 }
