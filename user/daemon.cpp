@@ -1174,6 +1174,33 @@ struct Daemon::Impl {
         touched.push_back(r.id());
     }
 
+    // An attached interface's MAC, as the kernel says it is now (unchanged, mostly: every link
+    // message carries it). A change (a bond's active slave with fail_over_mac, an address set after
+    // the start) is followed by the virtual-MAC rewrite and by the routers answering from it, and
+    // their MASTERs announce it: else XDP would go on sending every client to the old MAC. Never
+    // throws: the rest of the netlink messages (a link down among them) must still be handled.
+    void follow_mac(unsigned ifindex, const Mac& mac, Nanos now) {
+        if (std::none_of(attachments.begin(), attachments.end(), [&](const auto& a) { return a.second.ifindex() == ifindex; }))
+            return;
+        try {
+            dp.set_interface_mac(ifindex, mac);  // two system calls, on a link message of an attached interface
+        } catch (const std::exception& e) {
+            spdlog::warn("interface {}: {}", ifindex, e.what());
+        }
+        for (auto& [id, r] : routers) {
+            if (r->ifindex() != ifindex) continue;
+            try {
+                if (!r->host.follow_interface_mac(mac)) continue;
+            } catch (const std::exception& e) {
+                spdlog::warn("{} following the new MAC {}: {}", r->label(), to_string(mac), e.what());
+            }
+            spdlog::warn("{} {} has a new MAC, {}: answering from it{}", r->label(), r->cfg().interface, to_string(mac),
+                         r->driver.state() == fsm::State::Master ? " and announcing it" : "");
+            r->driver.reannounce(now);
+            touched.push_back(id);
+        }
+    }
+
     void on_netlink() {
         const NetlinkChanges changes = netlink_watch.drain();
         const Nanos now = monotonic_ns();
@@ -1185,6 +1212,7 @@ struct Daemon::Impl {
             }
             for (auto& [id, r] : routers)
                 if (r->ifindex() == c.ifindex) set_link(*r, c.up, now);
+            if (c.mac) follow_mac(c.ifindex, *c.mac, now);
             if (!c.name.empty() && !attachments.count(c.name)) instances_pending = true;
         }
         if (changes.overflowed) {
@@ -1193,6 +1221,15 @@ struct Daemon::Impl {
             for (auto& [id, r] : routers) {
                 if (!up.count(r->ifindex())) up[r->ifindex()] = rtnl.link_up(r->ifindex());
                 set_link(*r, up[r->ifindex()], now);
+            }
+            for (const auto& [name, a] : attachments) {
+                Mac mac{};
+                try {
+                    mac = rtnl.mac(a.ifindex());
+                } catch (const std::exception&) {
+                    continue;  // gone: the pass below finds out
+                }
+                follow_mac(a.ifindex(), mac, now);
             }
             instances_pending = true;
         }

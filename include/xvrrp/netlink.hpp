@@ -107,6 +107,7 @@ struct LinkChange {
     std::string name;
     bool deleted = false;
     bool up = false;  // administratively up and with carrier (IFF_UP and IFF_LOWER_UP)
+    std::optional<Mac> mac;  // its Ethernet address (IFLA_ADDRESS), where it has one
 };
 
 struct NetlinkChanges {

@@ -114,6 +114,9 @@ public:
     // A MASTER advertises now, outside its schedule (which stays), counted like any advert: an
     // upgrading daemon's last, so its successor has a whole interval. Others: nothing.
     void advertise_now(Nanos now);
+    // A MASTER announces its VIPs again, a burst as on taking them (what answers for them
+    // changed: the interface's MAC). Others: nothing.
+    void reannounce(Nanos now);
     // Stops it: a master resigns (priority 0) and releases its VIPs.
     void stop(Nanos now);
     // Carrier or admin state of the interface: down is FAULT (no adverts, VIPs released) unless

@@ -86,7 +86,8 @@ struct HostPorts {
     NoticeQueue& notices;
 };
 
-// What a router is on this machine, fixed for its life (a change restarts the router).
+// What a router is on this machine, fixed for its life (a change restarts the router), but for
+// the interface's MAC, which a router answering from it follows (follow_interface_mac).
 struct RouterIdentity {
     config::Instance cfg;
     Family family = Family::V4;
@@ -130,6 +131,9 @@ public:
     // Restores VIPs missing from the interface while MASTER (present: the interface's addresses);
     // queued like every address change.
     void restore_addresses(const std::vector<IpAddress>& present);
+    // The interface's MAC is now mac. A router answering from it (mac: interface) answers,
+    // advertises and announces from the new one; false when that changes nothing.
+    bool follow_interface_mac(const Mac& mac);
 
     [[nodiscard]] const RouterIdentity& identity() const { return id_; }
     [[nodiscard]] const config::Instance& cfg() const { return id_.cfg; }

@@ -199,6 +199,48 @@ TEST_F(DaemonLab, CarrierLossFaultsTheMasterAndItRejoinsWhenTheLinkReturns) {
     EXPECT_TRUE(VrrpLab::wait_until([&] { return client_reaches_vip(*lab_); }, 3s));
 }
 
+// The interface's MAC changes under a MASTER with `mac: "interface"` (a bond whose active slave
+// changed with fail_over_mac, an address set by provisioning after the daemon started). XDP answers
+// ARP and NS for the VIPs from the MAC the router was made with: before, it went on answering with
+// the old one, and every client that asked was sent to a MAC nobody has, for as long as the daemon
+// ran. Now the answers follow the interface, and the MASTER announces the new MAC at once, so a
+// client that knew the old one moves without asking.
+TEST_F(DaemonLab, AnInterfaceMacChangeUnderAMasterIsFollowed) {
+    json c = lab_->config(1, 150, 100);
+    c["instances"][0]["mac"] = "interface";
+    c["instances"][0]["announce"] = {{"second_burst_ms", 0}};  // only the burst on becoming MASTER
+    lab_->start(1, c);
+    ASSERT_TRUE(becomes(1, "MASTER") && becomes(1, "MASTER", 5s, "IPv6"));
+    std::this_thread::sleep_for(1s);  // that burst (5 x 100 ms) is over: what comes next is for the change
+    ASSERT_TRUE(client_reaches_vip(*lab_));
+    ASSERT_EQ(lab_->client().exec_status("ping -6 -c 1 -W 1 2001:db8::100"), 0);
+    const std::string old_mac = lab_->router(1).exec("cat /sys/class/net/vr0/address").substr(0, 17);
+    ASSERT_NE(lab_->client().exec("ip neigh show 192.0.2.100").find(old_mac), std::string::npos)
+        << lab_->client().exec("ip neigh show");
+
+    const std::string new_mac = "02:00:5e:10:00:51";  // locally administered
+    const std::size_t from = lab_->log(1).size();
+    lab_->router(1).exec("ip link set dev vr0 address " + new_mac);
+    // Announced: the client's entries move without the client asking.
+    EXPECT_TRUE(VrrpLab::wait_until(
+        [&] { return lab_->client().exec("ip neigh show 192.0.2.100").find(new_mac) != std::string::npos; }, 3s))
+        << lab_->client().exec("ip neigh show");
+    EXPECT_TRUE(VrrpLab::wait_until(
+        [&] { return lab_->client().exec("ip -6 neigh show 2001:db8::100").find(new_mac) != std::string::npos; }, 3s))
+        << lab_->client().exec("ip -6 neigh show");
+    // Answered: a client asking afresh is given the new MAC, and reaches the VIP through it.
+    lab_->client().exec("ip neigh flush dev eth0");
+    lab_->client().exec("ip -6 neigh flush dev eth0");
+    EXPECT_TRUE(client_reaches_vip(*lab_));
+    EXPECT_EQ(lab_->client().exec_status("ping -6 -c 1 -W 1 2001:db8::100"), 0);
+    EXPECT_NE(lab_->client().exec("ip neigh show 192.0.2.100").find(new_mac), std::string::npos)
+        << lab_->client().exec("ip neigh show");
+    EXPECT_NE(lab_->client().exec("ip -6 neigh show 2001:db8::100").find(new_mac), std::string::npos)
+        << lab_->client().exec("ip -6 neigh show");
+    EXPECT_EQ(lab_->state(1), "MASTER");
+    EXPECT_EQ(lab_->log(1).find("Entering", from), std::string::npos) << "no transition: " << lab_->log(1).substr(from);
+}
+
 }  // namespace
 
 namespace {

@@ -198,6 +198,36 @@ TEST(RouterDriver, TheAnnouncementBurstRepeatsAtItsIntervalAndAdvertsKeepTheirs)
     EXPECT_EQ(d.driver.next_deadline(), kT0 + 200 * kMs) << "burst done: only the advert timer is left";
 }
 
+// The MAC answering for the VIPs changed (the interface's, followed by the host): a MASTER announces
+// it again, a whole burst at its interval; a BACKUP has nothing to announce.
+TEST(RouterDriver, AReannouncementIsAWholeBurstFromAMasterAndNothingFromABackup) {
+    Driver d(instance(255));  // the owner: MASTER at once
+    EXPECT_CALL(d.host, write_instance(State::Master, _, true));
+    EXPECT_CALL(d.host, take_vips(kT0, _));
+    EXPECT_CALL(d.host, send_advert(255)).Times(2);  // at once and at 100 ms
+    EXPECT_CALL(d.host, announce()).Times(3);
+    d.driver.start(true, kT0);
+    for (Nanos t = kT0; t <= kT0 + 100 * kMs; t += 50 * kMs) d.driver.on_timer(t);  // the burst: 0, 50, 100 ms
+    d.verify();
+
+    const Nanos at = kT0 + 130 * kMs;
+    EXPECT_CALL(d.host, announce());  // the first at once
+    d.driver.reannounce(at);
+    d.verify();
+    EXPECT_EQ(d.driver.next_deadline(), at + 50 * kMs) << "the rest of the burst at its interval";
+    EXPECT_CALL(d.host, announce()).Times(2);
+    EXPECT_CALL(d.host, send_advert(255)).Times(::testing::AnyNumber());
+    for (Nanos t = at; t <= at + 300 * kMs; t += 10 * kMs) d.driver.on_timer(t);
+    d.verify();
+
+    Driver backup(instance(100));
+    EXPECT_CALL(backup.host, write_instance(State::Backup, _, true));
+    backup.driver.start(true, kT0);
+    EXPECT_CALL(backup.host, announce()).Times(0);
+    backup.driver.reannounce(kT0 + 10 * kMs);
+    EXPECT_EQ(backup.driver.next_deadline(), kT0 + kMasterDown) << "its schedule is what it was";
+}
+
 TEST(RouterDriver, AHeardAdvertHandsMasterDownToTheKernelTimer) {
     Driver d(instance(100));
     EXPECT_CALL(d.host, write_instance(State::Backup, _, true));

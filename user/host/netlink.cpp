@@ -406,9 +406,14 @@ LinkChange link_change(const nlmsghdr* h) {
                  .deleted = h->nlmsg_type == RTM_DELLINK,
                  .up = (ifi->ifi_flags & IFF_UP) && (ifi->ifi_flags & IFF_LOWER_UP)};
     int len = static_cast<int>(h->nlmsg_len) - static_cast<int>(NLMSG_LENGTH(sizeof(ifinfomsg)));
-    for (auto* a = IFLA_RTA(ifi); RTA_OK(a, len); a = RTA_NEXT(a, len))
+    for (auto* a = IFLA_RTA(ifi); RTA_OK(a, len); a = RTA_NEXT(a, len)) {
         if (a->rta_type == IFLA_IFNAME)
             c.name.assign(static_cast<const char*>(RTA_DATA(a)), strnlen(static_cast<const char*>(RTA_DATA(a)), RTA_PAYLOAD(a)));
+        if (a->rta_type == IFLA_ADDRESS && RTA_PAYLOAD(a) == sizeof(Mac)) {
+            c.mac.emplace();
+            std::memcpy(c.mac->data(), RTA_DATA(a), sizeof(Mac));
+        }
+    }
     return c;
 }
 }  // namespace

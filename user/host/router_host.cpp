@@ -325,6 +325,22 @@ void KernelRouterHost::restore_addresses(const std::vector<IpAddress>& present) 
     }
 }
 
+bool KernelRouterHost::follow_interface_mac(const Mac& mac) {
+    if (id_.cfg.mac != config::MacMode::Interface || id_.mac == mac) return false;
+    id_.mac = mac;
+    advert_cache_priority_ = -1;  // the advert's Ethernet source
+    // Only the MAC: ownership stays as the router left it.
+    for (const auto& v : vips_) {
+        if (!v.dev.empty()) continue;
+        const xvrrp_vip_key k = vip_key(id_.ifindex, v.address);
+        if (auto entry = ports_.dp.vip(k)) {
+            std::memcpy(entry->mac, mac.data(), mac.size());
+            ports_.dp.set_vip(k, *entry, key_);
+        }
+    }
+    return true;
+}
+
 void KernelRouterHost::notice(Notice n, std::uint8_t priority) {
     const bool priority_change = n == Notice::MasterPriority || n == Notice::BackupPriority;
     if (priority_change && !id_.cfg.notify_priority_changes) return;

@@ -367,6 +367,10 @@ void RouterDriver::advertise_now(Nanos now) {
     if (machine_.state() == fsm::State::Master) act(fsm::SendAdvert{priority()}, now);
 }
 
+void RouterDriver::reannounce(Nanos now) {
+    if (machine_.state() == fsm::State::Master) burst(settings_.announce.repeat, now);
+}
+
 void RouterDriver::act(const fsm::SendAdvert& s, Nanos) {
     host_.send_advert(s.priority);  // counted once queued: a refusal by the kernel is a tx error
     ++counters_.adverts_sent;
