@@ -241,6 +241,36 @@ TEST_F(DaemonLab, AnInterfaceMacChangeUnderAMasterIsFollowed) {
     EXPECT_EQ(lab_->log(1).find("Entering", from), std::string::npos) << "no transition: " << lab_->log(1).substr(from);
 }
 
+// The same change while the daemon is stopped (SIGSTOP) after the link messages overflowed its
+// netlink socket (40,000 MTU changes on another interface): the message with the new MAC is dropped,
+// and the re-reading of every link that follows an overflow must find the change.
+TEST_F(DaemonLab, AMacChangeLostInANetlinkOverflowIsFoundByTheReread) {
+    json c = lab_->config(1, 150, 1000);  // 1 s adverts: no backup, the stop costs nothing
+    c["instances"][0]["mac"] = "interface";
+    lab_->start(1, c);
+    ASSERT_TRUE(becomes(1, "MASTER") && becomes(1, "MASTER", 5s, "IPv6"));
+    lab_->router(1).exec("ip link add xvfl0 type veth peer name xvfl1");
+    std::string batch;
+    for (int i = 0; i < 40000; ++i) batch += "link set dev xvfl0 mtu " + std::to_string(1280 + i % 2) + "\n";
+    const std::string batch_file = lab_->dir() + "/mtu.batch";
+    std::ofstream(batch_file) << batch;
+
+    const std::string new_mac = "02:00:5e:10:00:52";
+    lab_->signal(1, SIGSTOP);
+    lab_->router(1).exec("ip -batch " + batch_file);  // the socket is full: what follows is dropped
+    lab_->router(1).exec("ip link set dev vr0 address " + new_mac);
+    lab_->signal(1, SIGCONT);
+    ASSERT_TRUE(VrrpLab::wait_until([&] { return lab_->log(1).find("netlink: events were lost") != std::string::npos; }, 5s))
+        << "no overflow: the test shows nothing (" << lab_->log(1) << ")";
+    EXPECT_TRUE(VrrpLab::wait_until([&] { return lab_->log(1).find("has a new MAC, " + new_mac) != std::string::npos; }, 5s))
+        << lab_->log(1);
+    lab_->client().exec("ip neigh flush dev eth0");
+    EXPECT_TRUE(client_reaches_vip(*lab_));
+    EXPECT_NE(lab_->client().exec("ip neigh show 192.0.2.100").find(new_mac), std::string::npos)
+        << lab_->client().exec("ip neigh show");
+    EXPECT_EQ(lab_->state(1), "MASTER");
+}
+
 }  // namespace
 
 namespace {
