@@ -74,6 +74,8 @@ public:
     virtual void set_advert_silence(Nanos silence) = 0;  // 0: not master, no fail-safe window
     virtual void send_advert(std::uint8_t priority) = 0;
     virtual void announce() = 0;  // gratuitous ARP / unsolicited NA for every VIP
+    // The address adverts leave from from now on (the next advert, the dataplane's next entry).
+    virtual void set_primary(const IpAddress& primary) = 0;
     // The dataplane's view of the master: when it declares it down (the last advert that counts
     // + Master_Down_Interval). Read, not written.
     virtual std::optional<Nanos> kernel_master_down_at() = 0;
@@ -122,6 +124,11 @@ public:
     // Carrier or admin state of the interface: down is FAULT (no adverts, VIPs released) unless
     // track_primary is off; up again starts over as BACKUP.
     void set_link(bool up, Nanos now);
+    // The interface's address adverts leave from (RFC 9568 5.1.2.1), as keepalived follows it: a
+    // new one replaces the old in place, without a transition; none (the interface has no address
+    // of the family left) is FAULT until one comes.
+    void set_source(const std::optional<IpAddress>& primary, Nanos now);
+    [[nodiscard]] bool has_source() const { return !no_source_; }
     // The trackers' verdict: a new effective priority goes to the state machine, the dataplane
     // entry and the next advert, without a transition; a fault reason is FAULT until none is left.
     void set_tracking(Tracking tracking, Nanos now);
@@ -202,6 +209,7 @@ private:
     Nanos last_transition_ = 0;
     bool started_ = false;
     bool link_down_ = false;
+    bool no_source_ = false;  // the interface has no address of the family to advertise from
     Tracking tracking_;
     std::string error_;               // the last action that failed, until a retry works
     std::optional<Nanos> retry_at_;

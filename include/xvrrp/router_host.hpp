@@ -87,7 +87,8 @@ struct HostPorts {
 };
 
 // What a router is on this machine, fixed for its life (a change restarts the router), but for
-// the interface's MAC, which a router answering from it follows (follow_interface_mac).
+// what it follows of its interface: the MAC it answers from (follow_interface_mac) and the
+// address it advertises from (set_primary).
 struct RouterIdentity {
     config::Instance cfg;
     Family family = Family::V4;
@@ -111,6 +112,7 @@ public:
     void set_advert_silence(Nanos silence) override;
     void send_advert(std::uint8_t priority) override;
     void announce() override;
+    void set_primary(const IpAddress& primary) override;
     std::optional<Nanos> kernel_master_down_at() override;
     bool watch_master_down(Nanos now) override;
     void notice(Notice n, std::uint8_t priority) override;

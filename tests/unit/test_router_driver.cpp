@@ -26,6 +26,7 @@ public:
     MOCK_METHOD(void, set_advert_silence, (Nanos silence), (override));
     MOCK_METHOD(void, send_advert, (std::uint8_t priority), (override));
     MOCK_METHOD(void, announce, (), (override));
+    MOCK_METHOD(void, set_primary, (const IpAddress& primary), (override));
     MOCK_METHOD(std::optional<Nanos>, kernel_master_down_at, (), (override));
     MOCK_METHOD(bool, watch_master_down, (Nanos), (override));
     MOCK_METHOD(void, notice, (Notice n, std::uint8_t priority), (override));
@@ -364,6 +365,66 @@ TEST(RouterDriver, LinkDownIsFaultLinkUpStartsOverAsBackup) {
     EXPECT_CALL(d.host, announce());
     d.driver.set_link(true, kT0 + 30 * kMs);
     EXPECT_EQ(d.driver.state_name(), "MASTER");
+}
+
+// The interface renumbered under a MASTER: the host sends from the new address and the entry is
+// written again, in place; the same address again changes nothing.
+TEST(RouterDriver, ANewSourceAddressIsTakenInPlaceWithoutATransition) {
+    Driver d(instance(255));
+    EXPECT_CALL(d.host, write_instance(State::Master, _, true));
+    EXPECT_CALL(d.host, take_vips(_, _));
+    EXPECT_CALL(d.host, send_advert(255));
+    EXPECT_CALL(d.host, announce());
+    d.driver.start(true, kT0);
+    d.verify();
+    const IpAddress renumbered = IpAddress::from("192.0.2.11");
+    {
+        InSequence order;  // the host's source before the entry that carries it
+        EXPECT_CALL(d.host, set_primary(renumbered));
+        EXPECT_CALL(d.host, write_instance(State::Master, 255, true));
+    }
+    d.driver.set_source(renumbered, kT0 + 10 * kMs);
+    d.verify();
+    EXPECT_EQ(d.driver.state(), State::Master);
+    EXPECT_EQ(d.driver.transitions(), 1u);
+    EXPECT_EQ(d.driver.settings().fsm.primary, renumbered) << "the tie-break compares it";
+    d.driver.set_source(renumbered, kT0 + 20 * kMs);  // StrictMock: nothing
+    EXPECT_TRUE(d.driver.has_source());
+}
+
+// No address of the family left: FAULT as for a link down (resign, release), with the reason;
+// an address again starts it over (the owner as MASTER), from the new address if it is another.
+TEST(RouterDriver, NoSourceAddressIsFaultUntilOneReturns) {
+    Driver d(instance(255));
+    EXPECT_CALL(d.host, write_instance(State::Master, _, true));
+    EXPECT_CALL(d.host, take_vips(_, _));
+    EXPECT_CALL(d.host, send_advert(255));
+    EXPECT_CALL(d.host, announce());
+    d.driver.start(true, kT0);
+    d.verify();
+    {
+        InSequence order;
+        EXPECT_CALL(d.host, send_advert(0));
+        EXPECT_CALL(d.host, release_vips());
+        EXPECT_CALL(d.host, write_instance(State::Fault, _, true));
+    }
+    d.driver.set_source(std::nullopt, kT0 + 10 * kMs);
+    EXPECT_EQ(d.driver.state(), State::Fault);
+    EXPECT_FALSE(d.driver.has_source());
+    EXPECT_EQ(d.driver.fault_reasons(), std::vector<std::string>{"vr0 has no IPv4 address"});
+    d.driver.set_source(std::nullopt, kT0 + 20 * kMs);  // the same news again: nothing
+    d.verify();
+
+    const IpAddress other = IpAddress::from("192.0.2.11");
+    EXPECT_CALL(d.host, set_primary(other));
+    EXPECT_CALL(d.host, write_instance(State::Fault, _, true));  // the entry with its new source, still in FAULT
+    EXPECT_CALL(d.host, write_instance(State::Master, _, true));
+    EXPECT_CALL(d.host, take_vips(_, _));
+    EXPECT_CALL(d.host, send_advert(255));
+    EXPECT_CALL(d.host, announce());
+    d.driver.set_source(other, kT0 + 30 * kMs);
+    EXPECT_EQ(d.driver.state(), State::Master);
+    EXPECT_TRUE(d.driver.fault_reasons().empty());
 }
 
 TEST(RouterDriver, StartingOnADownLinkWaitsInFaultWithoutAWord) {

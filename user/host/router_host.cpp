@@ -282,6 +282,11 @@ void KernelRouterHost::announce() {
     }
 }
 
+void KernelRouterHost::set_primary(const IpAddress& primary) {
+    id_.primary = primary;
+    advert_cache_priority_ = -1;  // its source and checksum
+}
+
 std::optional<Nanos> KernelRouterHost::kernel_master_down_at() {
     if (slot_ == kNoSlot) return std::nullopt;
     const xvrrp_peer peer = ports_.dp.peer_at(slot_);

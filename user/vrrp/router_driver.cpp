@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <utility>
 
 #include "xvrrp/tracking.hpp"
 #include <variant>
@@ -69,6 +70,9 @@ fsm::Config RouterDriver::machine_config() const {
 std::vector<std::string> RouterDriver::fault_reasons() const {
     std::vector<std::string> out;
     if (link_down_ && settings_.track_primary) out.push_back(settings_.interface + " is down");
+    if (no_source_)
+        out.push_back(settings_.interface + " has no " +
+                      (settings_.fsm.primary.family == Family::V4 ? "IPv4 address" : "IPv6 link-local address"));
     out.insert(out.end(), tracking_.faults.begin(), tracking_.faults.end());
     return out;
 }
@@ -170,6 +174,30 @@ void RouterDriver::set_link(bool up, Nanos now) {
     if (settings_.track_primary)
         spdlog::log(up ? spdlog::level::info : spdlog::level::warn, "{} {} is {}", settings_.label, settings_.interface,
                     up ? "up again" : "down");
+    update_fault(now);
+}
+
+void RouterDriver::set_source(const std::optional<IpAddress>& primary, Nanos now) {
+    const JournalFields fields(settings_.journal);
+    if (!primary) {
+        if (!no_source_) spdlog::warn("{} {} has no address to advertise from", settings_.label, settings_.interface);
+        no_source_ = true;
+        update_fault(now);
+        return;
+    }
+    const bool returned = std::exchange(no_source_, false);
+    if (*primary != settings_.fsm.primary) {
+        spdlog::info("{} adverts leave from {} now (was {})", settings_.label, primary->to_string(),
+                     settings_.fsm.primary.to_string());
+        settings_.fsm.primary = *primary;
+        machine_.reconfigure(machine_config(), now);  // the tie-break compares it
+        guarded([&] {
+            host_.set_primary(*primary);
+            publish();
+        }, now);
+    } else if (returned) {
+        spdlog::info("{} {} has its address {} again", settings_.label, settings_.interface, primary->to_string());
+    }
     update_fault(now);
 }
 
