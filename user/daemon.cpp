@@ -642,19 +642,28 @@ struct Daemon::Impl {
     // The address adverts of family f go out from (never one of the instance's own VIPs), from the
     // pass's address table when one is open (AddressTablePass), else from a fresh dump.
     IpAddress require_primary(unsigned ifindex, const config::Instance& in, Family f) const {
-        std::vector<IpAddress> vip_addrs;
-        for (const auto& v : in.vips) vip_addrs.push_back(v.address);
         std::optional<IpAddress> primary;
         if (!address_table) {
-            primary = primary_address(rtnl.address_table(), ifindex, f, vip_addrs);
+            primary = primary_address(rtnl.address_table(), ifindex, f, vip_addresses(in));
         } else if (const auto it = address_table->find(ifindex); it != address_table->end()) {
-            primary = primary_address(it->second, ifindex, f, vip_addrs);
+            primary = primary_address(it->second, ifindex, f, vip_addresses(in));
         }
         if (!primary)
             throw std::runtime_error("interface " + in.interface + " has no " +
                                      (f == Family::V4 ? "IPv4 address" : "IPv6 link-local address") +
                                      " to send adverts from (instance " + in.name + ")");
         return *primary;
+    }
+
+    static std::vector<IpAddress> vip_addresses(const config::Instance& in) {
+        std::vector<IpAddress> out;
+        for (const auto& v : in.vips) out.push_back(v.address);
+        return out;
+    }
+
+    // unicast_source, where it is of the family: adverts leave from it, whatever the interface has.
+    static std::optional<IpAddress> configured_source(const config::Instance& in, Family f) {
+        return in.unicast_source && in.unicast_source->family == f ? in.unicast_source : std::nullopt;
     }
 
     HostPorts ports() { return HostPorts{.dp = dp, .rtnl = rtnl, .frames = frames, .unicast = unicast, .sweep = sweep,
@@ -666,8 +675,8 @@ struct Daemon::Impl {
                          "nopreempt and preempt_delay with state MASTER", in.name);
         const unsigned ifindex = attachments.at(in.interface).ifindex();
         // The tie-break compares the address adverts really leave from (RFC 9568 6.4.3).
-        const auto primary = in.unicast_source && in.unicast_source->family == f ? *in.unicast_source
-                                                                                 : require_primary(ifindex, in, f);
+        const auto source = configured_source(in, f);
+        const IpAddress primary = source ? *source : require_primary(ifindex, in, f);
         RouterSettings settings = settings_of(in, f, primary);
         RouterIdentity identity{.cfg = in,
                                 .family = f,
@@ -1233,8 +1242,46 @@ struct Daemon::Impl {
             }
             instances_pending = true;
         }
+        follow_sources(changes.addresses, changes.overflowed, now);
         if (instances_pending) start_pending(now);
         restore_lost_addresses(changes.lost_address);
+    }
+
+    // Adverts leave from the interface's address as keepalived follows it: a router keeps its
+    // source while the interface has it, takes the next one when it is removed (a renumbering),
+    // and is in FAULT while the interface has none of the family (a lease that ran out), until one
+    // comes. Only routers an address change concerns look, with one dump between them; after an
+    // overflow every router does. Never throws (see follow_mac).
+    void follow_sources(const std::vector<AddressChange>& changes, bool every_router, Nanos now) {
+        // Indexed: a takeover of thousands of VIPs is thousands of changes, for thousands of routers.
+        std::set<std::pair<unsigned, IpAddress>> removed;
+        std::set<std::pair<unsigned, Family>> added;
+        for (const AddressChange& c : changes) {
+            if (c.added) added.emplace(c.ifindex, c.address.family);
+            else removed.emplace(c.ifindex, c.address);
+        }
+        if (!every_router && removed.empty() && added.empty()) return;
+        std::optional<std::vector<InterfaceAddress>> table;
+        for (auto& [id, r] : routers) {
+            const Family f = r->identity().family;
+            if (configured_source(r->cfg(), f)) continue;
+            const bool concerned = every_router || (r->driver.has_source() ? removed.count({r->ifindex(), r->identity().primary}) != 0
+                                                                           : added.count({r->ifindex(), f}) != 0);
+            if (!concerned) continue;
+            try {
+                if (!table) table = rtnl.address_table();
+                const bool kept = r->driver.has_source() &&
+                                  std::any_of(table->begin(), table->end(), [&](const InterfaceAddress& a) {
+                                      return a.ifindex == r->ifindex() && a.ip == r->identity().primary;
+                                  });
+                r->driver.set_source(kept ? r->identity().primary
+                                          : primary_address(*table, r->ifindex(), f, vip_addresses(r->cfg())),
+                                     now);
+            } catch (const std::exception& e) {
+                spdlog::warn("{} its address to advertise from: {}", r->label(), e.what());
+            }
+            touched.push_back(id);
+        }
     }
 
     // Instances whose interface came back (or was not ready) start again.

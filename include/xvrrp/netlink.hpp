@@ -110,8 +110,16 @@ struct LinkChange {
     std::optional<Mac> mac;  // its Ethernet address (IFLA_ADDRESS), where it has one
 };
 
+// An address added to or removed from an interface, from RTM_NEWADDR / RTM_DELADDR.
+struct AddressChange {
+    unsigned ifindex = 0;
+    IpAddress address;
+    bool added = false;
+};
+
 struct NetlinkChanges {
     std::vector<unsigned> lost_address;  // ifindexes that lost an address
+    std::vector<AddressChange> addresses;  // in the order the kernel sent them
     std::vector<LinkChange> links;       // in the order the kernel sent them
     bool overflowed = false;             // the socket dropped messages (ENOBUFS): re-read everything
 };

@@ -400,13 +400,19 @@ TEST_F(DaemonLab, SilentControlClientsAreClosedAtTheirDeadline) {
     EXPECT_EQ(lab_->state(1), "MASTER");
 }
 
-// A VIP address the kernel refuses (IPv6 disabled on the new master's interface) puts that router
-// in its error state after the takeover while the IPv4 router takes over all the same, and the
-// retry adds the address once the kernel accepts it again. Address changes are carried out after
-// every router's ownership (AddressQueue); their failures still reach their router.
+// A VIP address the kernel refuses puts that router in its error state after the takeover while
+// the IPv4 router takes over all the same, and the retry adds the address once the kernel accepts
+// it again. Address changes are carried out after every router's ownership (AddressQueue); their
+// failures still reach their router. r2 puts its IPv6 VIP on an interface of its own (`dev`), where
+// the kernel refuses IPv6 addresses while IPv6 is disabled; vr0 keeps its link-local address (a
+// router with none has nothing to advertise from and is in FAULT: another test).
 TEST_F(DaemonLab, AVipAddressTheKernelRefusesIsRetriedUntilItIsThere) {
+    lab_->router(2).exec("ip link add xvd0 type veth peer name xvd1");
+    lab_->router(2).exec("ip link set xvd0 up");
+    json c2 = lab_->config(2, 100);
+    c2["instances"][0]["vips"][1] = {{"address", "2001:db8::100/64"}, {"dev", "xvd0"}};
     lab_->start(1, lab_->config(1, 150));
-    lab_->start(2, lab_->config(2, 100));
+    lab_->start(2, c2);
     ASSERT_TRUE(becomes(1, "MASTER") && becomes(2, "BACKUP"));
     ASSERT_TRUE(VrrpLab::wait_until([&] { return lab_->state(2, "IPv6") == "BACKUP"; }, 5s));
     auto v6_error = [&] {
@@ -417,7 +423,7 @@ TEST_F(DaemonLab, AVipAddressTheKernelRefusesIsRetriedUntilItIsThere) {
         return std::string("?");
     };
     ASSERT_EQ(v6_error(), "");
-    lab_->router(2).exec("sysctl -qw net.ipv6.conf.vr0.disable_ipv6=1");
+    lab_->router(2).exec("sysctl -qw net.ipv6.conf.xvd0.disable_ipv6=1");
     lab_->signal(1, SIGKILL);
     ASSERT_TRUE(VrrpLab::wait_until([&] { return lab_->state(2, "IPv6") == "MASTER"; }, 5s));
     EXPECT_TRUE(VrrpLab::wait_until([&] { return v6_error().find("2001:db8::100") != std::string::npos; }, 3s))
@@ -426,9 +432,9 @@ TEST_F(DaemonLab, AVipAddressTheKernelRefusesIsRetriedUntilItIsThere) {
     EXPECT_NE(lab_->router(2).exec("ip -4 addr show dev vr0").find("192.0.2.100"), std::string::npos)
         << "the IPv4 router's address is there";
 
-    lab_->router(2).exec("sysctl -qw net.ipv6.conf.vr0.disable_ipv6=0");
+    lab_->router(2).exec("sysctl -qw net.ipv6.conf.xvd0.disable_ipv6=0");
     EXPECT_TRUE(VrrpLab::wait_until(
-        [&] { return lab_->router(2).exec("ip -6 addr show dev vr0").find("2001:db8::100") != std::string::npos; }, 3s))
+        [&] { return lab_->router(2).exec("ip -6 addr show dev xvd0").find("2001:db8::100") != std::string::npos; }, 3s))
         << "added by the retry (every second)";
     EXPECT_TRUE(VrrpLab::wait_until([&] { return v6_error().empty(); }, 3s)) << v6_error();
     EXPECT_EQ(lab_->state(2, "IPv6"), "MASTER");

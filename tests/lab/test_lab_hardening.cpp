@@ -271,6 +271,58 @@ TEST_F(DaemonLab, AMacChangeLostInANetlinkOverflowIsFoundByTheReread) {
     EXPECT_EQ(lab_->state(1), "MASTER");
 }
 
+// Adverts leave from the interface's primary address (RFC 9568 5.1.2.1), and keepalived follows
+// it. Renumbered under a MASTER (a new address added, the old primary removed), r1 went on
+// advertising from the removed address for as long as it ran; now it takes the new one in place:
+// no transition on either router, and the backup sees the master's new address.
+TEST_F(DaemonLab, ARenumberedMasterAdvertisesFromItsNewAddressWithoutATransition) {
+    lab_->start(1, lab_->config(1, 150, 100));
+    lab_->start(2, lab_->config(2, 100, 100));
+    ASSERT_TRUE(becomes(1, "MASTER") && becomes(2, "BACKUP"));
+    ASSERT_EQ(lab_->status(2)["instances"][0]["master"]["address"], "192.0.2.1");
+    const std::size_t from1 = lab_->log(1).size(), from2 = lab_->log(2).size();
+    lab_->router(1).exec("sysctl -qw net.ipv4.conf.vr0.promote_secondaries=1");  // the VIP stays
+    lab_->router(1).exec("ip addr add 192.0.2.11/24 dev vr0");
+    lab_->router(1).exec("ip addr del 192.0.2.1/24 dev vr0");
+    EXPECT_TRUE(VrrpLab::wait_until([&] { return lab_->status(2)["instances"][0]["master"]["address"] == "192.0.2.11"; }, 3s))
+        << lab_->status(2)["instances"][0].dump() << lab_->log(1).substr(from1);
+    EXPECT_EQ(lab_->status(1)["instances"][0]["master"]["address"], "192.0.2.11");
+    EXPECT_NE(lab_->log(1).find("adverts leave from 192.0.2.11 now (was 192.0.2.1)", from1), std::string::npos)
+        << lab_->log(1).substr(from1);
+    std::this_thread::sleep_for(500ms);  // more than Master_Down_Interval: r2 would have taken over
+    EXPECT_EQ(lab_->log(1).find("Entering", from1), std::string::npos) << lab_->log(1).substr(from1);
+    EXPECT_EQ(lab_->log(2).find("Entering", from2), std::string::npos) << lab_->log(2).substr(from2);
+    EXPECT_EQ(lab_->state(1), "MASTER");
+    EXPECT_TRUE(client_reaches_vip(*lab_));
+}
+
+// With no address of the family left on the interface (a lease that ran out, an address removed
+// by hand), the router has nothing RFC 9568 lets it advertise from: keepalived goes to FAULT, and
+// so does xvrrpd now (before, it stayed MASTER, advertising from an address it no longer had). The
+// backup takes that family over; the other family is not touched; when an address returns the
+// router starts again and preempts.
+TEST_F(DaemonLab, ARouterWithoutAnAddressOfItsFamilyIsInFaultUntilOneReturns) {
+    lab_->start(1, lab_->config(1, 150, 100));
+    lab_->start(2, lab_->config(2, 100, 100));
+    ASSERT_TRUE(becomes(1, "MASTER") && becomes(2, "BACKUP") && becomes(1, "MASTER", 5s, "IPv6"));
+    const std::size_t from = lab_->log(1).size();
+    lab_->router(1).exec("ip addr del 192.0.2.1/24 dev vr0");  // the VIP, a secondary of it, goes too
+    EXPECT_TRUE(becomes(1, "FAULT"));
+    EXPECT_TRUE(becomes(2, "MASTER"));
+    EXPECT_NE(lab_->log(1).find("vr0 has no address to advertise from", from), std::string::npos) << lab_->log(1).substr(from);
+    const json s1 = lab_->status(1);
+    EXPECT_NE(s1["instances"][0].dump().find("vr0 has no IPv4 address"), std::string::npos) << s1["instances"][0].dump();
+    EXPECT_EQ(lab_->state(1, "IPv6"), "MASTER") << "IPv6 still has its link-local address";
+    EXPECT_EQ(vip_holders(*lab_, 2), 1);
+    EXPECT_TRUE(client_reaches_vip(*lab_));
+
+    lab_->router(1).exec("ip addr add 192.0.2.1/24 dev vr0");
+    EXPECT_TRUE(becomes(1, "MASTER"));
+    EXPECT_TRUE(becomes(2, "BACKUP"));
+    EXPECT_NE(lab_->log(1).find("vr0 has its address 192.0.2.1 again", from), std::string::npos) << lab_->log(1).substr(from);
+    EXPECT_TRUE(VrrpLab::wait_until([&] { return client_reaches_vip(*lab_); }, 3s));
+}
+
 }  // namespace
 
 namespace {

@@ -416,6 +416,24 @@ LinkChange link_change(const nlmsghdr* h) {
     }
     return c;
 }
+
+// The interface's own address (IFA_LOCAL; IFA_ADDRESS where there is none, as for IPv6).
+std::optional<AddressChange> address_change(const nlmsghdr* h) {
+    const auto* ifa = static_cast<const ifaddrmsg*>(NLMSG_DATA(h));
+    if (ifa->ifa_family != AF_INET && ifa->ifa_family != AF_INET6) return std::nullopt;
+    const std::size_t size = ifa->ifa_family == AF_INET ? 4 : 16;
+    std::optional<AddressChange> out;
+    int len = static_cast<int>(h->nlmsg_len) - static_cast<int>(NLMSG_LENGTH(sizeof(ifaddrmsg)));
+    for (auto* a = IFA_RTA(ifa); RTA_OK(a, len); a = RTA_NEXT(a, len)) {
+        if ((a->rta_type != IFA_LOCAL && a->rta_type != IFA_ADDRESS) || RTA_PAYLOAD(a) != size) continue;
+        if (out && a->rta_type == IFA_ADDRESS) continue;  // IFA_LOCAL came first: it is ours
+        out = AddressChange{.ifindex = ifa->ifa_index, .address = {}, .added = h->nlmsg_type == RTM_NEWADDR};
+        out->address.family = ifa->ifa_family == AF_INET ? Family::V4 : Family::V6;
+        std::memcpy(out->address.bytes.data(), RTA_DATA(a), size);
+        if (a->rta_type == IFA_LOCAL) break;
+    }
+    return out;
+}
 }  // namespace
 
 NetlinkChanges NetlinkWatch::drain() {
@@ -435,8 +453,11 @@ NetlinkChanges NetlinkWatch::drain() {
                 out.links.push_back(link_change(h));
                 continue;
             }
-            if (h->nlmsg_type != RTM_DELADDR || h->nlmsg_len < NLMSG_LENGTH(sizeof(ifaddrmsg))) continue;
+            if ((h->nlmsg_type != RTM_NEWADDR && h->nlmsg_type != RTM_DELADDR) || h->nlmsg_len < NLMSG_LENGTH(sizeof(ifaddrmsg)))
+                continue;
             const auto* ifa = static_cast<const ifaddrmsg*>(NLMSG_DATA(h));
+            if (auto change = address_change(h)) out.addresses.push_back(*change);
+            if (h->nlmsg_type != RTM_DELADDR) continue;
             auto& lost = out.lost_address;
             if (std::find(lost.begin(), lost.end(), ifa->ifa_index) == lost.end()) lost.push_back(ifa->ifa_index);
         }
