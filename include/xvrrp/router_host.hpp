@@ -50,10 +50,10 @@ public:
     void remove_route(std::uint32_t router, unsigned ifindex, const config::Route& r);
     void add_rule(std::uint32_t router, const config::Rule& r);
     void remove_rule(std::uint32_t router, const config::Rule& r);
-    // Carries out what is queued, in order; a change that fails is reported for its router and
-    // the rest go on.
-    std::vector<Failure> apply(const Applier& change);
-    std::vector<Failure> apply(Rtnl& rtnl);  // by netlink
+    // Carries out what is queued, in order, at most `max` changes (the rest stay queued, ahead of
+    // whatever is queued next); a change that fails is reported for its router and the rest go on.
+    std::vector<Failure> apply(const Applier& change, std::size_t max = SIZE_MAX);
+    std::vector<Failure> apply(Rtnl& rtnl, std::size_t max = SIZE_MAX);  // by netlink
     [[nodiscard]] bool empty() const { return pending_.empty(); }
     // The router's queued address additions for which `present` says the kernel has the address
     // already are dropped (a resumed MASTER's VIPs: a netlink call each, 70 us, while nothing

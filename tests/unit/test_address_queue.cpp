@@ -33,6 +33,25 @@ TEST(AddressQueue, ChangesRunInTheOrderAskedAndAFailureIsReportedForItsRouter) {
     EXPECT_TRUE(q.apply([](const AddressQueue::Change&) { FAIL() << "nothing left to apply"; }).empty());
 }
 
+// A slice at a time: the first `max` in order, the rest after, ahead of what was queued meanwhile.
+TEST(AddressQueue, ASliceAppliesTheOldestChangesAndLeavesTheRestInOrder) {
+    AddressQueue q;
+    for (int i = 0; i < 5; ++i) q.add(16, 3, IpAddress::from("192.0.2." + std::to_string(100 + i)), 24);
+    std::vector<std::string> done;
+    auto record = [&](const AddressQueue::Change& c) { done.push_back((c.add ? "+" : "-") + c.address.to_string()); };
+    EXPECT_TRUE(q.apply(record, 2).empty());
+    EXPECT_EQ(done, (std::vector<std::string>{"+192.0.2.100", "+192.0.2.101"}));
+    ASSERT_FALSE(q.empty());
+    q.remove(16, 3, IpAddress::from("192.0.2.100"), 24);  // queued meanwhile: after the three left
+    done.clear();
+    EXPECT_TRUE(q.apply(record, 3).empty());
+    EXPECT_EQ(done, (std::vector<std::string>{"+192.0.2.102", "+192.0.2.103", "+192.0.2.104"}));
+    done.clear();
+    EXPECT_TRUE(q.apply(record, 3).empty());
+    EXPECT_EQ(done, (std::vector<std::string>{"-192.0.2.100"}));
+    EXPECT_TRUE(q.empty());
+}
+
 // A resumed MASTER's additions of addresses the kernel has already are dropped; the rest stay.
 TEST(AddressQueue, AdditionsAlreadyDoneAreDroppedForOneRouterOnly) {
     AddressQueue q;

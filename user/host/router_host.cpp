@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <iterator>
 
 namespace xvrrp {
 
@@ -59,10 +60,12 @@ void AddressQueue::drop_present_adds(std::uint32_t router, const std::function<b
     });
 }
 
-std::vector<AddressQueue::Failure> AddressQueue::apply(const Applier& change) {
+std::vector<AddressQueue::Failure> AddressQueue::apply(const Applier& change, std::size_t max) {
     std::vector<Failure> failed;
-    std::vector<Change> changes;
-    changes.swap(pending_);  // whatever a failure report queues waits for the next pass
+    // Taken out first: whatever a failure report queues waits for the next pass.
+    const auto take = static_cast<std::ptrdiff_t>(std::min(max, pending_.size()));
+    std::vector<Change> changes(std::make_move_iterator(pending_.begin()), std::make_move_iterator(pending_.begin() + take));
+    pending_.erase(pending_.begin(), pending_.begin() + take);
     for (const Change& c : changes) {
         try {
             change(c);
@@ -73,7 +76,7 @@ std::vector<AddressQueue::Failure> AddressQueue::apply(const Applier& change) {
     return failed;
 }
 
-std::vector<AddressQueue::Failure> AddressQueue::apply(Rtnl& rtnl) {
+std::vector<AddressQueue::Failure> AddressQueue::apply(Rtnl& rtnl, std::size_t max) {
     return apply([&rtnl](const Change& c) {
         if (c.route) {
             if (c.add) rtnl.add_route(*c.route, c.ifindex);
@@ -86,7 +89,7 @@ std::vector<AddressQueue::Failure> AddressQueue::apply(Rtnl& rtnl) {
         } else {
             rtnl.remove_address(c.ifindex, c.address, c.prefix_len);
         }
-    });
+    }, max);
 }
 
 KernelRouterHost::KernelRouterHost(HostPorts ports, RouterIdentity identity) : ports_(ports), id_(std::move(identity)) {
