@@ -70,6 +70,16 @@ struct Driver {
     RouterDriver driver;
 };
 
+// The owner (255) started: MASTER at once, its first advert and announcement out.
+void start_as_owner(Driver& d) {
+    EXPECT_CALL(d.host, write_instance(State::Master, _, true));
+    EXPECT_CALL(d.host, take_vips(_, _));
+    EXPECT_CALL(d.host, send_advert(255));
+    EXPECT_CALL(d.host, announce());
+    d.driver.start(true, kT0);
+    d.verify();
+}
+
 // priority 100, 100 ms: Master_Down_Interval = 3 x 100 ms + (256 - 100) / 256 x 100 ms.
 constexpr Nanos kMasterDown = 300 * kMs + 156 * 100 * kMs / 256;
 
@@ -343,11 +353,7 @@ TEST(RouterDriver, AMasterAnswersAWorseAdvertAtOnceWithAnAdvertAndAnnouncements)
 
 TEST(RouterDriver, LinkDownIsFaultLinkUpStartsOverAsBackup) {
     Driver d(instance(255));
-    EXPECT_CALL(d.host, write_instance(State::Master, _, true));
-    EXPECT_CALL(d.host, take_vips(_, _));
-    EXPECT_CALL(d.host, send_advert(255));
-    EXPECT_CALL(d.host, announce());
-    d.driver.start(true, kT0);
+    start_as_owner(d);
     {
         InSequence order;  // resign, release, then the entry
         EXPECT_CALL(d.host, send_advert(0));
@@ -371,12 +377,7 @@ TEST(RouterDriver, LinkDownIsFaultLinkUpStartsOverAsBackup) {
 // written again, in place; the same address again changes nothing.
 TEST(RouterDriver, ANewSourceAddressIsTakenInPlaceWithoutATransition) {
     Driver d(instance(255));
-    EXPECT_CALL(d.host, write_instance(State::Master, _, true));
-    EXPECT_CALL(d.host, take_vips(_, _));
-    EXPECT_CALL(d.host, send_advert(255));
-    EXPECT_CALL(d.host, announce());
-    d.driver.start(true, kT0);
-    d.verify();
+    start_as_owner(d);
     const IpAddress renumbered = IpAddress::from("192.0.2.11");
     {
         InSequence order;  // the host's source before the entry that carries it
@@ -396,12 +397,7 @@ TEST(RouterDriver, ANewSourceAddressIsTakenInPlaceWithoutATransition) {
 // an address again starts it over (the owner as MASTER), from the new address if it is another.
 TEST(RouterDriver, NoSourceAddressIsFaultUntilOneReturns) {
     Driver d(instance(255));
-    EXPECT_CALL(d.host, write_instance(State::Master, _, true));
-    EXPECT_CALL(d.host, take_vips(_, _));
-    EXPECT_CALL(d.host, send_advert(255));
-    EXPECT_CALL(d.host, announce());
-    d.driver.start(true, kT0);
-    d.verify();
+    start_as_owner(d);
     {
         InSequence order;
         EXPECT_CALL(d.host, send_advert(0));
