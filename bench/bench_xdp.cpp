@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 #include <numeric>
 #include <random>
+#include <stdexcept>
 #include <thread>
 
 #include "arp_gen.skel.h"
@@ -177,7 +178,9 @@ PathFigures measure_paths(const Options& o, std::mt19937& rng) {
         throw std::runtime_error("adverts were not all counted valid");
     for (Case& c : cases) *c.out = xvrrp::bench::summarize(c.samples);
     auto rounds = [&](const Summary& of) -> const std::vector<double>& {
-        return std::find_if(cases.begin(), cases.end(), [&](const Case& c) { return c.out == &of; })->samples;
+        const auto it = std::find_if(cases.begin(), cases.end(), [&](const Case& c) { return c.out == &of; });
+        if (it == cases.end()) throw std::logic_error("a paired figure without its case");
+        return it->samples;
     };
     f.pass_vs_empty = pair_with_empty(rounds(f.pass), rounds(f.empty));
     f.advert_vs_empty = pair_with_empty(rounds(f.advert), rounds(f.empty));
